@@ -1,0 +1,29 @@
+"""The `kubespan` command: subcommands dispatch to the front ends over the same core."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kubespan import __version__
+from kubespan.cli import serve
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubespan",
+        description="Receive, explore, forward and dump OpenTelemetry traces from a terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"kubespan {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return 2
+    return args.run(args)

@@ -1,0 +1,86 @@
+"""Command-line options shared by `kubespan`, `kubespan serve` and `kubespan open`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from kubespan.receive.settings import (
+    DEFAULT_GRPC,
+    DEFAULT_HTTP,
+    DEFAULT_MAX_RECV_MIB,
+    ReceiverSettings,
+    split_host_port,
+)
+from kubespan.runtime import RuntimeConfig
+
+
+def address(value: str) -> str | None:
+    """`HOST:PORT`, or `off` to disable a receiver."""
+    if value.lower() == "off":
+        return None
+    try:
+        split_host_port(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return number
+
+
+def add_receiver_options(parser: argparse.ArgumentParser, *, grpc_default: str | None = DEFAULT_GRPC,
+                         http_default: str | None = DEFAULT_HTTP) -> None:
+    group = parser.add_argument_group("receivers")
+    group.add_argument("--grpc", type=address, default=grpc_default, metavar="HOST:PORT",
+                       help=f"OTLP/gRPC listen address, or 'off' (default {grpc_default or 'off'})")
+    group.add_argument("--http", type=address, default=http_default, metavar="HOST:PORT",
+                       help=f"OTLP/HTTP listen address, or 'off' (default {http_default or 'off'})")
+    group.add_argument("--max-recv-mib", type=positive_float, default=DEFAULT_MAX_RECV_MIB, metavar="MIB",
+                       help="largest request accepted, after decompression (default %(default)s)")
+    group.add_argument("--token", default=None,
+                       help="require 'Authorization: Bearer TOKEN' (default: $KUBESPAN_TOKEN)")
+    group.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate chain")
+    group.add_argument("--tls-key", metavar="FILE", help="private key for --tls-cert")
+    group.add_argument("--tls-client-ca", metavar="FILE", help="require client certificates signed by this CA")
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("outputs")
+    group.add_argument("--print", dest="print_spans", action="store_true",
+                       help="print spans on stdout like the Collector's debug exporter (detailed)")
+    group.add_argument("--print-format", choices=["detailed", "legacy"], default=None,
+                       help="implies --print; 'legacy' is the older format (STRING(...), SPAN_KIND_SERVER)")
+    group.add_argument("--jsonl", action="store_true", help="OTLP/JSON lines on stdout, one span per line")
+    group.add_argument("--dump", metavar="FILE", help="append OTLP/JSON lines to FILE")
+    group.add_argument("--filter", metavar="QUERY", help="only spans matching QUERY reach --print/--jsonl/--dump")
+    group.add_argument("--stats", type=positive_float, metavar="SECONDS",
+                       help="print a JSON counters line to stderr every SECONDS")
+
+
+def receiver_settings(args: argparse.Namespace) -> ReceiverSettings:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("kubespan: --tls-cert and --tls-key go together")
+    return ReceiverSettings(
+        grpc=args.grpc,
+        http=args.http,
+        max_recv_mib=args.max_recv_mib,
+        token=args.token or os.environ.get("KUBESPAN_TOKEN") or None,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
+    )
+
+
+def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
+    return RuntimeConfig(
+        receivers=receiver_settings(args),
+        print_format=args.print_format or ("detailed" if args.print_spans else None),
+        jsonl=args.jsonl,
+        dump=args.dump,
+        filter=args.filter,
+    )

@@ -1,0 +1,55 @@
+"""`kubespan serve`: the headless receiver, a drop-in for the Collector while debugging."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from kubespan.cli.options import add_output_options, add_receiver_options, runtime_config
+from kubespan.runtime import Runtime, print_warnings
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="receive OTLP traces headless; print, dump or forward them",
+        description="Receive OTLP traces without the TUI. Data goes to stdout, diagnostics to stderr.",
+    )
+    add_receiver_options(parser)
+    add_output_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    runtime = Runtime(runtime_config(args))
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        addresses = runtime.start()
+    except (OSError, RuntimeError, ValueError) as exc:
+        runtime.stop()
+        print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)
+        return 1
+    print_warnings(runtime.warnings)
+    for name, bound in addresses.items():
+        print(f"kubespan: OTLP/{name} listening on {bound}", file=sys.stderr, flush=True)
+    _wait(stop, runtime, args.stats)
+    runtime.stop()
+    print(runtime.counters.report_line(), file=sys.stderr, flush=True)
+    return 0
+
+
+def _wait(stop: threading.Event, runtime: Runtime, stats_every: float | None) -> None:
+    """Block until a signal (or a closed stdout), reporting stats if asked."""
+    threading.Thread(target=_watch_output, args=(runtime, stop), daemon=True).start()
+    while not stop.wait(stats_every):
+        if stats_every:
+            print(runtime.counters.report_line(), file=sys.stderr, flush=True)
+
+
+def _watch_output(runtime: Runtime, stop: threading.Event) -> None:
+    runtime.broken_output.wait()
+    stop.set()

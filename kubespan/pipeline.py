@@ -1,0 +1,110 @@
+"""The pipeline between receivers and outputs, shaped like the Collector's.
+
+receivers → `Pipeline.export_traces` (decode at the edge) → processors (sampling,
+dropping) → every `TracesConsumer` (store, writers, forwarders).
+
+A consumer that cannot take more raises `Backpressure`; the pipeline asks every
+consumer first (`has_room`), so a refused request reaches none of them and the
+client's retry delivers it exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Protocol, runtime_checkable
+
+from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.decode import Rejections, TraceBatch, decode_request
+from kubespan.stats import Counters
+
+
+class Backpressure(Exception):
+    """A consumer is full: the client should retry (gRPC UNAVAILABLE, HTTP 503)."""
+
+
+class PermanentError(Exception):
+    """A consumer failed for good (gRPC INTERNAL, HTTP 500)."""
+
+
+@runtime_checkable
+class TracesConsumer(Protocol):
+    """Anything that takes accepted batches: the store, writers, forwarders."""
+
+    def consume_traces(self, batch: TraceBatch) -> None: ...
+
+
+class Processor(Protocol):
+    """Transforms a batch before the consumers see it; returns None to drop it all."""
+
+    def process(self, batch: TraceBatch) -> TraceBatch | None: ...
+
+
+@dataclass(slots=True)
+class ExportResult:
+    """What a receiver answers: the partial-success part of the response."""
+
+    rejected_spans: int = 0
+    error_message: str = ""
+
+
+class Pipeline:
+    """Decode, process and fan out trace batches; count everything on the way."""
+
+    def __init__(
+        self,
+        table: AttributeTable | None = None,
+        processors: list[Processor] | None = None,
+        consumers: list[TracesConsumer] | None = None,
+        counters: Counters | None = None,
+    ) -> None:
+        self.table = table or AttributeTable()
+        self.processors = list(processors or [])
+        self.consumers = list(consumers or [])
+        self.counters = counters or Counters()
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[TraceBatch], None]] = []
+
+    def add_consumer(self, consumer: TracesConsumer) -> None:
+        self.consumers.append(consumer)
+
+    def export_traces(self, raw: bytes) -> ExportResult:
+        """Handle one protobuf `ExportTraceServiceRequest` (raises `UndecodableRequest`)."""
+        batch, rejections = decode_request(raw, self.table)
+        self._count_rejections(rejections)
+        if batch.span_count:
+            self.consume(batch)
+        return ExportResult(rejections.count, rejections.message)
+
+    def consume(self, batch: TraceBatch) -> None:
+        """Run processors and hand the batch to every consumer, or refuse it whole."""
+        with self._lock:
+            self._refuse_if_full(batch)
+            self.counters.add("received_requests", 1)
+            self.counters.add("received_spans", batch.span_count)
+            for processor in self.processors:
+                batch = processor.process(batch)
+                if batch is None or not batch.span_count:
+                    return
+            for consumer in self.consumers:
+                consumer.consume_traces(batch)
+
+    def count_other_signal(self, signal: str, items: int) -> None:
+        """Logs and metrics are accepted and counted, never stored."""
+        self.counters.add(f"received_{signal}_requests", 1)
+        self.counters.add(f"received_{signal}", items)
+
+    def count_invalid_request(self) -> None:
+        self.counters.add("invalid_requests", 1)
+
+    def _count_rejections(self, rejections: Rejections) -> None:
+        if rejections.count:
+            self.counters.add("rejected_spans", rejections.count)
+
+    def _refuse_if_full(self, batch: TraceBatch) -> None:
+        for consumer in self.consumers:
+            has_room = getattr(consumer, "has_room", None)
+            if has_room is not None and not has_room(batch.span_count):
+                self.counters.add("refused_requests", 1)
+                self.counters.add("refused_spans", batch.span_count)
+                raise Backpressure(f"{type(consumer).__name__} is full, retry later")

@@ -1,0 +1,150 @@
+"""OTLP/gRPC receiver: `TraceService/Export`, plus logs and metrics accepted and counted.
+
+Requests arrive as raw bytes (no generated deserializer), so the edge decoder parses
+them once and the original bytes can be forwarded untouched. Error codes follow the
+Collector: undecodable → INTERNAL, full consumer → UNAVAILABLE (with RetryInfo),
+too large → RESOURCE_EXHAUSTED (enforced by grpc after decompression).
+"""
+
+from __future__ import annotations
+
+from concurrent import futures
+
+import grpc
+from google.protobuf import duration_pb2
+from google.protobuf.message import DecodeError
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceResponse,
+)
+
+from kubespan.otlp.decode import UndecodableRequest
+from kubespan.pipeline import Backpressure, PermanentError, Pipeline
+from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings
+
+TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
+METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
+WORKER_THREADS = 8
+"""gRPC handler threads; decoding holds the GIL, so more would only queue."""
+RETRY_AFTER_SECONDS = 1
+"""The retry delay suggested to clients when a consumer is full."""
+
+
+class GrpcReceiver:
+    """The OTLP/gRPC server. `start()` returns the bound `host:port`."""
+
+    def __init__(self, pipeline: Pipeline, settings: ReceiverSettings, address: str) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.address = address
+        self._server: grpc.Server | None = None
+
+    def start(self) -> str:
+        limit = self.settings.max_recv_bytes
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="grpc-recv"),
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        server.add_generic_rpc_handlers(
+            [
+                _service(TRACE_SERVICE, self._export_traces),
+                _service(LOGS_SERVICE, self._export_logs),
+                _service(METRICS_SERVICE, self._export_metrics),
+            ]
+        )
+        port = self._bind(server)
+        server.start()
+        self._server = server
+        host = self.address.rpartition(":")[0]
+        return f"{host}:{port}"
+
+    def stop(self, grace: float | None = 2.0) -> None:
+        if self._server is not None:
+            self._server.stop(grace).wait()
+            self._server = None
+
+    def _bind(self, server: grpc.Server) -> int:
+        if not self.settings.tls:
+            return server.add_insecure_port(self.address)
+        return server.add_secure_port(self.address, _server_credentials(self.settings))
+
+    def _export_traces(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self._check_auth(context)
+        try:
+            result = self.pipeline.export_traces(raw)
+        except UndecodableRequest as exc:
+            self.pipeline.count_invalid_request()
+            context.abort(grpc.StatusCode.INTERNAL, f"grpc: error unmarshalling request: {exc}")
+        except Backpressure as exc:
+            context.abort_with_status(_unavailable(str(exc)))
+        except PermanentError as exc:
+            context.abort(grpc.StatusCode.INTERNAL, str(exc))
+        if not result.rejected_spans and not result.error_message:
+            return SUCCESS_PROTOBUF
+        partial = ExportTracePartialSuccess(
+            rejected_spans=result.rejected_spans, error_message=result.error_message
+        )
+        return ExportTraceServiceResponse(partial_success=partial).SerializeToString()
+
+    def _export_logs(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self._check_auth(context)
+        request = self._parse_other(ExportLogsServiceRequest, raw, context)
+        records = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
+        self.pipeline.count_other_signal("logs", records)
+        return SUCCESS_PROTOBUF
+
+    def _export_metrics(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self._check_auth(context)
+        request = self._parse_other(ExportMetricsServiceRequest, raw, context)
+        metrics = sum(len(s.metrics) for r in request.resource_metrics for s in r.scope_metrics)
+        self.pipeline.count_other_signal("metrics", metrics)
+        return SUCCESS_PROTOBUF
+
+    def _parse_other(self, message_type, raw: bytes, context: grpc.ServicerContext):
+        try:
+            return message_type.FromString(raw)
+        except DecodeError as exc:
+            self.pipeline.count_invalid_request()
+            context.abort(grpc.StatusCode.INTERNAL, f"grpc: error unmarshalling request: {exc}")
+
+    def _check_auth(self, context: grpc.ServicerContext) -> None:
+        if not self.settings.token:
+            return
+        header = dict(context.invocation_metadata()).get("authorization")
+        if not self.settings.authorized(header):
+            self.pipeline.counters.add("unauthenticated_requests", 1)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+
+
+def _service(name: str, handler) -> grpc.GenericRpcHandler:
+    method = grpc.unary_unary_rpc_method_handler(handler)
+    return grpc.method_handlers_generic_handler(name, {"Export": method})
+
+
+def _unavailable(message: str) -> grpc.Status:
+    retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=RETRY_AFTER_SECONDS))
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message)
+    status.details.add().Pack(retry)
+    return rpc_status.to_status(status)
+
+
+def _server_credentials(settings: ReceiverSettings) -> grpc.ServerCredentials:
+    with open(settings.tls_key, "rb") as key, open(settings.tls_cert, "rb") as cert:
+        pair = (key.read(), cert.read())
+    client_ca = None
+    if settings.tls_client_ca:
+        with open(settings.tls_client_ca, "rb") as ca:
+            client_ca = ca.read()
+    return grpc.ssl_server_credentials(
+        [pair], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )

@@ -1,0 +1,246 @@
+"""OTLP/HTTP receiver on aiohttp: `POST /v1/traces` (protobuf or JSON, gzip/deflate).
+
+Status codes follow the Collector's otlphttp handler step by step: 405 for other
+methods, 415 for other media types, 400 for unreadable or undecodable bodies, 413
+for bodies over the limit (OTLP 1.11), 503 with Retry-After when a consumer is full,
+401 without the bearer token. Error bodies are a `google.rpc.Status` in the
+request's encoding. Decompression is ours, streamed and capped, so a gzip bomb is
+refused after `max_recv_mib` of output instead of being inflated into memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import threading
+import zlib
+
+from aiohttp import web
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from kubespan.otlp.decode import UndecodableRequest
+from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json, encode_message_json
+from kubespan.pipeline import Backpressure, PermanentError, Pipeline
+from kubespan.receive.grpc_server import RETRY_AFTER_SECONDS
+from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, split_host_port
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+SUCCESS_JSON = '{"partialSuccess":{}}'
+READ_CHUNK = 64 * 1024
+DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS}
+"""Supported Content-Encodings and their zlib window settings."""
+
+
+class HttpError(Exception):
+    """An error answer: HTTP status and message."""
+
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+class HttpReceiver:
+    """The OTLP/HTTP server, run on its own event loop thread."""
+
+    def __init__(self, pipeline: Pipeline, settings: ReceiverSettings, address: str) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.address = address
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        """Start serving in a background thread; return the bound `host:port`."""
+        self._loop = asyncio.new_event_loop()
+        started = threading.Event()
+        result: dict[str, object] = {}
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            try:
+                result["address"] = self._loop.run_until_complete(self._serve())
+            except BaseException as exc:  # surfaced to the caller of start()
+                result["error"] = exc
+            started.set()
+            if "error" not in result:
+                self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="http-recv", daemon=True)
+        self._thread.start()
+        started.wait()
+        if "error" in result:
+            raise result["error"]  # type: ignore[misc]
+        return str(result["address"])
+
+    def stop(self) -> None:
+        if self._loop is None or self._runner is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        future.result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._runner = None
+
+    async def _serve(self) -> str:
+        app = web.Application(client_max_size=self.settings.max_recv_bytes + 1)
+        app.router.add_route("*", "/v1/traces", self._traces)
+        app.router.add_route("*", "/v1/logs", self._logs)
+        app.router.add_route("*", "/v1/metrics", self._metrics)
+        self._runner = web.AppRunner(app, auto_decompress=False, access_log=None)
+        await self._runner.setup()
+        host, port = split_host_port(self.address)
+        site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl_context())
+        await site.start()
+        bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
+        shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+        return f"{shown}:{bound[1]}"
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if not self.settings.tls:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
+        if self.settings.tls_client_ca:
+            context.load_verify_locations(self.settings.tls_client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+    async def _traces(self, request: web.Request) -> web.Response:
+        return await self._handle(request, self._export_traces)
+
+    async def _logs(self, request: web.Request) -> web.Response:
+        return await self._handle(request, lambda body, kind: self._count_other(body, kind, "logs"))
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return await self._handle(request, lambda body, kind: self._count_other(body, kind, "metrics"))
+
+    async def _handle(self, request: web.Request, export) -> web.Response:
+        if request.method != "POST":
+            return web.Response(status=405, text="405 method not allowed, supported: [POST]")
+        kind = request.content_type
+        if kind not in (PROTOBUF, JSON):
+            return web.Response(
+                status=415,
+                text=f"415 unsupported media type, supported: [{JSON}, {PROTOBUF}]",
+            )
+        try:
+            self._check_auth(request)
+            body = await self._read_body(request)
+            payload = await asyncio.get_running_loop().run_in_executor(None, export, body, kind)
+        except HttpError as exc:
+            if exc.status in (400, 413):
+                self.pipeline.count_invalid_request()
+            return _error_response(exc, kind)
+        return web.Response(body=payload, content_type=kind)
+
+    def _check_auth(self, request: web.Request) -> None:
+        if not self.settings.authorized(request.headers.get("Authorization")):
+            self.pipeline.counters.add("unauthenticated_requests", 1)
+            raise HttpError(401, "missing or invalid bearer token")
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        """Read and decompress the body, refusing anything over the limit."""
+        limit = self.settings.max_recv_bytes
+        encoding = request.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity") and encoding not in DECOMPRESSORS:
+            raise HttpError(400, f"unsupported Content-Encoding: {encoding}")
+        inflater = zlib.decompressobj(DECOMPRESSORS[encoding]) if encoding in DECOMPRESSORS else None
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.content.iter_chunked(READ_CHUNK):
+                if inflater is not None:
+                    chunk = inflater.decompress(chunk, limit - size + 1)
+                    if inflater.unconsumed_tail:
+                        raise HttpError(413, _too_large(limit))
+                size += len(chunk)
+                if size > limit:
+                    raise HttpError(413, _too_large(limit))
+                parts.append(chunk)
+            if inflater is not None:
+                parts.append(inflater.flush())
+                if not inflater.eof:
+                    raise HttpError(400, f"failed to decompress body: truncated {encoding} stream")
+        except zlib.error as exc:
+            raise HttpError(400, f"failed to decompress body: {exc}") from None
+        return b"".join(parts)
+
+    def _export_traces(self, body: bytes, kind: str) -> bytes:
+        """Runs in a worker thread: decode, export, encode the answer."""
+        try:
+            if kind == JSON:
+                body = decode_traces_json(body).SerializeToString()
+            result = self.pipeline.export_traces(body)
+        except (UndecodableRequest, JsonDecodeError) as exc:
+            raise HttpError(400, str(exc)) from None
+        except Backpressure as exc:
+            raise HttpError(503, str(exc), retry_after=RETRY_AFTER_SECONDS) from None
+        except PermanentError as exc:
+            raise HttpError(500, str(exc)) from None
+        if not result.rejected_spans and not result.error_message:
+            return SUCCESS_PROTOBUF if kind == PROTOBUF else SUCCESS_JSON.encode()
+        response = ExportTraceServiceResponse()
+        response.partial_success.rejected_spans = result.rejected_spans
+        response.partial_success.error_message = result.error_message
+        if kind == PROTOBUF:
+            return response.SerializeToString()
+        return encode_message_json(response).encode()
+
+    def _count_other(self, body: bytes, kind: str, signal: str) -> bytes:
+        items = _count_items(body, kind, signal)
+        self.pipeline.count_other_signal(signal, items)
+        return SUCCESS_PROTOBUF if kind == PROTOBUF else SUCCESS_JSON.encode()
+
+
+def _count_items(body: bytes, kind: str, signal: str) -> int:
+    """Count log records or metrics in a logs/metrics request, or answer 400."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    try:
+        if kind == JSON:
+            document = json.loads(body)
+            outer, inner, leaf = (
+                ("resourceLogs", "scopeLogs", "logRecords")
+                if signal == "logs"
+                else ("resourceMetrics", "scopeMetrics", "metrics")
+            )
+            return sum(
+                len(scope.get(leaf, []))
+                for resource in document.get(outer, [])
+                for scope in resource.get(inner, [])
+            )
+        if signal == "logs":
+            request = ExportLogsServiceRequest.FromString(body)
+            return sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
+        metrics = ExportMetricsServiceRequest.FromString(body)
+        return sum(len(s.metrics) for r in metrics.resource_metrics for s in r.scope_metrics)
+    except Exception as exc:  # any malformed body is the client's error
+        raise HttpError(400, f"cannot decode {signal} request: {exc}") from None
+
+
+def _too_large(limit: int) -> str:
+    return f"request body too large: over {limit} bytes after decompression"
+
+
+def _error_response(error: HttpError, kind: str) -> web.Response:
+    status = status_pb2.Status(code=_grpc_code(error.status), message=error.message)
+    body = status.SerializeToString() if kind == PROTOBUF else encode_message_json(status).encode()
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    return web.Response(status=error.status, body=body, content_type=kind, headers=headers)
+
+
+def _grpc_code(http_status: int) -> int:
+    """The Collector's `NewStatusFromMsgAndHTTPCode` mapping."""
+    return {400: 3, 401: 16, 403: 7, 404: 12, 413: 8, 429: 8, 502: 14, 503: 14, 504: 14}.get(
+        http_status, 2
+    )

@@ -1,0 +1,141 @@
+"""Assembles a running kubespan: receivers → pipeline → store and outputs.
+
+Both front ends (`kubespan serve` and the TUI) build a `Runtime` from the same
+`RuntimeConfig`, start it, and stop it the same way: receivers first, then every
+writer is flushed, so nothing accepted is lost on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from kubespan.pipeline import Pipeline
+from kubespan.receive.settings import ReceiverSettings, is_loopback, split_host_port
+from kubespan.stats import Counters
+from kubespan.writers.stream import DEFAULT_QUEUE_SPANS, StreamWriter
+
+STDOUT = 1
+
+
+@dataclass
+class RuntimeConfig:
+    """Everything `serve` and the TUI need to start the headless core."""
+
+    receivers: ReceiverSettings = field(default_factory=ReceiverSettings)
+    print_format: str | None = None  # None, "detailed" or "legacy"
+    jsonl: bool = False
+    dump: str | None = None
+    filter: str | None = None
+    writer_queue_spans: int = DEFAULT_QUEUE_SPANS
+
+
+class Runtime:
+    """The headless core: owns the pipeline, receivers and writers."""
+
+    def __init__(self, config: RuntimeConfig, *, stdout_fd: int = STDOUT) -> None:
+        self.config = config
+        self.counters = Counters()
+        self.pipeline = Pipeline(counters=self.counters)
+        self.writers: list[StreamWriter] = []
+        self.receivers: list = []
+        self.addresses: dict[str, str] = {}
+        self.warnings: list[str] = []
+        self.broken_output = threading.Event()
+        self._stdout_fd = stdout_fd
+        self._build_writers()
+
+    def start(self) -> dict[str, str]:
+        """Start the receivers; return {"grpc": "host:port", "http": "host:port"}."""
+        from kubespan.receive.grpc_server import GrpcReceiver
+        from kubespan.receive.http_server import HttpReceiver
+
+        settings = self.config.receivers
+        self.warnings.extend(exposure_warnings(settings))
+        try:
+            if settings.grpc:
+                self._start_receiver("grpc", GrpcReceiver(self.pipeline, settings, settings.grpc))
+            if settings.http:
+                self._start_receiver("http", HttpReceiver(self.pipeline, settings, settings.http))
+        except BaseException:
+            self.stop()
+            raise
+        return dict(self.addresses)
+
+    def stop(self) -> None:
+        """Stop receiving, then flush and close every writer."""
+        for receiver in reversed(self.receivers):
+            receiver.stop()
+        self.receivers.clear()
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+
+    def _start_receiver(self, name: str, receiver) -> None:
+        self.addresses[name] = receiver.start()
+        self.receivers.append(receiver)
+
+    def _build_writers(self) -> None:
+        from kubespan.writers import formats
+
+        config = self.config
+        select = self._writer_selector()
+        options = dict(select=select, max_queue_spans=config.writer_queue_spans)
+        if config.print_format:
+            formatter = formats.debug_text(legacy=config.print_format == "legacy")
+            self._add_stdout_writer("print", formatter, options)
+        if config.jsonl:
+            self._add_stdout_writer("jsonl", formats.jsonl, options)
+        if config.dump:
+            writer = StreamWriter.to_file("dump", config.dump, formats.jsonl, self.counters, **options)
+            self._add_writer(writer)
+
+    def _add_stdout_writer(self, name: str, formatter, options: dict) -> None:
+        writer = StreamWriter(
+            name, self._stdout_fd, formatter, self.counters, on_broken=self.broken_output.set, **options
+        )
+        self._add_writer(writer)
+
+    def _add_writer(self, writer: StreamWriter) -> None:
+        self.writers.append(writer)
+        self.pipeline.add_consumer(writer)
+
+    def _writer_selector(self) -> Callable | None:
+        if not self.config.filter:
+            return None
+        from kubespan.query import compile_query
+
+        query = compile_query(self.config.filter)
+        table = self.pipeline.table
+
+        def select(batch):
+            keep = query.match_batch(batch, table)
+            return batch.select(keep) if any(keep) else None
+
+        return select
+
+
+def exposure_warnings(settings: ReceiverSettings) -> list[str]:
+    """Loud warnings for receivers reachable from other machines without auth."""
+    warnings = []
+    for name, address in (("gRPC", settings.grpc), ("HTTP", settings.http)):
+        if not address:
+            continue
+        host, _ = split_host_port(address)
+        if is_loopback(host):
+            continue
+        missing = [what for what, present in (("auth", settings.token), ("TLS", settings.tls)) if not present]
+        if missing:
+            warnings.append(
+                f"WARNING: the {name} receiver on {address} is reachable from other machines "
+                f"without {' or '.join(missing)}; anyone who can reach it can send spans"
+                + (" (use --token)" if not settings.token else "")
+            )
+    return warnings
+
+
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(warning, file=sys.stderr, flush=True)

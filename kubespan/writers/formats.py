@@ -1,0 +1,25 @@
+"""Formatters for the writers: OTLP/JSON lines and the Collector's debug text."""
+
+from __future__ import annotations
+
+from kubespan.otlp.debugtext import render_traces
+from kubespan.otlp.decode import TraceBatch
+from kubespan.otlp.jsoncodec import encode_span_lines
+from kubespan.writers.stream import Formatter
+
+
+def jsonl(batch: TraceBatch) -> tuple[bytes, int]:
+    """One complete OTLP/JSON `ExportTraceServiceRequest` per span, one per line."""
+    lines = encode_span_lines(batch.request)
+    if not lines:
+        return b"", 0
+    return ("\n".join(lines) + "\n").encode(), len(lines)
+
+
+def debug_text(legacy: bool = False) -> Formatter:
+    """The Collector's debug exporter text (`verbosity: detailed`), or its older form."""
+
+    def format_batch(batch: TraceBatch) -> tuple[bytes, int]:
+        return render_traces(batch.request, legacy=legacy).encode(), batch.span_count
+
+    return format_batch
