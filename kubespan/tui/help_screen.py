@@ -1,0 +1,56 @@
+"""`?`: every key, by pane, built from the bindings themselves so it cannot drift."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+def _keys(binding: Binding) -> str:
+    return " ".join(key.strip().replace("escape", "Esc").replace("enter", "Enter").replace("space", "Space")
+                    for key in binding.key.split(","))
+
+
+def bindings_table(sections: list[tuple[str, list]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for title, bindings in sections:
+        table.add_row(Text(title, style="bold underline"), "")
+        for binding in bindings:
+            if isinstance(binding, tuple):
+                binding = Binding(*binding)
+            if not binding.description:
+                continue
+            table.add_row(_keys(binding), binding.description)
+        table.add_row("", "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 80; max-width: 95%; height: 90%; border: thick $accent; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, sections: list[tuple[str, list]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("kubespan keys  (Escape closes; Ctrl+P opens the command palette)", style="bold"))
+            yield Static(bindings_table(self.sections))
+            yield Static(Text(
+                "Filters: k8s.pod=default/echo (logfmt, ANDed), { .http.status_code >= 500 } (TraceQL), "
+                "or free text. Enter applies, Escape reverts, Up/Down walk the history.", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,245 @@
+"""A keyboard- and mouse-driven list on Textual's Line API, with a sticky header row.
+
+Only visible lines are rendered; each rendered row is cached as a `Strip` until the
+data generation, width or cursor changes. Subclasses provide `row_count`,
+`render_row` and `render_header`; they never create a widget per row.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+STRIP_CACHE_SIZE = 512
+"""Rendered rows kept per list; a screenful is ~40, so scrolling back is free."""
+
+
+class LineList(ScrollView, can_focus=True):
+    """A virtual list with a cursor; row 0 of the viewport is a header when `HEADER`."""
+
+    HEADER = True
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
+        Binding("enter", "select", "Open"),
+    ]
+
+    COMPONENT_CLASSES = {"line-list--cursor", "line-list--header", "line-list--blurred-cursor"}
+
+    DEFAULT_CSS = """
+    LineList {
+        height: 1fr;
+        overflow-x: hidden;
+        & > .line-list--header { text-style: bold; color: $text-muted; }
+        & > .line-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+        & > .line-list--blurred-cursor { background: $block-cursor-blurred-background; }
+    }
+    """
+
+    class Highlighted(Message):
+        """The cursor moved to `index`."""
+
+        def __init__(self, line_list: "LineList", index: int) -> None:
+            super().__init__()
+            self.line_list = line_list
+            self.index = index
+
+        @property
+        def control(self) -> "LineList":
+            return self.line_list
+
+    class Selected(Highlighted):
+        """Enter or a double click on row `index`."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.cursor = 0
+        self._generation = 0
+        self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE_SIZE)
+
+    # -- for subclasses --------------------------------------------------------------
+
+    def row_count(self) -> int:
+        return 0
+
+    def render_row(self, index: int, width: int) -> Text:
+        return Text()
+
+    def render_header(self, width: int) -> Text:
+        return Text()
+
+    def empty_text(self) -> Text:
+        return Text("(nothing yet)", style="dim")
+
+    def data_changed(self, *, keep_cursor: bool = True) -> None:
+        """Call after the rows changed: drops cached strips, resizes, repaints."""
+        self._generation += 1
+        self._strips.clear()
+        count = self.row_count()
+        if not keep_cursor:
+            self.cursor = 0
+        self.cursor = max(0, min(self.cursor, count - 1))
+        self.virtual_size = Size(self.size.width, count + self._header_lines)
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def rows_changed(self) -> None:
+        """Same rows, new contents (e.g. summaries updated in place): repaint only."""
+        self._generation += 1
+        self._strips.clear()
+        self.refresh()
+
+    # -- geometry ----------------------------------------------------------------
+
+    @property
+    def _header_lines(self) -> int:
+        return 1 if self.HEADER else 0
+
+    @property
+    def page_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - self._header_lines)
+
+    def visible_range(self) -> range:
+        top = int(self.scroll_offset.y)
+        return range(top, min(self.row_count(), top + self.page_rows))
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = int(self.scroll_offset.y)
+        rows = self.page_rows
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + rows:
+            self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._strips.clear()
+        self.virtual_size = Size(event.size.width, self.row_count() + self._header_lines)
+        self._scroll_cursor_into_view()
+
+    # -- cursor ------------------------------------------------------------------
+
+    def move_cursor(self, index: int, *, announce: bool = True) -> None:
+        count = self.row_count()
+        if count == 0:
+            return
+        index = max(0, min(index, count - 1))
+        old = self.cursor
+        self.cursor = index
+        self._scroll_cursor_into_view()
+        if old != index:
+            self._refresh_row(old)
+            self._refresh_row(index)
+        if announce:
+            self.post_message(self.Highlighted(self, index))
+
+    def _refresh_row(self, index: int) -> None:
+        self.refresh_line(index + self._header_lines)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - self.page_rows)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + self.page_rows)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(self.row_count() - 1)
+
+    def action_select(self) -> None:
+        if self.row_count():
+            self.post_message(self.Selected(self, self.cursor))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = int(self.scroll_offset.y) + offset.y - self._header_lines
+        if offset.y < self._header_lines or index >= self.row_count():
+            return
+        self.move_cursor(index)
+        if event.chain >= 2:
+            self.action_select()
+
+    def on_focus(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    # -- rendering -------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if self.HEADER and y == 0:
+            style = base + self.get_component_rich_style("line-list--header")
+            return self._strip(self.render_header(width), width, style)
+        index = int(self.scroll_offset.y) + y - self._header_lines
+        count = self.row_count()
+        if index >= count:
+            if count == 0 and index == 0:
+                return self._strip(self.empty_text(), width, base)
+            return Strip.blank(width, base)
+        selected = index == self.cursor
+        key = (index, width, selected, self.has_focus, self._generation)
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
+        style = base
+        if selected:
+            name = "line-list--cursor" if self.has_focus else "line-list--blurred-cursor"
+            style = base + self.get_component_rich_style(name)
+        strip = self._strip(self.render_row(index, width), width, style)
+        self._strips[key] = strip
+        return strip
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        text.end = ""
+        segments = list(text.render(self.app.console))
+        segments = Segment.apply_style(segments, style)
+        return Strip(segments).crop_extend(0, width, style)
+
+
+def cells(*columns: tuple[Text | str, int | None, str], gap: int = 1) -> Text:
+    """Lay out cells `(content, width, justify)` on one line; a None width takes the rest."""
+    line = Text(no_wrap=True, end="")
+    for position, (content, width, justify) in enumerate(columns):
+        if position:
+            line.append(" " * gap)
+        cell = content if isinstance(content, Text) else Text(content, no_wrap=True, end="")
+        if width is not None:
+            cell = cell.copy()
+            cell.truncate(width, overflow="ellipsis", pad=False)
+            pad = width - cell.cell_len
+            if pad > 0:
+                if justify == "right":
+                    cell = Text(" " * pad, end="") + cell
+                else:
+                    cell.append(" " * pad)
+        line.append_text(cell)
+    return line

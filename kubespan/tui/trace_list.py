@@ -1,0 +1,134 @@
+"""The trace list: one row per trace, newest first, rows refreshed in place."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from rich.text import Text
+from textual.binding import Binding
+
+from kubespan.tui.format import format_clock, format_count, format_duration
+from kubespan.tui.line_list import LineList, cells
+from kubespan.tui.text import inert
+from kubespan.tui.tree import service_color
+
+
+class TraceList(LineList):
+    """Trace ids from a search; summaries fetched from the store for visible rows only."""
+
+    BINDINGS = [
+        Binding("e", "next_error", "Next error"),
+        Binding("E", "previous_error", "Prev error", show=False),
+    ]
+
+    def __init__(self, store, *, tz: tzinfo | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.tz = tz
+        self.trace_ids: list[bytes] = []
+        self._summaries: dict[bytes, object] = {}
+
+    def row_count(self) -> int:
+        return len(self.trace_ids)
+
+    @property
+    def selected_trace(self) -> bytes | None:
+        if 0 <= self.cursor < len(self.trace_ids):
+            return self.trace_ids[self.cursor]
+        return None
+
+    def set_traces(self, trace_ids: list[bytes], *, follow: bool) -> None:
+        """New search result; keeps the selected trace selected unless following at the top."""
+        selected = self.selected_trace
+        at_top = self.cursor == 0
+        self.trace_ids = trace_ids
+        self._summaries.clear()
+        if selected is not None and not (follow and at_top):
+            try:
+                self.cursor = trace_ids.index(selected)
+            except ValueError:
+                pass
+        self.data_changed()
+
+    def refresh_summaries(self) -> None:
+        """The store changed: visible rows are re-read (late spans update rows in place)."""
+        self._summaries.clear()
+        self.rows_changed()
+
+    def summary(self, index: int):
+        trace_id = self.trace_ids[index]
+        found = self._summaries.get(trace_id)
+        if found is None:
+            self._load_visible(index)
+            found = self._summaries.get(trace_id)
+        return found
+
+    def _load_visible(self, index: int) -> None:
+        rows = self.page_rows
+        wanted = range(max(0, index - rows), index + rows)
+        ids = [self.trace_ids[i] for i in wanted if 0 <= i < len(self.trace_ids)]
+        ids = [trace_id for trace_id in ids if trace_id not in self._summaries]
+        for summary in self.store.trace_summaries(ids):
+            if summary is not None:
+                self._summaries[summary.trace_id] = summary
+        for trace_id in ids:
+            self._summaries.setdefault(trace_id, False)
+
+    def render_header(self, width: int) -> Text:
+        return self._layout(width, "START", "SERVICE", "ROOT SPAN", "DURATION", "SPANS", "ERR", "SERVICES")
+
+    def _layout(self, width, start, service, name, duration, spans, errors, services) -> Text:
+        services_width = max(0, min(32, width - 90))
+        name_width = max(8, width - 12 - 18 - 9 - 6 - 4 - services_width - 7)
+        return cells(
+            (start, 12, "left"), (service, 18, "left"), (name, name_width, "left"),
+            (duration, 9, "right"), (spans, 6, "right"), (errors, 4, "right"),
+            (services, services_width, "left"),
+        )
+
+    def render_row(self, index: int, width: int) -> Text:
+        summary = self.summary(index)
+        if not summary:
+            return Text(f"{self.trace_ids[index].hex()}  (evicted)", style="dim")
+        service = summary.root_service or "?"
+        name = summary.root_name or "(missing root)"
+        error_count = summary.error_count
+        errors = Text(str(error_count), style="bold red") if error_count else Text("0", style="dim")
+        services = Text(", ", style="dim").join(
+            inert(s, service_color(s), limit=40) for s in summary.services
+        )
+        return self._layout(
+            width,
+            Text(format_clock(summary.start, self.tz), style="dim"),
+            inert(service, service_color(service), limit=64),
+            (Text("! ", style="bold red") if error_count else Text("")) + inert(name, "", limit=200),
+            Text(format_duration(summary.duration)),
+            Text(format_count(summary.span_count)),
+            errors,
+            services,
+        )
+
+    def _error_index(self, step: int) -> int | None:
+        count = len(self.trace_ids)
+        index = self.cursor
+        for _ in range(min(count, 5000)):
+            index += step
+            if not 0 <= index < count:
+                return None
+            summary = self.summary(index)
+            if summary and summary.error_count:
+                return index
+        return None
+
+    def action_next_error(self) -> None:
+        self._jump_error(1)
+
+    def action_previous_error(self) -> None:
+        self._jump_error(-1)
+
+    def _jump_error(self, step: int) -> None:
+        found = self._error_index(step)
+        if found is None:
+            self.notify("No more traces with errors in that direction", severity="warning")
+        else:
+            self.move_cursor(found)
