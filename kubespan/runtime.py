@@ -18,6 +18,7 @@ from kubespan.stats import Counters
 from kubespan.writers.stream import DEFAULT_QUEUE_SPANS, StreamWriter
 
 STDOUT = 1
+DEFAULT_MAX_SPANS = 1_000_000
 
 
 @dataclass
@@ -30,6 +31,9 @@ class RuntimeConfig:
     dump: str | None = None
     filter: str | None = None
     writer_queue_spans: int = DEFAULT_QUEUE_SPANS
+    store: bool = False  # keep spans in a SpanStore (the TUI does; `serve` does not)
+    max_spans: int = DEFAULT_MAX_SPANS
+    max_memory_mb: float | None = None
 
 
 class Runtime:
@@ -45,6 +49,7 @@ class Runtime:
         self.warnings: list[str] = []
         self.broken_output = threading.Event()
         self._stdout_fd = stdout_fd
+        self.store = self._build_store() if config.store else None
         self._build_writers()
 
     def start(self) -> dict[str, str]:
@@ -76,6 +81,14 @@ class Runtime:
     def _start_receiver(self, name: str, receiver) -> None:
         self.addresses[name] = receiver.start()
         self.receivers.append(receiver)
+
+    def _build_store(self):
+        from kubespan.store import SpanStore
+
+        store = SpanStore(self.pipeline.table, max_spans=self.config.max_spans,
+                          max_memory_mb=self.config.max_memory_mb, counters=self.counters)
+        self.pipeline.add_consumer(store)
+        return store
 
     def _build_writers(self) -> None:
         from kubespan.writers import formats

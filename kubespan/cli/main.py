@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kubespan import __version__
-from kubespan.cli import serve
+from kubespan.cli import serve, tui
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,8 +15,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Receive, explore, forward and dump OpenTelemetry traces from a terminal.",
     )
     parser.add_argument("--version", action="version", version=f"kubespan {__version__}")
+    tui.add_main_options(parser)  # `kubespan [receiver options]` opens the viewer
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parser(subparsers)
+    tui.add_open_parser(subparsers)
     return parser
 
 

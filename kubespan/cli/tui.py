@@ -1,0 +1,110 @@
+"""`kubespan` (no subcommand) and `kubespan open FILE...`: the live terminal UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from kubespan.cli.options import add_receiver_options, positive_float, runtime_config
+from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime
+
+
+def add_tui_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the TUI, shared by the top-level command and `open`."""
+    group = parser.add_argument_group("viewer")
+    group.add_argument("--max-spans", type=int, default=DEFAULT_MAX_SPANS, metavar="N",
+                       help="spans kept in memory; the oldest are evicted (default %(default)s)")
+    group.add_argument("--max-memory-mb", type=positive_float, default=None, metavar="MB",
+                       help="also evict when the store uses more than MB megabytes")
+    group.add_argument("--filter", metavar="QUERY", help="start with this filter applied")
+    group.add_argument("--dump", metavar="FILE", help="also append every received span to FILE as OTLP/JSON lines")
+    group.add_argument("--save-dir", metavar="DIR", default=".", help="where 's' saves traces (default: .)")
+    parser.set_defaults(print_spans=False, print_format=None, jsonl=False, stats=None)
+
+
+def add_main_options(parser: argparse.ArgumentParser) -> None:
+    """The top-level parser takes the receiver and viewer options when no subcommand is given."""
+    add_receiver_options(parser)
+    add_tui_options(parser)
+    parser.set_defaults(run=run, files=[])
+
+
+def add_open_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "open",
+        help="open OTLP/JSON-lines dumps in the viewer ('-' reads stdin)",
+        description="Load OTLP/JSON-lines files (kubespan --dump, the Collector's file exporter) into the viewer. "
+                    "With --grpc/--http it also listens for new spans.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="OTLP/JSON-lines file, or '-' for stdin")
+    add_receiver_options(parser, grpc_default=None, http_default=None)
+    add_tui_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from kubespan.tui.app import KubespanApp
+    except ImportError as exc:  # the viewer's dependencies are missing
+        print(f"kubespan: cannot start the viewer: {exc}", file=sys.stderr)
+        return 1
+    config = runtime_config(args)
+    config.filter = None  # --filter is the viewer's initial filter here, not an output filter
+    config.store = True
+    config.max_spans = args.max_spans
+    config.max_memory_mb = args.max_memory_mb
+    try:
+        runtime = Runtime(config)
+    except ImportError as exc:
+        print(f"kubespan: cannot create the span store: {exc}", file=sys.stderr)
+        return 1
+    try:
+        runtime.start()
+    except (OSError, RuntimeError, ValueError) as exc:
+        runtime.stop()
+        print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)
+        return 1
+    files = list(getattr(args, "files", []) or [])
+    stdin = _take_piped_stdin() if "-" in files else None
+    loader = None
+    if files:
+        from kubespan.tui.export import load_dumps
+
+        def loader(progress):
+            return load_dumps(files, runtime.pipeline, progress, stdin=stdin)
+
+    app = KubespanApp(
+        runtime.store,
+        counters=runtime.counters,
+        addresses=runtime.addresses,
+        warnings=runtime.warnings,
+        loader=loader,
+        source=", ".join(files),
+        initial_filter=args.filter or "",
+        save_dir=args.save_dir,
+    )
+    previous = signal.signal(signal.SIGTERM, lambda *_: app.exit())
+    try:
+        app.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        runtime.stop()
+    print(runtime.counters.report_line(), file=sys.stderr, flush=True)
+    return app.return_code or 0
+
+
+def _take_piped_stdin():
+    """Keep a piped stdin for the loader and give the UI the terminal on fd 0."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    data = os.fdopen(os.dup(0), "rb")
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return data
+    os.dup2(tty, 0)
+    os.close(tty)
+    sys.stdin = open(0, "r", closefd=False)  # noqa: SIM115 - the process keeps it
+    return data
