@@ -124,8 +124,10 @@ def _seconds_text(sec: int) -> str:
 def format_timestamp(unix_nano: int) -> str:
     """Go's ``time.Unix(0, int64(ts)).UTC().String()`` for a uint64 nanosecond stamp.
 
-    Values at or above 2**63 wrap negative (Go's signed conversion); the fraction
-    keeps up to 9 digits with trailing zeros (and a lone dot) removed.
+    Values at or above 2**63 wrap negative (Go's signed conversion), so dates span
+    1677-09-21 to 2262-04-11; the calendar arithmetic itself has no year limit and
+    would print years as Go does (at least 4 digits, ``-0001`` before year 0).
+    The fraction keeps up to 9 digits with trailing zeros (and a lone dot) removed.
     """
     ns = unix_nano & _U64
     if ns & _I64_SIGN:
