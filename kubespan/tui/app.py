@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 from textual.worker import get_current_worker
@@ -129,29 +130,33 @@ class KubespanApp(App[None]):
         yield StatusFooter(id="status")
         yield Footer()
 
+    def _main(self, widget_type):
+        """Widgets of the main screen, also while a modal screen is on top."""
+        return self.screen_stack[0].query_one(widget_type)
+
     @property
     def trace_list(self) -> TraceList:
-        return self.query_one(TraceList)
+        return self._main(TraceList)
 
     @property
     def span_list(self) -> SpanList:
-        return self.query_one(SpanList)
+        return self._main(SpanList)
 
     @property
     def pod_list(self) -> PodList:
-        return self.query_one(PodList)
+        return self._main(PodList)
 
     @property
     def waterfall(self) -> Waterfall:
-        return self.query_one(Waterfall)
+        return self._main(Waterfall)
 
     @property
     def detail(self) -> SpanDetail:
-        return self.query_one(SpanDetail)
+        return self._main(SpanDetail)
 
     @property
     def filter_bar(self) -> FilterBar:
-        return self.query_one(FilterBar)
+        return self._main(FilterBar)
 
     def on_mount(self) -> None:
         self.trace_list.focus()
@@ -167,6 +172,12 @@ class KubespanApp(App[None]):
     # -- polling and searching ----------------------------------------------------------
 
     def _poll(self) -> None:
+        try:
+            self._poll_store()
+        except NoMatches:  # shutting down: the main screen is gone
+            pass
+
+    def _poll_store(self) -> None:
         self._polls += 1
         self._update_status()
         version = self.store.version
@@ -184,7 +195,7 @@ class KubespanApp(App[None]):
 
     def _update_status(self) -> None:
         stats = self.counters.snapshot() if self.counters is not None else {}
-        self.query_one(StatusFooter).update_stats(
+        self._main(StatusFooter).update_stats(
             stats=stats, stored=len(self.store), addresses=self.addresses, warnings=self.warnings,
             paused=self.paused, now=self.clock.now(), source=self.source, progress=self.progress,
         )
@@ -271,7 +282,7 @@ class KubespanApp(App[None]):
         self.view = view
         if view in ("traces", "spans"):
             self.list_view = view
-        self.query_one(ContentSwitcher).current = "trace-view" if view == "trace" else view
+        self._main(ContentSwitcher).current = "trace-view" if view == "trace" else view
         self._focus_view()
         if view in ("traces", "spans") and self._searched.get(view) != self.generation:
             self._start_search(force=True)
@@ -383,7 +394,7 @@ class KubespanApp(App[None]):
                 text.append(f"  {summary.error_count} errors", "bold red")
             if len(self.waterfall.rows) < summary.span_count:
                 text.append(f"  (showing {len(self.waterfall.rows)})", "yellow")
-        self.query_one("#trace-title", Static).update(text)
+        self.screen_stack[0].query_one("#trace-title", Static).update(text)
 
     @on(LineList.Highlighted, "#waterfall")
     def _waterfall_moved(self, message: LineList.Highlighted) -> None:

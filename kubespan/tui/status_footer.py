@@ -49,7 +49,7 @@ def status_text(stats: dict, stored: int, addresses: dict, warnings: list[str], 
             listen.append(str(address))
         parts.append(listen)
     if source:
-        parts.append(inert(source, "dim", limit=60))
+        parts.append(inert(source if len(source) <= 48 else "…" + source[-47:], "dim", limit=60))
     if progress:
         parts.append(Text(progress, style="bold cyan"))
     parts.append(Text(f"{format_count(round(rate))} spans/s"))

@@ -1,0 +1,285 @@
+"""Pilot tests: every user flow of the viewer, asserting on state and on the screen."""
+
+from __future__ import annotations
+
+import json
+
+from kubespan.tui.format import STATUS_ERROR
+from tests.tui import data
+from tests.tui.helpers import ready, screen_text, wait_for
+
+SIZE = (120, 36)
+
+
+async def test_trace_list_newest_first(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        assert app.trace_list.row_count() == 12
+        assert app.trace_list.trace_ids[0] == data.trace_id(11)
+        text = screen_text(app)
+        assert "syncPod" in text and "KubernetesAPI" in text and "kubelet, containerd" in text
+        assert "gRPC 127.0.0.1:4317" in text and "stored 66" in text and "following" in text
+
+
+async def test_filter_apply_error_revert_history(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.press("slash")
+        assert app.focused is app.filter_bar.input
+        await pilot.press(*"k8s.pod=default/web-0", "enter")
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 2, what="filtered list")
+        assert app.filter_text == "k8s.pod=default/web-0"
+        assert app.focused is app.trace_list
+        assert "2 traces" in screen_text(app)
+        # a syntax error is shown inline with its column, the filter stays as it was
+        await pilot.press("slash", "ctrl+u", *"{ name", "enter")
+        await pilot.pause()
+        assert app.filter_bar.has_class("-error")
+        text = screen_text(app)
+        assert "unbalanced braces" in text and "column 1" in text and "^" in text
+        assert app.filter_text == "k8s.pod=default/web-0"
+        # Escape reverts the text and the error
+        await pilot.press("escape")
+        assert app.filter_bar.input.value == "k8s.pod=default/web-0"
+        assert not app.filter_bar.has_class("-error")
+        # history: up brings back older filters
+        await pilot.press("slash", "ctrl+u", *"syncPod", "enter")
+        await wait_for(pilot, lambda: app.filter_text == "syncPod")
+        await pilot.press("slash", "up")
+        assert app.filter_bar.input.value == "syncPod"
+        await pilot.press("up")
+        assert app.filter_bar.input.value == "k8s.pod=default/web-0"
+        await pilot.press("down", "down")
+        assert app.filter_bar.input.value == "syncPod"
+
+
+async def test_filter_applies_to_spans_arriving_later(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        app.filter_bar.apply("k8s.pod=default/new-pod")
+        await wait_for(pilot, lambda: app.filter_text and not app._searching)
+        assert app.trace_list.row_count() == 0
+        for raw in data.sync_pod_trace(50, "default/new-pod"):
+            app.pipeline.export_traces(raw)
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 1, what="late trace")
+        assert app.trace_list.trace_ids == [data.trace_id(50)]
+
+
+async def test_open_trace_waterfall_and_detail(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        app.trace_list.move_cursor(app.trace_list.trace_ids.index(data.trace_id(2)))
+        await pilot.press("enter")
+        assert app.view == "trace" and app.focused is app.waterfall
+        assert [line.depth for line in app.waterfall.lines] == [0, 1, 2, 1, 2, 1, 2]
+        text = screen_text(app)
+        assert "Trace " + data.trace_id(2).hex() in text and "3 errors" in text
+        assert "! kubelet runtime.v1.ImageService/PullImage" in text
+        assert "name         syncPod" in text and "CreateContainerError" in text
+        await pilot.press("down")
+        assert app.detail.ordinal == app.waterfall.selected_row.ordinal
+        assert "name         runtime.v1.RuntimeService/RunPodSandbox" in screen_text(app)
+        # fold the root, unfold it
+        await pilot.press("home", "left")
+        assert len(app.waterfall.lines) == 1 and "(+3)" in screen_text(app)
+        await pilot.press("right")
+        assert len(app.waterfall.lines) == 7
+        # Enter focuses the detail, Escape goes back up
+        await pilot.press("enter")
+        assert app.focused is app.detail
+        await pilot.press("escape")
+        assert app.focused is app.waterfall
+        await pilot.press("escape")
+        assert app.view == "traces" and app.focused is app.trace_list
+
+
+async def test_detail_shows_everything(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(120, 80)) as pilot:
+        await ready(pilot, app)
+        app.open_trace(data.trace_id(2))
+        await pilot.pause()
+        labels = [line.item.label for line in app.detail.lines if line.item]
+        for label in ("name", "service", "trace id", "span id", "parent id", "kind", "status", "start", "end",
+                      "duration", "k8s.pod", "service.name", "host.name", "scope name", "scope version"):
+            assert label in labels, label
+        text = screen_text(app)
+        assert "── Attributes (2)" in text and "── Resource (2)" in text and "── Scope (0)" in text
+        assert "error: CreateContainerError" in text
+        assert "k8s.io/kubernetes/pkg/kubelet" in text and "1.27.1" in text
+
+
+async def test_pause_keeps_list_still(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.press("p")
+        assert app.paused and "PAUSED" in screen_text(app)
+        for raw in data.sync_pod_trace(60, "default/web-0"):
+            app.pipeline.export_traces(raw)
+        await wait_for(pilot, lambda: app._seen_version == app.store.version, what="poll")
+        assert app.trace_list.row_count() == 12
+        await pilot.press("p")
+        assert not app.paused
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 13, what="resume")
+        assert "following" in screen_text(app)
+
+
+async def test_copy_ids_and_values(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.press("y")
+        assert app.clipboard == data.trace_id(11).hex()
+        app.trace_list.move_cursor(app.trace_list.trace_ids.index(data.trace_id(1)))
+        await pilot.press("enter", "y")
+        assert app.clipboard == app.waterfall.selected_row.span_id.hex()
+        await pilot.press("enter")  # focus the detail
+        app.detail.move_cursor([l.item.label if l.item else "" for l in app.detail.lines].index("k8s.pod"))
+        await pilot.press("y")
+        assert app.clipboard == "kube-system/coredns-59b4f5bbd5-x8k2p"
+
+
+async def test_add_attribute_to_filter(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        app.open_trace(data.trace_id(2))
+        await pilot.press("enter")
+        app.detail.move_cursor([l.item.label if l.item else "" for l in app.detail.lines].index("k8s.pod"))
+        await pilot.press("f")
+        assert app.filter_text == 'k8s.pod="default/web-0"'
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 2 and not app._searching)
+
+
+async def test_error_jump(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.press("e")
+        summary = app.store.trace_summary(app.trace_list.selected_trace)
+        assert summary.error_count > 0
+        await pilot.press("enter", "e")
+        assert app.waterfall.selected_row.status == STATUS_ERROR
+        first = app.waterfall.cursor
+        await pilot.press("e")
+        assert app.waterfall.cursor != first and app.waterfall.selected_row.status == STATUS_ERROR
+        await pilot.press("escape", "t")
+        await wait_for(pilot, lambda: app.span_list.row_count() == 66)
+        await pilot.press("e")
+        assert app.span_list.selected_row.status == STATUS_ERROR
+
+
+async def test_toggle_span_list(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.press("t")
+        assert app.view == "spans"
+        await wait_for(pilot, lambda: app.span_list.row_count() == 66)
+        text = screen_text(app)
+        assert "KIND" in text and "k8s.pod=" in text and "66 spans" in text
+        await pilot.press("down", "enter")
+        assert app.view == "trace"
+        assert app.waterfall.selected_row.ordinal == app.span_list.selected_ordinal
+        await pilot.press("escape")
+        assert app.view == "spans"
+        await pilot.press("t")
+        assert app.view == "traces"
+
+
+async def test_save_trace_as_otlp_json(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.press("s")
+        path = tmp_path / f"kubespan-trace-{data.trace_id(11).hex()}.jsonl"
+        await wait_for(pilot, path.exists)
+    lines = path.read_text().splitlines()
+    assert len(lines) == 3
+    spans = [json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0] for line in lines]
+    assert {span["traceId"] for span in spans} == {data.trace_id(11).hex()}
+
+
+async def test_open_file_loads_with_progress(app_factory, tmp_path):
+    from kubespan.tui.export import load_dumps, save_trace
+    from tests.tui.conftest import make_store
+
+    source, _, _ = make_store(data.cluster())
+    dump = tmp_path / "dump.jsonl"
+    for n in (2, 4):
+        path, _ = save_trace(source, data.trace_id(n), tmp_path)
+        with dump.open("a") as out:
+            out.write(path.read_text())
+    with dump.open("a") as out:
+        out.write('{"resourceSpans": [')  # torn last line
+    store, pipeline, counters = make_store([])
+    progress_seen = []
+
+    def loader(progress):
+        def report(**kwargs):
+            progress_seen.append(kwargs)
+            progress(**kwargs)
+        load_dumps([str(dump)], pipeline, report, batch_lines=3)
+
+    app = app_factory(store=store, pipeline=pipeline, counters=counters, loader=loader, source=str(dump))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 2, what="loaded traces")
+        await wait_for(pilot, lambda: any(p.get("finished") for p in progress_seen))
+        final = [p for p in progress_seen if p.get("finished")][0]
+        assert final["spans"] == 14 and not final["error"]
+        assert any("torn" in w or "skipped" in w for w in final["warnings"])
+        assert any(not p.get("finished") for p in progress_seen)  # progress was reported while loading
+        assert "dump.jsonl" in screen_text(app)
+
+
+async def test_pod_view_lists_and_opens_pods(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.press("P")
+        assert app.view == "pods"
+        await wait_for(pilot, lambda: app.pod_list.row_count() == 3, what="pods")
+        text = screen_text(app)
+        assert "echo-command" in text and "coredns-59b4f5bbd5-x8k2p" in text and "kube-system" in text
+        web = [pod.name for pod in app.pod_list.pods].index("web-0")
+        assert app.pod_list.pods[web].errors == 1
+        app.pod_list.move_cursor(web)
+        await pilot.press("enter")
+        assert app.view == "traces" and app.filter_text == "web-0"
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 3 and not app._searching)
+        services = {s for t in app.trace_list.trace_ids for s in app.store.trace_summary(t).services}
+        assert services == {"kubelet", "containerd", "apiserver"}
+        await pilot.press("3")
+        assert app.view == "pods"
+        await pilot.press("escape")
+        assert app.view == "traces"
+
+
+async def test_help_lists_every_action(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(120, 60)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        for words in ("Filter", "Traces/spans", "Pods", "Pause", "Copy", "Add to filter", "Save trace",
+                      "Next error", "Fold", "Full value", "Revert", "Quit"):
+            assert words in text, words
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0]
+
+
+async def test_command_palette_has_actions(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for title in ("Filter", "Toggle traces/spans", "Pods", "Pause/resume", "Copy", "Add to filter",
+                      "Save trace", "Next error", "Help", "Screenshot", "Theme"):
+            assert title in titles, title
