@@ -72,7 +72,7 @@ def _fill_pod(store, compile_query, pod: PodRow) -> None:
     base = pod_attribute_filter(pod)
     try:
         ordinals = store.search(compile_query(base))
-        errors = store.search(compile_query(base + " error=true"))
+        errors = store.search(compile_query(base + " status=error"))
     except Exception:  # a query the language does not accept: show what we have
         return
     pod.errors = len(errors)

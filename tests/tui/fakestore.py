@@ -69,7 +69,7 @@ class FakeQuery:
 
     def matches(self, row: SpanRow) -> bool:
         for key, value in self.terms:
-            if key == "error":
+            if key == "status":
                 if row.status != 2:
                     return False
             elif key is not None:
