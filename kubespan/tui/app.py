@@ -8,6 +8,7 @@ A timer polls `store.version` a few times a second, so ingest never touches the 
 
 from __future__ import annotations
 
+import time
 from datetime import tzinfo
 from pathlib import Path
 from typing import Callable, Iterable
@@ -19,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 from textual.worker import get_current_worker
 
 from kubespan.tui import messages
@@ -30,7 +31,7 @@ from kubespan.tui.line_list import LineList
 from kubespan.tui.pod_list import PodList, collect_pods, pod_attribute_filter, pod_filter
 from kubespan.tui.span_detail import SpanDetail
 from kubespan.tui.span_list import SpanList
-from kubespan.tui.status_footer import StatusFooter
+from kubespan.tui.status_footer import KeyHints, StatusFooter
 from kubespan.tui.text import inert
 from kubespan.tui.trace_list import TraceList
 from kubespan.tui.waterfall import Waterfall
@@ -40,6 +41,10 @@ POLL_INTERVAL = 0.25
 
 POD_REFRESH_EVERY = 8
 """Pod statistics are recomputed every this many polls (2 s) while the pod view is shown."""
+
+SEARCH_IDLE_FACTOR = 3.0
+"""Live re-searches leave the search thread idle this many times as long as the last
+search took, so a big store never keeps the UI thread waiting for the GIL."""
 
 MAX_TRACE_SPANS = 20_000
 """Spans of one trace laid out in the waterfall (a runaway watch trace stays usable)."""
@@ -114,6 +119,7 @@ class KubespanApp(App[None]):
         self._search_again = False
         self._polls = 0
         self._searched: dict[str, int] = {}
+        self._next_search = 0.0
 
     # -- layout ----------------------------------------------------------------------
 
@@ -128,7 +134,7 @@ class KubespanApp(App[None]):
                 yield Waterfall(id="waterfall")
                 yield SpanDetail(tz=self.tz, id="detail")
         yield StatusFooter(id="status")
-        yield Footer()
+        yield KeyHints(id="keys")
 
     def _main(self, widget_type):
         """Widgets of the main screen, also while a modal screen is on top."""
@@ -159,6 +165,7 @@ class KubespanApp(App[None]):
         return self._main(FilterBar)
 
     def on_mount(self) -> None:
+        self.watch(self.screen, "focused", self._focus_changed)
         self.trace_list.focus()
         self._update_status()
         self.set_interval(self.poll_interval, self._poll)
@@ -168,6 +175,10 @@ class KubespanApp(App[None]):
             self._start_search()
         if self.loader is not None:
             self._run_loader()
+
+    def _focus_changed(self, focused) -> None:
+        screen = self.screen_stack[0]
+        self._main(KeyHints).show_bindings(screen.active_bindings, self.get_key_display)
 
     # -- polling and searching ----------------------------------------------------------
 
@@ -207,19 +218,24 @@ class KubespanApp(App[None]):
         if self._searching and not force:
             self._search_again = True
             return
+        if not force and time.monotonic() < self._next_search:
+            return  # the store is big and busy: give the UI thread room between searches
         self._searching = True
         self._search_again = False
         self._search(kind, self.query, self.generation)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search(self, kind: str, query, generation: int) -> None:
+        started = time.monotonic()
         version = self.store.version
         if kind == "traces":
             found = self.store.search_traces(query)
+            self._next_search = time.monotonic() + SEARCH_IDLE_FACTOR * (time.monotonic() - started)
             if not get_current_worker().is_cancelled:
                 self.post_message(messages.TracesFound(found, generation, version))
         else:
             found = self.store.search(query)
+            self._next_search = time.monotonic() + SEARCH_IDLE_FACTOR * (time.monotonic() - started)
             if not get_current_worker().is_cancelled:
                 self.post_message(messages.SpansFound(found, generation, version))
 
@@ -309,8 +325,6 @@ class KubespanApp(App[None]):
     def action_pause(self) -> None:
         self.paused = not self.paused
         self._update_status()
-        self.notify("Paused: the list stays still (rows still update)" if self.paused else "Following new spans",
-                    timeout=2)
         if not self.paused:
             self._start_search(force=True)
 

@@ -68,6 +68,7 @@ class LineList(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.cursor = 0
         self._generation = 0
+        self._style_generation = 0
         self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE_SIZE)
 
     # -- for subclasses --------------------------------------------------------------
@@ -81,13 +82,17 @@ class LineList(ScrollView, can_focus=True):
     def render_header(self, width: int) -> Text:
         return Text()
 
+    def row_key(self, index: int):
+        """Identity and content of row `index` for the strip cache; rows that keep
+        their key are not re-rendered when the list shifts or is refreshed."""
+        return (index, self._generation)
+
     def empty_text(self) -> Text:
         return Text("(nothing yet)", style="dim")
 
     def data_changed(self, *, keep_cursor: bool = True) -> None:
-        """Call after the rows changed: drops cached strips, resizes, repaints."""
+        """Call after the rows changed: resizes and repaints (strips are reused by `row_key`)."""
         self._generation += 1
-        self._strips.clear()
         count = self.row_count()
         if not keep_cursor:
             self.cursor = 0
@@ -99,7 +104,6 @@ class LineList(ScrollView, can_focus=True):
     def rows_changed(self) -> None:
         """Same rows, new contents (e.g. summaries updated in place): repaint only."""
         self._generation += 1
-        self._strips.clear()
         self.refresh()
 
     # -- geometry ----------------------------------------------------------------
@@ -124,8 +128,16 @@ class LineList(ScrollView, can_focus=True):
         elif self.cursor >= top + rows:
             self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
 
-    def on_resize(self, event: events.Resize) -> None:
+    def _clear_strips(self) -> None:
+        self._style_generation += 1
         self._strips.clear()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._clear_strips()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._clear_strips()
         self.virtual_size = Size(event.size.width, self.row_count() + self._header_lines)
         self._scroll_cursor_into_view()
 
@@ -182,11 +194,9 @@ class LineList(ScrollView, can_focus=True):
             self.action_select()
 
     def on_focus(self) -> None:
-        self._strips.clear()
         self.refresh()
 
     def on_blur(self) -> None:
-        self._strips.clear()
         self.refresh()
 
     # -- rendering -------------------------------------------------------------
@@ -204,7 +214,7 @@ class LineList(ScrollView, can_focus=True):
                 return self._strip(self.empty_text(), width, base)
             return Strip.blank(width, base)
         selected = index == self.cursor
-        key = (index, width, selected, self.has_focus, self._generation)
+        key = (self.row_key(index), width, selected, self.has_focus, self._style_generation)
         cached = self._strips.get(key)
         if cached is not None:
             return cached

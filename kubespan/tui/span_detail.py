@@ -222,7 +222,8 @@ class ValueScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         value = self.value[:FULL_VIEW_LIMIT]
         log = self.query_one(Log)
-        log.write_lines(chunk_lines(sanitize(value, multiline=True).replace("\t", "    "), 200))
+        width = max(20, int(self.app.size.width * 0.9) - 6)
+        log.write_lines(chunk_lines(sanitize(value, multiline=True).replace("\t", "    "), width))
         log.scroll_home(animate=False)
         log.focus()
 

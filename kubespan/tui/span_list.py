@@ -83,6 +83,9 @@ class SpanList(LineList):
             found = self._rows.get(ordinal)
         return found
 
+    def row_key(self, index: int):
+        return (self.ordinal_at(index), bool(self.row(index)))
+
     def render_header(self, width: int) -> Text:
         return self._layout(width, "TIME", "SERVICE", "NAME", "KIND", "DURATION", "STATUS", "ATTRIBUTES")
 

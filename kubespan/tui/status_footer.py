@@ -78,3 +78,28 @@ def _pair(label: str, value, style: str = "") -> Text:
     text = Text(label + " ", style="dim", end="")
     text.append(format_count(value) if isinstance(value, (int, float)) else str(value), style)
     return text
+
+
+class KeyHints(Static):
+    """The keys of the focused pane, one line; cheaper than Textual's Footer, which
+    remounts a widget per key on every focus change."""
+
+    DEFAULT_CSS = """
+    KeyHints { height: 1; background: $panel-darken-1; color: $text-muted; padding: 0 1; }
+    """
+
+    def show_bindings(self, active: dict, key_display) -> None:
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        seen: set[str] = set()
+        for active_binding in active.values():
+            binding = active_binding.binding
+            if not binding.show or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            if text:
+                text.append("  ")
+            text.append(key_display(binding), "bold")
+            text.append(" " + binding.description, "dim" if not active_binding.enabled else "")
+        text.append("  ^p", "bold")
+        text.append(" commands", "")
+        self.update(text)

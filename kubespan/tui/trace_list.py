@@ -42,7 +42,8 @@ class TraceList(LineList):
         selected = self.selected_trace
         at_top = self.cursor == 0
         self.trace_ids = trace_ids
-        self._summaries.clear()
+        if len(self._summaries) > 4096:
+            self._summaries.clear()
         if selected is not None and not (follow and at_top):
             try:
                 self.cursor = trace_ids.index(selected)
@@ -51,9 +52,21 @@ class TraceList(LineList):
         self.data_changed()
 
     def refresh_summaries(self) -> None:
-        """The store changed: visible rows are re-read (late spans update rows in place)."""
-        self._summaries.clear()
-        self.rows_changed()
+        """The store changed: visible rows are re-read; rows whose summary changed
+        (late spans) are repainted in place, the others stay as they are."""
+        old = self._summaries
+        self._summaries = {}
+        visible = self.visible_range()
+        if not len(visible):
+            return
+        self._load_visible(visible.start)
+        for index in visible:
+            trace_id = self.trace_ids[index]
+            if self._summaries.get(trace_id) != old.get(trace_id):
+                self._refresh_row(index)
+
+    def row_key(self, index: int):
+        return (self.trace_ids[index], self.summary(index))
 
     def summary(self, index: int):
         trace_id = self.trace_ids[index]

@@ -11,7 +11,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 
-@dataclass
+@dataclass(frozen=True)
 class SpanRow:
     ordinal: int
     trace_id: bytes
@@ -28,7 +28,7 @@ class SpanRow:
     resource_attributes: tuple
 
 
-@dataclass
+@dataclass(frozen=True)
 class SpanDetail:
     ordinal: int
     span: Span
@@ -39,7 +39,7 @@ class SpanDetail:
     service: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class TraceSummary:
     trace_id: bytes
     root_service: str

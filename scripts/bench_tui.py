@@ -1,0 +1,316 @@
+#!/usr/bin/env python
+"""Benchmark the TUI: first frame and keypress latency with 1M spans stored and 20k spans/s arriving.
+
+    /work/venv/bin/python scripts/bench_tui.py [--spans 1000000] [--rate 20000]
+
+The store is filled by feeding the pipeline pre-decoded batches (a 1,000-span
+template whose trace ids are rewritten per copy), then the app runs headless
+(`App.run_test`) while a background thread feeds `--rate` spans/s. Each keypress is
+timed from the key event being sent to the app's driver until the first rendered
+frame (`App._display` with a compositor update) taken once the expected state holds,
+so it is "keypress until the result is on screen". (`pilot.press`/`pilot.pause` are
+not used for timing: they wait for the whole process to go idle, which it never does
+with spans arriving.) Targets: first frame 1.5 s, keypress 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import threading
+import time
+from datetime import timezone
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status  # noqa: E402
+
+from kubespan.otlp.decode import SpanColumns, TraceBatch, decode_request  # noqa: E402
+from kubespan.pipeline import Pipeline  # noqa: E402
+from kubespan.stats import Counters  # noqa: E402
+
+TEMPLATE_TRACES = 143  # x 7 spans = 1001 spans per batch
+KEYPRESS_TARGET = 0.100
+FIRST_FRAME_TARGET = 1.5
+
+
+def _kv(key, value):
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def template_request(seed: int) -> bytes:
+    """~1,000 spans: kubelet syncPod traces with CRI calls and containerd under them."""
+    request = ExportTraceServiceRequest()
+    kubelet = request.resource_spans.add()
+    kubelet.resource.attributes.extend([_kv("service.name", "kubelet"), _kv("host.name", "node-1")])
+    kubelet_spans = kubelet.scope_spans.add()
+    kubelet_spans.scope.name = "k8s.io/kubernetes/pkg/kubelet"
+    containerd = request.resource_spans.add()
+    containerd.resource.attributes.extend([_kv("service.name", "containerd")])
+    containerd_spans = containerd.scope_spans.add()
+    base = 1_700_000_000_000_000_000 + seed * 10_000_000_000
+    for t in range(TEMPLATE_TRACES):
+        trace_id = bytes(12) + t.to_bytes(4, "big")
+        start = base + t * 7_000_000
+        pod = f"ns-{t % 7}/pod-{(seed * 31 + t) % 400}"
+
+        def span(s, name, parent=None, offset=0, dur=1_000_000, kind=1, error=False, attrs=()):
+            sp = Span(trace_id=trace_id, span_id=(t * 16 + s + 1).to_bytes(8, "big"), name=name, kind=kind,
+                      start_time_unix_nano=start + offset, end_time_unix_nano=start + offset + dur,
+                      attributes=[_kv(k, v) for k, v in attrs])
+            if parent is not None:
+                sp.parent_span_id = (t * 16 + parent + 1).to_bytes(8, "big")
+            if error:
+                sp.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message="boom"))
+            return sp
+
+        error = t % 29 == 0
+        kubelet_spans.spans.extend([
+            span(0, "syncPod", dur=6_000_000, attrs=[("k8s.pod", pod)], error=error),
+            span(1, "runtime.v1.RuntimeService/RunPodSandbox", 0, 100_000, 2_000_000, 3,
+                 attrs=[("rpc.method", "RunPodSandbox")]),
+            span(2, "runtime.v1.ImageService/PullImage", 0, 2_200_000, 2_000_000, 3, error=error,
+                 attrs=[("rpc.method", "PullImage")]),
+            span(3, "runtime.v1.RuntimeService/CreateContainer", 0, 4_300_000, 1_000_000, 3),
+        ])
+        containerd_spans.spans.extend([
+            span(11, "runtime.v1.RuntimeService/RunPodSandbox", 1, 150_000, 1_800_000, 2),
+            span(12, "runtime.v1.ImageService/PullImage", 2, 2_250_000, 1_900_000, 2, error=error),
+            span(13, "pkg.cri.server.CreateContainer", 3, 4_350_000, 900_000),
+        ])
+    return request.SerializeToString()
+
+
+class BatchFactory:
+    """Decode a few templates once; each `next()` is a copy with fresh trace ids."""
+
+    def __init__(self, pipeline: Pipeline, templates: int = 8) -> None:
+        self.batches = [decode_request(template_request(i), pipeline.table)[0] for i in range(templates)]
+        self.count = 0
+
+    def next(self) -> TraceBatch:
+        template = self.batches[self.count % len(self.batches)]
+        self.count += 1
+        prefix = self.count.to_bytes(12, "big")
+        columns = SpanColumns()
+        for name in SpanColumns.__slots__:
+            setattr(columns, name, getattr(template.spans, name))
+        columns.trace_id = [prefix + trace_id[12:] for trace_id in template.spans.trace_id]
+        return TraceBatch(template.raw, template.resources, template.scopes, columns, template.resource_spans_count)
+
+
+def fill(pipeline: Pipeline, factory: BatchFactory, spans: int) -> float:
+    started = time.perf_counter()
+    done = 0
+    while done < spans:
+        batch = factory.next()
+        pipeline.consume(batch)
+        done += batch.span_count
+    return time.perf_counter() - started
+
+
+class Feeder(threading.Thread):
+    """Feeds `rate` spans/s in 1,000-span batches, like busy receivers would."""
+
+    def __init__(self, pipeline: Pipeline, factory: BatchFactory, rate: int) -> None:
+        super().__init__(daemon=True)
+        self.pipeline, self.factory, self.rate = pipeline, factory, rate
+        self.stop = threading.Event()
+        self.fed = 0
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        while not self.stop.is_set():
+            due = (time.perf_counter() - started) * self.rate
+            if self.fed < due:
+                batch = self.factory.next()
+                self.pipeline.consume(batch)
+                self.fed += batch.span_count
+            else:
+                self.stop.wait(0.005)
+
+
+async def wait_until(condition, timeout=30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("condition not reached")
+        await asyncio.sleep(0.005)
+
+
+KEY_CHARS = {"enter": "\r", "escape": "\x1b", "down": None, "pagedown": None, "up": None}
+
+
+class FrameWatch:
+    """Wraps `App._display` (called with each rendered compositor update) to timestamp
+    the first frame rendered once a condition holds: that frame shows the result."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.hooks: list = []
+        self.frames = 0
+        original = app._display
+
+        def display(screen, renderable):
+            original(screen, renderable)
+            if renderable is not None:
+                self.frames += 1
+                for hook in list(self.hooks):
+                    hook()
+
+        app._display = display
+
+    async def timed(self, key: str, condition=lambda: True, timeout: float = 30.0) -> float:
+        from textual import events
+
+        done = asyncio.Event()
+        box = {}
+
+        def hook():
+            if "t" not in box and condition():
+                box["t"] = time.perf_counter()
+                done.set()
+
+        self.hooks.append(hook)
+        started = time.perf_counter()
+        event = events.Key(key, KEY_CHARS.get(key, key if len(key) == 1 else None))
+        event.set_sender(self.app)
+        self.app._driver.send_message(event)
+        try:
+            await asyncio.wait_for(done.wait(), timeout)
+        finally:
+            self.hooks.remove(hook)
+        await asyncio.sleep(0.05)  # typing pace between keys
+        return box["t"] - started
+
+
+async def run_app(store, counters, args) -> dict[str, list[float]]:
+    from kubespan.query import compile_query
+    from kubespan.tui.app import KubespanApp
+    from kubespan.tui.format import Clock
+
+    results: dict[str, list[float]] = {}
+    started = time.perf_counter()
+    app = KubespanApp(store, compile_query=compile_query, counters=counters, clock=Clock(tz=timezone.utc),
+                      addresses={"grpc": "127.0.0.1:4317"})
+    first: dict[str, float] = {}
+    original_display = app._display
+
+    def display(screen, renderable):
+        original_display(screen, renderable)
+        if renderable is not None:
+            first.setdefault("frame", time.perf_counter() - started)
+            if "rows" not in first:
+                try:
+                    if app.trace_list.row_count():
+                        first["rows"] = time.perf_counter() - started
+                except Exception:
+                    pass
+
+    app._display = display
+    async with app.run_test(size=(160, 48)):
+        await wait_until(lambda: "rows" in first)
+        results["first frame"] = [first["frame"]]
+        results["first rows on screen"] = [first["rows"]]
+        app._display = original_display
+        watch = FrameWatch(app)
+
+        def add(name, value):
+            results.setdefault(name, []).append(value)
+
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        tl = app.trace_list
+        def below(rows: int):
+            want = tl.trace_ids[min(len(tl.trace_ids) - 1, tl.cursor + rows)]
+            return lambda: tl.selected_trace == want
+
+        for _ in range(args.repeat):
+            add("cursor down", await watch.timed("down", below(1)))
+        for _ in range(args.repeat // 4):
+            add("page down", await watch.timed("pagedown", below(tl.page_rows)))
+        for _ in range(args.repeat // 4):
+            add("open trace (enter)", await watch.timed("enter", lambda: app.view == "trace"))
+            want = app.waterfall.cursor + 1
+            add("waterfall cursor down", await watch.timed("down", lambda: app.waterfall.cursor == want))
+            add("back (escape)", await watch.timed("escape", lambda: app.view == "traces"))
+            add("cursor down", await watch.timed("down", below(1)))
+        for index in range(args.repeat // 4):
+            pod = f"ns-{index % 7}/pod-{index * 13 % 400}"
+            app.filter_bar.input.value = f"k8s.pod={pod}"
+            app.filter_bar.input.focus()
+            await asyncio.sleep(0.05)
+            generation = app.generation
+            add("filter (enter → results shown)", await watch.timed(
+                "enter", lambda: app._searched.get("traces", -1) > generation))
+        app.filter_bar.input.value = ""
+        app.filter_bar.input.focus()
+        await asyncio.sleep(0.05)
+        generation = app.generation
+        add("clear filter (enter → all traces)", await watch.timed(
+            "enter", lambda: app._searched.get("traces", -1) > generation))
+        for _ in range(args.repeat // 4):
+            generation = app.generation
+            add("toggle spans/traces (t → list shown)", await watch.timed(
+                "t", lambda: app._searched.get(app.list_view, -1) >= generation))
+        add("pause (p)", await watch.timed("p", lambda: app.paused))
+        add("resume (p)", await watch.timed("p", lambda: not app.paused))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+    return results
+
+
+def report(results: dict[str, list[float]], feeder: Feeder, seconds: float, stored: int) -> None:
+    print(f"\nstore: {stored:,} spans; live feed {feeder.fed / max(seconds, 1e-9):,.0f} spans/s during the run")
+    print(f"{'measure':40} {'n':>4} {'median':>9} {'p90':>9} {'max':>9}  target")
+    for name, values in results.items():
+        values = sorted(values)
+        p90 = values[min(len(values) - 1, int(len(values) * 0.9))]
+        target = FIRST_FRAME_TARGET if name.startswith("first") else KEYPRESS_TARGET
+        verdict = "ok" if p90 <= target else "MISSED"
+        print(f"{name:40} {len(values):4d} {statistics.median(values) * 1000:8.1f}ms {p90 * 1000:8.1f}ms "
+              f"{values[-1] * 1000:8.1f}ms  {target * 1000:.0f}ms {verdict}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the UI thread during the keypresses")
+    args = parser.parse_args()
+
+    from kubespan.store import SpanStore
+
+    counters = Counters()
+    pipeline = Pipeline(counters=counters)
+    store = SpanStore(pipeline.table, max_spans=args.spans, counters=counters)
+    pipeline.add_consumer(store)
+    factory = BatchFactory(pipeline)
+    took = fill(pipeline, factory, args.spans)
+    print(f"filled {len(store):,} spans in {took:.1f}s")
+    feeder = Feeder(pipeline, factory, args.rate)
+    feeder.start()
+    started = time.perf_counter()
+    results = asyncio.run(run_app(store, counters, args))
+    seconds = time.perf_counter() - started
+    feeder.stop.set()
+    feeder.join()
+    report(results, feeder, seconds, len(store))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
