@@ -120,6 +120,7 @@ class KubespanApp(App[None]):
         self._polls = 0
         self._searched: dict[str, int] = {}
         self._next_search = 0.0
+        self._searched_version: dict[str, int] = {}
 
     # -- layout ----------------------------------------------------------------------
 
@@ -195,7 +196,7 @@ class KubespanApp(App[None]):
         if version == self._seen_version:
             return
         self._seen_version = version
-        if not self.paused:
+        if self._following():
             self._start_search()
         if self.view == "traces":
             self.trace_list.refresh_summaries()
@@ -203,6 +204,24 @@ class KubespanApp(App[None]):
             self._reload_trace()
         elif self.view == "pods" and self._polls % POD_REFRESH_EVERY == 0:
             self._load_pods()
+
+    def _following(self) -> bool:
+        """New spans re-run the search only while a list is shown with its cursor at the
+        top; a user reading further down (or a waterfall) is not disturbed, and the
+        search thread stays quiet while they work. Going back to the top catches up."""
+        if self.paused or self.view not in ("traces", "spans"):
+            return False
+        shown = self.trace_list if self.view == "traces" else self.span_list
+        return shown.cursor == 0
+
+    def _stale(self, kind: str) -> bool:
+        return (self._searched.get(kind) != self.generation
+                or (not self.paused and self._searched_version.get(kind) != self.store.version))
+
+    @on(LineList.Highlighted, "#traces, #spans")
+    def _list_moved(self, message: LineList.Highlighted) -> None:
+        if message.index == 0 and self._stale(self.list_view):
+            self._start_search(force=True)
 
     def _update_status(self) -> None:
         stats = self.counters.snapshot() if self.counters is not None else {}
@@ -250,6 +269,7 @@ class KubespanApp(App[None]):
             return
         self.trace_list.set_traces(message.trace_ids, follow=not self.paused)
         self._searched["traces"] = message.generation
+        self._searched_version["traces"] = message.version
         if self.list_view == "traces":
             self.filter_bar.set_matches(f"{format_count(len(message.trace_ids))} traces")
 
@@ -259,6 +279,7 @@ class KubespanApp(App[None]):
             return
         self.span_list.set_ordinals(message.ordinals, follow=not self.paused)
         self._searched["spans"] = message.generation
+        self._searched_version["spans"] = message.version
         if self.list_view == "spans":
             self.filter_bar.set_matches(f"{format_count(len(message.ordinals))} spans")
 
@@ -300,7 +321,7 @@ class KubespanApp(App[None]):
             self.list_view = view
         self._main(ContentSwitcher).current = "trace-view" if view == "trace" else view
         self._focus_view()
-        if view in ("traces", "spans") and self._searched.get(view) != self.generation:
+        if view in ("traces", "spans") and self._stale(view):
             self._start_search(force=True)
         if view == "pods":
             self._load_pods()

@@ -168,7 +168,8 @@ def combine_filter(current: str, key: str, value, *, scope: str = "") -> str:
         elif key == "kind":
             return _and_spanset(current, f"kind = {value}")
         else:
-            prefix = {"resource": "resource.", "span": "span."}.get(scope, ".")
+            prefix = {"resource": "resource.", "span": "span.", "event": "event.", "link": "link.",
+                      "scope": "instrumentation."}.get(scope, ".")
             left = prefix + (key if _BARE_KEY.match(key) else quote(key))
         if isinstance(value, bool):
             literal = "true" if value else "false"
@@ -177,8 +178,6 @@ def combine_filter(current: str, key: str, value, *, scope: str = "") -> str:
         else:
             literal = quote(value_text(value))
         return _and_spanset(current, f"{left} = {literal}")
-    if key == "kind":
-        key = "span.kind"
     term_key = key if _BARE_KEY.match(key) else quote(key)
     term = f"{term_key}={quote(value_text(value))}"
     return f"{current} {term}" if current else term

@@ -14,6 +14,7 @@ from typing import Callable
 from rich.text import Text
 
 from kubespan.tui.format import format_clock, format_count
+from kubespan.tui.filter_bar import quote
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.text import inert
 
@@ -36,14 +37,15 @@ class PodRow:
 
 
 def pod_filter(pod: PodRow) -> str:
-    """The filter that finds everything about `pod` (a free-text search for its name)."""
-    return pod.name
+    """The filter that finds everything about `pod`: its name as a free-text word, which
+    matches `k8s.pod`/`k8s.pod.name` attributes and apiserver URLs alike."""
+    return quote(pod.name)
 
 
 def pod_attribute_filter(pod: PodRow) -> str:
     if "k8s.pod" in pod.keys:
-        return f'k8s.pod="{pod.qualified}"'
-    return f'k8s.pod.name="{pod.name}"'
+        return f"k8s.pod={quote(pod.qualified)}"
+    return f"k8s.pod.name={quote(pod.name)}"
 
 
 def collect_pods(store, compile_query: Callable[[str], object], cancelled: Callable[[], bool] = lambda: False) -> list[PodRow]:

@@ -65,7 +65,7 @@ class FakeQuery:
         self.terms = []
         for word in text.split():
             key, eq, value = word.partition("=")
-            self.terms.append((key, value.strip('"')) if eq else (None, word.lower()))
+            self.terms.append((key, value.strip('"')) if eq else (None, word.strip('"').lower()))
 
     def matches(self, row: SpanRow) -> bool:
         for key, value in self.terms:

@@ -251,7 +251,7 @@ async def test_pod_view_lists_and_opens_pods(app_factory):
         assert app.pod_list.pods[web].errors == 1
         app.pod_list.move_cursor(web)
         await pilot.press("enter")
-        assert app.view == "traces" and app.filter_text == "web-0"
+        assert app.view == "traces" and app.filter_text == '"web-0"'
         await wait_for(pilot, lambda: app.trace_list.row_count() == 3 and not app._searching)
         services = {s for t in app.trace_list.trace_ids for s in app.store.trace_summary(t).services}
         assert services == {"kubelet", "containerd", "apiserver"}
