@@ -294,21 +294,31 @@ def _dec_attrs(container: Any, arr: object, depth: int) -> None:
         for item in items:
             kv = add()
             if type(item) is not dict:
-                if item is None:
-                    kv.value.SetInParent()
-                    continue
-                raise _want("an object", item)
-            key = item.get("key")
-            if key is not None:
-                kv.key = _str(key)
-            value = item.get("value")
-            if value is None:
+                if item is not None:
+                    raise _want("an object", item)
                 kv.value.SetInParent()
-            else:
+                continue
+            key = item.get("key")
+            if type(key) is str and key.isascii():
+                kv.key = key
+            elif key is not None:
                 try:
-                    _dec_any(kv.value, value, depth)
+                    kv.key = _str(key)
                 except _Fail as e:
-                    raise e.at("value")
+                    raise e.at("key")
+            value = item.get("value")
+            if type(value) is dict:
+                sv = value.get("stringValue")
+                if type(sv) is str and sv.isascii() and len(value) == 1:  # the common case
+                    kv.value.string_value = sv
+                    continue
+            elif value is None:
+                kv.value.SetInParent()
+                continue
+            try:
+                _dec_any(kv.value, value, depth)
+            except _Fail as e:
+                raise e.at("value")
     except _Fail as e:
         raise e.at(f"[{_index_of(items, item)}]")
 
@@ -336,6 +346,7 @@ def _dec_any(av: AnyValue, obj: object, depth: int) -> None:
     """Decode an AnyValue object into ``av``; ``depth`` counts enclosing array/kvlist levels."""
     if type(obj) is not dict:
         raise _want("an object", obj)
+    av.SetInParent()
     for key, val in obj.items():
         kind = _ANY_KEYS.get(key)
         if kind is None or val is None:
@@ -727,7 +738,7 @@ def _fmt_double(d: float) -> str:
     r = repr(d)
     a = abs(d)
     if a != 0.0 and (a < 1e-6 or a >= 1e21):
-        if r[-4:-2] == "-0":  # Go/jsoniter trims e-07 to e-7
+        if r[-4:-1] == "e-0":  # Go/jsoniter trims e-07 to e-7
             r = r[:-2] + r[-1]
         return r
     if "e" in r:
@@ -769,18 +780,18 @@ def _attrs_json(attrs: Any) -> str:
     """JSON array for a non-empty repeated KeyValue."""
     out = []
     append = out.append
+    esc = _esc
     for kv in attrs:
         key = kv.key
         v = kv.value
-        w = v.WhichOneof("value")
-        if w == "string_value":  # fast path for the common case
-            val = '{"stringValue":' + _esc(v.string_value) + "}"
+        if v.WhichOneof("value") == "string_value":  # fast path for the common case
+            val = f'{{"stringValue":{esc(v.string_value)}}}'
         else:
             val = _any_json(v)
         if key:
-            append('{"key":' + _esc(key) + ',"value":' + val + "}")
+            append(f'{{"key":{esc(key)},"value":{val}}}')
         else:
-            append('{"value":' + val + "}")
+            append(f'{{"value":{val}}}')
     return "[" + ",".join(out) + "]"
 
 
@@ -832,50 +843,50 @@ def _span_json(sp: Span) -> str:
     append = out.append
     b = sp.trace_id
     if b:
-        append('"traceId":"' + b.hex() + '"')
+        append(f'"traceId":"{b.hex()}"')
     b = sp.span_id
     if b:
-        append('"spanId":"' + b.hex() + '"')
+        append(f'"spanId":"{b.hex()}"')
     s = sp.trace_state
     if s:
-        append('"traceState":' + _esc(s))
+        append(f'"traceState":{_esc(s)}')
     b = sp.parent_span_id
     if b:
-        append('"parentSpanId":"' + b.hex() + '"')
+        append(f'"parentSpanId":"{b.hex()}"')
     n = sp.flags
     if n:
-        append('"flags":' + str(n))
+        append(f'"flags":{n}')
     s = sp.name
     if s:
-        append('"name":' + _esc(s))
+        append(f'"name":{_esc(s)}')
     n = sp.kind
     if n:
-        append('"kind":' + str(n))
+        append(f'"kind":{n}')
     n = sp.start_time_unix_nano
     if n:
-        append('"startTimeUnixNano":"' + str(n) + '"')
+        append(f'"startTimeUnixNano":"{n}"')
     n = sp.end_time_unix_nano
     if n:
-        append('"endTimeUnixNano":"' + str(n) + '"')
+        append(f'"endTimeUnixNano":"{n}"')
     attrs = sp.attributes
     if attrs:
-        append('"attributes":' + _attrs_json(attrs))
+        append(f'"attributes":{_attrs_json(attrs)}')
     n = sp.dropped_attributes_count
     if n:
-        append('"droppedAttributesCount":' + str(n))
+        append(f'"droppedAttributesCount":{n}')
     events = sp.events
     if events:
         append('"events":[' + ",".join(map(_event_json, events)) + "]")
     n = sp.dropped_events_count
     if n:
-        append('"droppedEventsCount":' + str(n))
+        append(f'"droppedEventsCount":{n}')
     links = sp.links
     if links:
         append('"links":[' + ",".join(map(_link_json, links)) + "]")
     n = sp.dropped_links_count
     if n:
-        append('"droppedLinksCount":' + str(n))
-    append('"status":' + _status_json(sp.status))
+        append(f'"droppedLinksCount":{n}')
+    append(f'"status":{_status_json(sp.status)}')
     return "{" + ",".join(out) + "}"
 
 
