@@ -896,3 +896,13 @@ def test_iter_dump_requests_strict_ids() -> None:
     assert len(list(iter_dump_requests(lines, on_error=errors.append))) == 1
     assert list(iter_dump_requests(lines, on_error=errors.append, strict_ids=True)) == []
     assert "length mismatch" in str(errors[0])
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("AP8Q", b"\x00\xff\x10"), ("AP8", b"\x00\xff"), ("AP8=", b"\x00\xff"), ("_-8", b"\xff\xef"), ("", b"")],
+)
+def test_bytes_value_base64_variants(raw: str, expected: bytes) -> None:
+    attrs = [{"key": "b", "value": {"bytesValue": raw}}]
+    req = decode_traces_json(json.dumps(one_span_doc({"attributes": attrs})))
+    assert req.resource_spans[0].scope_spans[0].spans[0].attributes[0].value.bytes_value == expected

@@ -27,6 +27,7 @@ import binascii
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
@@ -188,6 +189,7 @@ def _int64(val: object) -> int:
     raise _Fail(f"integer {n} out of int64 range")
 
 
+_NUMBER_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
 _FLOAT_WORDS = {
     "nan": math.nan,
     "inf": math.inf,
@@ -212,12 +214,10 @@ def _double(val: object) -> float:
         word = _FLOAT_WORDS.get(val.lower())
         if word is not None:
             return word
-        try:
-            parsed = json.loads(val)
-        except ValueError:
-            parsed = None
-        if type(parsed) in (int, float):
-            return _double(parsed)
+        if _NUMBER_RE.match(val):
+            d = float(val)
+            if not math.isinf(d):
+                return d
         raise _Fail(f"invalid number {_short(val)}")
     raise _want("a number", val)
 
@@ -255,17 +255,23 @@ def _id(val: object, size: int, strict: bool) -> bytes:
     return raw
 
 
+_B64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}\Z")
+
+
 def _b64(val: object) -> bytes:
+    """Bytes from standard or URL-safe base64, padding optional (proto3 JSON)."""
     if type(val) is not str:
         raise _want("a base64 string", val)
     s = val
     if "-" in s or "_" in s:
         s = s.replace("-", "+").replace("_", "/")
     s += "=" * (-len(s) % 4)
-    try:
-        return binascii.a2b_base64(s, strict_mode=True)
-    except (binascii.Error, ValueError, TypeError):
-        raise _Fail(f"invalid base64 {_short(val)}") from None
+    if len(s) % 4 == 0 and _B64_RE.match(s):
+        try:
+            return binascii.a2b_base64(s)
+        except binascii.Error:
+            pass
+    raise _Fail(f"invalid base64 {_short(val)}")
 
 
 def _list(val: object) -> list:
