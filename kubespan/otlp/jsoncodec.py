@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -983,8 +984,10 @@ def encode_span_lines(req: Message) -> list[str]:
 _ALWAYS_WRITTEN = {
     (ExportTraceServiceResponse.DESCRIPTOR.full_name, "partial_success"),
 }
-_INT64_TYPES = {3, 4, 6, 16, 18}  # int64, uint64, fixed64, sfixed64, sint64
-_TYPE_DOUBLE, _TYPE_FLOAT, _TYPE_BOOL, _TYPE_STRING, _TYPE_MESSAGE, _TYPE_BYTES = 1, 2, 8, 9, 11, 12
+_FD = FieldDescriptor
+_INT64_TYPES = {_FD.TYPE_INT64, _FD.TYPE_UINT64, _FD.TYPE_FIXED64, _FD.TYPE_SFIXED64, _FD.TYPE_SINT64}
+_TYPE_DOUBLE, _TYPE_FLOAT, _TYPE_BOOL = _FD.TYPE_DOUBLE, _FD.TYPE_FLOAT, _FD.TYPE_BOOL
+_TYPE_STRING, _TYPE_MESSAGE, _TYPE_BYTES = _FD.TYPE_STRING, _FD.TYPE_MESSAGE, _FD.TYPE_BYTES
 
 
 def _scalar_json(fd: Any, value: Any) -> str:
