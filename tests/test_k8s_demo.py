@@ -221,6 +221,8 @@ def test_errors_appear_at_some_rate(spans) -> None:
     conflicts = [s for svc, s in sp if svc == "apiserver" and s.kind == Span.SPAN_KIND_SERVER
                  and attrs(s).get("http.status_code", attrs(s).get("http.response.status_code")) == 409]
     assert conflicts and all(s.status.code != Status.STATUS_CODE_ERROR for s in conflicts)  # 4xx: Unset
+    client_errors = [s for svc, s in errors if svc == "kubelet" and s.name.startswith("HTTP ")]
+    assert client_errors  # but a 4xx fails the kubelet's client span
 
 
 def test_background_noise_is_there(spans) -> None:

@@ -454,7 +454,7 @@ class DemoCluster:
         links = [link] if link and caller.traced else []
         auth_end = t + self._jit(300 * US)
         http_attrs = self._http_server_attrs(req, caller, status, wrote, audit)
-        server_error = f"{status}" if status >= 500 else None  # otelhttp: server spans fail on 5xx only
+        server_error = "" if status >= 500 else None  # otelhttp: server spans fail on 5xx only, no message
         if self.stable:
             # 1.34+: authentication wraps the route span; public callers (not system:masters) get a new root
             auth_trace = self._id(16)
@@ -481,6 +481,8 @@ class DemoCluster:
             return end  # non-resource URLs, watches and connect handlers have no handler spans
         handler = req.handler
         names = list(self._HANDLER_EVENTS[handler])
+        if status == 404 and "About to delete object from database" in names:
+            names = names[:names.index("About to delete object from database") + 1]
         if conflict or etcd_error:
             names = [n if n != "Write to database call succeeded" else "Write to database call failed" for n in names]
         times = self._spread(h_start, h_end, names)
@@ -566,7 +568,7 @@ class DemoCluster:
             attrs += [("http.scheme", "https"), ("http.host", "127.0.0.1:6443"), ("http.flavor", "1.1"),
                       ("http.method", req.method), ("http.status_code", status)]
         client = self._span("kubelet", SCOPE_OTELHTTP, f"HTTP {req.method}", CLIENT, trace_id, b"", t, t + dur, attrs,
-                            error=f"HTTP {status}" if status >= 400 else None)
+                            error="" if status >= 400 else None)  # client spans fail on 4xx and 5xx
         self.api_request(t + 300 * US, req, self.kubelet, status=status, dur=dur - 600 * US,
                          link=(trace_id, client), object_type=object_type, conflict=conflict)
         return t + dur
@@ -765,8 +767,9 @@ class DemoCluster:
         t = self._sync_pod(t + self._jit(5 * MS), pod, "kill", self._stop_body(pod), name="syncTerminatingPod")
         t = self._sync_pod(t + self._jit(20 * MS), pod, "kill", self._status_body(["PodSandboxStatus"]),
                            name="syncTerminatedPod")
+        gone = self.rng.random() < 0.3  # the API object may already be gone: 404, an Error client span
         self._kubelet_http(t + self._jit(3 * MS), ApiRequest("DELETE", "pods", pod.namespace, pod.name),
-                           dur=self._jit(5 * MS))
+                           status=404 if gone else 200, dur=self._jit(5 * MS))
         gc = t + self._jit(1 * S)
         if pod.container_id:
             gc = self._cri_root(gc, "RemoveContainer", self._jit(8 * MS))
@@ -792,11 +795,12 @@ class DemoCluster:
         log_req = ApiRequest("GET", "pods", "default", "echo-command", "log", query="container=echo-command&follow=true")
 
         def logs(trace_id: bytes, parent: bytes, start: int, end: int) -> None:
-            client = self._span("apiserver", SCOPE_OTELHTTP, "HTTP GET", CLIENT, trace_id, parent, start, end,
-                                [("http.url", f"https://172.18.0.2:10250/containerLogs/default/echo-command/echo-command"
-                                               "?follow=true")] if not self.stable else
-                                [("http.request.method", "GET"), ("url.full", "https://172.18.0.2:10250/containerLogs/"
-                                                                             "default/echo-command/echo-command?follow=true")])
+            url = "https://172.18.0.2:10250/containerLogs/default/echo-command/echo-command?follow=true"
+            attrs: Attrs = ([("http.request.method", "GET"), ("url.full", url), ("server.address", "172.18.0.2"),
+                             ("server.port", 10250), ("http.response.status_code", 200)] if self.stable else
+                            [("http.url", url), ("http.scheme", "https"), ("http.host", "172.18.0.2:10250"),
+                             ("http.flavor", "1.1"), ("http.method", "GET"), ("http.status_code", 200)])
+            client = self._span("apiserver", SCOPE_OTELHTTP, "HTTP GET", CLIENT, trace_id, parent, start, end, attrs)
             self._kubelet_server(trace_id, client, start + 200 * US, end - start - 400 * US,
                                  "/containerLogs/{podNamespace}/{podID}/{containerName}",
                                  "/containerLogs/default/echo-command/echo-command?follow=true",
