@@ -43,7 +43,7 @@ def loopback_target(target: str) -> str:
     return target
 
 
-def _client(args: argparse.Namespace, index: int, results: "mp.Queue | list") -> None:
+def _client(args: argparse.Namespace, index: int, results: mp.Queue | list) -> None:
     per_client = args.spans // args.clients + (1 if index < args.spans % args.clients else 0) if args.spans else 0
     n = per_client or POOL_BATCHES * args.batch
     batches = load_batch(n, seed=args.seed + index, batch_size=args.batch, k8s_version=args.k8s_version)
@@ -56,8 +56,14 @@ def _client(args: argparse.Namespace, index: int, results: "mp.Queue | list") ->
             if args.spans:
                 return
 
-    stats = send(args.target, stream(), rate=args.rate / args.clients if args.rate else None,
-                 duration=args.duration, gzip=args.gzip, token=args.token)
+    stats = send(
+        args.target,
+        stream(),
+        rate=args.rate / args.clients if args.rate else None,
+        duration=args.duration,
+        gzip=args.gzip,
+        token=args.token,
+    )
     result = (stats.spans, stats.requests, stats.errors, stats.last_error, stats.elapsed_s, stats.latencies_s)
     if isinstance(results, list):
         results.append(result)
@@ -120,12 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     errors = sum(r[2] for r in results)
     send_time = max((r[4] for r in results), default=0.0) or float("nan")
     latencies = [x for r in results for x in r[5]]
-    print(f"target {args.target}  clients {args.clients} ({'processes' if args.processes else 'threads'})  "
-          f"batch {args.batch}  gzip {'on' if args.gzip else 'off'}")
-    print(f"sent {spans} spans in {requests} requests, {errors} errors, {send_time:.2f}s sending "
-          f"({wall:.2f}s with request building)")
+    print(
+        f"target {args.target}  clients {args.clients} ({'processes' if args.processes else 'threads'})  "
+        f"batch {args.batch}  gzip {'on' if args.gzip else 'off'}"
+    )
+    print(
+        f"sent {spans} spans in {requests} requests, {errors} errors, {send_time:.2f}s sending "
+        f"({wall:.2f}s with request building)"
+    )
     print(f"throughput {spans / send_time:,.0f} spans/s")
-    print(f"Export latency p50 {percentile(latencies, 50) * 1000:.2f} ms  p99 {percentile(latencies, 99) * 1000:.2f} ms")
+    print(
+        f"Export latency p50 {percentile(latencies, 50) * 1000:.2f} ms  p99 {percentile(latencies, 99) * 1000:.2f} ms"
+    )
     if errors:
         last = next((r[3] for r in results if r[3]), "")
         print(f"last error: {last}", file=sys.stderr)

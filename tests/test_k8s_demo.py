@@ -23,9 +23,20 @@ from kubespan.k8s.demo import DemoCluster, apiserver_instance_id, load_batch, sp
 from kubespan.k8s.send import run_demo, send, span_count
 
 SEED_SAMPLE_KEYS = [  # the blog's collector output, in order
-    "net.transport", "net.peer.ip", "net.peer.port", "net.host.ip", "net.host.port", "http.target",
-    "http.server_name", "http.user_agent", "http.scheme", "http.host", "http.flavor", "http.method",
-    "http.wrote_bytes", "http.status_code",
+    "net.transport",
+    "net.peer.ip",
+    "net.peer.port",
+    "net.host.ip",
+    "net.host.port",
+    "http.target",
+    "http.server_name",
+    "http.user_agent",
+    "http.scheme",
+    "http.host",
+    "http.flavor",
+    "http.method",
+    "http.wrote_bytes",
+    "http.status_code",
 ]
 OLD_HTTP_KEYS = {"http.method", "http.status_code", "net.peer.ip", "net.peer.port", "http.target_x", "http.user_agent"}
 N = 12_000
@@ -113,7 +124,12 @@ def test_every_cri_client_span_in_a_sync_pod_trace_has_a_containerd_server_child
             _, server = kids[0]
             assert server.kind == Span.SPAN_KIND_SERVER and server.name == s.name
             assert server.trace_id == s.trace_id and server.parent_span_id == s.span_id
-            assert s.start_time_unix_nano <= server.start_time_unix_nano <= server.end_time_unix_nano <= s.end_time_unix_nano
+            assert (
+                s.start_time_unix_nano
+                <= server.start_time_unix_nano
+                <= server.end_time_unix_nano
+                <= s.end_time_unix_nano
+            )
             checked += 1
     assert checked > 50
 
@@ -155,8 +171,15 @@ def test_attribute_names_follow_the_version(spans) -> None:
         for s in servers:
             a = attrs(s)
             assert not OLD_HTTP_KEYS & set(a)
-            for key in ("http.request.method", "http.response.status_code", "server.address",
-                        "network.peer.address", "url.path", "user_agent.original", "audit-id"):
+            for key in (
+                "http.request.method",
+                "http.response.status_code",
+                "server.address",
+                "network.peer.address",
+                "url.path",
+                "user_agent.original",
+                "audit-id",
+            ):
                 assert key in a
         for s in cri:
             a = attrs(s)
@@ -193,8 +216,9 @@ def test_watch_authentication_is_exported_before_its_open_parent() -> None:
 
 def test_the_walkthrough_pod_appears(spans) -> None:
     version, sp = spans
-    echo = [s for svc, s in sp if svc == "kubelet" and s.name == "syncPod"
-            and attrs(s)["k8s.pod"] == "default/echo-command"]
+    echo = [
+        s for svc, s in sp if svc == "kubelet" and s.name == "syncPod" and attrs(s)["k8s.pod"] == "default/echo-command"
+    ]
     create = [s for s in echo if attrs(s)["k8s.pod.update_type"] == "create"]
     assert len(create) == 1
     a = attrs(create[0])
@@ -218,8 +242,13 @@ def test_errors_appear_at_some_rate(spans) -> None:
     assert pulls and "failed to pull and unpack image" in pulls[0].status.message
     sync_errors = [s for svc, s in errors if s.name == "syncPod"]
     assert bool(sync_errors) == (version == "1.36")  # kubelet sets Error on syncPod from ~1.31
-    conflicts = [s for svc, s in sp if svc == "apiserver" and s.kind == Span.SPAN_KIND_SERVER
-                 and attrs(s).get("http.status_code", attrs(s).get("http.response.status_code")) == 409]
+    conflicts = [
+        s
+        for svc, s in sp
+        if svc == "apiserver"
+        and s.kind == Span.SPAN_KIND_SERVER
+        and attrs(s).get("http.status_code", attrs(s).get("http.response.status_code")) == 409
+    ]
     assert conflicts and all(s.status.code != Status.STATUS_CODE_ERROR for s in conflicts)  # 4xx: Unset
     client_errors = [s for svc, s in errors if svc == "kubelet" and s.name.startswith("HTTP ")]
     assert client_errors  # but a 4xx fails the kubelet's client span
@@ -292,8 +321,11 @@ def test_run_demo_delivers_spans(receiver) -> None:
     endpoint, service = receiver(want=300)
     stop = threading.Event()
     result: dict = {}
-    worker = threading.Thread(target=lambda: result.update(
-        run_demo(endpoint, rate=2000, seed=1, k8s_version="1.36", stop_event=stop, gzip=True, token="t0k")))
+    worker = threading.Thread(
+        target=lambda: result.update(
+            run_demo(endpoint, rate=2000, seed=1, k8s_version="1.36", stop_event=stop, gzip=True, token="t0k")
+        )
+    )
     worker.start()
     assert service.enough.wait(timeout=20)
     stop.set()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = None
 
 from kubespan.k8s import init
 from kubespan.k8s.init import (
@@ -57,7 +61,10 @@ def strip_go_template(text: str) -> str:
 def test_default_options_match_the_walkthrough() -> None:
     o = InitOptions()
     assert (o.endpoint, o.sampling, o.k3s_version, o.cluster_name) == (
-        "host.k3d.internal:4317", 1_000_000, "v1.27.1-k3s1", "tracingcluster"
+        "host.k3d.internal:4317",
+        1_000_000,
+        "v1.27.1-k3s1",
+        "tracingcluster",
     )
 
 
@@ -101,15 +108,19 @@ def test_ipv6_endpoint_is_quoted_in_yaml() -> None:
 
 @pytest.mark.parametrize(("sampling", "ratio"), [(1_000_000, 1.0), (1000, 0.001), (1, 0.000001), (0, 0.0)])
 def test_containerd_template_keeps_go_syntax_and_parses_as_toml(sampling: int, ratio: float) -> None:
+    if tomllib is None:
+        pytest.skip("tomllib needs Python 3.11")
     text = render_files(InitOptions(sampling=sampling, endpoint="10.0.0.5:14317"))[CONTAINERD_FILE]
     assert text.startswith("version = 2\n")
-    assert '{{ .NodeConfig.Containerd.Opt }}' in text
+    assert "{{ .NodeConfig.Containerd.Opt }}" in text
     assert "{{- if .DisableCgroup}}" in text
-    assert '{{range $k, $v := .PrivateRegistryConfig.Mirrors }}' in text
+    assert "{{range $k, $v := .PrivateRegistryConfig.Mirrors }}" in text
     doc = tomllib.loads(strip_go_template(text))
     plugins = doc["plugins"]
     assert plugins["io.containerd.tracing.processor.v1.otlp"] == {
-        "endpoint": "10.0.0.5:14317", "protocol": "grpc", "insecure": True
+        "endpoint": "10.0.0.5:14317",
+        "protocol": "grpc",
+        "insecure": True,
     }
     assert plugins["io.containerd.internal.v1.tracing"] == {"sampling_ratio": ratio, "service_name": "containerd"}
     assert plugins["io.containerd.grpc.v1.cri"]["stream_server_port"] == "10010"
@@ -134,7 +145,8 @@ def test_golden_files(version: str, tmp_path: Path) -> None:
     files = render_files(options)
     golden = {
         p.relative_to(expected_dir).as_posix(): p.read_text()
-        for p in expected_dir.rglob("*") if p.is_file() and p.name != "k3d-command.sh"
+        for p in expected_dir.rglob("*")
+        if p.is_file() and p.name != "k3d-command.sh"
     }
     assert files == golden
     cmd = k3d_command("/KUBETRACING", options)

@@ -41,6 +41,8 @@ SCOPE_OTELHTTP = "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 SCOPE_OTELGRPC = "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 SCOPE_OTELRESTFUL = "go.opentelemetry.io/contrib/instrumentation/github.com/emicklei/go-restful/otelrestful"
 SCOPE_KUBELET = "k8s.io/kubernetes/pkg/kubelet"
+SCOPE_OTELTTRPC = "go.opentelemetry.io/contrib/instrumentation/github.com/containerd/ttrpc/otelttrpc"
+IMAGE_METHODS = ("PullImage", "ImageStatus", "ListImages", "RemoveImage", "ImageFsInfo")
 
 GRPC_CODES = {0: "OK", 2: "UNKNOWN", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND", 14: "UNAVAILABLE"}
 
@@ -357,7 +359,7 @@ class DemoCluster:
              code: int = 0, message: str = "", logs: list[str] = (), attrs: Attrs = (),
              events: list[tuple[str, Attrs]] = (), ttrpc: list[str] = ()) -> int:
         """A kubelet CRI client span with its containerd server span as child; returns end time."""
-        svc = "ImageService" if method in ("PullImage", "ImageStatus", "ListImages", "ImageFsInfo") else "RuntimeService"
+        svc = "ImageService" if method in IMAGE_METHODS else "RuntimeService"
         full = f"runtime.v1.{svc}/{method}"
         end = start + dur
         client = self._grpc_client("kubelet", trace_id, parent, start, dur, full, code, message)
@@ -377,8 +379,8 @@ class DemoCluster:
         t = s_start + (s_end - s_start) // 3
         for task_method in ttrpc:  # containerd 2.x: the shim's ttrpc client spans
             d = self._jit((s_end - s_start) // (len(ttrpc) + 2))
-            self._span("containerd", "go.opentelemetry.io/contrib/instrumentation/github.com/containerd/ttrpc/otelttrpc",
-                       f"containerd.task.v3.Task/{task_method}", CLIENT, trace_id, server, t, t + d,
+            self._span("containerd", SCOPE_OTELTTRPC, f"containerd.task.v3.Task/{task_method}", CLIENT,
+                       trace_id, server, t, t + d,
                        self._rpc_attrs(f"containerd.task.v3.Task/{task_method}", 0, ttrpc=True))
             t += d + 10 * US
         return end
@@ -408,7 +410,8 @@ class DemoCluster:
             ("net.host.ip", "127.0.0.1" if caller.peer_ip == "127.0.0.1" else "172.18.0.2"),
             ("net.host.port", 6443), ("http.target", req.target), ("http.server_name", "KubernetesAPI"),
             ("http.user_agent", caller.user_agent), ("http.scheme", "https"), ("http.host", caller.host),
-            ("http.flavor", "2"), ("http.method", req.method), ("http.wrote_bytes", wrote), ("http.status_code", status),
+            ("http.flavor", "2"), ("http.method", req.method), ("http.wrote_bytes", wrote),
+            ("http.status_code", status),
         ]
 
     def _handler_attrs(self, req: ApiRequest, caller: Caller, audit: str) -> Attrs:
@@ -582,7 +585,8 @@ class DemoCluster:
         span_id = self._id(8)
         end, error = body(trace_id, span_id, t + self._jit(400 * US))
         end += self._jit(500 * US)
-        attrs: Attrs = [("k8s.pod.uid", pod.uid), ("k8s.pod", f"{pod.namespace}/{pod.name}"), ("k8s.pod.name", pod.name)]
+        attrs: Attrs = [("k8s.pod.uid", pod.uid), ("k8s.pod", f"{pod.namespace}/{pod.name}"),
+                        ("k8s.pod.name", pod.name)]
         if name == "syncPod":
             attrs.append(("k8s.pod.update_type", update_type))
         attrs.append(("k8s.namespace.name", pod.namespace))
@@ -603,7 +607,8 @@ class DemoCluster:
             meta = f"&PodSandboxMetadata{{Name:{pod.name},Uid:{pod.uid},Namespace:{pod.namespace},Attempt:0,}}"
             pod.sandbox_id = self._hex(32)
             t = self._cri(trace_id, parent, t, self._jit(250 * MS), "RunPodSandbox",
-                          logs=[f"RunPodSandbox for {meta}", f'RunPodSandbox for {meta} returns sandbox id "{pod.sandbox_id}"'],
+                          logs=[f"RunPodSandbox for {meta}",
+                                f'RunPodSandbox for {meta} returns sandbox id "{pod.sandbox_id}"'],
                           attrs=[("sandbox.id", pod.sandbox_id)])
             t = self._cri(trace_id, parent, t + self._jit(300 * US), self._jit(900 * US), "PodSandboxStatus")
             t = self._cri(trace_id, parent, t + self._jit(200 * US), self._jit(600 * US), "ImageStatus")
@@ -617,12 +622,13 @@ class DemoCluster:
                     return t, f'failed to "StartContainer" for "{pod.name.split("-")[0]}" with ErrImagePull: "{msg}"'
                 digest = "sha256:" + self._hex(32)
                 t = self._cri(trace_id, parent, t + 200 * US, self._jit(1260 * MS), "PullImage",
-                              logs=[f'PullImage "{pod.image}"', f'PullImage "{pod.image}" returns image reference "{digest}"'],
+                              logs=[f'PullImage "{pod.image}"',
+                                    f'PullImage "{pod.image}" returns image reference "{digest}"'],
                               attrs=[("image.ref", ref), ("snapshotter.name", "overlayfs")],
                               events=[("Pull and unpack image complete", [])])
                 self._pulled.add(pod.image)
                 t = self._cri(trace_id, parent, t + self._jit(300 * US), self._jit(480 * US), "ImageStatus")
-            container = pod.name if pod.namespace == "default" and pod.name == "echo-command" else pod.name.split("-")[0]
+            container = pod.name if pod.name == "echo-command" else pod.name.split("-")[0]
             pod.container_id = self._hex(32)
             cmeta = f"&ContainerMetadata{{Name:{container},Attempt:0,}}"
             dur = self._jit(23 * MS)
@@ -709,7 +715,8 @@ class DemoCluster:
                             ("url.path", target.split("?")[0]), ("http.route", route),
                             ("network.protocol.version", "2"), ("http.response.status_code", 200)]
         else:
-            attrs = [("net.transport", "ip_tcp"), ("net.peer.ip", peer), ("net.peer.port", self.rng.randint(32768, 60999)),
+            attrs = [("net.transport", "ip_tcp"), ("net.peer.ip", peer),
+                     ("net.peer.port", self.rng.randint(32768, 60999)),
                      ("net.host.ip", "172.18.0.2"), ("net.host.port", 10250), ("http.method", "GET"),
                      ("http.target", target), ("http.server_name", "kubelet"), ("http.route", route),
                      ("http.user_agent", user_agent), ("http.scheme", "https"), ("http.host", "172.18.0.2:10250"),
@@ -733,7 +740,8 @@ class DemoCluster:
         ]
         req = choices[self.rng.randrange(len(choices))]
         if self.rng.random() < 0.02:  # storage timeout: etcd client span and 500 both fail
-            self.api_request(t, req, self.k3s_agent, status=500, dur=self._jit(40 * MS), etcd_error="etcdserver: request timed out")
+            self.api_request(t, req, self.k3s_agent, status=500, dur=self._jit(40 * MS),
+                             etcd_error="etcdserver: request timed out")
         else:
             self.api_request(t, req, self.k3s_agent, dur=self._jit(3 * MS))
         self._at(t + self._jit(3 * S, 0.5), self._controller_get)
@@ -788,11 +796,13 @@ class DemoCluster:
             query="container=echo-command&stdin=true&stdout=true&tty=true"), self.kubectl, status=404,
             dur=self._jit(9 * MS))
         # the container exits; kubelet notices and syncs
-        t = self._sync_pod(t + self._jit(300 * MS), pod, "update", self._status_body(["PodSandboxStatus", "ContainerStatus"]))
+        t = self._sync_pod(t + self._jit(300 * MS), pod, "update",
+                           self._status_body(["PodSandboxStatus", "ContainerStatus"]))
         self._kubelet_http(t + self._jit(2 * MS), ApiRequest("PATCH", "pods", "default", "echo-command", "status"),
                            dur=self._jit(6 * MS))
         # kubectl falls back to streaming logs: apiserver -> kubelet /containerLogs (same trace)
-        log_req = ApiRequest("GET", "pods", "default", "echo-command", "log", query="container=echo-command&follow=true")
+        log_req = ApiRequest("GET", "pods", "default", "echo-command", "log",
+                             query="container=echo-command&follow=true")
 
         def logs(trace_id: bytes, parent: bytes, start: int, end: int) -> None:
             url = "https://172.18.0.2:10250/containerLogs/default/echo-command/echo-command?follow=true"

@@ -69,8 +69,9 @@ def send(
     stop = stop_event or threading.Event()
     channel, metadata = open_channel(endpoint, token)
     stub = TraceServiceStub(channel)
-    raw = channel.unary_unary(EXPORT_METHOD, request_serializer=None,
-                              response_deserializer=ExportTraceServiceResponse.FromString)
+    raw = channel.unary_unary(
+        EXPORT_METHOD, request_serializer=None, response_deserializer=ExportTraceServiceResponse.FromString
+    )
     compression = grpc.Compression.Gzip if gzip else grpc.Compression.NoCompression
     stats = SendStats()
     start = time.monotonic()
@@ -136,8 +137,14 @@ def run_demo(
     simulated cluster, so at high rates span timestamps run ahead of the wall clock.
     Returns the counters of `SendStats.as_dict()`.
     """
-    cluster = DemoCluster(seed=seed, k8s_version=k8s_version,
-                          start_ns=time.time_ns() if start_ns is None else start_ns)
-    stats = send(endpoint, _demo_requests(cluster, rate), rate=rate, duration=duration, gzip=gzip,
-                 token=token, stop_event=stop_event)
+    cluster = DemoCluster(seed=seed, k8s_version=k8s_version, start_ns=time.time_ns() if start_ns is None else start_ns)
+    stats = send(
+        endpoint,
+        _demo_requests(cluster, rate),
+        rate=rate,
+        duration=duration,
+        gzip=gzip,
+        token=token,
+        stop_event=stop_event,
+    )
     return stats.as_dict()
