@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -334,6 +335,21 @@ def test_run_demo_delivers_spans(receiver) -> None:
     assert result["errors"] == 0 and result["spans"] >= 300
     assert result["spans"] == service.spans and result["requests"] == service.requests
     assert service.metadata[0]["authorization"] == "Bearer t0k"
+
+
+def test_run_demo_in_real_time_catches_up_then_follows_the_clock(receiver) -> None:
+    endpoint, service = receiver(want=200)
+    stop = threading.Event()
+    result: dict = {}
+    start_ns = time.time_ns() - 20 * 1_000_000_000  # 20 simulated seconds are already due
+    worker = threading.Thread(
+        target=lambda: result.update(run_demo(endpoint, rate=None, start_ns=start_ns, stop_event=stop))
+    )
+    worker.start()
+    assert service.enough.wait(timeout=20)
+    stop.set()
+    worker.join(timeout=20)
+    assert not worker.is_alive() and result["errors"] == 0 and result["spans"] == service.spans
 
 
 def test_send_respects_rate_and_duration(receiver) -> None:

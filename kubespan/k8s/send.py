@@ -112,16 +112,28 @@ def send(
     return stats
 
 
-def _demo_requests(cluster: DemoCluster, rate: float | None) -> Iterator[ExportTraceServiceRequest]:
-    """Endless demo requests in batches small enough to keep a low rate smooth."""
-    batch = 512 if not rate else max(1, min(512, int(rate // 4) or 1))
+def _demo_requests(
+    cluster: DemoCluster, rate: float | None, stop: threading.Event
+) -> Iterator[ExportTraceServiceRequest]:
+    """Endless demo requests. With a rate: batches small enough to keep a low rate smooth.
+    Without: in real time, each batch released once the wall clock reaches its last span's end."""
+    if rate:
+        batch = max(1, min(512, int(rate // 4)))
+        while True:
+            yield from cluster.next_requests(batch)
     while True:
-        yield from cluster.next_requests(batch)
+        reqs = cluster.next_requests(64)
+        last_end = max(s.end_time_unix_nano for r in reqs for rs in r.resource_spans for ss in rs.scope_spans
+                       for s in ss.spans)
+        delay = (last_end - time.time_ns()) / 1e9
+        if delay > 0 and stop.wait(delay):
+            return
+        yield from reqs
 
 
 def run_demo(
     endpoint: str,
-    rate: float = 200.0,
+    rate: float | None = 200.0,
     duration: float | None = None,
     seed: int = 0,
     k8s_version: str = "1.27",
@@ -131,20 +143,15 @@ def run_demo(
     token: str | None = None,
     start_ns: int | None = None,
 ) -> dict:
-    """`kubespan demo`: stream simulated k3d traces to `endpoint` at `rate` spans/s.
+    """`kubespan demo`: stream simulated k3d traces to `endpoint`; returns `SendStats.as_dict()`.
 
-    The simulated clock starts at `start_ns` (default: now) and then advances with the
-    simulated cluster, so at high rates span timestamps run ahead of the wall clock.
-    Returns the counters of `SendStats.as_dict()`.
+    The simulated clock starts at `start_ns` (default: now). With `rate` (spans/s) the
+    simulation runs as fast as needed, so span timestamps run ahead of the wall clock when
+    the rate exceeds the cluster's natural pace (about 15-25 spans/s). With `rate=None` it
+    runs in real time: spans are sent about when they end, at that natural pace.
     """
+    stop = stop_event or threading.Event()
     cluster = DemoCluster(seed=seed, k8s_version=k8s_version, start_ns=time.time_ns() if start_ns is None else start_ns)
-    stats = send(
-        endpoint,
-        _demo_requests(cluster, rate),
-        rate=rate,
-        duration=duration,
-        gzip=gzip,
-        token=token,
-        stop_event=stop_event,
-    )
+    stats = send(endpoint, _demo_requests(cluster, rate, stop), rate=rate, duration=duration, gzip=gzip, token=token,
+                 stop_event=stop)
     return stats.as_dict()
