@@ -34,7 +34,7 @@ GA = "v1.34.1-k3s1"  # tracing GA: v1 TracingConfiguration, no gates
 GOLDEN_CASES = {"v1.27.1-k3s1": InitOptions(), NEW: InitOptions(k3s_version=NEW)}
 
 
-_CTL = r"\{\{-?\s*(?:if|else|end|range)\b[^}]*\}\}"
+_CTL = r"\{\{-?\s*(?:if|else|end|range|template)\b[^}]*\}\}"
 _INLINE_IF_ELSE = re.compile(r"\{\{-?\s*if\b[^}]*\}\}([^{]*)\{\{-?\s*else\s*\}\}([^{]*)\{\{-?\s*end\s*\}\}")
 _INLINE_BLOCK = re.compile(
     r"\{\{-?\s*(?:if|range)\b[^}]*\}\}(?:(?!\{\{-?\s*(?:if|range|end|else)\b).)*?\{\{-?\s*end\s*\}\}"
@@ -126,6 +126,20 @@ def test_containerd_template_keeps_go_syntax_and_parses_as_toml(sampling: int, r
     assert plugins["io.containerd.grpc.v1.cri"]["stream_server_port"] == "10010"
 
 
+@pytest.mark.parametrize(
+    ("version", "extends_base"),
+    [("v1.27.1-k3s1", False), ("v1.27.4-k3s1", False), ("v1.27.5-k3s1", True), ("v1.26.8-k3s1", True),
+     ("v1.28.0-k3s1", False), ("v1.28.1-k3s1", True), ("v1.30.2-k3s2", True), ("v1.31.5-k3s1", True)],
+)
+def test_newer_containerd1_releases_extend_the_base_template(version: str, extends_base: bool) -> None:
+    text = render_files(InitOptions(k3s_version=version))[CONTAINERD_FILE]
+    assert text.startswith('{{ template "base" . }}\n') is extends_base
+    assert text.startswith("version = 2\n") is not extends_base
+    if tomllib is not None:
+        plugins = tomllib.loads(strip_go_template(text))["plugins"]
+        assert plugins["io.containerd.tracing.processor.v1.otlp"]["endpoint"] == "host.k3d.internal:4317"
+
+
 def test_containerd2_releases_get_env_instead_of_a_template() -> None:
     for version in ("v1.31.6-k3s1", "v1.32.2-k3s1", NEW, "v1.36.0-k3s1"):
         o = InitOptions(k3s_version=version, sampling=500_000)
@@ -135,7 +149,11 @@ def test_containerd2_releases_get_env_instead_of_a_template() -> None:
         assert "'CONTAINERD_OTEL_EXPORTER_OTLP_ENDPOINT=http://host.k3d.internal:4317@server:*'" in cmd
         assert "CONTAINERD_OTEL_TRACES_SAMPLER_ARG=0.5@server:*" in cmd
     for version in ("v1.31.5-k3s1", "v1.32.1-k3s1", "v1.30.9-k3s1"):
-        assert CONTAINERD_FILE in render_files(InitOptions(k3s_version=version))
+        o = InitOptions(k3s_version=version)
+        assert CONTAINERD_FILE in render_files(o)  # containerd 1.7: template and environment
+        cmd = k3d_command("/tmp/kt", o)
+        assert "config.toml.tmpl@server:*'" in cmd and "CONTAINERD_OTEL_EXPORTER_OTLP_ENDPOINT" in cmd
+    assert "CONTAINERD_OTEL" not in k3d_command("/tmp/kt", InitOptions())  # the walkthrough, unchanged
 
 
 @pytest.mark.parametrize("version", sorted(GOLDEN_CASES))

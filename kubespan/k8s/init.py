@@ -11,6 +11,9 @@ What changes with the k3s version:
 * The ``APIServerTracing`` / ``KubeletTracing`` feature gates are set before 1.34 (as the
   walkthrough does); from 1.34 both are GA and locked, and the gates are due for removal,
   so setting them would eventually stop the component from starting.
+* From v1.27.5+k3s1 (and v1.25.13, v1.26.8, v1.28.1) ``config.toml.tmpl`` can extend k3s's
+  own template with ``{{ template "base" . }}``, so only the tracing sections are added;
+  older releases get the walkthrough's full template.
 * k3s ships containerd 2.x from v1.31.6+k3s1 / v1.32.2+k3s1 / v1.33. containerd 2 ignores
   the ``endpoint``/``protocol``/``insecure`` and ``sampling_ratio``/``service_name`` keys of
   its tracing plugins (they only log a deprecation warning) and skips tracing unless
@@ -131,6 +134,13 @@ def uses_containerd2(options: InitOptions) -> bool:
     return minor >= 33 or (minor == 32 and patch >= 2) or (minor == 31 and patch >= 6)
 
 
+def has_base_template(options: InitOptions) -> bool:
+    """Whether k3s lets config.toml.tmpl extend its own template with `{{ template "base" . }}`
+    (September 2023 releases: v1.25.13, v1.26.8, v1.27.5, v1.28.1 and later)."""
+    _, minor, patch = options.k8s_version
+    return minor >= 29 or patch >= {25: 13, 26: 8, 27: 5, 28: 1}.get(minor, 1_000)
+
+
 def _yaml_scalar(value: str) -> str:
     """`value` as a YAML scalar, quoted only when plain YAML would read something else."""
     try:
@@ -173,8 +183,13 @@ def render_kubelet(options: InitOptions) -> str:
 
 
 def render_containerd_template(options: InitOptions) -> str:
-    """k3s's containerd 1.x config template (version 2) with the two tracing sections."""
-    return _CONTAINERD_V2_TEMPLATE + (
+    """k3s's containerd 1.x config template (version 2) with the two tracing sections.
+
+    Releases that can extend k3s's base template do so, which keeps k3s's own (newer) settings;
+    older ones get the walkthrough's full copy of the v1.27.1 template.
+    """
+    base = '{{ template "base" . }}\n' if has_base_template(options) else _CONTAINERD_V2_TEMPLATE
+    return base + (
         '\n[plugins."io.containerd.tracing.processor.v1.otlp"]\n'
         f'  endpoint = "{options.endpoint}"\n'
         '  protocol = "grpc"\n'
@@ -194,8 +209,14 @@ def render_files(options: InitOptions) -> dict[str, str]:
 
 
 def containerd_env(options: InitOptions) -> dict[str, str]:
-    """Environment for containerd 2.x tracing (empty for containerd 1.x, which reads its template)."""
-    if not uses_containerd2(options):
+    """OTEL_* environment for containerd, passed with k3s's CONTAINERD_ prefix.
+
+    containerd 2.x reads tracing settings only from there. Releases with the base template
+    (containerd 1.7 era) get it too: containerd 1.7.16-1.7.18 ignored the TOML settings
+    (containerd#10358) and later 1.7 releases prefer the environment, with the same values.
+    The walkthrough's older releases (containerd 1.6) read only their template.
+    """
+    if not (uses_containerd2(options) or has_base_template(options)):
         return {}
     return {
         "CONTAINERD_OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{options.endpoint}",
