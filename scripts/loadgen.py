@@ -43,7 +43,8 @@ def loopback_target(target: str) -> str:
     return target
 
 
-def _client(args: argparse.Namespace, index: int, results: mp.Queue | list) -> None:
+def _client(args: argparse.Namespace, index: int, results: mp.Queue | list, ready) -> None:
+    """Build this client's requests, wait for the others (`ready` barrier), then send."""
     per_client = args.spans // args.clients + (1 if index < args.spans % args.clients else 0) if args.spans else 0
     n = per_client or POOL_BATCHES * args.batch
     batches = load_batch(n, seed=args.seed + index, batch_size=args.batch, k8s_version=args.k8s_version)
@@ -56,6 +57,7 @@ def _client(args: argparse.Namespace, index: int, results: mp.Queue | list) -> N
             if args.spans:
                 return
 
+    ready.wait()  # all clients start sending together, after building
     stats = send(
         args.target,
         stream(),
@@ -106,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.processes:
         ctx = mp.get_context("spawn")  # gRPC does not survive fork
         queue = ctx.Queue()
-        workers = [ctx.Process(target=_client, args=(args, i, queue)) for i in range(args.clients)]
+        barrier = ctx.Barrier(args.clients)
+        workers = [ctx.Process(target=_client, args=(args, i, queue, barrier)) for i in range(args.clients)]
         for w in workers:
             w.start()
         results = [queue.get() for _ in workers]
@@ -114,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             w.join()
     else:
         results = []
-        threads = [threading.Thread(target=_client, args=(args, i, results)) for i in range(args.clients)]
+        load_batch(0, k8s_version=args.k8s_version)  # build the span templates once, not in every thread
+        barrier = threading.Barrier(args.clients)
+        threads = [threading.Thread(target=_client, args=(args, i, results, barrier)) for i in range(args.clients)]
         for t in threads:
             t.start()
         for t in threads:
