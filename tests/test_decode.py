@@ -83,3 +83,13 @@ def test_select_keeps_order_and_drops_empty_scopes():
     assert resource_spans.resource.attributes[0].value.string_value == "containerd"
     assert subset.spans.span_id == [resource_spans.scope_spans[0].spans[0].span_id]
     assert batch.select([True] * 4) is batch
+
+
+def test_raw_span_bytes_are_split_on_demand():
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+    batch, _ = decode(k8s_request(spans=3))
+    spans = [Span.FromString(raw) for raw in batch.spans.raw]
+    assert spans == list(k8s_request(spans=3).resource_spans[0].scope_spans[0].spans)
+    subset = batch.select([False, True, False])
+    assert [Span.FromString(raw).span_id for raw in subset.spans.raw] == [(2).to_bytes(8, "big")]

@@ -20,7 +20,7 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from kubespan.otlp.attributes import AttributeTable, InvalidAttribute
-from kubespan.otlp.wire import RequestView
+from kubespan.otlp.wire import RequestView, split_spans
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
@@ -68,26 +68,35 @@ class SpanColumns:
     scope: list[int] = field(default_factory=list)
     attribute_ids: list[list[int]] = field(default_factory=list)
     event_names: list[tuple[str, ...]] = field(default_factory=list)
+    request: bytes = b""
 
     def __len__(self) -> int:
         return len(self.span_id)
+
+    @property
+    def raw(self) -> list[bytes]:
+        """The wire bytes of each span, split from the request on demand (not on the hot path)."""
+        return split_spans(self.request) if self.request else []
 
     @classmethod
     def from_rows(cls, rows: list[tuple]) -> "SpanColumns":
         """Columns from per-span tuples in field order (one C-level transpose)."""
         columns = cls()
         if rows:
-            for name, column in zip(cls.__slots__, zip(*rows)):
+            for name, column in zip(_COLUMNS, zip(*rows)):
                 setattr(columns, name, list(column))
         return columns
 
     def subset(self, keep: Sequence[bool]) -> "SpanColumns":
         """The columns of the spans whose `keep` flag is true."""
         out = SpanColumns()
-        for name in self.__slots__:
+        for name in _COLUMNS:
             column = getattr(self, name)
             setattr(out, name, [value for value, k in zip(column, keep) if k])
         return out
+
+
+_COLUMNS = [name for name in SpanColumns.__slots__ if name != "request"]
 
 
 class TraceBatch:
@@ -113,6 +122,7 @@ class TraceBatch:
         self.scopes = scopes
         self.spans = spans
         self.resource_spans_count = resource_spans_count
+        spans.request = raw
 
     @property
     def span_count(self) -> int:

@@ -101,6 +101,9 @@ def _build() -> dict[str, type]:
             _as_view(_official("ScopeSpans"), "ScopeSpansView", {"spans": "SpanView"}),
             _as_view(_official("ResourceSpans"), "ResourceSpansView", {"scope_spans": "ScopeSpansView"}),
             _as_view(_official("TracesData"), "RequestView", {"resource_spans": "ResourceSpansView"}),
+            _as_view(_official("ScopeSpans"), "RawScopeSpansView"),
+            _as_view(_official("ResourceSpans"), "RawResourceSpansView", {"scope_spans": "RawScopeSpansView"}),
+            _as_view(_official("TracesData"), "RawSpansView", {"resource_spans": "RawResourceSpansView"}),
         ]
     )
     pool = descriptor_pool.DescriptorPool()
@@ -115,3 +118,15 @@ RequestView = _VIEWS[f"{_PACKAGE}.RequestView"]
 """`ExportTraceServiceRequest` (field 1, resource_spans) with resource and scope as bytes."""
 SpanView = _VIEWS[f"{_PACKAGE}.SpanView"]
 """`Span` with its attributes as raw `KeyValue` bytes; events, links, status official."""
+RawSpansView = _VIEWS[f"{_PACKAGE}.RawSpansView"]
+"""`ExportTraceServiceRequest` whose spans are raw bytes: splits a request into spans."""
+
+
+def split_spans(raw: bytes) -> list[bytes]:
+    """The wire bytes of every span of a request, in order."""
+    return [
+        span
+        for resource_spans in RawSpansView.FromString(raw).resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
