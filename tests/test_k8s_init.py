@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import yaml
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
-    tomllib = None
+    import tomli as tomllib
 
 from kubespan.k8s import init
 from kubespan.k8s.init import (
@@ -108,8 +109,6 @@ def test_ipv6_endpoint_is_quoted_in_yaml() -> None:
 
 @pytest.mark.parametrize(("sampling", "ratio"), [(1_000_000, 1.0), (1000, 0.001), (1, 0.000001), (0, 0.0)])
 def test_containerd_template_keeps_go_syntax_and_parses_as_toml(sampling: int, ratio: float) -> None:
-    if tomllib is None:
-        pytest.skip("tomllib needs Python 3.11")
     text = render_files(InitOptions(sampling=sampling, endpoint="10.0.0.5:14317"))[CONTAINERD_FILE]
     assert text.startswith("version = 2\n")
     assert "{{ .NodeConfig.Containerd.Opt }}" in text
@@ -161,6 +160,8 @@ def test_golden_files(version: str, tmp_path: Path) -> None:
     options = GOLDEN_CASES[version]
     expected_dir = GOLDEN / version
     files = render_files(options)
+    if os.environ.get("KUBESPAN_UPDATE_GOLDEN") == "1":
+        _write_golden(expected_dir, files, k3d_command("/KUBETRACING", options))
     golden = {
         p.relative_to(expected_dir).as_posix(): p.read_text()
         for p in expected_dir.rglob("*")
@@ -169,6 +170,14 @@ def test_golden_files(version: str, tmp_path: Path) -> None:
     assert files == golden
     cmd = k3d_command("/KUBETRACING", options)
     assert cmd + "\n" == (expected_dir / "k3d-command.sh").read_text()
+
+
+def _write_golden(directory: Path, files: dict[str, str], command: str) -> None:
+    """KUBESPAN_UPDATE_GOLDEN=1 rewrites tests/golden/k8s after an intended change."""
+    for rel, text in files.items():
+        (directory / rel).parent.mkdir(parents=True, exist_ok=True)
+        (directory / rel).write_text(text)
+    (directory / "k3d-command.sh").write_text(command + "\n")
 
 
 def test_k3d_command_uses_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -248,17 +257,3 @@ def test_run_init_prints_files_and_next_steps(tmp_path: Path) -> None:
     assert "Wrote:" in text and "kubespan --grpc 0.0.0.0:4317" in text
     assert str((tmp_path / "kubetracing").resolve() / "config") in text
     assert "k8s.pod=default/echo-command" in text
-
-
-def test_regenerate_golden(request: pytest.FixtureRequest) -> None:
-    """Run with KUBESPAN_REGEN_GOLDEN=1 to rewrite tests/golden/k8s after an intended change."""
-    import os
-
-    if not os.environ.get("KUBESPAN_REGEN_GOLDEN"):
-        pytest.skip("set KUBESPAN_REGEN_GOLDEN=1 to regenerate")
-    for version, options in GOLDEN_CASES.items():
-        d = GOLDEN / version
-        for rel, text in init.render_files(options).items():
-            (d / rel).parent.mkdir(parents=True, exist_ok=True)
-            (d / rel).write_text(text)
-        (d / "k3d-command.sh").write_text(k3d_command("/KUBETRACING", options) + "\n")

@@ -285,7 +285,8 @@ def next_steps(directory: str | Path, options: InitOptions) -> str:
         f"2. Create the cluster:\n\n{textwrap.indent(k3d_command(directory, options), '  ')}\n\n"
         "3. Make something happen and look for it in kubespan:\n\n"
         "  kubectl run -it --rm --restart=Never --image=alpine echo-command -- echo hi\n\n"
-        "  then search service kubelet, span syncPod, k8s.pod=default/echo-command.\n"
+        "  then press / in kubespan and filter with\n\n"
+        "  service=kubelet name=syncPod k8s.pod=default/echo-command\n"
     )
 
 
