@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kubespan import __version__
-from kubespan.cli import serve, tui
+from kubespan.cli import k8s, serve, tui
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parser(subparsers)
     tui.add_open_parser(subparsers)
+    k8s.add_parsers(subparsers)
     return parser
 
 
