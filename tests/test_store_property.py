@@ -101,7 +101,7 @@ def check(spans, text: str, chunks: int) -> None:
     assert store.search(query).tolist() == naive, text
 
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -116,7 +116,7 @@ def test_traceql_store_matches_naive(spans, text, chunks):
     check(spans, text, chunks)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(span_lists(), st.integers(1, 25), SHORT_TERMS)
 def test_eviction_keeps_the_newest_spans(spans, max_spans, term):
     table = AttributeTable()

@@ -31,8 +31,9 @@ class Chunk:
     attr_off: np.ndarray  # int64[n+1] offsets into attr_flat
     event_flat: np.ndarray  # int32 event-name ids
     event_off: np.ndarray  # int64[n+1]
-    raw: bytes  # the spans' wire bytes, joined
-    raw_off: np.ndarray  # int64[n+1]
+    raw_parts: list[bytes]  # the spans' wire bytes, one blob per batch (small ones coalesced)
+    raw_part_off: np.ndarray  # int64[parts+1] byte offset of each blob
+    raw_off: np.ndarray  # int64[n+1] byte offset of each span
 
     @property
     def n(self) -> int:
@@ -44,10 +45,13 @@ class Chunk:
 
     def nbytes(self) -> int:
         arrays = (getattr(self, name) for name in COLUMNS + ("attr_flat", "attr_off", "event_flat", "event_off", "raw_off"))
-        return sum(a.nbytes for a in arrays) + len(self.raw)
+        return sum(a.nbytes for a in arrays) + self.raw_part_off.nbytes + int(self.raw_part_off[-1])
 
     def raw_span(self, i: int) -> bytes:
-        return self.raw[self.raw_off[i]:self.raw_off[i + 1]]
+        start, stop = int(self.raw_off[i]), int(self.raw_off[i + 1])
+        part = int(np.searchsorted(self.raw_part_off, start, "right")) - 1
+        base = int(self.raw_part_off[part])
+        return self.raw_parts[part][start - base:stop - base]
 
 
 def _offsets(lengths: list[int]) -> np.ndarray:
@@ -65,7 +69,7 @@ def _times(values: list[int]) -> np.ndarray:
 
 
 def build_chunk(base: int, spans, trace: list[int], names: list[int], scope: np.ndarray,
-                events: list[list[int]] | None) -> Chunk:
+                events: tuple[list[int], list[int]] | None) -> Chunk:
     """Columns for one batch's `SpanColumns`, with ids already interned by the store."""
     n = len(spans.span_id)
     attribute_ids = spans.attribute_ids
@@ -77,8 +81,8 @@ def build_chunk(base: int, spans, trace: list[int], names: list[int], scope: np.
     if events is None:
         event_flat, event_off = np.zeros(0, np.int32), np.zeros(n + 1, np.int64)
     else:
-        event_flat = np.fromiter(chain.from_iterable(events), np.int32)
-        event_off = _offsets(list(map(len, events)))
+        event_flat = np.array(events[0], np.int32)
+        event_off = _offsets(events[1])
     return Chunk(
         base=base,
         trace=np.array(trace, np.int32),
@@ -94,7 +98,8 @@ def build_chunk(base: int, spans, trace: list[int], names: list[int], scope: np.
         attr_off=_offsets(list(map(len, attribute_ids))),
         event_flat=event_flat,
         event_off=event_off,
-        raw=b"".join(spans.raw),
+        raw_parts=[raw := b"".join(spans.raw)],
+        raw_part_off=np.array([0, len(raw)], np.int64),
         raw_off=_offsets(list(map(len, spans.raw))),
     )
 
@@ -119,7 +124,34 @@ def merge_chunks(chunks: list[Chunk]) -> Chunk:
         attr_off=_concat_offsets([c.attr_off for c in chunks]),
         event_flat=np.concatenate([c.event_flat for c in chunks]),
         event_off=_concat_offsets([c.event_off for c in chunks]),
-        raw=b"".join(c.raw for c in chunks),
         raw_off=_concat_offsets([c.raw_off for c in chunks]),
+        **_coalesce([part for c in chunks for part in c.raw_parts]),
         **columns,
     )
+
+
+COALESCE_BYTES = 1 << 20
+"""Blobs smaller than this are joined when chunks merge; bigger ones are never copied again."""
+
+
+def _coalesce(parts: list[bytes]) -> dict:
+    out: list[bytes] = []
+    group: list[bytes] = []
+    size = 0
+    for part in parts:
+        if len(part) >= COALESCE_BYTES:
+            if group:
+                out.append(b"".join(group))
+                group, size = [], 0
+            out.append(part)
+            continue
+        group.append(part)
+        size += len(part)
+        if size >= COALESCE_BYTES:
+            out.append(b"".join(group))
+            group, size = [], 0
+    if group:
+        out.append(b"".join(group))
+    offsets = np.zeros(len(out) + 1, np.int64)
+    np.cumsum([len(p) for p in out], out=offsets[1:])
+    return {"raw_parts": out, "raw_part_off": offsets}

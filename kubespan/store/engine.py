@@ -39,8 +39,7 @@ class Snapshot:
     trace_lookup: Callable[[bytes], int | None]
     attributes: list  # AttributeTable.attributes (append-only), valid up to n_attributes
     n_attributes: int
-    by_key: dict[str, list[int]]
-    by_text: dict[tuple[str, str], list[int]]
+    index: Any  # tables.AttributeIndex, updated to at least n_attributes
     cache: dict = field(default_factory=dict)
 
     def live_slices(self):
@@ -210,8 +209,7 @@ class Evaluator:
     def attr_plan(self, cond: Cond):
         snap = self.snap
         key = cond.field.key
-        all_ids = snap.by_key.get(key, [])
-        all_ids = all_ids[:len(all_ids)]
+        all_ids = snap.index.ids_of_key(key, snap.n_attributes)
         if cond.literal.type == "nil":
             matched: list[int] = []
         else:
@@ -253,8 +251,9 @@ def matching_ids(snap: Snapshot, key: str, all_ids: list[int], cond: Cond) -> li
     literal = cond.literal
     attributes = snap.attributes
     if cond.op == "=" and _text_lookup_exact(literal):
-        candidates = snap.by_text.get((key, literal.text if literal.type != "bool" else value_text(literal.value)), [])
-        return [i for i in candidates[:len(candidates)] if i < snap.n_attributes and pred(attributes[i].value)]
+        text = literal.text if literal.type != "bool" else value_text(literal.value)
+        candidates = snap.index.ids_of_text(key, text)
+        return [i for i in candidates if i < snap.n_attributes and pred(attributes[i].value)]
     cache_key = ("attr", key, cond.op, literal.type, literal.value)
     return cached_scan(snap, cache_key, all_ids, lambda a: pred(a.value))
 

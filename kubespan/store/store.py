@@ -11,6 +11,7 @@ import bisect
 import dataclasses
 import math
 import threading
+from itertools import chain
 from typing import Iterable
 
 import numpy as np
@@ -74,13 +75,13 @@ class SpanStore:
         if not self.max_spans or not len(spans):
             return
         with self._lock:
-            self._index.update()
             scope = self._scope_ids(batch)[np.array(spans.scope, np.int32)]
             names = self._names.intern_many(spans.name)
             trace = self._traces.rows(spans.trace_id)
             events = None
             if any(spans.event_names):
-                events = [self._events.intern_many(list(names_)) for names_ in spans.event_names]
+                flat = list(chain.from_iterable(spans.event_names))
+                events = (self._events.intern_many(flat), list(map(len, spans.event_names)))
             chunk = build_chunk(self._next, spans, trace, names, scope, events)
             self._traces.add(chunk.trace, chunk.start, chunk.end, chunk.status)
             self._next += chunk.n
@@ -170,17 +171,19 @@ class SpanStore:
 
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
+        """Copy what a query needs under the lock; index new attributes outside it."""
         with self._lock:
-            self._index.update()
             traces = self._traces
-            return Snapshot(
+            snap = Snapshot(
                 chunks=self._chunks(), floor=self._floor, stop=self._next,
                 names=self._names.strings, services=self._services.strings, event_names=self._events.strings,
                 scope_resource=self._rs.scope_resource, resource_attrs=[r.attribute_ids for r in self._rs.resources],
                 resource_service=self._resource_service, trace_ids=traces.ids, trace_lookup=traces.index.get,
-                attributes=self.table.attributes, n_attributes=self._index.seen,
-                by_key=self._index.by_key, by_text=self._index.by_text, cache=self._scan_cache,
+                attributes=self.table.attributes, n_attributes=len(self.table.attributes),
+                index=self._index, cache=self._scan_cache,
             )
+        self._index.update(snap.n_attributes)
+        return snap
 
     def search(self, query=None) -> np.ndarray:
         """Ordinals of the matching spans, ascending (arrival order). None matches all."""
@@ -347,8 +350,7 @@ class SpanStore:
     def attribute_values(self, key: str, limit: int = 1000) -> list[tuple[str, int]]:
         """Distinct values of `key` (span and resource attributes) with their span counts."""
         snap = self.snapshot()
-        ids = snap.by_key.get(key, [])
-        ids = np.array(ids[:len(ids)], np.int64)
+        ids = np.array(snap.index.ids_of_key(key, snap.n_attributes), np.int64)
         if not len(ids):
             return []
         slot = np.full(snap.n_attributes, -1, np.int64)

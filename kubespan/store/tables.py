@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from array import array
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -80,41 +81,64 @@ class ResourceScopes:
 
 
 class AttributeIndex:
-    """Attribute ids by key, and by (key, text) for equality; fed with new table ids only.
+    """Attribute ids by key, and by key then value text (for equality), built lazily by readers.
 
-    The lists only grow, so readers may slice them while the writer appends.
+    The writer never touches it: a query first indexes the table entries added since
+    the previous query, under the index's own lock. The per-key id arrays only grow, so
+    a reader may keep using the ones it read.
     """
 
     def __init__(self, table: AttributeTable) -> None:
         self.table = table
         self.seen = 0
-        self.by_key: dict[str, list[int]] = {}
-        self.by_text: dict[tuple[str, str], list[int]] = {}
+        self.by_key: dict[str, array] = {}
+        self.by_text: dict[str, dict[str, int | list[int]]] = {}
+        self._lock = threading.Lock()
 
-    def update(self) -> None:
-        attributes = self.table.attributes
-        end = len(attributes)
-        if end == self.seen:
+    def update(self, end: int) -> None:
+        """Index table ids [seen, end)."""
+        if end <= self.seen:
             return
+        with self._lock:
+            self._update(end)
+
+    def _update(self, end: int) -> None:
+        attributes = self.table.attributes
         by_key, by_text = self.by_key, self.by_text
         for index in range(self.seen, end):
             attribute = attributes[index]
-            ids = by_key.get(attribute.key)
+            key, value = attribute.key, attribute.value
+            ids = by_key.get(key)
             if ids is None:
-                by_key[attribute.key] = [index]
+                ids = by_key[key] = array("i")
+                by_text[key] = {}
+            ids.append(index)
+            texts = by_text[key]
+            if type(value) is str:
+                _add(texts, value, index)
+            elif type(value) is list:
+                for text in {value_text(item) for item in value}:
+                    _add(texts, text, index)
             else:
-                ids.append(index)
-            for text in _texts(attribute.value):
-                ids = by_text.get((attribute.key, text))
-                if ids is None:
-                    by_text[(attribute.key, text)] = [index]
-                else:
-                    ids.append(index)
+                _add(texts, value_text(value), index)
         self.seen = end
 
+    def ids_of_key(self, key: str, end: int) -> list[int]:
+        ids = self.by_key.get(key)
+        return [] if ids is None else [i for i in ids[:len(ids)].tolist() if i < end]
 
-def _texts(value: Any) -> list[str]:
-    """The text forms an equality can match: the value, or each array element."""
-    if isinstance(value, list):
-        return list({value_text(item) for item in value})
-    return [value_text(value)]
+    def ids_of_text(self, key: str, text: str) -> list[int]:
+        found = self.by_text.get(key, {}).get(text)
+        if found is None:
+            return []
+        return [found] if type(found) is int else list(found)
+
+
+def _add(texts: dict, text: str, index: int) -> None:
+    found = texts.get(text)
+    if found is None:
+        texts[text] = index
+    elif type(found) is int:
+        texts[text] = [found, index]
+    else:
+        found.append(index)

@@ -34,21 +34,17 @@ class TraceTable:
         get = self.index.get
         rows = list(map(get, trace_ids))
         if None in rows:
-            for i, row in enumerate(rows):
-                if row is None:
-                    rows[i] = self._row(trace_ids[i])
+            new = list(dict.fromkeys(t for t, row in zip(trace_ids, rows) if row is None))
+            first = len(self.ids)
+            self.index.update(zip(new, range(first, first + len(new))))
+            self.ids.extend(new)
+            self.live += len(new)
+            if first + len(new) > len(self.start):
+                self._grow(max(1024, 2 * (first + len(new))))
+            self.start[first:first + len(new)] = INT64_MAX
+            self.end[first:first + len(new)] = INT64_MIN
+            rows = list(map(get, trace_ids))
         return rows
-
-    def _row(self, trace_id: bytes) -> int:
-        row = self.index.get(trace_id)
-        if row is None:
-            row = self.index[trace_id] = len(self.ids)
-            self.ids.append(trace_id)
-            self.live += 1
-            if row >= len(self.start):
-                self._grow(max(1024, 2 * len(self.start)))
-            self.start[row], self.end[row] = INT64_MAX, INT64_MIN
-        return row
 
     def _grow(self, size: int) -> None:
         def grown(array: np.ndarray) -> np.ndarray:
