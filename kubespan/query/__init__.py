@@ -1,0 +1,42 @@
+"""The kubespan query language: one filter for the TUI, `serve --filter` and `kubespan filter`.
+
+`compile_query(text)` accepts the filter-bar shorthand (`service=kubelet name=syncPod`)
+or, when the text starts with `{`, a TraceQL subset. See proto_notes/query.md.
+"""
+
+from __future__ import annotations
+
+from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.decode import TraceBatch
+from kubespan.query.ast import Filter, Spanset
+from kubespan.query.errors import QuerySyntaxError
+from kubespan.query.naive import match_batch as _match_batch
+from kubespan.query.shorthand import parse_shorthand
+from kubespan.query.traceql import parse_traceql
+
+__all__ = ["Query", "QuerySyntaxError", "compile_query"]
+
+
+class Query:
+    """A compiled query; the store evaluates `root` with its index."""
+
+    __slots__ = ("text", "syntax", "root")
+
+    def __init__(self, text: str, syntax: str, root: Spanset) -> None:
+        self.text = text
+        self.syntax = syntax  # "shorthand" or "traceql"
+        self.root = root
+
+    def match_batch(self, batch: TraceBatch, table: AttributeTable) -> list[bool]:
+        """Per-span flags, evaluated naively over the batch's spans."""
+        return _match_batch(self.root, batch, table)
+
+    def __repr__(self) -> str:
+        return f"Query({self.text!r})"
+
+
+def compile_query(text: str) -> Query:
+    """Parse `text`; raises `QuerySyntaxError(message, column)`."""
+    if text.lstrip().startswith(("{", "(")) and "{" in text:
+        return Query(text, "traceql", parse_traceql(text))
+    return Query(text, "shorthand", Filter(parse_shorthand(text)))

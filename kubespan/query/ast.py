@@ -1,0 +1,240 @@
+"""The query syntax tree shared by the shorthand and TraceQL front ends.
+
+Span-level nodes (`And`, `Or`, `Not`, `Cond`, `BareWord`, `Const`) say whether one
+span matches. Spanset nodes (`Filter`, `SpansetOp`) combine the spans of one trace,
+TraceQL style. Both evaluators (the naive one in `kubespan.query.naive` and the
+indexed one in `kubespan.store.engine`) walk these nodes; the value-level
+predicates below are shared, so both agree on what "equal" means.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+KINDS = {"unspecified": 0, "internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
+STATUSES = {"unset": 0, "ok": 1, "error": 2}
+
+# Field kinds: "attr" (scope "span", "resource" or "any"), "name", "service", "kind",
+# "status", "duration", "trace", "span", "parent", "event".
+STRING_FIELDS = ("name", "service", "event")
+ID_FIELDS = ("trace", "span", "parent")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    kind: str
+    scope: str = ""
+    key: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "attr":
+            return f"{self.scope}.{self.key}" if self.scope != "any" else f".{self.key}"
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A typed literal. `type` is str, int, float, bool, duration, nil, status, kind or loose.
+
+    "loose" (the shorthand) keeps the user's text; it is coerced to what it is compared with.
+    """
+
+    type: str
+    value: Any
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    field: Field
+    op: str  # = != =~ !~ > >= < <=
+    literal: Literal
+    _pred: Callable[[Any], bool] | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def value_pred(self) -> Callable[[Any], bool]:
+        """Predicate over one python value (str, int, float, bool, list...) of the field."""
+        pred = self._pred
+        if pred is None:
+            pred = make_value_pred(self.op, self.literal)
+            object.__setattr__(self, "_pred", pred)
+        return pred
+
+
+@dataclass(frozen=True, slots=True)
+class BareWord:
+    """Case-insensitive substring over service, name, attribute values and event names."""
+
+    text: str
+
+    @property
+    def folded(self) -> str:
+        return self.text.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    inner: "Expr"
+
+
+Expr = Union[And, Or, Not, Cond, BareWord, Const]
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """`{ expr }`: the spans matching `expr`."""
+
+    expr: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class SpansetOp:
+    """`left OP right` between spansets: && || > >> < << ~ (TraceQL)."""
+
+    op: str
+    left: "Spanset"
+    right: "Spanset"
+
+
+Spanset = Union[Filter, SpansetOp]
+
+
+# ---------------------------------------------------------------- value predicates
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def as_number(value: Any) -> float | int | None:
+    """Numbers, and strings that spell a number (for the shorthand's coercion)."""
+    if is_number(value):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                number = float(value)
+            except ValueError:
+                return None
+            return None if math.isnan(number) else number
+    return None
+
+
+def text_of(value: Any) -> str:
+    from kubespan.otlp.attributes import value_text
+
+    return value_text(value)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
+def make_value_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
+    """Build the predicate for one value; arrays match if any element does (none for != !~)."""
+    if literal.type == "loose":
+        scalar = _loose_pred(op, literal)
+    else:
+        scalar = _strict_pred(op, literal)
+    negative = op in ("!=", "!~") and literal.type != "loose"
+    if negative:
+        positive = _strict_pred("=" if op == "!=" else "=~", literal)
+        compatible = _strict_compatible(literal)
+
+        def pred(value: Any) -> bool:
+            if isinstance(value, list):
+                items = [item for item in value if compatible(item)]
+                return bool(items) and not any(positive(item) for item in items)
+            return scalar(value)
+
+        return pred
+
+    def pred_any(value: Any) -> bool:
+        if isinstance(value, list):
+            return any(scalar(item) for item in value)
+        return scalar(value)
+
+    return pred_any
+
+
+def _strict_compatible(literal: Literal) -> Callable[[Any], bool]:
+    if literal.type == "str":
+        return lambda v: isinstance(v, str)
+    if literal.type == "bool":
+        return lambda v: isinstance(v, bool)
+    if literal.type in ("int", "float", "duration"):
+        return is_number
+    return lambda v: False
+
+
+def _strict_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
+    """TraceQL typing: a string never equals a number; a type mismatch is false."""
+    want = literal.value
+    compatible = _strict_compatible(literal)
+    if op in ("=~", "!~"):
+        if literal.type != "str":
+            return lambda v: False
+        regex = re.compile(want, re.DOTALL)
+        if op == "=~":
+            return lambda v: isinstance(v, str) and regex.fullmatch(v) is not None
+        return lambda v: isinstance(v, str) and regex.fullmatch(v) is None
+    if literal.type == "bool" and op not in ("=", "!="):
+        return lambda v: False
+    compare = _COMPARE[op]
+    return lambda v: compatible(v) and compare(v, want)
+
+
+def _loose_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
+    """Shorthand coercion: compare text forms, and numbers numerically when both are numbers."""
+    text = literal.text
+    if op == "=~":
+        regex = re.compile(text, re.DOTALL)
+        return lambda v: regex.fullmatch(text_of(v)) is not None
+    number = as_number(text)
+    if op == "=":
+        if number is None:
+            return lambda v: text_of(v) == text
+
+        def equal(v: Any) -> bool:
+            if text_of(v) == text:
+                return True
+            other = as_number(v) if not isinstance(v, bool) else None
+            return other is not None and other == number
+
+        return equal
+    compare = _COMPARE[op]
+    if number is not None:
+
+        def numeric(v: Any) -> bool:
+            other = as_number(v) if not isinstance(v, bool) else None
+            return other is not None and compare(other, number)
+
+        return numeric
+    return lambda v: compare(text_of(v), text)

@@ -1,0 +1,174 @@
+"""Naive evaluation of a query over the spans of one `TraceBatch`, one span at a time.
+
+Used by writers (`serve --filter`) and as the reference the indexed store is tested
+against. Spanset operators only see the spans of the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.decode import TraceBatch
+from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Not, Or, Spanset, SpansetOp, text_of
+
+
+class SpanView:
+    """What the evaluator needs to know about span `i` of a batch."""
+
+    __slots__ = ("batch", "table", "i", "_attrs", "_resource")
+
+    def __init__(self, batch: TraceBatch, table: AttributeTable, i: int) -> None:
+        self.batch, self.table, self.i = batch, table, i
+        self._attrs: list | None = None
+        self._resource: list | None = None
+
+    @property
+    def resource_index(self) -> int:
+        return self.batch.scopes[self.batch.spans.scope[self.i]].resource
+
+    def attrs(self) -> list:
+        if self._attrs is None:
+            attributes = self.table.attributes
+            self._attrs = [attributes[a] for a in self.batch.spans.attribute_ids[self.i]]
+        return self._attrs
+
+    def resource_attrs(self) -> list:
+        if self._resource is None:
+            attributes = self.table.attributes
+            self._resource = [attributes[a] for a in self.batch.resources[self.resource_index].attribute_ids]
+        return self._resource
+
+    def intrinsic(self, kind: str) -> Any:
+        spans = self.batch.spans
+        i = self.i
+        if kind == "name":
+            return spans.name[i]
+        if kind == "service":
+            return self.batch.resources[self.resource_index].service
+        if kind == "kind":
+            return spans.kind[i]
+        if kind == "status":
+            return spans.status[i]
+        if kind == "duration":
+            return _int64(spans.end[i]) - _int64(spans.start[i])
+        if kind == "event":
+            return list(spans.event_names[i])
+        ids = {"trace": spans.trace_id, "span": spans.span_id, "parent": spans.parent_id}[kind]
+        return ids[i].hex()
+
+
+def _int64(value: int) -> int:
+    """Timestamps as the store keeps them (int64, wrapping)."""
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def eval_cond(cond: Cond, span: SpanView) -> bool:
+    field = cond.field
+    if field.kind == "attr":
+        values = _attr_values(field.scope, field.key, span)
+        if cond.literal.type == "nil":
+            return not values if cond.op == "=" else bool(values)
+        pred = cond.value_pred()
+        return any(pred(value) for value in values)
+    value = span.intrinsic(field.kind)
+    if field.kind in ("trace", "span", "parent"):
+        want = cond.literal.value
+        equal = value.startswith(want) if want else value == ""
+        return equal if cond.op == "=" else not equal
+    return cond.value_pred()(value)
+
+
+def _attr_values(scope: str, key: str, span: SpanView) -> list:
+    if scope in ("span", "any"):
+        values = [a.value for a in span.attrs() if a.key == key]
+        if values or scope == "span":
+            return values
+    return [a.value for a in span.resource_attrs() if a.key == key]
+
+
+def eval_bare(word: BareWord, span: SpanView) -> bool:
+    folded = word.folded
+    texts = [span.intrinsic("service"), span.intrinsic("name"), *span.intrinsic("event")]
+    texts += [text_of(a.value) for a in span.attrs()]
+    texts += [text_of(a.value) for a in span.resource_attrs()]
+    return any(folded in text.casefold() for text in texts)
+
+
+def eval_expr(expr, span: SpanView) -> bool:
+    if isinstance(expr, Cond):
+        return eval_cond(expr, span)
+    if isinstance(expr, And):
+        return eval_expr(expr.left, span) and eval_expr(expr.right, span)
+    if isinstance(expr, Or):
+        return eval_expr(expr.left, span) or eval_expr(expr.right, span)
+    if isinstance(expr, Not):
+        return not eval_expr(expr.inner, span)
+    if isinstance(expr, BareWord):
+        return eval_bare(expr, span)
+    if isinstance(expr, Const):
+        return expr.value
+    raise TypeError(f"not an expression: {expr!r}")
+
+
+class BatchTraces:
+    """Parent links between the spans of a batch (first span wins on duplicate ids)."""
+
+    def __init__(self, batch: TraceBatch) -> None:
+        spans = batch.spans
+        self.n = len(spans)
+        index: dict[tuple[bytes, bytes], int] = {}
+        for i in range(self.n):
+            index.setdefault((spans.trace_id[i], spans.span_id[i]), i)
+        self.trace = spans.trace_id
+        self.parent = [
+            index.get((spans.trace_id[i], spans.parent_id[i]), -1) if spans.parent_id[i] else -1
+            for i in range(self.n)
+        ]
+
+    def ancestors(self, i: int):
+        seen = {i}
+        parent = self.parent[i]
+        while parent >= 0 and parent not in seen:
+            seen.add(parent)
+            yield parent
+            parent = self.parent[parent]
+
+
+def eval_spanset(node: Spanset, batch: TraceBatch, table: AttributeTable, links: list) -> set[int]:
+    if isinstance(node, Filter):
+        return {i for i in range(len(batch.spans)) if eval_expr(node.expr, SpanView(batch, table, i))}
+    left = eval_spanset(node.left, batch, table, links)
+    right = eval_spanset(node.right, batch, table, links)
+    if node.op == "||":
+        return left | right
+    if not links:
+        links.append(BatchTraces(batch))
+    traces: BatchTraces = links[0]
+    if node.op == "&&":
+        both = {traces.trace[i] for i in left} & {traces.trace[i] for i in right}
+        return {i for i in left | right if traces.trace[i] in both}
+    return {i for i in right if structural(node.op, i, left, traces)}
+
+
+def structural(op: str, i: int, left: set[int], traces: BatchTraces) -> bool:
+    """Whether right-hand span `i` stands in relation `op` to some left-hand span."""
+    if op == ">":
+        return traces.parent[i] in left
+    if op == ">>":
+        return any(a in left for a in traces.ancestors(i))
+    if op == "<":
+        return any(traces.parent[j] == i for j in left)
+    if op == "<<":
+        return any(i in traces.ancestors(j) for j in left)
+    if op == "~":
+        parent = traces.parent[i]
+        return parent >= 0 and any(j != i and traces.parent[j] == parent for j in left)
+    raise ValueError(f"unknown structural operator {op}")
+
+
+def match_batch(root: Spanset, batch: TraceBatch, table: AttributeTable) -> list[bool]:
+    if isinstance(root, Filter):
+        return [eval_expr(root.expr, SpanView(batch, table, i)) for i in range(len(batch.spans))]
+    matched = eval_spanset(root, batch, table, [])
+    return [i in matched for i in range(len(batch.spans))]

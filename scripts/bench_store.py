@@ -1,0 +1,144 @@
+"""Store benchmark: ingest cost, memory per span, and query latency against naive scans.
+
+    python scripts/bench_store.py --spans 1000000 --batch 512
+
+Ingest: `decode_request` alone vs `decode_request` + `SpanStore.consume_traces`, in-process.
+Memory: RSS delta after streaming `--spans` k8s-like spans into a store sized to keep them all.
+Queries: each query on the full store (best of 3), against `Query.match_batch` over a sample
+of spans extrapolated to the store size (the naive baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from k8s_like import requests  # noqa: E402
+
+from kubespan.otlp.attributes import AttributeTable  # noqa: E402
+from kubespan.otlp.decode import decode_request  # noqa: E402
+from kubespan.query import compile_query  # noqa: E402
+from kubespan.stats import rss_bytes  # noqa: E402
+from kubespan.store import SpanStore  # noqa: E402
+
+QUERIES = [
+    ("equality", "service=kubelet"),
+    ("equality", "name=syncPod"),
+    ("equality", "k8s.pod=default/echo-command"),
+    ("equality", '{ resource.service.name = "kubelet" && name = "syncPod" && span.k8s.pod = "default/echo-command" }'),
+    ("equality", "net.peer.port=2379"),
+    ("regex", "name=~runtime.*Image.*"),
+    ("regex", "k8s.pod=~kube-system/.*"),
+    ("substring", "echo-command"),
+    ("substring", "ETCD"),
+    ("numeric", "http.status_code>=400"),
+    ("numeric", "duration>100ms"),
+    ("numeric", "net.peer.port>60000"),
+    ("structural", '{ name = "syncPod" } >> { resource.service.name = "containerd" }'),
+    ("structural", '{ resource.service.name = "kubelet" } > { resource.service.name = "containerd" }'),
+    ("structural", '{ status = error } && { name = "syncPod" }'),
+    ("structural", '{ name = "KubernetesAPI" } >> { name = "etcdserverpb.KV/Txn" && duration > 50ms }'),
+]
+TARGET_MS = {"equality": 20, "regex": 300, "substring": 300, "numeric": 300, "structural": 500}
+
+
+def bench_ingest(spans: int, batch: int) -> list[str]:
+    payloads = [raw for raw, _ in requests(spans, batch, seed=2)]
+    total = sum(decode_request(raw, AttributeTable())[0].span_count for raw in payloads[:1])  # warm up
+    table = AttributeTable()
+    t0 = time.perf_counter()
+    for raw in payloads:
+        decode_request(raw, table)
+    decode_s = time.perf_counter() - t0
+    table = AttributeTable()
+    store = SpanStore(table, max_spans=spans)
+    consume_s = 0.0
+    t0 = time.perf_counter()
+    for raw in payloads:
+        batch_, _ = decode_request(raw, table)
+        t1 = time.perf_counter()
+        store.consume_traces(batch_)
+        consume_s += time.perf_counter() - t1
+    both_s = time.perf_counter() - t0
+    total = len(store)
+    return [
+        f"| ingest: decode_request only | {total / decode_s:,.0f} spans/s | {decode_s / total * 1e6:.2f} µs/span | baseline |",
+        f"| ingest: decode + consume_traces | {total / both_s:,.0f} spans/s | {both_s / total * 1e6:.2f} µs/span | "
+        f"consume_traces {consume_s / total * 1e6:.2f} µs/span (target ≤ 3) |",
+    ]
+
+
+def fill(spans: int, batch: int) -> tuple[SpanStore, AttributeTable, list, int, float]:
+    gc.collect()
+    before = rss_bytes()
+    table = AttributeTable()
+    store = SpanStore(table, max_spans=spans)
+    sample = []
+    wire = 0
+    t0 = time.perf_counter()
+    for raw, _ in requests(spans, batch, seed=1):
+        decoded, _ = decode_request(raw, table)
+        wire += sum(map(len, decoded.spans.raw))
+        store.consume_traces(decoded)
+        if len(sample) < 40:
+            sample.append(decoded)
+    del decoded
+    gc.collect()
+    elapsed = time.perf_counter() - t0
+    return store, table, sample, rss_bytes() - before - sum(len(b.raw) for b in sample), wire / len(store), elapsed
+
+
+def best_of(fn, runs: int = 3) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--ingest-spans", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=512)
+    args = parser.parse_args()
+
+    rows = ["| measure | result | per span | note |", "|---|---|---|---|"]
+    rows += bench_ingest(args.ingest_spans, args.batch)
+    store, table, sample, rss_delta, wire, elapsed = fill(args.spans, args.batch)
+    n = len(store)
+    stats = store.stats()
+    rows.append(f"| memory: RSS delta at {n:,} spans | {rss_delta / 2**20:,.0f} MiB | {rss_delta / n:,.0f} B/span | "
+                f"span wire size {wire:,.0f} B; store estimate {stats['memory_bytes'] / n:,.0f} B/span; "
+                f"{len(table):,} distinct attributes; {stats['traces']:,} traces (target ≤ 1024 B) |")
+    sample_spans = sum(b.span_count for b in sample)
+    rows += ["", f"Queries over {n:,} spans (best of 3); naive = `match_batch` over {sample_spans:,} spans × {n / sample_spans:,.0f}",
+             "", "| kind | query | matches | store ms | naive ms (extrapolated) | target ms |", "|---|---|---|---|---|---|"]
+    for kind, text in QUERIES:
+        query = compile_query(text)
+        seconds, result = best_of(lambda: store.search(query))
+        t0 = time.perf_counter()
+        for b in sample:
+            query.match_batch(b, table)
+        naive = (time.perf_counter() - t0) * n / sample_spans
+        ok = "" if seconds * 1000 <= TARGET_MS[kind] else " **over**"
+        rows.append(f"| {kind} | `{text}` | {len(result):,} | {seconds * 1000:.1f}{ok} | {naive * 1000:,.0f} | {TARGET_MS[kind]} |")
+    seconds, traces = best_of(lambda: store.search_traces(compile_query("service=kubelet")))
+    rows.append(f"| traces | search_traces(`service=kubelet`) | {len(traces):,} | {seconds * 1000:.1f} | | |")
+    seconds, _ = best_of(lambda: store.trace_summaries(traces[:100]))
+    rows.append(f"| traces | trace_summaries(100 ids) | 100 | {seconds * 1000:.1f} | | |")
+    seconds, values = best_of(lambda: store.attribute_values("k8s.pod"))
+    rows.append(f"| values | attribute_values(`k8s.pod`) | {len(values):,} | {seconds * 1000:.1f} | | |")
+    print(f"# bench_store: {n:,} spans filled in {elapsed:.1f} s (generation included), batch {args.batch}\n")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
