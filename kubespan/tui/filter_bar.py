@@ -41,7 +41,7 @@ class FilterBar(Widget):
     FilterBar Horizontal { height: 1; }
     FilterBar .prompt { width: auto; padding: 0 1; background: $primary 40%; color: $text; }
     FilterBar FilterInput { border: none; height: 1; padding: 0 1; width: 1fr; background: $surface; }
-    FilterBar FilterInput:focus { background: $boost; }
+    FilterBar FilterInput:focus { background: $boost; border: none; }
     FilterBar .matches { width: auto; padding: 0 1; color: $text-muted; }
     FilterBar .error { height: auto; color: $error; padding: 0 1; display: none; }
     FilterBar.-error .error { display: block; }

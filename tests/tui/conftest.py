@@ -14,12 +14,12 @@ from kubespan.tui.format import Clock
 from tests.tui import data
 
 
-def make_store(requests: list[bytes]):
-    from tests.tui.fakestore import FakeStore
+def make_store(requests: list[bytes], **options):
+    from kubespan.store import SpanStore
 
     counters = Counters()
     pipeline = Pipeline(counters=counters)
-    store = FakeStore(pipeline.table)
+    store = SpanStore(pipeline.table, counters=counters, **options)
     pipeline.add_consumer(store)
     for raw in requests:
         pipeline.export_traces(raw)
@@ -27,8 +27,8 @@ def make_store(requests: list[bytes]):
 
 
 def make_app(requests=None, *, store=None, pipeline=None, counters=None, save_dir: Path | str = ".", **kwargs):
+    from kubespan.query import compile_query
     from kubespan.tui.app import KubespanApp
-    from tests.tui.fakestore import compile_query
 
     if store is None:
         store, pipeline, counters = make_store(data.cluster() if requests is None else requests)
