@@ -139,3 +139,24 @@ def test_forwarding_counters_in_footer(snap_compare):
     app.counters.add("forward_dropped_spans", 3)
     app.warnings.append("WARNING: the gRPC receiver on 0.0.0.0:4317 is reachable from other machines without auth or TLS")
     assert snap(snap_compare, app)
+
+
+def demo_requests(spans: int = 1500) -> list[bytes]:
+    from kubespan.k8s.demo import DemoCluster
+
+    return [request.SerializeToString() for request in DemoCluster(seed=1, k8s_version="1.27").requests(spans)]
+
+
+def test_demo_cluster_traces(snap_compare):
+    """The demo k3s cluster (seed 1): apiserver requests, kubelet syncs, PLEG relists."""
+    assert snap(snap_compare, app_with(demo_requests()))
+
+
+def test_demo_cluster_pods(snap_compare):
+    app = app_with(demo_requests())
+
+    async def steps(pilot):
+        await pilot.press("P")
+        await wait_for(pilot, lambda: app.pod_list.row_count() > 0)
+
+    assert snap(snap_compare, app, steps)
