@@ -62,3 +62,10 @@ class LoadProgress(Message):
     finished: bool = False
     error: str = ""
     warnings: list = field(default_factory=list)
+
+
+@dataclass
+class SearchFailed(Message):
+    """A search thread raised; shown as an error notification."""
+
+    error: str
