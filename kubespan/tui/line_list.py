@@ -69,6 +69,8 @@ class LineList(ScrollView, can_focus=True):
         self.cursor = 0
         self._generation = 0
         self._style_generation = 0
+        self._styles_key: tuple | None = None
+        self._styles: tuple = ()
         self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE_SIZE)
 
     # -- for subclasses --------------------------------------------------------------
@@ -201,12 +203,26 @@ class LineList(ScrollView, can_focus=True):
 
     # -- rendering -------------------------------------------------------------
 
+    def _line_styles(self) -> tuple[Style, Style, Style, Style]:
+        """(base, header, cursor, blurred cursor) styles; computing `rich_style` walks the
+        DOM, so it is done once per style change, not once per line."""
+        key = (self._style_generation, self.app.theme)
+        if self._styles_key != key:
+            base = self.rich_style
+            self._styles = (
+                base,
+                base + self.get_component_rich_style("line-list--header"),
+                base + self.get_component_rich_style("line-list--cursor"),
+                base + self.get_component_rich_style("line-list--blurred-cursor"),
+            )
+            self._styles_key = key
+        return self._styles
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base, header, cursor, blurred = self._line_styles()
         if self.HEADER and y == 0:
-            style = base + self.get_component_rich_style("line-list--header")
-            return self._strip(self.render_header(width), width, style)
+            return self._strip(self.render_header(width), width, header)
         index = int(self.scroll_offset.y) + y - self._header_lines
         count = self.row_count()
         if index >= count:
@@ -218,10 +234,7 @@ class LineList(ScrollView, can_focus=True):
         cached = self._strips.get(key)
         if cached is not None:
             return cached
-        style = base
-        if selected:
-            name = "line-list--cursor" if self.has_focus else "line-list--blurred-cursor"
-            style = base + self.get_component_rich_style(name)
+        style = (cursor if self.has_focus else blurred) if selected else base
         strip = self._strip(self.render_row(index, width), width, style)
         self._strips[key] = strip
         return strip
