@@ -241,10 +241,17 @@ async def run_app(store, counters, args) -> dict[str, list[float]]:
         for _ in range(args.repeat // 4):
             add("page down", await watch.timed("pagedown", below(tl.page_rows)))
         for _ in range(args.repeat // 4):
-            add("open trace (enter)", await watch.timed("enter", lambda: app.view == "trace"))
+            add("open trace (enter)", await watch.timed(
+                "enter", lambda: app.view == "trace" and app.focused is app.waterfall))
             want = app.waterfall.cursor + 1
-            add("waterfall cursor down", await watch.timed("down", lambda: app.waterfall.cursor == want))
-            add("back (escape)", await watch.timed("escape", lambda: app.view == "traces"))
+            try:
+                add("waterfall cursor down", await watch.timed("down", lambda: app.waterfall.cursor == want, 5))
+            except asyncio.TimeoutError:
+                print("DEBUG", app.waterfall.cursor, want, len(app.waterfall.lines), app.focused, app.view,
+                      app.waterfall.trace_id)
+                raise
+            add("back (escape)", await watch.timed(
+                "escape", lambda: app.view == "traces" and app.focused is app.trace_list))
             add("cursor down", await watch.timed("down", below(1)))
         for index in range(args.repeat // 4):
             pod = f"ns-{index % 7}/pod-{index * 13 % 400}"

@@ -336,8 +336,12 @@ class KubespanApp(App[None]):
             self.list_view = view
         self._main(ContentSwitcher).current = "trace-view" if view == "trace" else view
         self._focus_view()
-        if view in ("traces", "spans") and self._stale(view):
+        if view in ("traces", "spans") and (
+            self._searched.get(view) != self.generation or (self._following() and self._stale(view))
+        ):
             self._start_search(force=True)
+        elif view == "traces":
+            self.trace_list.refresh_summaries()
         if view == "pods":
             self._load_pods()
 
