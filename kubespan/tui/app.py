@@ -408,6 +408,9 @@ class KubespanApp(App[None]):
 
     def open_trace(self, trace_id: bytes, *, select: bytes | None = None) -> None:
         rows = self._trace_rows(trace_id)
+        if not rows:
+            self.notify(f"Trace {trace_id.hex()} was evicted from the store", severity="warning")
+            return
         self.waterfall.set_trace(trace_id, rows)
         if select is not None:
             for index, line in enumerate(self.waterfall.lines):

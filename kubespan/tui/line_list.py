@@ -249,20 +249,29 @@ class LineList(ScrollView, can_focus=True):
 
 
 def cells(*columns: tuple[Text | str, int | None, str], gap: int = 1) -> Text:
-    """Lay out cells `(content, width, justify)` on one line; a None width takes the rest."""
+    """Lay out cells `(content, width, justify)` on one line; a None width takes the rest.
+
+    Text cells are truncated and padded in place: callers pass freshly built Texts."""
     line = Text(no_wrap=True, end="")
+    spacer = " " * gap
     for position, (content, width, justify) in enumerate(columns):
         if position:
-            line.append(" " * gap)
-        cell = content if isinstance(content, Text) else Text(content, no_wrap=True, end="")
+            line.append(spacer)
+        if isinstance(content, str):
+            if width is not None:
+                if len(content) > width:
+                    content = content[: max(0, width - 1)] + "…"
+                content = content.rjust(width) if justify == "right" else content.ljust(width)
+            line.append(content)
+            continue
         if width is not None:
-            cell = cell.copy()
-            cell.truncate(width, overflow="ellipsis", pad=False)
-            pad = width - cell.cell_len
-            if pad > 0:
+            length = content.cell_len
+            if length > width:
+                content.truncate(width, overflow="ellipsis")
+            elif length < width:
                 if justify == "right":
-                    cell = Text(" " * pad, end="") + cell
+                    content.pad_left(width - length)
                 else:
-                    cell.append(" " * pad)
-        line.append_text(cell)
+                    content.pad_right(width - length)
+        line.append_text(content)
     return line
