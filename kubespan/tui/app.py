@@ -139,6 +139,10 @@ class KubespanApp(App[None]):
         yield StatusFooter(id="status")
         yield KeyHints(id="keys")
 
+    def _alive(self) -> bool:
+        """False while shutting down, when a late worker result has nowhere to go."""
+        return bool(self.screen_stack) and self.is_running
+
     def _main(self, widget_type):
         """Widgets of the main screen, also while a modal screen is on top."""
         return self.screen_stack[0].query_one(widget_type)
@@ -282,6 +286,8 @@ class KubespanApp(App[None]):
 
     def on_traces_found(self, message: messages.TracesFound) -> None:
         self._search_done()
+        if not self._alive():
+            return
         if message.generation != self.generation:
             return
         self.trace_list.set_traces(message.trace_ids, follow=not self.paused)
@@ -292,6 +298,8 @@ class KubespanApp(App[None]):
 
     def on_spans_found(self, message: messages.SpansFound) -> None:
         self._search_done()
+        if not self._alive():
+            return
         if message.generation != self.generation:
             return
         self.span_list.set_ordinals(message.ordinals, follow=not self.paused)
@@ -481,6 +489,8 @@ class KubespanApp(App[None]):
             self.post_message(messages.PodsFound(pods, version))
 
     def on_pods_found(self, message: messages.PodsFound) -> None:
+        if not self._alive():
+            return
         self.pod_list.set_pods(message.pods)
         if self.view == "pods":
             self.filter_bar.set_matches(f"{len(message.pods)} pods")
@@ -566,6 +576,8 @@ class KubespanApp(App[None]):
         self.loader(progress)
 
     def on_load_progress(self, message: messages.LoadProgress) -> None:
+        if not self._alive():
+            return
         if message.finished:
             self.progress = ""
             detail = f"Loaded {message.spans:,} spans from {message.path}"
