@@ -7,6 +7,12 @@ import signal
 import sys
 import threading
 
+from kubespan.cli.forward_options import (
+    add_config_option,
+    add_forward_options,
+    add_processing_options,
+    finish_runtime_config,
+)
 from kubespan.cli.options import add_output_options, add_receiver_options, runtime_config
 from kubespan.runtime import Runtime, print_warnings
 
@@ -19,11 +25,14 @@ def add_parser(subparsers) -> None:
     )
     add_receiver_options(parser)
     add_output_options(parser)
+    add_config_option(parser)  # forwarding/processing options: kubespan.cli.forward_options
+    add_processing_options(parser)
+    add_forward_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = Runtime(runtime_config(args))
+    runtime = Runtime(finish_runtime_config(runtime_config(args), args))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
