@@ -25,6 +25,8 @@ from kubespan.forward.settings import GRPC, ForwardSettings
 from kubespan.otlp.decode import TraceBatch
 from kubespan.stats import Counters
 
+FAILING_GRACE_S = 0.5
+"""How long shutdown waits for a backend that is currently failing."""
 REPORT_EVERY_S = 5.0
 """Shortest interval between two repeated problem reports of one forwarder."""
 
@@ -68,6 +70,7 @@ class Forwarder:
         self._queue: collections.deque[TraceBatch] = collections.deque()
         self._cond = threading.Condition()
         self._queued_spans = 0
+        self._aborted_spans = 0
         self._accepting = True
         self._closing = False
         self._abort = threading.Event()
@@ -101,7 +104,12 @@ class Forwarder:
         self._report("full", f"queue full ({self.settings.queue.size} {self.settings.queue.sizer}), dropping spans")
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop accepting, send what is queued for up to `timeout`, count the rest as dropped."""
+        """Stop accepting, send what is queued for up to `timeout`, count the rest as dropped.
+
+        A backend already failing gets at most FAILING_GRACE_S: waiting would not help.
+        """
+        if self._failing:
+            timeout = min(timeout, FAILING_GRACE_S)
         with self._cond:
             self._accepting = False
             self._closing = True
@@ -113,12 +121,12 @@ class Forwarder:
         for thread in self._threads:
             thread.join(self.settings.timeout + 1.0)
         with self._cond:
-            left = sum(batch.span_count for batch in self._queue)
+            left = sum(batch.span_count for batch in self._queue) + self._aborted_spans
             self._queue.clear()
-            self._queued_spans = 0
+            self._queued_spans = self._aborted_spans = 0
         if left:
             self.counters.add("forward_dropped_spans", left)
-            self.log(f"kubespan: forward {self.settings.name}: {left} queued span(s) not sent at shutdown")
+            self.log(f"kubespan: forward {self.settings.name}: {left} span(s) not sent at shutdown, counted as dropped")
         self._sender.close()
 
     def _fits(self, spans: int) -> bool:
@@ -154,7 +162,8 @@ class Forwarder:
                     return
                 self._retrying(exc)
                 if self._abort.wait(wait):
-                    self.counters.add("forward_dropped_spans", batch.span_count)
+                    with self._cond:
+                        self._aborted_spans += batch.span_count
                     return
                 continue
             except PermanentSendError as exc:

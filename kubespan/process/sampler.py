@@ -80,21 +80,27 @@ class ProbabilisticSampler:
         self.table = table
         self.counters = counters or Counters()
         self._prefix = struct.pack("<I", seed & 0xFFFFFFFF)
+        self._priority_ids: dict[int, bool | None] = {}
+        self._scanned = 0
 
     def keep_trace(self, trace_id: bytes) -> bool:
         if self.rate == 0 or not any(trace_id):
             return False
+        if self.rate >= NUM_HASH_BUCKETS:
+            return True
         return fnv1a32(self._prefix + trace_id) & BUCKET_MASK < self.rate
 
     def process(self, batch: TraceBatch) -> TraceBatch | None:
         spans = batch.spans
         decisions: dict[bytes, bool] = {}
         keep = []
+        priority_ids = self._scan_priority_ids()
         for trace_id, attribute_ids, raw in zip(spans.trace_id, spans.attribute_ids, spans.raw):
-            forced = self._priority(attribute_ids)
-            if forced is not None:
-                keep.append(forced)
-                continue
+            if priority_ids and not priority_ids.keys().isdisjoint(attribute_ids):
+                forced = self._priority(attribute_ids)
+                if forced is not None:
+                    keep.append(forced)
+                    continue
             decision = decisions.get(trace_id)
             if decision is None:
                 decision = decisions[trace_id] = self.keep_trace(trace_id)
@@ -109,12 +115,24 @@ class ProbabilisticSampler:
             return None
         return batch.select(keep)
 
-    def _priority(self, attribute_ids: list[int]) -> bool | None:
+    def _scan_priority_ids(self) -> dict[int, bool | None]:
+        """Ids of interned `sampling.priority` attributes, updated as the table grows."""
         attributes = self.table.attributes
-        for attribute_id in attribute_ids:
+        if len(attributes) < self._scanned:  # the table was cleared
+            self._priority_ids.clear()
+            self._scanned = 0
+        for attribute_id in range(self._scanned, len(attributes)):
             attribute = attributes[attribute_id]
             if attribute.key == PRIORITY_KEY:
-                return priority_decision(attribute.value)
+                self._priority_ids[attribute_id] = priority_decision(attribute.value)
+        self._scanned = len(attributes)
+        return self._priority_ids
+
+    def _priority(self, attribute_ids: list[int]) -> bool | None:
+        """The first `sampling.priority` attribute of a span decides, as in the Collector."""
+        for attribute_id in attribute_ids:
+            if attribute_id in self._priority_ids:
+                return self._priority_ids[attribute_id]
         return None
 
 
