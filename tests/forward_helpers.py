@@ -111,8 +111,14 @@ class HttpBackend:
         self.responder = responder
         backend = self
 
+        self._sockets: set = set()
+
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                backend._sockets.add(self.connection)
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -151,8 +157,14 @@ class HttpBackend:
             self.counting.cond.notify_all()
 
     def stop(self) -> None:
+        """Stop accepting and cut every keep-alive connection, like a backend going down."""
         self.server.shutdown()
         self.server.server_close()
+        for sock in list(self._sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.01) -> bool:

@@ -31,10 +31,11 @@ def settings(url: str, **changes) -> ForwardSettings:
     return dataclasses.replace(base, retry=changes.pop("retry", FAST), timeout=changes.pop("timeout", 2.0), **changes)
 
 
-def test_forward_grpc_bytes_unchanged() -> None:
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_forward_grpc_bytes_unchanged(compression: str) -> None:
     backend = GrpcBackend().start()
     counters = Counters()
-    forwarder = Forwarder(settings(f"grpc://127.0.0.1:{backend.port}"), counters)
+    forwarder = Forwarder(settings(f"grpc://127.0.0.1:{backend.port}", compression=compression), counters)
     try:
         for i in range(5):
             forwarder.consume_traces(batch(100, i * 100))
@@ -51,7 +52,7 @@ def test_forward_grpc_bytes_unchanged() -> None:
 def test_forward_http_with_headers_and_gzip() -> None:
     backend = HttpBackend()
     counters = Counters()
-    config = settings(backend.url, headers=(("Authorization", "Bearer s3cret"), ("X-Tenant", "a")))
+    config = settings(backend.url, headers=(("Authorization", "Bearer s3cret"), ("X-Tenant", "a")), compression="gzip")
     forwarder = Forwarder(config, counters)
     try:
         forwarder.consume_traces(batch(50))
@@ -326,6 +327,9 @@ def test_forward_url_parsing() -> None:
     assert ForwardSettings.from_url("grpcs://jaeger").target == "jaeger:4317"
     assert ForwardSettings.from_url("http://h:4318").target == "http://h:4318/v1/traces"
     assert ForwardSettings.from_url("https://h/otlp/").target == "https://h:4318/otlp/v1/traces"
+    assert ForwardSettings.from_url("grpc://jaeger:4317").compression == "gzip"
+    assert ForwardSettings.from_url("grpc://127.0.0.1:4317").compression == "none"
+    assert ForwardSettings.from_url("http://localhost:4318").compression == "none"
     with pytest.raises(ValueError):
         ForwardSettings.from_url("jaeger:4317")
     assert parse_queue_size("500") == (500, "requests")

@@ -72,8 +72,8 @@ def add_forward_options(parser: argparse.ArgumentParser) -> None:
                        help="forward to grpc://HOST:4317, grpcs://..., http://HOST:4318 or https://... (repeatable)")
     group.add_argument("--forward-header", action="append", default=[], type=_header, metavar="K=V",
                        help="header sent with every forwarded request, e.g. 'Authorization=Bearer ...'")
-    group.add_argument("--forward-compression", choices=["gzip", "none"], default="gzip",
-                       help="compression of forwarded requests (default gzip)")
+    group.add_argument("--forward-compression", choices=["gzip", "none"], default=None,
+                       help="compression of forwarded requests (default gzip; none for loopback targets)")
     group.add_argument("--forward-ca", metavar="FILE", help="CA certificate(s) to verify grpcs:// and https:// backends")
     group.add_argument("--forward-insecure-skip-verify", action="store_true",
                        help="do not verify the backend's certificate (https:// only)")
@@ -110,11 +110,11 @@ def forward_targets(args: argparse.Namespace) -> list[ForwardSettings]:
                                  "(grpcio cannot skip verification); use --forward-ca")
         out.append(target.with_options(
             headers=target.headers + tuple(args.forward_header),
-            compression=args.forward_compression if "forward_compression" in args.given else target.compression,
+            compression=args.forward_compression or target.compression,
             timeout=target.timeout if from_env and "forward_timeout" not in args.given else args.forward_timeout,
             tls=tls,
             retry=RetrySettings(max_elapsed_time=args.forward_give_up),
-            queue=QueueSettings(size=size, sizer=sizer),
+            queue=QueueSettings(size=size, sizer=sizer, consumers=target.queue.consumers),
         ))
     return out
 

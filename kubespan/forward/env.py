@@ -41,10 +41,11 @@ def settings_from_env(environ: Mapping[str, str]) -> ForwardSettings | None:
         path = parts.path if traces_endpoint else parts.path.rstrip("/") + "/v1/traces"
         netloc = parts.netloc if parts.port else f"{parts.netloc}:4318"
         settings = ForwardSettings(name, HTTP, f"{parts.scheme}://{netloc}{path or '/'}", tls=tls)
-    changes: dict = {"headers": parse_env_headers(_get(environ, "HEADERS") or "")}
     compression = (_get(environ, "COMPRESSION") or "").lower()
-    if compression:
-        changes["compression"] = "gzip" if compression == "gzip" else "none"
+    changes: dict = {
+        "headers": parse_env_headers(_get(environ, "HEADERS") or ""),
+        "compression": "gzip" if compression == "gzip" else "none",  # the spec's default is none
+    }
     timeout = _get(environ, "TIMEOUT")
     if timeout:
         changes["timeout"] = float(timeout) / 1000.0

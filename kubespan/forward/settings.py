@@ -2,12 +2,14 @@
 
 `ForwardSettings.from_url` parses `--forward URL`; the Collector config loader and
 `OTEL_EXPORTER_OTLP_*` build the same object, so every front end forwards alike.
-Defaults are the Collector's OTLP exporter (otlp-spec §5): gzip, 5 s per attempt,
+Defaults are the Collector's OTLP exporter (otlp-spec §5): gzip (except `--forward`
+to a loopback address, sent uncompressed), 5 s per attempt,
 a queue of 1000 requests, retries from 5 s ×1.5 ±50 % up to 30 s, give up at 5 min.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -15,7 +17,10 @@ GRPC = "grpc"
 HTTP = "http"
 TRACES_PATH = "/v1/traces"
 DEFAULT_QUEUE_SIZE = 1000
-DEFAULT_CONSUMERS = 10
+DEFAULT_CONSUMERS = 4
+"""Sender threads per target. The Collector uses 10 goroutines; in Python, sends run in
+grpc/zlib without the GIL and 4 threads keep a loopback backend busy, while more only
+add GIL hand-offs that slow the receiving thread."""
 DEFAULT_TIMEOUT_S = 5.0
 SECRET_HINTS = ("authorization", "token", "key", "secret", "password", "cookie", "auth")
 """Header names whose values are never shown (matched as substrings)."""
@@ -79,16 +84,18 @@ class ForwardSettings:
                 "http://HOST:PORT or https://HOST:PORT"
             )
         name = name or url
+        compression = "none" if is_loopback_host(parts.hostname) else "gzip"
         if scheme in ("grpc", "grpcs"):
             target = f"{parts.netloc.rpartition('@')[2]}"
             if parts.port is None:
                 target += ":4317"
-            return cls(name, GRPC, target, tls=TlsSettings(insecure=scheme == "grpc"))
+            return cls(name, GRPC, target, tls=TlsSettings(insecure=scheme == "grpc"), compression=compression)
         netloc = parts.netloc.rpartition("@")[2]
         if parts.port is None:
             netloc += ":4318"
         path = parts.path.rstrip("/") + TRACES_PATH
-        return cls(name, HTTP, f"{scheme}://{netloc}{path}", tls=TlsSettings(insecure=scheme == "http"))
+        tls = TlsSettings(insecure=scheme == "http")
+        return cls(name, HTTP, f"{scheme}://{netloc}{path}", tls=tls, compression=compression)
 
     def with_options(self, **changes) -> "ForwardSettings":
         return replace(self, **changes)
@@ -99,6 +106,18 @@ class ForwardSettings:
         where = self.target if self.protocol == HTTP else f"{scheme}://{self.target}"
         headers = ", ".join(f"{k}={redact(k, v)}" for k, v in self.headers)
         return f"{where} ({self.compression}{'; headers ' + headers if headers else ''})"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: `--forward` skips gzip there (CPU for no bandwidth saved)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def redact(key: str, value: str) -> str:

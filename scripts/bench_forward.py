@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Ingest throughput with and without one forward target, measured in the same run.
+
+Modes:
+  pipeline (default): decode + pipeline in this process (`Pipeline.export_traces`),
+      which is where forwarding could slow ingest; the backend is a separate process.
+  grpc: the full gRPC path: kubespan's GrpcReceiver in this process, load from a
+      separate client process sending pre-built requests.
+
+The backend is a plain OTLP/gRPC server in a child process that answers success
+without decoding, so it does not compete for this process's GIL.
+
+    python scripts/bench_forward.py [--mode pipeline|grpc] [--requests 400] [--spans 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans  # noqa: E402
+
+EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+ROUTES = ["/api/v1/namespaces/kube-system/pods/coredns-{}", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/k3d-{}",
+          "/api/v1/nodes/k3d-tracingcluster-server-{}", "/apis/apps/v1/namespaces/default/deployments/web-{}"]
+
+
+def _kv(key: str, value) -> KeyValue:
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def k8s_request(spans: int, seed: int) -> bytes:
+    """An apiserver-like batch: KubernetesAPI server spans with otelhttp 0.35 attributes."""
+    rng = random.Random(seed)
+    resource_spans = ResourceSpans()
+    resource_spans.resource.attributes.extend(
+        [_kv("service.name", "apiserver"), _kv("service.instance.id", "apiserver-ttvzbyvkxx2hwlx4d3zqs4tcwu")]
+    )
+    scope = resource_spans.scope_spans.add()
+    scope.scope.name = "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+    scope.scope.version = "semver:0.35.1"
+    start = 1_684_374_704_954_563_708
+    for i in range(spans):
+        span = scope.spans.add(
+            trace_id=rng.randbytes(16), span_id=rng.randbytes(8), name="KubernetesAPI", kind=2,
+            start_time_unix_nano=start + i * 1000, end_time_unix_nano=start + i * 1000 + rng.randrange(10**5, 10**7),
+        )
+        route = rng.choice(ROUTES).format(rng.randrange(20))
+        span.attributes.extend([
+            _kv("net.transport", "ip_tcp"), _kv("net.peer.ip", "127.0.0.1"), _kv("net.peer.port", rng.randrange(30000, 60000)),
+            _kv("net.host.ip", "127.0.0.1"), _kv("net.host.port", 6443), _kv("http.target", route),
+            _kv("http.server_name", "KubernetesAPI"), _kv("http.user_agent", "k3s/v1.27.1+k3s1 (linux/amd64) kubernetes/bc5b42c"),
+            _kv("http.scheme", "https"), _kv("http.host", "127.0.0.1:6443"), _kv("http.flavor", "2"),
+            _kv("http.method", rng.choice(["GET", "GET", "GET", "PUT", "PATCH"])), _kv("http.wrote_bytes", rng.randrange(100, 9000)),
+            _kv("http.status_code", rng.choice([200, 200, 200, 201, 404])),
+        ])
+    return ExportTraceServiceRequest(resource_spans=[resource_spans]).SerializeToString()
+
+
+def run_backend(port_queue) -> None:
+    """A minimal OTLP/gRPC server: success for every request, no decoding."""
+    from concurrent import futures
+
+    import grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(4))
+    handler = grpc.unary_unary_rpc_method_handler(lambda raw, context: b"\x0a\x00")
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {"Export": handler})]
+    )
+    port_queue.put(server.add_insecure_port("127.0.0.1:0"))
+    server.start()
+    server.wait_for_termination()
+
+
+def run_client(address: str, requests: list[bytes], threads: int, done) -> None:
+    """Send every request over `threads` concurrent streams; report elapsed seconds."""
+    import grpc
+
+    with grpc.insecure_channel(address) as channel:
+        export = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
+        chunks = [requests[i::threads] for i in range(threads)]
+        started = time.perf_counter()
+
+        def send(chunk) -> None:
+            for raw in chunk:
+                while True:
+                    try:
+                        export(raw, timeout=30)
+                        break
+                    except grpc.RpcError:
+                        time.sleep(0.01)
+
+        workers = [threading.Thread(target=send, args=(chunk,)) for chunk in chunks]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        done.put(time.perf_counter() - started)
+
+
+COMPRESSION: str | None = None
+"""None: kubespan's default for the target (uncompressed on loopback); or gzip/none."""
+
+
+def make_forwarder(port: int, counters, queue_requests: int):
+    """A forwarder as `--forward grpc://127.0.0.1:PORT` builds it, with a queue holding the run."""
+    from kubespan.forward.forwarder import Forwarder
+    from kubespan.forward.settings import ForwardSettings, QueueSettings
+
+    settings = ForwardSettings.from_url(f"grpc://127.0.0.1:{port}")
+    settings = settings.with_options(
+        queue=QueueSettings(size=queue_requests, consumers=settings.queue.consumers),
+        compression=COMPRESSION or settings.compression,
+    )
+    return Forwarder(settings, counters)
+
+
+def measure_pipeline(requests: list[bytes], forward_port: int | None) -> dict:
+    from kubespan.pipeline import Pipeline
+    from kubespan.stats import Counters
+
+    counters = Counters()
+    pipeline = Pipeline(counters=counters)
+    forwarder = make_forwarder(forward_port, counters, len(requests)) if forward_port else None
+    if forwarder:
+        pipeline.add_consumer(forwarder)
+    for raw in requests[:20]:  # warm the attribute table
+        pipeline.export_traces(raw)
+    started = time.perf_counter()
+    for raw in requests:
+        pipeline.export_traces(raw)
+    elapsed = time.perf_counter() - started
+    return _finish(counters, forwarder, elapsed, len(requests) * _spans(requests[0]))
+
+
+def measure_grpc(requests: list[bytes], forward_port: int | None, threads: int) -> dict:
+    from kubespan.pipeline import Pipeline
+    from kubespan.receive.grpc_server import GrpcReceiver
+    from kubespan.receive.settings import ReceiverSettings
+    from kubespan.stats import Counters
+
+    counters = Counters()
+    pipeline = Pipeline(counters=counters)
+    forwarder = make_forwarder(forward_port, counters, len(requests)) if forward_port else None
+    if forwarder:
+        pipeline.add_consumer(forwarder)
+    receiver = GrpcReceiver(pipeline, ReceiverSettings(), "127.0.0.1:0")
+    address = receiver.start()
+    done = multiprocessing.Queue()
+    client = multiprocessing.Process(target=run_client, args=(address, requests, threads, done))
+    client.start()
+    elapsed = done.get(timeout=600)
+    client.join()
+    receiver.stop()
+    return _finish(counters, forwarder, elapsed, len(requests) * _spans(requests[0]))
+
+
+def _spans(raw: bytes) -> int:
+    request = ExportTraceServiceRequest.FromString(raw)
+    return sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+
+
+def _finish(counters, forwarder, elapsed: float, spans: int) -> dict:
+    result = {"ingest_spans_per_s": spans / elapsed, "elapsed_s": elapsed}
+    if forwarder is not None:
+        started = time.perf_counter()
+        deadline = started + 120
+        while counters.get("forward_sent_spans") < spans - counters.get("forward_dropped_spans"):
+            if time.perf_counter() > deadline:
+                break
+            time.sleep(0.01)
+        result["drain_s"] = elapsed + time.perf_counter() - started
+        forwarder.close(10)
+        result["forwarded_spans"] = counters.get("forward_sent_spans")
+        result["forward_dropped_spans"] = counters.get("forward_dropped_spans")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["pipeline", "grpc"], default="pipeline")
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--spans", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=4, help="client streams in grpc mode")
+    parser.add_argument("--rounds", type=int, default=5, help="paired rounds (without, with); median ratio")
+    parser.add_argument("--compression", choices=["gzip", "none"], default=None,
+                        help="force forward compression (default: kubespan's, none on loopback)")
+    args = parser.parse_args()
+    global COMPRESSION
+    COMPRESSION = args.compression
+
+    requests = [k8s_request(args.spans, seed) for seed in range(args.requests)]
+    port_queue = multiprocessing.Queue()
+    backend = multiprocessing.Process(target=run_backend, args=(port_queue,), daemon=True)
+    backend.start()
+    port = port_queue.get(timeout=30)
+
+    def measure(forward: int | None) -> dict:
+        if args.mode == "pipeline":
+            return measure_pipeline(requests, forward)
+        return measure_grpc(requests, forward, args.threads)
+
+    plain, forwarded, ratios = [], [], []
+    for _ in range(args.rounds):  # adjacent pairs see the same background load
+        plain.append(measure(None))
+        forwarded.append(measure(port))
+        ratios.append(forwarded[-1]["ingest_spans_per_s"] / plain[-1]["ingest_spans_per_s"])
+    backend.terminate()
+    best_plain = max(plain, key=lambda r: r["ingest_spans_per_s"])
+    best_forward = max(forwarded, key=lambda r: r["ingest_spans_per_s"])
+    median = sorted(ratios)[len(ratios) // 2]
+    size = len(requests[0])
+    print(f"mode={args.mode} requests={args.requests} spans/request={args.spans} request_bytes~{size} "
+          f"compression={COMPRESSION or 'default (none on loopback)'} cpus={os.cpu_count()} "
+          f"load={os.getloadavg()[0]:.1f}")
+    print(f"without forwarding: {best_plain['ingest_spans_per_s']:,.0f} spans/s ingest (best of {args.rounds})")
+    print(f"with one --forward: {best_forward['ingest_spans_per_s']:,.0f} spans/s ingest (best); "
+          f"all forwarded after {best_forward['drain_s']:.2f}s "
+          f"({best_forward['forwarded_spans']:,} sent, {best_forward['forward_dropped_spans']} dropped)")
+    print(f"ratio per pair: {' '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"ratio: median {median:.2f}, best/best "
+          f"{best_forward['ingest_spans_per_s'] / best_plain['ingest_spans_per_s']:.2f} (target >= 0.80)")
+    return 0 if median >= 0.8 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
