@@ -67,6 +67,29 @@ def test_forward_http_with_headers_and_gzip() -> None:
     assert counters.get("forward_sent_spans") == 50
 
 
+def test_forward_http_to_kubespan_http_receiver() -> None:
+    """kubespan's own OTLP/HTTP receiver as the backend (gzip protobuf POST /v1/traces)."""
+    pytest.importorskip("kubespan.otlp.jsoncodec")  # the HTTP receiver's JSON codec, written in parallel
+    from forward_helpers import Counting
+    from kubespan.receive.http_server import HttpReceiver
+    from kubespan.receive.settings import ReceiverSettings
+
+    counting = Counting()
+    receiver = HttpReceiver(Pipeline(consumers=[counting]), ReceiverSettings(), "127.0.0.1:0")
+    address = receiver.start()
+    counters = Counters()
+    forwarder = Forwarder(settings(f"http://{address}", compression="gzip"), counters)
+    try:
+        for i in range(4):
+            forwarder.consume_traces(batch(25, i * 25))
+        assert counting.wait_for(100)
+    finally:
+        forwarder.close(5)
+        receiver.stop()
+    assert sorted(counting.names) == sorted(f"span-{i}" for i in range(100))
+    assert counters.get("forward_sent_spans") == 100
+
+
 def test_forward_through_pipeline_from_receiver_to_receiver() -> None:
     """A front receiver whose pipeline forwards to a second receiver: same spans arrive."""
     backend = GrpcBackend().start()

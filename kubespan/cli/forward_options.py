@@ -145,15 +145,19 @@ def finish_runtime_config(config, args: argparse.Namespace):
 
 
 def _check_queries(queries: list[str]) -> None:
+    """Refuse a bad `--drop` query at startup, with the query module's message."""
     if not queries:
         return
     try:
-        from kubespan.process.drop import compile_queries
-
-        compile_queries(queries)
+        import kubespan.query as query_module
     except ImportError:
         raise SystemExit("kubespan: --drop needs the query language (kubespan.query), not in this build") from None
-    except ValueError as exc:  # QuerySyntaxError is expected to be a ValueError
+    from kubespan.process.drop import compile_queries
+
+    syntax_error = getattr(query_module, "QuerySyntaxError", ValueError)
+    try:
+        compile_queries(queries)
+    except syntax_error as exc:
         raise SystemExit(f"kubespan: --drop: {exc}") from None
 
 
