@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kubespan import __version__
-from kubespan.cli import serve
+from kubespan.cli import k8s, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kubespan {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parser(subparsers)
+    k8s.add_parsers(subparsers)
     return parser
 
 

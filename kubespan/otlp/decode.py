@@ -9,6 +9,7 @@ rejected one by one, reported through OTLP `partial_success`; the rest is kept.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Sequence
@@ -17,10 +18,9 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.otlp.attributes import AttributeTable, InvalidAttribute
-from kubespan.otlp.wire import EventView, RequestView, SpanView
+from kubespan.otlp.wire import RequestView, split_spans
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
@@ -68,22 +68,44 @@ class SpanColumns:
     scope: list[int] = field(default_factory=list)
     attribute_ids: list[list[int]] = field(default_factory=list)
     event_names: list[tuple[str, ...]] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
+    request: bytes = b""
 
     def __len__(self) -> int:
         return len(self.span_id)
 
+    @property
+    def raw(self) -> list[bytes]:
+        """The wire bytes of each span, split from the request on demand (not on the hot path)."""
+        return split_spans(self.request) if self.request else []
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple]) -> "SpanColumns":
+        """Columns from per-span tuples in field order (one C-level transpose)."""
+        columns = cls()
+        if rows:
+            for name, column in zip(_COLUMNS, zip(*rows)):
+                setattr(columns, name, list(column))
+        return columns
+
     def subset(self, keep: Sequence[bool]) -> "SpanColumns":
         """The columns of the spans whose `keep` flag is true."""
         out = SpanColumns()
-        for name in self.__slots__:
+        for name in _COLUMNS:
             column = getattr(self, name)
             setattr(out, name, [value for value, k in zip(column, keep) if k])
         return out
 
 
+_COLUMNS = [name for name in SpanColumns.__slots__ if name != "request"]
+
+
 class TraceBatch:
-    """One accepted export request: raw bytes downstream, columns for the index."""
+    """One accepted export request: raw bytes downstream, columns for the index.
+
+    The i-th span of the columns is the i-th span met walking `raw` in order
+    (resource spans, scope spans, spans), so the raw request is all the store needs
+    to keep for the detail view.
+    """
 
     __slots__ = ("raw", "resources", "scopes", "spans", "resource_spans_count", "__dict__")
 
@@ -100,6 +122,7 @@ class TraceBatch:
         self.scopes = scopes
         self.spans = spans
         self.resource_spans_count = resource_spans_count
+        spans.request = raw
 
     @property
     def span_count(self) -> int:
@@ -146,18 +169,19 @@ def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejec
         raise UndecodableRequest(f"proto: cannot parse ExportTraceServiceRequest: {exc}") from None
     resources: list[ResourceInfo] = []
     scopes: list[ScopeInfo] = []
-    spans = SpanColumns()
+    rows: list[tuple] = []
     rejections = Rejections()
     keep: list[bool] = []
     for resource_spans in view.resource_spans:
         resources.append(_decode_resource(resource_spans.resource, resource_spans.schema_url, table))
         for scope_spans in resource_spans.scope_spans:
             scopes.append(_decode_scope(len(resources) - 1, scope_spans.scope, scope_spans.schema_url))
-            _decode_spans(scope_spans.spans, len(scopes) - 1, table, spans, rejections, keep)
+            _decode_spans(scope_spans.spans, len(scopes) - 1, table, rows, rejections, keep)
     resource_spans_count = len(view.resource_spans)
     if rejections.count:
         raw, resource_spans_count = _rebuild(view, keep)
-    return TraceBatch(raw, resources, scopes, spans, resource_spans_count), rejections
+    batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count)
+    return batch, rejections
 
 
 def _decode_resource(raw: bytes, schema_url: str, table: AttributeTable) -> ResourceInfo:
@@ -186,58 +210,75 @@ def _decode_scope(resource: int, raw: bytes, schema_url: str) -> ScopeInfo:
 
 
 def _decode_spans(
-    raws: Sequence[bytes],
+    spans: Sequence,
     scope: int,
     table: AttributeTable,
-    out: SpanColumns,
+    rows: list[tuple],
     rejections: Rejections,
     keep: list[bool],
 ) -> None:
-    """Append the valid spans of one ScopeSpans to `out`; count the others."""
-    parse = SpanView.FromString
-    intern_all = table.intern_all
-    for raw in raws:
+    """Append a row per valid span of one ScopeSpans to `rows`; count the others."""
+    if _all_ids_valid(spans):
+        intern_all = table.intern_all
         try:
-            span = parse(raw)
-            reason = _id_problem(span)
-            if reason is None:
-                attribute_ids = intern_all(span.attributes)
-                events = _event_names(span, raw) if (span.events or span.links) else ()
-        except (DecodeError, InvalidAttribute, RecursionError) as exc:
-            reason = f"undecodable span: {exc}"
+            rows.extend(
+                (
+                    span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind,
+                    span.start_time_unix_nano, span.end_time_unix_nano, span.status.code, scope,
+                    intern_all(span.attributes),
+                    tuple(map(_name, span.events)) if span.events else (),
+                )
+                for span in spans
+            )
+            keep.extend([True] * len(spans))
+            return
+        except InvalidAttribute:
+            del rows[len(keep):]  # redo this scope span by span to find the culprits
+    for span in spans:
+        reason = _id_problem(span)
+        if reason is None:
+            try:
+                attribute_ids = table.intern_all(span.attributes)
+            except InvalidAttribute as exc:
+                reason = f"span {span.name!r}: {exc}"
         if reason is not None:
             rejections.add(reason)
             keep.append(False)
             continue
         keep.append(True)
-        out.trace_id.append(span.trace_id)
-        out.span_id.append(span.span_id)
-        out.parent_id.append(span.parent_span_id)
-        out.name.append(span.name)
-        out.kind.append(span.kind)
-        out.start.append(span.start_time_unix_nano)
-        out.end.append(span.end_time_unix_nano)
-        out.status.append(span.status.code)
-        out.scope.append(scope)
-        out.attribute_ids.append(attribute_ids)
-        out.event_names.append(events)
-        out.raw.append(raw)
+        rows.append((
+            span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind,
+            span.start_time_unix_nano, span.end_time_unix_nano, span.status.code, scope,
+            attribute_ids, tuple(map(_name, span.events)),
+        ))
+
+
+_name = operator.attrgetter("name")
+_ZERO_TRACE_ID = bytes(TRACE_ID_BYTES)
+_ZERO_SPAN_ID = bytes(SPAN_ID_BYTES)
+
+
+def _all_ids_valid(spans: Sequence) -> bool:
+    """The common case, checked with C-level maps: every id has the right length."""
+    trace_ids = [span.trace_id for span in spans]
+    span_ids = [span.span_id for span in spans]
+    return (
+        set(map(len, trace_ids)) <= {TRACE_ID_BYTES}
+        and set(map(len, span_ids)) <= {SPAN_ID_BYTES}
+        and set(len(span.parent_span_id) for span in spans) <= {0, SPAN_ID_BYTES}
+        and _ZERO_TRACE_ID not in trace_ids
+        and _ZERO_SPAN_ID not in span_ids
+    )
 
 
 def _id_problem(span) -> str | None:
-    if len(span.trace_id) != TRACE_ID_BYTES or not any(span.trace_id):
+    if len(span.trace_id) != TRACE_ID_BYTES or span.trace_id == _ZERO_TRACE_ID:
         return f"invalid trace id: want {TRACE_ID_BYTES} non-zero bytes, got {span.trace_id.hex() or 'none'}"
-    if len(span.span_id) != SPAN_ID_BYTES or not any(span.span_id):
+    if len(span.span_id) != SPAN_ID_BYTES or span.span_id == _ZERO_SPAN_ID:
         return f"invalid span id: want {SPAN_ID_BYTES} non-zero bytes, got {span.span_id.hex() or 'none'}"
     if span.parent_span_id and len(span.parent_span_id) != SPAN_ID_BYTES:
         return f"invalid parent span id: want {SPAN_ID_BYTES} bytes, got {span.parent_span_id.hex()}"
     return None
-
-
-def _event_names(span, raw: bytes) -> tuple[str, ...]:
-    """Names of the span's events; validates events and links with the official message."""
-    Span.FromString(raw)
-    return tuple(EventView.FromString(event).name for event in span.events)
 
 
 def _rebuild(view, keep: Sequence[bool]) -> tuple[bytes, int]:
@@ -247,7 +288,7 @@ def _rebuild(view, keep: Sequence[bool]) -> tuple[bytes, int]:
     for resource_spans in view.resource_spans:
         new_resource = None
         for scope_spans in resource_spans.scope_spans:
-            kept = [raw for raw in scope_spans.spans if next(flags)]
+            kept = [span for span in scope_spans.spans if next(flags)]
             if not kept:
                 continue
             if new_resource is None:
@@ -255,6 +296,6 @@ def _rebuild(view, keep: Sequence[bool]) -> tuple[bytes, int]:
                     resource=resource_spans.resource, schema_url=resource_spans.schema_url
                 )
             new_resource.scope_spans.add(
-                scope=scope_spans.scope, schema_url=scope_spans.schema_url, spans=kept
-            )
+                scope=scope_spans.scope, schema_url=scope_spans.schema_url
+            ).spans.extend(kept)
     return out.SerializeToString(), len(out.resource_spans)

@@ -3,11 +3,12 @@
 The official `opentelemetry-proto` stubs turn every attribute into a Python message
 object on access, which costs about 8 µs per span for k8s-like spans. The views here
 are generated at import time from those same official descriptors: same field numbers
-and names, but nested messages that the hot path does not need to look inside
-(resource, scope, attributes, events, links, and spans inside a ScopeSpans) are typed
-as `bytes`. Protobuf's wire format makes a length-delimited message and a `bytes`
-field indistinguishable, so upb parses a request with these views in C and hands us
-each attribute as the raw bytes of its `KeyValue`, ready to be interned.
+and names, but the span attributes, the resource and the scope are typed as `bytes`.
+Protobuf's wire format makes a length-delimited message and a `bytes` field
+indistinguishable, so upb parses a whole request with these views in one C call and
+hands us each span attribute as the raw bytes of its `KeyValue`, ready to be
+interned. Events, links and status keep their official types, so upb still
+validates them (UTF-8, wire types, nesting) without any Python work.
 
 Nothing here is hand-written protocol: the field tables come from the official
 descriptors, only the types of some fields change.
@@ -20,6 +21,9 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 _PACKAGE = "kubespan.wireview"
 _F = descriptor_pb2.FieldDescriptorProto
+_OFFICIAL_STATUS = ".opentelemetry.proto.trace.v1.Status"
+_OFFICIAL_EVENT = ".opentelemetry.proto.trace.v1.Span.Event"
+_OFFICIAL_LINK = ".opentelemetry.proto.trace.v1.Span.Link"
 
 
 def _official(name: str) -> descriptor_pb2.DescriptorProto:
@@ -55,28 +59,55 @@ def _as_view(
             copy.ClearField("type_name")
         elif field.type == _F.TYPE_MESSAGE:
             if field.name in message_fields:
-                copy.type_name = f".{_PACKAGE}.{message_fields[field.name]}"
+                target = message_fields[field.name]
+                copy.type_name = target if target.startswith(".") else f".{_PACKAGE}.{target}"
             else:
                 copy.type = _F.TYPE_BYTES
                 copy.ClearField("type_name")
     return view
 
 
+def _add_official_files(pool: descriptor_pool.DescriptorPool) -> None:
+    """Give the private pool the official trace.proto and what it imports."""
+    done: set[str] = set()
+
+    def add(file) -> None:
+        if file.name in done:
+            return
+        for dependency in file.dependencies:
+            add(dependency)
+        proto = descriptor_pb2.FileDescriptorProto()
+        file.CopyToProto(proto)
+        pool.Add(proto)
+        done.add(file.name)
+
+    add(trace_pb2.DESCRIPTOR)
+
+
 def _build() -> dict[str, type]:
     file = descriptor_pb2.FileDescriptorProto(
-        name="kubespan/wireview.proto", package=_PACKAGE, syntax="proto3"
+        name="kubespan/wireview.proto",
+        package=_PACKAGE,
+        syntax="proto3",
+        dependency=[trace_pb2.DESCRIPTOR.name],
     )
     file.message_type.extend(
         [
-            _as_view(_official("Status"), "StatusView"),
-            _as_view(_official("Span"), "SpanView", {"status": "StatusView"}),
-            _as_view(_nested_official("Span", "Event"), "EventView"),
-            _as_view(_official("ScopeSpans"), "ScopeSpansView"),
+            _as_view(
+                _official("Span"),
+                "SpanView",
+                {"status": _OFFICIAL_STATUS, "events": _OFFICIAL_EVENT, "links": _OFFICIAL_LINK},
+            ),
+            _as_view(_official("ScopeSpans"), "ScopeSpansView", {"spans": "SpanView"}),
             _as_view(_official("ResourceSpans"), "ResourceSpansView", {"scope_spans": "ScopeSpansView"}),
             _as_view(_official("TracesData"), "RequestView", {"resource_spans": "ResourceSpansView"}),
+            _as_view(_official("ScopeSpans"), "RawScopeSpansView"),
+            _as_view(_official("ResourceSpans"), "RawResourceSpansView", {"scope_spans": "RawScopeSpansView"}),
+            _as_view(_official("TracesData"), "RawSpansView", {"resource_spans": "RawResourceSpansView"}),
         ]
     )
     pool = descriptor_pool.DescriptorPool()
+    _add_official_files(pool)
     pool.Add(file)
     return message_factory.GetMessages([file], pool=pool)
 
@@ -84,8 +115,18 @@ def _build() -> dict[str, type]:
 _VIEWS = _build()
 
 RequestView = _VIEWS[f"{_PACKAGE}.RequestView"]
-"""`ExportTraceServiceRequest` (field 1, resource_spans) with cheap nested views."""
+"""`ExportTraceServiceRequest` (field 1, resource_spans) with resource and scope as bytes."""
 SpanView = _VIEWS[f"{_PACKAGE}.SpanView"]
-"""`Span` with attributes, events and links left as raw bytes."""
-EventView = _VIEWS[f"{_PACKAGE}.EventView"]
-"""`Span.Event` with attributes left as raw bytes."""
+"""`Span` with its attributes as raw `KeyValue` bytes; events, links, status official."""
+RawSpansView = _VIEWS[f"{_PACKAGE}.RawSpansView"]
+"""`ExportTraceServiceRequest` whose spans are raw bytes: splits a request into spans."""
+
+
+def split_spans(raw: bytes) -> list[bytes]:
+    """The wire bytes of every span of a request, in order."""
+    return [
+        span
+        for resource_spans in RawSpansView.FromString(raw).resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]

@@ -1,0 +1,11 @@
+k3d cluster create tracingcluster \
+  --image=rancher/k3s:v1.33.1-k3s1 \
+  --volume '/KUBETRACING/config:/etc/kube-tracing@server:*' \
+  --env 'CONTAINERD_OTEL_EXPORTER_OTLP_ENDPOINT=http://host.k3d.internal:4317@server:*' \
+  --env 'CONTAINERD_OTEL_EXPORTER_OTLP_PROTOCOL=grpc@server:*' \
+  --env 'CONTAINERD_OTEL_SERVICE_NAME=containerd@server:*' \
+  --env 'CONTAINERD_OTEL_TRACES_SAMPLER=parentbased_traceidratio@server:*' \
+  --env 'CONTAINERD_OTEL_TRACES_SAMPLER_ARG=1.0@server:*' \
+  --k3s-arg '--kube-apiserver-arg=tracing-config-file=/etc/kube-tracing/apiserver-tracing.yaml@server:*' \
+  --k3s-arg '--kube-apiserver-arg=feature-gates=APIServerTracing=true@server:*' \
+  --k3s-arg '--kubelet-arg=config=/etc/kube-tracing/kubelet-tracing.yaml@server:*'

@@ -1,0 +1,45 @@
+"""Hand-built OTLP requests for receiver and decoder tests."""
+
+from __future__ import annotations
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+START_NS = 1_700_000_000_000_000_000
+
+
+def k8s_request(spans: int = 3, name: str = "syncPod", service: str = "kubelet") -> ExportTraceServiceRequest:
+    """A kubelet-like request with `spans` spans of one trace."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.add(key="service.name").value.string_value = service
+    scope_spans = resource_spans.scope_spans.add()
+    scope_spans.scope.name = "k8s.io/kubelet"
+    for index in range(spans):
+        span = scope_spans.spans.add(
+            trace_id=bytes(range(1, 17)),
+            span_id=(index + 1).to_bytes(8, "big"),
+            name=name,
+            kind=1,
+            start_time_unix_nano=START_NS + index,
+            end_time_unix_nano=START_NS + index + 1_000_000,
+        )
+        if index:
+            span.parent_span_id = (1).to_bytes(8, "big")
+        span.attributes.add(key="k8s.pod").value.string_value = "default/echo-command"
+        span.attributes.add(key="net.peer.port").value.int_value = 54678
+    return request
+
+
+def request_with_ids(lengths: list[tuple[int, int]]) -> ExportTraceServiceRequest:
+    """One span per (trace id length, span id length) pair."""
+    request = ExportTraceServiceRequest()
+    scope_spans = request.resource_spans.add().scope_spans.add()
+    for index, (trace_len, span_len) in enumerate(lengths):
+        scope_spans.spans.add(
+            trace_id=bytes([index + 1]) * trace_len,
+            span_id=bytes([index + 1]) * span_len,
+            name=f"span-{index}",
+            start_time_unix_nano=START_NS,
+            end_time_unix_nano=START_NS + 1,
+        )
+    return request

@@ -1,0 +1,112 @@
+"""`kubespan serve` as users run it: a subprocess, a real SDK client, signals, counters."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from kubespan.otlp.jsoncodec import decode_traces_json
+from tests.otel_sdk import sdk_spans
+from tests.serve_process import ServeProcess
+
+LOOPBACK = ("--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0")
+
+
+def merge(requests: list[ExportTraceServiceRequest]) -> list:
+    """(resource, scope, span) triples, for comparing dumps with what was sent."""
+    return [
+        (rs.resource, rs.schema_url, ss.scope, ss.schema_url, span)
+        for request in requests
+        for rs in request.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    ]
+
+
+@pytest.fixture
+def serve_jsonl():
+    process = ServeProcess(*LOOPBACK, "--jsonl")
+    yield process
+    process.kill()
+
+
+def test_jsonl_one_complete_request_per_span_over_grpc_and_http(serve_jsonl):
+    spans = sdk_spans()
+    GrpcExporter(endpoint=serve_jsonl.addresses["grpc"], insecure=True).export(spans)
+    HttpExporter(endpoint=f"http://{serve_jsonl.addresses['http']}/v1/traces").export(spans)
+    lines = serve_jsonl.read_stdout_lines(2 * len(spans))
+    requests = [decode_traces_json(line) for line in lines]
+    for request in requests:
+        assert len(request.resource_spans) == 1
+        assert len(request.resource_spans[0].scope_spans) == 1
+        assert len(request.resource_spans[0].scope_spans[0].spans) == 1
+    expected = merge([encode_spans(spans)])
+    assert merge(requests) == expected + expected
+    summary = serve_jsonl.stop()
+    assert summary["received_spans"] == summary["written_spans"] == 2 * len(spans)
+    assert summary["rejected_spans"] == 0
+
+
+def test_sigint_flushes_the_dump_and_reports_counters(tmp_path):
+    dump = tmp_path / "spans.jsonl"
+    dump.write_text("")
+    process = ServeProcess(*LOOPBACK, "--dump", str(dump), "--stats", "0.05")
+    try:
+        spans = sdk_spans()
+        GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(spans)
+        stats = json.loads(process.wait_stderr(lambda l: l.startswith("{") and '"received_spans":3' in l))
+        assert {"received_spans", "rejected_spans", "written_spans", "rss_bytes"} <= set(stats)
+        summary = process.stop(signal.SIGINT)
+    finally:
+        process.kill()
+    lines = dump.read_text().splitlines()
+    assert len(lines) == len(spans) == summary["written_spans"]
+    assert merge([decode_traces_json(line) for line in lines]) == merge([encode_spans(spans)])
+    assert process.remaining_stdout() == []
+
+
+def test_print_writes_the_debug_exporter_text(tmp_path):
+    process = ServeProcess(*LOOPBACK, "--print")
+    try:
+        GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(sdk_spans())
+        first = process.read_stdout_lines(1)[0]
+        assert first == b'Traces\t{"resource spans": 1, "spans": 3}\n'
+        assert process.read_stdout_lines(1)[0] == b"ResourceSpans #0\n"
+        process.stop()
+    finally:
+        process.kill()
+
+
+def test_port_in_use_is_a_clear_error():
+    first = ServeProcess("--grpc", "127.0.0.1:0", "--http", "off")
+    try:
+        taken = first.addresses["grpc"]
+        import subprocess
+        import sys
+
+        result = subprocess.run(
+            [sys.executable, "-m", "kubespan", "serve", "--grpc", taken, "--http", "off"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 1
+        assert "cannot start receivers" in result.stderr
+    finally:
+        first.kill()
+
+
+def test_exposed_bind_without_token_warns():
+    from kubespan.receive.settings import ReceiverSettings
+    from kubespan.runtime import exposure_warnings
+
+    assert exposure_warnings(ReceiverSettings()) == []
+    [grpc_warning] = exposure_warnings(ReceiverSettings(grpc="0.0.0.0:4317", http="localhost:4318"))
+    assert "gRPC receiver on 0.0.0.0:4317 is reachable from other machines" in grpc_warning
+    assert "--token" in grpc_warning
+    [http_warning] = exposure_warnings(ReceiverSettings(grpc="[::1]:4317", http="10.1.2.3:4318", token="t"))
+    assert "without TLS" in http_warning and "--token" not in http_warning
