@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forward_helpers import make_request, span_names
+from tests.forward_helpers import make_request, span_names
 from kubespan.pipeline import Pipeline
 from kubespan.process.drop import DropProcessor
 

@@ -10,7 +10,7 @@ import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from forward_helpers import GrpcBackend, HttpBackend, free_port, make_request, wait_until
+from tests.forward_helpers import GrpcBackend, HttpBackend, free_port, make_request, wait_until
 from kubespan.forward.forwarder import Forwarder
 from kubespan.forward.retry import Backoff, PermanentSendError, RetryableError, SendResult
 from kubespan.forward.settings import ForwardSettings, QueueSettings, RetrySettings, parse_queue_size, redact
@@ -70,7 +70,7 @@ def test_forward_http_with_headers_and_gzip() -> None:
 def test_forward_http_to_kubespan_http_receiver() -> None:
     """kubespan's own OTLP/HTTP receiver as the backend (gzip protobuf POST /v1/traces)."""
     pytest.importorskip("kubespan.otlp.jsoncodec")  # the HTTP receiver's JSON codec, written in parallel
-    from forward_helpers import Counting
+    from tests.forward_helpers import Counting
     from kubespan.receive.http_server import HttpReceiver
     from kubespan.receive.settings import ReceiverSettings
 
@@ -141,7 +141,7 @@ class _Restartable:
     """A gRPC or HTTP backend that can stop and start again on a fixed port."""
 
     def __init__(self, protocol: str, port: int) -> None:
-        from forward_helpers import Counting
+        from tests.forward_helpers import Counting
 
         self.protocol = protocol
         self.port = port

@@ -11,11 +11,11 @@ import sys
 import grpc
 import pytest
 
-from forward_helpers import GrpcBackend, make_request, wait_until
+from tests.forward_helpers import GrpcBackend, make_request, wait_until
 from kubespan.forward.settings import ForwardSettings, RetrySettings
 from kubespan.receive.settings import ReceiverSettings
 from kubespan.runtime import Runtime, RuntimeConfig
-from test_sampler import _reference_keep
+from tests.test_sampler import _reference_keep
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from forward_helpers import Counting, HttpBackend, make_request, wait_until
+from tests.forward_helpers import Counting, HttpBackend, make_request, wait_until
 from kubespan.forward.forwarder import Forwarder
 from kubespan.forward.settings import ForwardSettings, RetrySettings
 from kubespan.otlp.attributes import AttributeTable

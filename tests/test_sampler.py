@@ -7,7 +7,7 @@ import struct
 import pytest
 from hypothesis import given, strategies as st
 
-from forward_helpers import make_request, span_names
+from tests.forward_helpers import make_request, span_names
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
