@@ -95,7 +95,8 @@ class ProbabilisticSampler:
         decisions: dict[bytes, bool] = {}
         keep = []
         priority_ids = self._scan_priority_ids()
-        for trace_id, attribute_ids, raw in zip(spans.trace_id, spans.attribute_ids, spans.raw):
+        raws = spans.raw if b"ot=" in batch.raw else None  # split spans only when a tracestate may matter
+        for index, (trace_id, attribute_ids) in enumerate(zip(spans.trace_id, spans.attribute_ids)):
             if priority_ids and not priority_ids.keys().isdisjoint(attribute_ids):
                 forced = self._priority(attribute_ids)
                 if forced is not None:
@@ -104,7 +105,7 @@ class ProbabilisticSampler:
             decision = decisions.get(trace_id)
             if decision is None:
                 decision = decisions[trace_id] = self.keep_trace(trace_id)
-            if decision and b"ot=" in raw and _sampling_in_tracestate(raw):
+            if decision and raws is not None and b"ot=" in raws[index] and _sampling_in_tracestate(raws[index]):
                 decision = False
             keep.append(decision)
         dropped = keep.count(False)
