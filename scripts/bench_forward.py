@@ -116,6 +116,8 @@ def run_client(address: str, requests: list[bytes], threads: int, done) -> None:
 
 COMPRESSION: str | None = None
 """None: kubespan's default for the target (uncompressed on loopback); or gzip/none."""
+CONSUMERS: int | None = None
+"""None: kubespan's default number of sender threads."""
 
 
 def make_forwarder(port: int, counters, queue_requests: int):
@@ -125,7 +127,7 @@ def make_forwarder(port: int, counters, queue_requests: int):
 
     settings = ForwardSettings.from_url(f"grpc://127.0.0.1:{port}")
     settings = settings.with_options(
-        queue=QueueSettings(size=queue_requests, consumers=settings.queue.consumers),
+        queue=QueueSettings(size=queue_requests, consumers=CONSUMERS or settings.queue.consumers),
         compression=COMPRESSION or settings.compression,
     )
     return Forwarder(settings, counters)
@@ -234,9 +236,10 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=10, help="requests per interleaved chunk (pipeline mode)")
     parser.add_argument("--compression", choices=["gzip", "none"], default=None,
                         help="force forward compression (default: kubespan's, none on loopback)")
+    parser.add_argument("--consumers", type=int, default=None, help="sender threads (default: kubespan's)")
     args = parser.parse_args()
-    global COMPRESSION
-    COMPRESSION = args.compression
+    global COMPRESSION, CONSUMERS
+    COMPRESSION, CONSUMERS = args.compression, args.consumers
 
     requests = [k8s_request(args.spans, seed) for seed in range(args.requests)]
     port_queue = SPAWN.Queue()

@@ -81,4 +81,6 @@ def test_serve_runs_walkthrough_config_with_unreachable_jaeger() -> None:
     output = "".join(lines) + rest
     assert process.returncode == 0, output
     assert "forward otlp/jaeger" in output and "retrying" in output
+    assert "kubespan: forwarding to grpc://jaeger:4317 (gzip) as otlp/jaeger" in output
+    assert "kubespan: sampling 100% of traces (hash_seed 22)" in output
     assert '"forward_dropped_spans":3' in output

@@ -144,6 +144,19 @@ def finish_runtime_config(config, args: argparse.Namespace):
     return config
 
 
+def print_processing(runtime) -> None:
+    """One stderr line per forward target and processor, secrets redacted."""
+    config = runtime.config
+    for forwarder in runtime.forwarders:
+        print(f"kubespan: forwarding to {forwarder.settings.describe()} as {forwarder.settings.name}",
+              file=sys.stderr, flush=True)
+    if config.sample_percent is not None:
+        print(f"kubespan: sampling {config.sample_percent:g}% of traces (hash_seed {config.sample_seed})",
+              file=sys.stderr, flush=True)
+    for query in config.drop:
+        print(f"kubespan: dropping spans matching {query}", file=sys.stderr, flush=True)
+
+
 def _check_queries(queries: list[str]) -> None:
     """Refuse a bad `--drop` query at startup, with the query module's message."""
     if not queries:

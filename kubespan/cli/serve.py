@@ -12,6 +12,7 @@ from kubespan.cli.forward_options import (
     add_forward_options,
     add_processing_options,
     finish_runtime_config,
+    print_processing,
 )
 from kubespan.cli.options import add_output_options, add_receiver_options, runtime_config
 from kubespan.runtime import Runtime, print_warnings
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(runtime.warnings)
     for name, bound in addresses.items():
         print(f"kubespan: OTLP/{name} listening on {bound}", file=sys.stderr, flush=True)
+    print_processing(runtime)  # forwarding/processing summary: kubespan.cli.forward_options
     _wait(stop, runtime, args.stats)
     runtime.stop()
     print(runtime.counters.report_line(), file=sys.stderr, flush=True)
