@@ -64,10 +64,9 @@ def test_drop_with_real_query_language() -> None:
     query = pytest.importorskip("kubespan.query")
     from kubespan.process.drop import compile_queries
 
-    try:
-        queries = compile_queries(["name = span-2"])
-    except query.QuerySyntaxError:
-        queries = compile_queries(['name = "span-2"'])
+    queries = compile_queries(['{ name = "span-2" }'])
+    with pytest.raises(query.QuerySyntaxError):
+        compile_queries(["{ name = "])
     pipeline, recorder = pipeline_with(*queries)
     pipeline.export_traces(make_request(4))
     assert recorder.names == ["span-0", "span-1", "span-3"]
