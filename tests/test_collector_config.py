@@ -261,3 +261,16 @@ def test_forward_flags() -> None:
     assert target.retry.max_elapsed_time == 0 and target.tls.ca_file == "/tmp/ca.pem"
     with pytest.raises(SystemExit):
         cli_config(["serve", "--forward", "grpcs://127.0.0.1:4317", "--forward-insecure-skip-verify"])
+
+
+def test_forward_env_errors_exit_2(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_config(["serve", "--forward-env"])
+    assert exit_info.value.code == 2 and "OTEL_EXPORTER_OTLP_ENDPOINT is not set" in capsys.readouterr().err
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+    with pytest.raises(SystemExit) as exit_info:
+        cli_config(["serve", "--forward-env"])
+    assert exit_info.value.code == 2 and "http/json" in capsys.readouterr().err

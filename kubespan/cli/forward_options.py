@@ -94,9 +94,12 @@ def forward_targets(args: argparse.Namespace) -> list[ForwardSettings]:
     if from_env:
         from kubespan.forward.env import settings_from_env
 
-        env_target = settings_from_env(os.environ)
+        try:
+            env_target = settings_from_env(os.environ)
+        except ValueError as exc:
+            _refuse(f"--forward-env: {exc}")
         if env_target is None:
-            raise SystemExit("kubespan: --forward-env: OTEL_EXPORTER_OTLP_ENDPOINT is not set")
+            _refuse("--forward-env: OTEL_EXPORTER_OTLP_ENDPOINT is not set")
         targets.append(env_target)
     size, sizer = args.forward_queue
     out = []
@@ -106,8 +109,8 @@ def forward_targets(args: argparse.Namespace) -> list[ForwardSettings]:
             tls = dataclasses.replace(tls, ca_file=args.forward_ca or tls.ca_file,
                                       insecure_skip_verify=args.forward_insecure_skip_verify)
             if target.protocol == "grpc" and tls.insecure_skip_verify:
-                raise SystemExit("kubespan: --forward-insecure-skip-verify works for https:// only "
-                                 "(grpcio cannot skip verification); use --forward-ca")
+                _refuse("--forward-insecure-skip-verify works for https:// only "
+                        "(grpcio cannot skip verification); use --forward-ca")
         out.append(target.with_options(
             headers=target.headers + tuple(args.forward_header),
             compression=args.forward_compression or target.compression,
@@ -136,8 +139,7 @@ def finish_runtime_config(config, args: argparse.Namespace):
         try:
             update = load_collector_config(args.config)
         except ConfigError as exc:
-            print(f"kubespan: config {args.config}: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
+            _refuse(f"config {args.config}: {exc}")
         for warning in update.warnings:
             print(f"kubespan: config {args.config}: {warning}", file=sys.stderr)
         apply_update(config, update, given)
@@ -164,14 +166,20 @@ def _check_queries(queries: list[str]) -> None:
     try:
         import kubespan.query as query_module
     except ImportError:
-        raise SystemExit("kubespan: --drop needs the query language (kubespan.query), not in this build") from None
+        _refuse("--drop needs the query language (kubespan.query), not in this build")
     from kubespan.process.drop import compile_queries
 
     syntax_error = getattr(query_module, "QuerySyntaxError", ValueError)
     try:
         compile_queries(queries)
     except syntax_error as exc:
-        raise SystemExit(f"kubespan: --drop: {exc}") from None
+        _refuse(f"--drop: {exc}")
+
+
+def _refuse(message: str) -> None:
+    """Exit 2 with a clear message, like a usage error (and like the Collector on a bad config)."""
+    print(f"kubespan: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 def given_dests(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
