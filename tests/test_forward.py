@@ -64,6 +64,7 @@ def test_forward_http_with_headers_and_gzip() -> None:
     assert backend.headers[0]["content-encoding"] == "gzip"
     assert backend.headers[0]["content-type"] == "application/x-protobuf"
     assert "s3cret" not in config.describe()
+    assert "s3cret" not in str(forwarder.status())
     assert counters.get("forward_sent_spans") == 50
 
 

@@ -18,7 +18,7 @@ import collections
 import sys
 import threading
 import time
-from typing import Callable, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 from kubespan.forward.retry import Backoff, PermanentSendError, RetryableError, SendResult
 from kubespan.forward.settings import GRPC, ForwardSettings
@@ -29,6 +29,14 @@ FAILING_GRACE_S = 0.5
 """How long shutdown waits for a backend that is currently failing."""
 REPORT_EVERY_S = 5.0
 """Shortest interval between two repeated problem reports of one forwarder."""
+
+
+class Outgoing(NamedTuple):
+    """What the queue holds: the request bytes only, so a queued request does not keep
+    the decoded batch (columns, attribute ids) alive after the store evicted it."""
+
+    raw: bytes
+    span_count: int
 
 
 class Sender(Protocol):
@@ -67,7 +75,7 @@ class Forwarder:
         self.log = log
         self.last_error = ""
         self._sender = sender or make_sender(settings)
-        self._queue: collections.deque[TraceBatch] = collections.deque()
+        self._queue: collections.deque[Outgoing] = collections.deque()
         self._cond = threading.Condition()
         self._queued_spans = 0
         self._aborted_spans = 0
@@ -96,7 +104,7 @@ class Forwarder:
         spans = batch.span_count
         with self._cond:
             if self._accepting and self._fits(spans):
-                self._queue.append(batch)
+                self._queue.append(Outgoing(batch.raw, spans))
                 self._queued_spans += spans
                 self._cond.notify()
                 return
@@ -139,7 +147,7 @@ class Forwarder:
         while (batch := self._next()) is not None:
             self._deliver(batch)
 
-    def _next(self) -> TraceBatch | None:
+    def _next(self) -> Outgoing | None:
         with self._cond:
             while not self._queue and not self._closing:
                 self._cond.wait()
@@ -149,7 +157,7 @@ class Forwarder:
             self._queued_spans -= batch.span_count
             return batch
 
-    def _deliver(self, batch: TraceBatch) -> None:
+    def _deliver(self, batch: Outgoing) -> None:
         """Send one batch, retrying retryable failures until success or give-up."""
         backoff = Backoff(self.settings.retry)
         while True:
@@ -175,7 +183,7 @@ class Forwarder:
             self._sent(batch, result)
             return
 
-    def _sent(self, batch: TraceBatch, result: SendResult) -> None:
+    def _sent(self, batch: Outgoing, result: SendResult) -> None:
         accepted = batch.span_count - result.rejected_spans
         self.counters.add("forward_sent_requests", 1)
         self.counters.add("forward_sent_spans", accepted)
@@ -193,7 +201,7 @@ class Forwarder:
             self._failing = True
             self.log(f"kubespan: forward {self.settings.name}: {exc}; retrying with backoff")
 
-    def _failed(self, batch: TraceBatch, message: str) -> None:
+    def _failed(self, batch: Outgoing, message: str) -> None:
         self.counters.add("forward_failed_spans", batch.span_count)
         self.counters.add("forward_failed_requests", 1)
         self._report("failed", f"{batch.span_count} span(s) lost: {message}")
@@ -206,6 +214,18 @@ class Forwarder:
         if last is None or now - last >= REPORT_EVERY_S:
             self._last_report[kind] = now
             self.log(f"kubespan: forward {self.settings.name}: {message}")
+
+
+    def status(self) -> dict[str, object]:
+        """For a status line or the TUI footer: where, queue depth, last problem."""
+        return {
+            "name": self.settings.name,
+            "target": self.settings.describe(),
+            "queue_requests": self.queue_requests,
+            "queue_spans": self.queue_spans,
+            "failing": self._failing,
+            "last_error": self.last_error,
+        }
 
 
 def register_gauges(counters: Counters, forwarders: list[Forwarder]) -> None:
