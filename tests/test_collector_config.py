@@ -151,6 +151,12 @@ def test_unknown_component_exits_2(capsys) -> None:
          """, "check_interval"),
         ("receivers: [1, 2\n", "invalid YAML"),
         ("""
+         receivers: {otlp: {protocols: {grpc: }}}
+         processors: {probabilistic_sampler: {hash_seed: 4294967296}}
+         exporters: {debug: }
+         service: {pipelines: {traces: {receivers: [otlp], processors: [probabilistic_sampler], exporters: [debug]}}}
+         """, "must fit in 32 bits"),
+        ("""
          receivers: {otlp: {protocols: {grpc: {endpoint: "${file:/etc/x}"}}}}
          exporters: {debug: }
          service: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}

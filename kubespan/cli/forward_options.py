@@ -51,6 +51,13 @@ def _seconds(value: str) -> float:
     return number
 
 
+def _seed(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError(f"must be 0..4294967295 (a uint32, like hash_seed), got {value}")
+    return number
+
+
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE",
                         help="run an OpenTelemetry Collector config file (otel-collector.yaml); flags win over it")
@@ -61,7 +68,7 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sample", type=_percent, metavar="PERCENT",
                        help="keep PERCENT of traces, decision for decision like the Collector's "
                             "probabilistic_sampler (hash_seed mode)")
-    group.add_argument("--sample-seed", type=int, default=0, metavar="N", help="the sampler's hash_seed (default 0)")
+    group.add_argument("--sample-seed", type=_seed, default=0, metavar="N", help="the sampler's hash_seed (default 0)")
     group.add_argument("--drop", action="append", default=[], metavar="QUERY",
                        help="drop spans matching QUERY at ingest (repeatable); counted as dropped_spans")
 

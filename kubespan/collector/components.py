@@ -173,6 +173,8 @@ def _one_tls(configs: list[dict], path: str) -> dict:
 
 def sampler(config: Any, path: str) -> tuple[float, int]:
     values = SAMPLER(config, path)
+    if values.get("hash_seed", 0) > 0xFFFFFFFF:
+        raise ConfigError(f"{path}::hash_seed: must fit in 32 bits (0..4294967295)")
     if values.get("fail_closed") is False:
         raise ConfigError(f"{path}: fail_closed: false is not supported (kubespan always fails closed)")
     return values.get("sampling_percentage", 0.0), values.get("hash_seed", 0)
