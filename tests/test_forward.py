@@ -375,3 +375,76 @@ def test_unreachable_endpoint_is_not_fatal() -> None:
     forwarder.close(0.1)
     assert counters.get("forward_dropped_spans") == 1
     assert logs and "retrying" in logs[0]
+
+
+def _scripted_grpc_server(handler):
+    from concurrent import futures
+
+    server = grpc.server(futures.ThreadPoolExecutor(2))
+    method = grpc.unary_unary_rpc_method_handler(handler)
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {"Export": method})]
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+def _status_with_retry_info(code: int, message: str, delay_nanos: int | None):
+    from google.protobuf import duration_pb2
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = status_pb2.Status(code=code, message=message)
+    if delay_nanos is not None:
+        retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(nanos=delay_nanos))
+        status.details.add().Pack(retry)
+    return rpc_status.to_status(status)
+
+
+def test_grpc_resource_exhausted_retried_only_with_retry_info() -> None:
+    calls: list[str] = []
+
+    def handler(raw, context):
+        calls.append("x")
+        if len(calls) == 1:
+            context.abort_with_status(_status_with_retry_info(8, "slow down", 50_000_000))
+        if len(calls) == 2:
+            context.abort_with_status(_status_with_retry_info(8, "quota gone", None))
+        return b"\x0a\x00"
+
+    server, port = _scripted_grpc_server(handler)
+    counters = Counters()
+    logs: list[str] = []
+    config = settings(f"grpc://127.0.0.1:{port}", queue=QueueSettings(consumers=1))
+    forwarder = Forwarder(config, counters, log=logs.append)
+    try:
+        forwarder.consume_traces(batch(2))
+        assert wait_until(lambda: counters.get("forward_failed_spans") == 2)
+        forwarder.consume_traces(batch(3))
+        assert wait_until(lambda: counters.get("forward_sent_spans") == 3)
+    finally:
+        forwarder.close(2)
+        server.stop(0)
+    assert len(calls) == 3 and counters.get("forward_retries") == 1
+    assert any("RESOURCE_EXHAUSTED: quota gone" in line for line in logs)
+
+
+def test_grpc_retry_info_delay_is_honoured() -> None:
+    """A server asking for a delay longer than the backoff: the wait is at least that long."""
+    from kubespan.forward.grpc_sender import _classify
+
+    class Error(grpc.RpcError):
+        def code(self):
+            return grpc.StatusCode.UNAVAILABLE
+
+        def details(self):
+            return "busy"
+
+        def trailing_metadata(self):
+            status = _status_with_retry_info(14, "busy", 250_000_000)
+            return status.trailing_metadata
+
+    error = _classify(Error())
+    assert isinstance(error, RetryableError) and error.delay == pytest.approx(0.25)
+    assert Backoff(FAST).next_wait(error.delay) == pytest.approx(0.25)
