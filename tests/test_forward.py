@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tests.forward_helpers import GrpcBackend, HttpBackend, free_port, make_request, wait_until
 from kubespan.forward.forwarder import Forwarder
-from kubespan.forward.retry import Backoff, PermanentSendError, RetryableError, SendResult
+from kubespan.forward.retry import Backoff, RetryableError, SendResult
 from kubespan.forward.settings import ForwardSettings, QueueSettings, RetrySettings, parse_queue_size, redact
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.decode import decode_request

@@ -11,7 +11,7 @@ import sys
 import grpc
 import pytest
 
-from tests.forward_helpers import GrpcBackend, make_request, wait_until
+from tests.forward_helpers import GrpcBackend, make_request
 from kubespan.forward.settings import ForwardSettings, RetrySettings
 from kubespan.receive.settings import ReceiverSettings
 from kubespan.runtime import Runtime, RuntimeConfig
