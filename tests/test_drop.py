@@ -70,3 +70,27 @@ def test_drop_with_real_query_language() -> None:
     pipeline, recorder = pipeline_with(*queries)
     pipeline.export_traces(make_request(4))
     assert recorder.names == ["span-0", "span-1", "span-3"]
+
+
+def test_drop_flag_compiles_at_startup(capsys) -> None:
+    pytest.importorskip("kubespan.query")
+    from tests.test_collector_config import cli_config
+
+    config = cli_config(["serve", "--drop", '{ name = "a" }', "--drop", '{ span.http.target = "/healthz" }'])
+    assert config.drop == ['{ name = "a" }', '{ span.http.target = "/healthz" }']
+    with pytest.raises(SystemExit) as exit_info:
+        cli_config(["serve", "--drop", "{ name = "])
+    assert exit_info.value.code == 2 and "kubespan: --drop:" in capsys.readouterr().err
+
+
+def test_runtime_drops_before_every_output() -> None:
+    pytest.importorskip("kubespan.query")
+    from kubespan.runtime import Runtime, RuntimeConfig
+
+    runtime = Runtime(RuntimeConfig(drop=['{ name = "span-1" }']))
+    recorder = Recorder()
+    runtime.pipeline.add_consumer(recorder)
+    runtime.pipeline.export_traces(make_request(3))
+    assert recorder.names == ["span-0", "span-2"]
+    assert runtime.counters.get("dropped_spans") == 1
+    runtime.stop()
