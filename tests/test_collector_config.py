@@ -244,29 +244,29 @@ def test_durations() -> None:
 
 
 def test_forward_env(monkeypatch) -> None:
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:14318")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20abc,x-a=b")
     config = cli_config(["serve", "--forward-env"])
     [target] = config.forwards
-    assert target.target == "http://127.0.0.1:4318/v1/traces"
+    assert target.target == "http://127.0.0.1:14318/v1/traces"
     assert dict(target.headers) == {"authorization": "Bearer abc", "x-a": "b"}
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:14317")
     [target] = cli_config(["serve", "--forward-env"]).forwards
-    assert (target.protocol, target.target, target.tls.insecure) == ("grpc", "127.0.0.1:4317", True)
+    assert (target.protocol, target.target, target.tls.insecure) == ("grpc", "127.0.0.1:14317", True)
     assert cli_config(["serve", "--forward-env", "--forward", "grpc://127.0.0.1:1"]).forwards[0].target == "127.0.0.1:1"
     assert cli_config(["serve"]).forwards == []
 
 
 def test_forward_flags() -> None:
-    config = cli_config(["serve", "--forward", "grpcs://127.0.0.1:4317", "--forward-header", "Authorization=Bearer x",
+    config = cli_config(["serve", "--forward", "grpcs://127.0.0.1:14317", "--forward-header", "Authorization=Bearer x",
                          "--forward-queue", "20000spans", "--forward-give-up", "0", "--forward-ca", "/tmp/ca.pem"])
     [target] = config.forwards
     assert target.headers == (("Authorization", "Bearer x"),)
     assert (target.queue.size, target.queue.sizer) == (20000, "spans")
     assert target.retry.max_elapsed_time == 0 and target.tls.ca_file == "/tmp/ca.pem"
     with pytest.raises(SystemExit):
-        cli_config(["serve", "--forward", "grpcs://127.0.0.1:4317", "--forward-insecure-skip-verify"])
+        cli_config(["serve", "--forward", "grpcs://127.0.0.1:14317", "--forward-insecure-skip-verify"])
 
 
 def test_forward_env_errors_exit_2(monkeypatch, capsys) -> None:
@@ -280,3 +280,16 @@ def test_forward_env_errors_exit_2(monkeypatch, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli_config(["serve", "--forward-env"])
     assert exit_info.value.code == 2 and "http/json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["grpc://127.0.0.1:4317", "grpc://localhost:4317", "http://localhost:4318/"])
+def test_forwarding_to_own_receiver_is_refused(url: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli_config(["serve", "--forward", url])
+    assert exit_info.value.code == 2 and "loop forever" in capsys.readouterr().err
+
+
+def test_forwarding_to_other_port_or_own_port_zero_is_fine() -> None:
+    assert cli_config(["serve", "--forward", "grpc://127.0.0.1:14317"]).forwards
+    assert cli_config(["serve", "--grpc", "127.0.0.1:0", "--forward", "grpc://127.0.0.1:4317"]).forwards
+    assert cli_config(["serve", "--forward", "grpc://jaeger:4317"]).forwards

@@ -150,7 +150,18 @@ def finish_runtime_config(config, args: argparse.Namespace):
         for warning in update.warnings:
             print(f"kubespan: config {args.config}: {warning}", file=sys.stderr)
         apply_update(config, update, given)
+    _refuse_loops(config)
     return config
+
+
+def _refuse_loops(config) -> None:
+    """A target that is one of our own receivers would send every span around forever."""
+    from kubespan.forward.settings import own_receiver
+
+    for target in config.forwards:
+        receiver = own_receiver(target, config.receivers)
+        if receiver:
+            _refuse(f"forward target {target.name} is kubespan's own {receiver} receiver: spans would loop forever")
 
 
 def print_processing(runtime) -> None:
