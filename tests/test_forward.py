@@ -448,3 +448,21 @@ def test_grpc_retry_info_delay_is_honoured() -> None:
     error = _classify(Error())
     assert isinstance(error, RetryableError) and error.delay == pytest.approx(0.25)
     assert Backoff(FAST).next_wait(error.delay) == pytest.approx(0.25)
+
+
+def test_http_idle_connection_closed_by_backend_is_not_a_retry() -> None:
+    """A keep-alive connection the backend dropped while idle is replaced at once."""
+    backend = HttpBackend()
+    counters = Counters()
+    forwarder = Forwarder(settings(backend.url, queue=QueueSettings(consumers=1)), counters)
+    try:
+        forwarder.consume_traces(batch(2))
+        assert wait_until(lambda: counters.get("forward_sent_requests") == 1)
+        for sock in list(backend._sockets):  # the backend's idle timeout fires
+            sock.shutdown(2)
+        forwarder.consume_traces(batch(3, 2))
+        assert backend.counting.wait_for(5)
+    finally:
+        forwarder.close(2)
+        backend.stop()
+    assert counters.get("forward_retries") == 0 and counters.get("forward_sent_spans") == 5

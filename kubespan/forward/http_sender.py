@@ -19,6 +19,8 @@ from kubespan.forward.settings import ForwardSettings
 
 RETRYABLE_STATUS = {429, 502, 503, 504}
 """Retried, honouring Retry-After (otlp-spec §1.5); every other 4xx/5xx is permanent."""
+STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+"""What a keep-alive connection closed by the server while idle looks like."""
 MAX_MESSAGE = 300
 """Longest error text quoted from a backend."""
 
@@ -44,11 +46,18 @@ class HttpSender:
 
     def send(self, raw: bytes) -> SendResult:
         body = gzip.compress(raw, compresslevel=1) if self.settings.compression == "gzip" else raw
-        connection = self._connection()
+        reused = getattr(self._local, "connection", None) is not None
         try:
-            connection.request("POST", self._path, body=body, headers=self._headers)
-            response = connection.getresponse()
-            payload = response.read()
+            response, payload = self._post(body)
+        except STALE_CONNECTION:
+            self._drop_connection()
+            if not reused:
+                raise RetryableError("the backend closed the connection without answering") from None
+            try:  # a keep-alive connection the server closed while idle: one fresh try at once
+                response, payload = self._post(body)
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop_connection()
+                raise RetryableError(f"{type(exc).__name__}: {exc}") from None
         except (OSError, http.client.HTTPException) as exc:
             self._drop_connection()
             raise RetryableError(f"{type(exc).__name__}: {exc}") from None
@@ -60,6 +69,12 @@ class HttpSender:
         if response.status in RETRYABLE_STATUS:
             raise RetryableError(message, _retry_after(response.getheader("Retry-After")))
         raise PermanentSendError(message)
+
+    def _post(self, body: bytes) -> tuple[http.client.HTTPResponse, bytes]:
+        connection = self._connection()
+        connection.request("POST", self._path, body=body, headers=self._headers)
+        response = connection.getresponse()
+        return response, response.read()
 
     def close(self) -> None:
         with self._lock:
