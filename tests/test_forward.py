@@ -122,6 +122,7 @@ def test_outage_nothing_lost_within_queue(protocol: str) -> None:
         assert wait_until(lambda: counters.get("forward_retries") >= 3)
         backend.start()
         assert backend.counting.wait_for(100)
+        assert wait_until(lambda: counters.get("forward_sent_spans") == 100)  # no answer in flight
         backend.stop()
         for i in range(10, 20):
             forwarder.consume_traces(batch(10, i * 10))
