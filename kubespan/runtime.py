@@ -33,7 +33,14 @@ class RuntimeConfig:
     writer_queue_spans: int = DEFAULT_QUEUE_SPANS
     store: bool = False  # keep spans in a SpanStore (the TUI does; `serve` does not)
     max_spans: int = DEFAULT_MAX_SPANS
-    max_memory_mb: float | None = None
+    # --- forwarding and processing (kubespan.forward, kubespan.process, kubespan.collector) ---
+    forwards: list = field(default_factory=list)  # ForwardSettings, one per target
+    forward_close_timeout: float = 5.0  # seconds to flush forward queues at shutdown
+    sample_percent: float | None = None  # probabilistic_sampler (hash_seed mode)
+    sample_seed: int = 0
+    drop: list[str] = field(default_factory=list)  # --drop queries
+    max_memory_mb: float | None = None  # memory budget (memory_limiter), used by the store
+    # --- end forwarding and processing ---
 
 
 class Runtime:
@@ -51,6 +58,8 @@ class Runtime:
         self._stdout_fd = stdout_fd
         self.store = self._build_store() if config.store else None
         self._build_writers()
+        self.forwarders: list = []
+        self._build_processing()
 
     def start(self) -> dict[str, str]:
         """Start the receivers; return {"grpc": "host:port", "http": "host:port"}."""
@@ -77,6 +86,24 @@ class Runtime:
         for writer in self.writers:
             writer.close()
         self.writers.clear()
+        self._close_forwarders()
+
+    # --- forwarding and processing ---
+    def _build_processing(self) -> None:
+        from kubespan.forward.assemble import build_forwarders
+        from kubespan.process.assemble import build_processors
+
+        self.pipeline.processors.extend(build_processors(self.config, self.pipeline.table, self.counters))
+        self.forwarders = build_forwarders(self.config.forwards, self.counters)
+        for forwarder in self.forwarders:
+            self.pipeline.add_consumer(forwarder)
+
+    def _close_forwarders(self) -> None:
+        from kubespan.forward.assemble import close_forwarders
+
+        close_forwarders(self.forwarders, self.config.forward_close_timeout)
+        self.forwarders.clear()
+    # --- end forwarding and processing ---
 
     def _start_receiver(self, name: str, receiver) -> None:
         self.addresses[name] = receiver.start()
