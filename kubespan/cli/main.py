@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from kubespan import __version__
+from kubespan.cli import filter as filter_command
 from kubespan.cli import k8s, serve
 
 
@@ -17,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kubespan {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parser(subparsers)
+    filter_command.add_parser(subparsers)
     k8s.add_parsers(subparsers)
     return parser
 
