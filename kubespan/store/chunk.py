@@ -15,6 +15,8 @@ import numpy as np
 from kubespan.otlp.wire import split_spans
 
 NO_PARENT = b"\0" * 8
+INDEXED_CHUNK_SPANS = 8192
+"""Chunks at least this big get a sorted attribute index on their first query."""
 COLUMNS = ("trace", "span_id", "parent_id", "name", "scope", "kind", "status", "start", "end")
 
 
@@ -36,6 +38,13 @@ class Chunk:
     event_off: np.ndarray  # int64[n+1]
     raw_parts: list[bytes]  # the export requests the spans came in (small ones concatenated)
     raw_part_first: np.ndarray  # int64[parts+1] index of the first span of each request blob
+    attr_perm: np.ndarray | None = None  # int32 argsort of attr_flat, built by the first query
+
+    def attr_order(self) -> np.ndarray | None:
+        """The permutation sorting `attr_flat` (an inverted index), for big chunks only."""
+        if self.attr_perm is None and self.n >= INDEXED_CHUNK_SPANS:
+            self.attr_perm = np.argsort(self.attr_flat, kind="stable").astype(np.int32)
+        return self.attr_perm
 
     @property
     def n(self) -> int:
@@ -47,7 +56,8 @@ class Chunk:
 
     def nbytes(self) -> int:
         arrays = (getattr(self, name) for name in COLUMNS + ("attr_flat", "attr_off", "event_flat", "event_off"))
-        return sum(a.nbytes for a in arrays) + self.raw_part_first.nbytes + sum(map(len, self.raw_parts))
+        index = 4 * len(self.attr_flat) if self.n >= INDEXED_CHUNK_SPANS else 0  # counted before it is built
+        return sum(a.nbytes for a in arrays) + index + self.raw_part_first.nbytes + sum(map(len, self.raw_parts))
 
     def raw_span(self, i: int) -> bytes:
         """The wire bytes of span `i`, split from its request blob (detail view only)."""

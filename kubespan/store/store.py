@@ -23,7 +23,7 @@ from kubespan.otlp.attributes import AttributeTable, value_text
 from kubespan.otlp.decode import TraceBatch
 from kubespan.stats import Counters
 from kubespan.store.chunk import Chunk, build_chunk, merge_chunks
-from kubespan.store.engine import Evaluator, Snapshot
+from kubespan.store.engine import Evaluator, Snapshot, trace_flags
 from kubespan.store.rows import SpanDetail, SpanRow, TraceSummary
 from kubespan.store.tables import AttributeIndex, ResourceScopes, StringTable
 from kubespan.store.traces import ERROR, TraceTable
@@ -198,7 +198,8 @@ class SpanStore:
         snap = self.snapshot()
         ordinals = self.search(query) if query is not None else None
         trace_col = snap.column("trace")
-        rows = np.unique(trace_col if ordinals is None else trace_col[ordinals - snap.floor])
+        flags = trace_flags(trace_col if ordinals is None else trace_col[ordinals - snap.floor], len(snap.trace_ids) + 1)
+        rows = np.flatnonzero(flags)
         if not len(rows):
             return []
         starts = self._trace_starts(rows, snap, trace_col)
