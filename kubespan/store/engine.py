@@ -37,6 +37,8 @@ class Snapshot:
     resource_service: np.ndarray
     trace_ids: list[bytes | None]
     trace_lookup: Callable[[bytes], int | None]
+    trace_start: np.ndarray  # per trace row, min start (stale where trace_dirty)
+    trace_dirty: np.ndarray
     attributes: list  # AttributeTable.attributes (append-only), valid up to n_attributes
     n_attributes: int
     index: Any  # tables.AttributeIndex, updated to at least n_attributes
@@ -72,7 +74,7 @@ def spans_with(flat: np.ndarray, off: np.ndarray, ids: np.ndarray | None, lut: n
 def _mark(n: int, off: np.ndarray, positions: np.ndarray) -> np.ndarray:
     mask = np.zeros(n, bool)
     if len(positions):
-        mask[np.searchsorted(off, positions, "right") - 1] = True
+        mask[np.searchsorted(off, positions.astype(off.dtype), "right") - 1] = True
     return mask
 
 
@@ -82,6 +84,7 @@ def indexed_spans(chunk: Chunk, ids: np.ndarray) -> np.ndarray | None:
     if order is None:
         return None
     flat = chunk.attr_flat
+    ids = ids.astype(flat.dtype)  # same dtype, or numpy casts (copies) the whole haystack
     lo = np.searchsorted(flat, ids, "left", sorter=order)
     hi = np.searchsorted(flat, ids, "right", sorter=order)
     lengths = hi - lo
