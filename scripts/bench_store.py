@@ -129,7 +129,6 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = ["| measure | result | per span | note |", "|---|---|---|---|"]
-    rows += bench_ingest(args.data, args.ingest_spans, args.batch)
     store, table, sample, rss_delta, wire, elapsed = fill(args.data, args.spans, args.batch)
     n = len(store)
     stats = store.stats()
@@ -137,25 +136,33 @@ def main() -> None:
                 f"request bytes {wire:,.0f} B/span; store estimate {stats['memory_bytes'] / n:,.0f} B/span; "
                 f"{len(table):,} distinct attributes; {stats['traces']:,} traces (target ≤ 1024 B) |")
     sample_spans = sum(b.span_count for b in sample)
-    rows += ["", f"Queries over {n:,} spans (best of 3); naive = `match_batch` over {sample_spans:,} spans × {n / sample_spans:,.0f}",
-             "", "| kind | query | matches | store ms | naive ms (extrapolated) | target ms |", "|---|---|---|---|---|---|"]
+    queries = ["", f"Queries over {n:,} spans: first run (builds lazy indexes), then best of 3; "
+               f"naive = `match_batch` over {sample_spans:,} spans × {n / sample_spans:,.0f}",
+               "", "| kind | query | matches | first ms | store ms | naive ms (extrapolated) | target ms |",
+               "|---|---|---|---|---|---|---|"]
     pod = store.attribute_values("k8s.pod", limit=1)[0][0]
     for kind, template in QUERIES:
         text = template.replace("{pod}", pod).replace("{pod_name}", pod.split("/")[-1])
         query = compile_query(text)
+        first, _ = best_of(lambda: store.search(query), runs=1)
         seconds, result = best_of(lambda: store.search(query))
         t0 = time.perf_counter()
         for b in sample:
             query.match_batch(b, table)
         naive = (time.perf_counter() - t0) * n / sample_spans
         ok = "" if seconds * 1000 <= TARGET_MS[kind] else " **over**"
-        rows.append(f"| {kind} | `{text}` | {len(result):,} | {seconds * 1000:.1f}{ok} | {naive * 1000:,.0f} | {TARGET_MS[kind]} |")
+        queries.append(f"| {kind} | `{text}` | {len(result):,} | {first * 1000:.1f} | {seconds * 1000:.1f}{ok} | "
+                       f"{naive * 1000:,.0f} | {TARGET_MS[kind]} |")
     seconds, traces = best_of(lambda: store.search_traces(compile_query("service=kubelet")))
-    rows.append(f"| traces | search_traces(`service=kubelet`) | {len(traces):,} | {seconds * 1000:.1f} | | |")
+    queries.append(f"| traces | search_traces(`service=kubelet`) | {len(traces):,} | | {seconds * 1000:.1f} | | |")
     seconds, _ = best_of(lambda: store.trace_summaries(traces[:100]))
-    rows.append(f"| traces | trace_summaries(100 ids) | 100 | {seconds * 1000:.1f} | | |")
+    queries.append(f"| traces | trace_summaries(100 ids) | 100 | | {seconds * 1000:.1f} | | |")
     seconds, values = best_of(lambda: store.attribute_values("k8s.pod"))
-    rows.append(f"| values | attribute_values(`k8s.pod`) | {len(values):,} | {seconds * 1000:.1f} | | |")
+    queries.append(f"| values | attribute_values(`k8s.pod`) | {len(values):,} | | {seconds * 1000:.1f} | | |")
+    del store, table, sample
+    gc.collect()
+    rows[2:2] = bench_ingest(args.data, args.ingest_spans, args.batch)
+    rows += queries
     print(f"# bench_store --data {args.data}: {n:,} spans filled in {elapsed:.1f} s (generation included), "
           f"batch {args.batch}\n")
     print("\n".join(rows))
