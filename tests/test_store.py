@@ -10,6 +10,7 @@ from kubespan.otlp.attributes import AttributeTable
 from kubespan.query import compile_query
 from kubespan.stats import Counters
 from kubespan.store import SpanStore
+from kubespan.store import chunk as chunk_module
 from kubespan.store import store as store_module
 from tests.spanfactory import T0, S, batch, request, span_id, trace_id
 
@@ -137,6 +138,7 @@ def test_attribute_values_counts_span_and_resource_values():
 
 def test_merging_many_batches_and_segments(monkeypatch):
     monkeypatch.setattr(store_module, "MERGE_TAIL", 3)
+    monkeypatch.setattr(chunk_module, "COALESCE_BYTES", 2000)
     store, table = make(max_spans=2500)
     store._segment = 1024
     for index in range(200):
@@ -145,6 +147,9 @@ def test_merging_many_batches_and_segments(monkeypatch):
     assert len(store) == 2500 and store.stats()["evicted_spans"] == 1500
     assert store.search(compile_query("i=199 name=n3")).tolist() == [3983]
     assert store.span_row(3983).attributes == (("i", 199),)
+    for ordinal in (1500, 2222, 3983, 3999):  # request blobs were concatenated when chunks merged
+        detail = store.span_detail(ordinal)
+        assert detail.span.span_id == span_id(ordinal + 1) and detail.span.attributes[0].value.int_value == ordinal // 20
     assert store.stats()["segments"] < 10
 
 

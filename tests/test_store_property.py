@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.query import compile_query
 from kubespan.store import SpanStore
+from kubespan.store import chunk as chunk_module
 from tests.spanfactory import S, batch
 
 KEYS = ["k8s.pod", "net.peer.port", "http.status_code", "flag", "tags"]
@@ -89,7 +92,17 @@ def traceql_queries(draw):
     return text
 
 
-def check(spans, text: str, chunks: int) -> None:
+def check(spans, text: str, chunks: int, indexed: bool = False) -> None:
+    """Store answer == naive answer; `indexed` forces the sorted attribute index on every chunk."""
+    saved = chunk_module.INDEXED_CHUNK_SPANS
+    chunk_module.INDEXED_CHUNK_SPANS = 1 if indexed else saved
+    try:
+        _check(spans, text, chunks)
+    finally:
+        chunk_module.INDEXED_CHUNK_SPANS = saved
+
+
+def _check(spans, text: str, chunks: int) -> None:
     table = AttributeTable()
     full = batch(spans, table)
     store = SpanStore(table)
@@ -105,15 +118,15 @@ SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[Heal
 
 
 @SETTINGS
-@given(span_lists(), shorthand_queries(), st.integers(1, 4))
-def test_shorthand_store_matches_naive(spans, text, chunks):
-    check(spans, text, chunks)
+@given(span_lists(), shorthand_queries(), st.integers(1, 4), st.booleans())
+def test_shorthand_store_matches_naive(spans, text, chunks, indexed):
+    check(spans, text, chunks, indexed)
 
 
 @SETTINGS
-@given(span_lists(), traceql_queries(), st.integers(1, 4))
-def test_traceql_store_matches_naive(spans, text, chunks):
-    check(spans, text, chunks)
+@given(span_lists(), traceql_queries(), st.integers(1, 4), st.booleans())
+def test_traceql_store_matches_naive(spans, text, chunks, indexed):
+    check(spans, text, chunks, indexed)
 
 
 @settings(max_examples=60, deadline=None)
@@ -131,3 +144,12 @@ def test_eviction_keeps_the_newest_spans(spans, max_spans, term):
     naive = [first + i for i, hit in enumerate(query.match_batch(batch(kept, table), table)) if hit]
     assert store.search(query).tolist() == naive
     assert store.search().tolist() == list(range(first, len(spans)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(span_lists(), st.sampled_from(['{ } > { }', '{ } >> { kind = server }', '{ .flag } << { }', '{ } ~ { }',
+                                      '{ status = error } && { }']))
+def test_structure_with_reused_span_ids(spans, text):
+    """Span ids repeated across traces (and within one) take the exact parent search."""
+    spans = [dataclasses.replace(s, span=s.span % 5 + 1, parent=s.parent % 5 + 1 if s.parent else 0) for s in spans]
+    check(spans, text, 2)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from kubespan import __version__
+from kubespan.cli import filter as filter_command
 from kubespan.cli import k8s, serve, tui
 
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parser(subparsers)
     tui.add_open_parser(subparsers)
+    filter_command.add_parser(subparsers)
     k8s.add_parsers(subparsers)
     return parser
 

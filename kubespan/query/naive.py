@@ -127,7 +127,8 @@ class BatchTraces:
         ]
 
     def ancestors(self, i: int):
-        seen = {i}
+        """The parent chain of span i, stopping when it loops (i itself is included if on a loop)."""
+        seen: set[int] = set()
         parent = self.parent[i]
         while parent >= 0 and parent not in seen:
             seen.add(parent)

@@ -6,12 +6,17 @@ merges or evicts; merging builds a new chunk.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 
+from kubespan.otlp.wire import split_spans
+
 NO_PARENT = b"\0" * 8
+INDEXED_CHUNK_SPANS = 8192
+"""Chunks at least this big get a sorted attribute index on their first query."""
 COLUMNS = ("trace", "span_id", "parent_id", "name", "scope", "kind", "status", "start", "end")
 
 
@@ -31,9 +36,15 @@ class Chunk:
     attr_off: np.ndarray  # int64[n+1] offsets into attr_flat
     event_flat: np.ndarray  # int32 event-name ids
     event_off: np.ndarray  # int64[n+1]
-    raw_parts: list[bytes]  # the spans' wire bytes, one blob per batch (small ones coalesced)
-    raw_part_off: np.ndarray  # int64[parts+1] byte offset of each blob
-    raw_off: np.ndarray  # int64[n+1] byte offset of each span
+    raw_parts: list[bytes]  # the export requests the spans came in (small ones concatenated)
+    raw_part_first: np.ndarray  # int64[parts+1] index of the first span of each request blob
+    attr_perm: np.ndarray | None = None  # int32 argsort of attr_flat, built by the first query
+
+    def attr_order(self) -> np.ndarray | None:
+        """The permutation sorting `attr_flat` (an inverted index), for big chunks only."""
+        if self.attr_perm is None and self.n >= INDEXED_CHUNK_SPANS:
+            self.attr_perm = np.argsort(self.attr_flat, kind="stable").astype(np.int32)
+        return self.attr_perm
 
     @property
     def n(self) -> int:
@@ -44,14 +55,14 @@ class Chunk:
         return self.base + len(self.trace)
 
     def nbytes(self) -> int:
-        arrays = (getattr(self, name) for name in COLUMNS + ("attr_flat", "attr_off", "event_flat", "event_off", "raw_off"))
-        return sum(a.nbytes for a in arrays) + self.raw_part_off.nbytes + int(self.raw_part_off[-1])
+        arrays = (getattr(self, name) for name in COLUMNS + ("attr_flat", "attr_off", "event_flat", "event_off"))
+        index = 4 * len(self.attr_flat) if self.n >= INDEXED_CHUNK_SPANS else 0  # counted before it is built
+        return sum(a.nbytes for a in arrays) + index + self.raw_part_first.nbytes + sum(map(len, self.raw_parts))
 
     def raw_span(self, i: int) -> bytes:
-        start, stop = int(self.raw_off[i]), int(self.raw_off[i + 1])
-        part = int(np.searchsorted(self.raw_part_off, start, "right")) - 1
-        base = int(self.raw_part_off[part])
-        return self.raw_parts[part][start - base:stop - base]
+        """The wire bytes of span `i`, split from its request blob (detail view only)."""
+        part = int(np.searchsorted(self.raw_part_first, i, "right")) - 1
+        return split_spans(self.raw_parts[part])[i - int(self.raw_part_first[part])]
 
 
 def _offsets(lengths: list[int]) -> np.ndarray:
@@ -65,7 +76,12 @@ def _ids(values: list[bytes]) -> np.ndarray:
 
 
 def _times(values: list[int]) -> np.ndarray:
-    return np.array(values, np.uint64).view(np.int64)
+    """Unix nanoseconds (fixed64 on the wire) as int64; values past 2**63 wrap."""
+    return np.frombuffer(array("Q", values), np.uint64).view(np.int64)
+
+
+def _int32(values: list[int]) -> np.ndarray:
+    return np.fromiter(values, np.int32, len(values))
 
 
 def build_chunk(base: int, spans, trace: list[int], names: list[int], scope: np.ndarray,
@@ -85,22 +101,21 @@ def build_chunk(base: int, spans, trace: list[int], names: list[int], scope: np.
         event_off = _offsets(events[1])
     return Chunk(
         base=base,
-        trace=np.array(trace, np.int32),
+        trace=_int32(trace),
         span_id=_ids(spans.span_id),
         parent_id=np.frombuffer(parent_raw, ">u8").astype(np.uint64),
-        name=np.array(names, np.int32),
+        name=_int32(names),
         scope=scope,
-        kind=np.array(spans.kind, np.int32),
-        status=np.array(spans.status, np.int32),
+        kind=_int32(spans.kind),
+        status=_int32(spans.status),
         start=_times(spans.start),
         end=_times(spans.end),
         attr_flat=attr_flat,
         attr_off=_offsets(list(map(len, attribute_ids))),
         event_flat=event_flat,
         event_off=event_off,
-        raw_parts=[raw := b"".join(spans.raw)],
-        raw_part_off=np.array([0, len(raw)], np.int64),
-        raw_off=_offsets(list(map(len, spans.raw))),
+        raw_parts=[spans.request],
+        raw_part_first=np.array([0, n], np.int64),
     )
 
 
@@ -124,34 +139,43 @@ def merge_chunks(chunks: list[Chunk]) -> Chunk:
         attr_off=_concat_offsets([c.attr_off for c in chunks]),
         event_flat=np.concatenate([c.event_flat for c in chunks]),
         event_off=_concat_offsets([c.event_off for c in chunks]),
-        raw_off=_concat_offsets([c.raw_off for c in chunks]),
-        **_coalesce([part for c in chunks for part in c.raw_parts]),
+        **_coalesce([(part, int(count)) for c in chunks
+                     for part, count in zip(c.raw_parts, np.diff(c.raw_part_first))]),
         **columns,
     )
 
 
-COALESCE_BYTES = 1 << 20
-"""Blobs smaller than this are joined when chunks merge; bigger ones are never copied again."""
+COALESCE_BYTES = 256 * 1024
+"""Request blobs smaller than this are concatenated when chunks merge (a concatenation of
+serialized requests is itself a request holding all their spans, in order); bigger ones
+are never copied again. Bounds the per-blob overhead of tiny requests."""
 
 
-def _coalesce(parts: list[bytes]) -> dict:
+def _coalesce(parts: list[tuple[bytes, int]]) -> dict:
     out: list[bytes] = []
+    counts: list[int] = []
     group: list[bytes] = []
-    size = 0
-    for part in parts:
+    size = spans = 0
+
+    def flush() -> None:
+        nonlocal group, size, spans
+        if group:
+            out.append(b"".join(group) if len(group) > 1 else group[0])
+            counts.append(spans)
+            group, size, spans = [], 0, 0
+
+    for part, count in parts:
         if len(part) >= COALESCE_BYTES:
-            if group:
-                out.append(b"".join(group))
-                group, size = [], 0
+            flush()
             out.append(part)
+            counts.append(count)
             continue
         group.append(part)
         size += len(part)
+        spans += count
         if size >= COALESCE_BYTES:
-            out.append(b"".join(group))
-            group, size = [], 0
-    if group:
-        out.append(b"".join(group))
-    offsets = np.zeros(len(out) + 1, np.int64)
-    np.cumsum([len(p) for p in out], out=offsets[1:])
-    return {"raw_parts": out, "raw_part_off": offsets}
+            flush()
+    flush()
+    first = np.zeros(len(out) + 1, np.int64)
+    np.cumsum(counts, out=first[1:])
+    return {"raw_parts": out, "raw_part_first": first}

@@ -37,6 +37,8 @@ class Snapshot:
     resource_service: np.ndarray
     trace_ids: list[bytes | None]
     trace_lookup: Callable[[bytes], int | None]
+    trace_start: np.ndarray  # per trace row, min start (stale where trace_dirty)
+    trace_dirty: np.ndarray
     attributes: list  # AttributeTable.attributes (append-only), valid up to n_attributes
     n_attributes: int
     index: Any  # tables.AttributeIndex, updated to at least n_attributes
@@ -56,7 +58,7 @@ class Snapshot:
 
 
 def spans_with(flat: np.ndarray, off: np.ndarray, ids: np.ndarray | None, lut: np.ndarray | None) -> np.ndarray:
-    """Per-span flag: does the span's slice of `flat` hold one of the ids?"""
+    """Per-span flag: does the span's slice of `flat` hold one of the ids? (a scan)"""
     n = len(off) - 1
     if lut is None and (ids is None or len(ids) == 0):
         return np.zeros(n, bool)
@@ -66,11 +68,32 @@ def spans_with(flat: np.ndarray, off: np.ndarray, ids: np.ndarray | None, lut: n
         hit = flat == ids[0]
         for other in ids[1:]:
             hit |= flat == other
-    positions = np.flatnonzero(hit)
+    return _mark(n, off, np.flatnonzero(hit))
+
+
+def _mark(n: int, off: np.ndarray, positions: np.ndarray) -> np.ndarray:
     mask = np.zeros(n, bool)
     if len(positions):
-        mask[np.searchsorted(off, positions, "right") - 1] = True
+        mask[np.searchsorted(off, positions.astype(off.dtype), "right") - 1] = True
     return mask
+
+
+def indexed_spans(chunk: Chunk, ids: np.ndarray) -> np.ndarray | None:
+    """Like `spans_with`, through the chunk's sorted index; None when a scan is cheaper."""
+    order = chunk.attr_order()
+    if order is None:
+        return None
+    flat = chunk.attr_flat
+    ids = ids.astype(flat.dtype)  # same dtype, or numpy casts (copies) the whole haystack
+    lo = np.searchsorted(flat, ids, "left", sorter=order)
+    hi = np.searchsorted(flat, ids, "right", sorter=order)
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total > len(flat) // 8:
+        return None
+    ends = np.cumsum(lengths)
+    picks = np.arange(total) - np.repeat(ends - lengths, lengths) + np.repeat(lo, lengths)
+    return _mark(chunk.n, chunk.attr_off, order[picks])
 
 
 class IdSet:
@@ -85,8 +108,11 @@ class IdSet:
             self.lut = np.zeros(max(size, 1), bool)
             self.lut[self.ids] = True
 
-    def spans(self, flat: np.ndarray, off: np.ndarray) -> np.ndarray:
-        return spans_with(flat, off, self.ids, self.lut)
+    def spans(self, chunk: Chunk) -> np.ndarray:
+        if not len(self.ids):
+            return np.zeros(chunk.n, bool)
+        found = indexed_spans(chunk, self.ids)
+        return found if found is not None else spans_with(chunk.attr_flat, chunk.attr_off, self.ids, self.lut)
 
 
 class Evaluator:
@@ -107,8 +133,9 @@ class Evaluator:
         if node.op == "||":
             return left | right
         trace = self.snap.column("trace")
-        both = np.intersect1d(np.unique(trace[left]), np.unique(trace[right]))
-        in_both = np.isin(trace, both)
+        size = len(self.snap.trace_ids) + 1
+        both = trace_flags(trace[left], size) & trace_flags(trace[right], size)
+        in_both = both[trace]
         if node.op == "&&":
             return (left | right) & in_both
         return structural(node.op, left, right, in_both, trace, self.snap)
@@ -186,11 +213,12 @@ class Evaluator:
     def attr(self, cond: Cond, chunk: Chunk) -> np.ndarray:
         plan = self.plan(cond, lambda: self.attr_plan(cond))
         match_ids, key_ids, res_match, res_has = plan
+        res_has_any = bool(res_has.any())
         scope = cond.field.scope
         nil = cond.literal.type == "nil"
         span_has = None
-        if scope == "any" or (nil and scope == "span"):
-            span_has = key_ids.spans(chunk.attr_flat, chunk.attr_off)
+        if (scope == "any" and res_has_any) or (nil and scope != "resource"):
+            span_has = key_ids.spans(chunk)
         if nil:
             if scope == "span":
                 present = span_has
@@ -201,8 +229,8 @@ class Evaluator:
             return ~present if cond.op == "=" else present
         if scope == "resource":
             return res_match[chunk.scope]
-        span_match = match_ids.spans(chunk.attr_flat, chunk.attr_off)
-        if scope == "span":
+        span_match = match_ids.spans(chunk)
+        if scope == "span" or not res_has_any:
             return span_match
         return span_match | (~span_has & res_match[chunk.scope])
 
@@ -226,7 +254,7 @@ class Evaluator:
         names, scopes, events, attrs = plan
         mask = names[chunk.name] | scopes[chunk.scope]
         mask |= spans_with(chunk.event_flat, chunk.event_off, None, events)
-        mask |= attrs.spans(chunk.attr_flat, chunk.attr_off)
+        mask |= attrs.spans(chunk)
         return mask
 
     def bare_plan(self, word: BareWord):
@@ -336,8 +364,27 @@ def structural(op: str, left: np.ndarray, right: np.ndarray, in_both: np.ndarray
     return result
 
 
+def trace_flags(rows: np.ndarray, size: int) -> np.ndarray:
+    """Boolean lookup table over trace rows: which rows occur in `rows` (a scatter, no sort)."""
+    flags = np.zeros(size, bool)
+    flags[rows] = True
+    return flags
+
+
 def parent_positions(trace: np.ndarray, span_id: np.ndarray, parent_id: np.ndarray) -> np.ndarray:
     """Position of each span's parent among these spans (-1 if absent); first span wins on duplicates."""
+    order = np.argsort(span_id, kind="stable")
+    ids = span_id[order]
+    if len(ids) > 1 and bool((ids[1:] == ids[:-1]).any()):
+        return _parent_positions_exact(trace, span_id, parent_id)
+    found = np.minimum(np.searchsorted(ids, parent_id), len(ids) - 1)
+    candidate = order[found]
+    ok = (parent_id != 0) & (ids[found] == parent_id) & (trace[candidate] == trace)
+    return np.where(ok, candidate, -1)
+
+
+def _parent_positions_exact(trace: np.ndarray, span_id: np.ndarray, parent_id: np.ndarray) -> np.ndarray:
+    """The general case (a span id used twice): search on (trace, dense rank of the id)."""
     n = len(trace)
     _, rank = np.unique(np.concatenate([span_id, parent_id]), return_inverse=True)
     width = np.int64(2 * n + 1)

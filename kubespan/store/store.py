@@ -23,7 +23,7 @@ from kubespan.otlp.attributes import AttributeTable, value_text
 from kubespan.otlp.decode import TraceBatch
 from kubespan.stats import Counters
 from kubespan.store.chunk import Chunk, build_chunk, merge_chunks
-from kubespan.store.engine import Evaluator, Snapshot
+from kubespan.store.engine import Evaluator, Snapshot, trace_flags
 from kubespan.store.rows import SpanDetail, SpanRow, TraceSummary
 from kubespan.store.tables import AttributeIndex, ResourceScopes, StringTable
 from kubespan.store.traces import ERROR, TraceTable
@@ -179,6 +179,7 @@ class SpanStore:
                 names=self._names.strings, services=self._services.strings, event_names=self._events.strings,
                 scope_resource=self._rs.scope_resource, resource_attrs=[r.attribute_ids for r in self._rs.resources],
                 resource_service=self._resource_service, trace_ids=traces.ids, trace_lookup=traces.index.get,
+                trace_start=traces.start, trace_dirty=traces.dirty,
                 attributes=self.table.attributes, n_attributes=len(self.table.attributes),
                 index=self._index, cache=self._scan_cache,
             )
@@ -187,7 +188,10 @@ class SpanStore:
 
     def search(self, query=None) -> np.ndarray:
         """Ordinals of the matching spans, ascending (arrival order). None matches all."""
-        snap = self.snapshot()
+        return self._search(self.snapshot(), query)
+
+    @staticmethod
+    def _search(snap: Snapshot, query) -> np.ndarray:
         if query is None or snap.stop == snap.floor:
             return np.arange(snap.floor, snap.stop, dtype=np.int64)
         mask = Evaluator(snap).spanset(query.root)
@@ -196,9 +200,10 @@ class SpanStore:
     def search_traces(self, query=None) -> list[bytes]:
         """Ids of the traces with a matching span, newest trace start first."""
         snap = self.snapshot()
-        ordinals = self.search(query) if query is not None else None
+        ordinals = self._search(snap, query) if query is not None else None
         trace_col = snap.column("trace")
-        rows = np.unique(trace_col if ordinals is None else trace_col[ordinals - snap.floor])
+        flags = trace_flags(trace_col if ordinals is None else trace_col[ordinals - snap.floor], len(snap.trace_ids) + 1)
+        rows = np.flatnonzero(flags)
         if not len(rows):
             return []
         starts = self._trace_starts(rows, snap, trace_col)
@@ -207,8 +212,7 @@ class SpanStore:
         return [ids[row] for row in rows[order].tolist() if ids[row] is not None]
 
     def _trace_starts(self, rows: np.ndarray, snap: Snapshot, trace_col: np.ndarray) -> np.ndarray:
-        with self._lock:
-            start, dirty = self._traces.start, self._traces.dirty
+        start, dirty = snap.trace_start, snap.trace_dirty
         starts = start[rows].copy()
         stale = rows[dirty[rows]]
         if len(stale):

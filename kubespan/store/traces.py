@@ -34,7 +34,8 @@ class TraceTable:
         get = self.index.get
         rows = list(map(get, trace_ids))
         if None in rows:
-            new = list(dict.fromkeys(t for t, row in zip(trace_ids, rows) if row is None))
+            index = self.index
+            new = [t for t in dict.fromkeys(trace_ids) if t not in index]
             first = len(self.ids)
             self.index.update(zip(new, range(first, first + len(new))))
             self.ids.extend(new)
