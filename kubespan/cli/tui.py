@@ -7,6 +7,12 @@ import os
 import signal
 import sys
 
+from kubespan.cli.forward_options import (
+    add_config_option,
+    add_forward_options,
+    add_processing_options,
+    finish_runtime_config,
+)
 from kubespan.cli.options import add_receiver_options, positive_float, runtime_config
 from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime
 
@@ -24,10 +30,18 @@ def add_tui_options(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(print_spans=False, print_format=None, jsonl=False, stats=None)
 
 
+def add_core_options(parser: argparse.ArgumentParser) -> None:
+    """What `serve` takes besides its stdout outputs: forwarding, processing, `--config`."""
+    add_config_option(parser)
+    add_processing_options(parser)
+    add_forward_options(parser)
+
+
 def add_main_options(parser: argparse.ArgumentParser) -> None:
     """The top-level parser takes the receiver and viewer options when no subcommand is given."""
     add_receiver_options(parser)
     add_tui_options(parser)
+    add_core_options(parser)
     parser.set_defaults(run=run, files=[])
 
 
@@ -41,6 +55,7 @@ def add_open_parser(subparsers) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="OTLP/JSON-lines file, or '-' for stdin")
     add_receiver_options(parser, grpc_default=None, http_default=None)
     add_tui_options(parser)
+    add_core_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -55,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     config.store = True
     config.max_spans = args.max_spans
     config.max_memory_mb = args.max_memory_mb
+    config = finish_runtime_config(config, args)
     try:
         runtime = Runtime(config)
     except ImportError as exc:

@@ -60,11 +60,14 @@ def status_text(stats: dict, stored: int, addresses: dict, warnings: list[str], 
     parts.append(_pair("rejected", rejected, "bold red" if rejected else ""))
     forward = {k: v for k, v in stats.items() if k.startswith("forward_")}
     if forward:
-        for key in sorted(forward):
+        part = Text("fwd", style="bold", end="")
+        for key in sorted(forward, key=_forward_order):
             value = forward[key]
             bad = ("drop" in key or "fail" in key or "error" in key) and value
-            label = key.removeprefix("forward_").replace("_", " ")
-            parts.append(_pair("fwd " + label, value, "bold red" if bad else ""))
+            label = key.removeprefix("forward_").removesuffix("_spans").replace("_", " ")
+            part.append(" ")
+            part.append_text(_pair(label, value, "bold red" if bad else ""))
+        parts.append(part)
     for part in parts:
         text.append(" │ ", "dim")
         text.append_text(part)
@@ -103,3 +106,14 @@ class KeyHints(Static):
         text.append("  ^p", "bold")
         text.append(" commands", "")
         self.update(text)
+
+
+_FORWARD_ORDER = ("sent", "queue", "retries", "dropped", "failed")
+
+
+def _forward_order(key: str) -> tuple[int, str]:
+    name = key.removeprefix("forward_")
+    for position, prefix in enumerate(_FORWARD_ORDER):
+        if name.startswith(prefix):
+            return position, name
+    return len(_FORWARD_ORDER), name

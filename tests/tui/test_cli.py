@@ -40,3 +40,10 @@ def test_runtime_keeps_a_store_for_the_viewer():
         assert runtime.store.max_spans == 1000
     finally:
         runtime.stop()
+
+
+def test_viewer_takes_the_forwarding_and_processing_flags_of_serve():
+    args = build_parser().parse_args(["--forward", "grpc://127.0.0.1:14317", "--drop", "service=kubelet"])
+    assert args.run is tui.run and args.forward == ["grpc://127.0.0.1:14317"] and args.drop == ["service=kubelet"]
+    args = build_parser().parse_args(["open", "x.jsonl", "--sample", "50"])
+    assert args.sample == 50
