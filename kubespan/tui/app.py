@@ -171,7 +171,21 @@ class KubespanApp(App[None]):
     def filter_bar(self) -> FilterBar:
         return self._main(FilterBar)
 
+    def _update_empty_messages(self) -> None:
+        if self.filter_text:
+            waiting = "No {} match the filter (Escape in the filter bar reverts, Enter on an empty filter clears)"
+        elif self.addresses:
+            listen = " and ".join(f"{'gRPC' if k == 'grpc' else k.upper()} {v}" for k, v in self.addresses.items())
+            waiting = "Waiting for {}: send OTLP traces to " + listen
+        else:
+            waiting = "No {} yet"
+        self.trace_list.empty_message = waiting.format("traces")
+        self.span_list.empty_message = waiting.format("spans")
+        self.trace_list.refresh()
+        self.span_list.refresh()
+
     def on_mount(self) -> None:
+        self._update_empty_messages()
         self.watch(self.screen, "focused", self._focus_changed)
         self.trace_list.focus()
         self._update_status()
@@ -321,6 +335,7 @@ class KubespanApp(App[None]):
         self.query = message.query
         self.filter_text = message.text
         self.generation += 1
+        self._update_empty_messages()
         self._start_search(force=True)
         self._focus_view()
 

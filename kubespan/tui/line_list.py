@@ -89,8 +89,11 @@ class LineList(ScrollView, can_focus=True):
         their key are not re-rendered when the list shifts or is refreshed."""
         return (index, self._generation)
 
+    empty_message = "(nothing yet)"
+    """Shown in place of the first row when there are no rows; the app keeps it useful."""
+
     def empty_text(self) -> Text:
-        return Text("(nothing yet)", style="dim")
+        return Text(self.empty_message, style="dim")
 
     def data_changed(self, *, keep_cursor: bool = True) -> None:
         """Call after the rows changed: resizes and repaints (strips are reused by `row_key`)."""

@@ -283,3 +283,17 @@ async def test_command_palette_has_actions(app_factory):
         for title in ("Filter", "Toggle traces/spans", "Pods", "Pause/resume", "Copy", "Add to filter",
                       "Save trace", "Next error", "Help", "Screenshot", "Theme"):
             assert title in titles, title
+
+
+async def test_empty_states_say_what_to_do(app_factory):
+    app = app_factory([])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        assert "Waiting for traces: send OTLP traces to gRPC 127.0.0.1:4317 and HTTP 127.0.0.1:4318" in screen_text(app)
+        for raw in data.sync_pod_trace(1, "default/web-0"):
+            app.pipeline.export_traces(raw)
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 1, what="first trace")
+        app.filter_bar.apply("service=nothing-like-this")
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 0 and not app._searching)
+        await pilot.pause()
+        assert "No traces match the filter" in screen_text(app)
