@@ -297,3 +297,28 @@ async def test_empty_states_say_what_to_do(app_factory):
         await wait_for(pilot, lambda: app.trace_list.row_count() == 0 and not app._searching)
         await pilot.pause()
         assert "No traces match the filter" in screen_text(app)
+
+
+async def test_mouse_click_selects_and_double_click_opens(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await pilot.click("#traces", offset=(5, 3))  # header is row 0: row 3 is the third trace
+        assert app.trace_list.cursor == 2
+        await pilot.click("#traces", offset=(5, 3), times=2)
+        assert app.view == "trace"
+        assert app.waterfall.trace_id == app.trace_list.trace_ids[2]
+        await pilot.click("#waterfall", offset=(5, 2))
+        assert app.waterfall.cursor == 1
+        assert app.detail.ordinal == app.waterfall.selected_row.ordinal
+
+
+async def test_theme_change_repaints(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert "syncPod" in screen_text(app)
+        path = app.save_screenshot(path=str(tmp_path), filename="shot.svg")
+        assert path.endswith("shot.svg") and "syncPod" in open(path).read()
