@@ -18,15 +18,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher
 from textual.worker import get_current_worker
 
-from kubespan.tui import messages
+from kubespan.tui import commands, messages
 from kubespan.tui.filter_bar import FilterBar
-from kubespan.tui.format import Clock, format_count, format_duration
+from kubespan.tui.format import Clock, format_count
 from kubespan.tui.help_screen import HelpScreen
 from kubespan.tui.line_list import LineList
 from kubespan.tui.pod_list import PodList, collect_pods, pod_attribute_filter, pod_filter
@@ -35,6 +34,7 @@ from kubespan.tui.span_list import SpanList
 from kubespan.tui.status_footer import KeyHints, StatusFooter
 from kubespan.tui.text import inert
 from kubespan.tui.trace_list import TraceList
+from kubespan.tui.trace_view import TraceView
 from kubespan.tui.waterfall import Waterfall
 
 POLL_INTERVAL = 0.25
@@ -46,9 +46,6 @@ POD_REFRESH_EVERY = 8
 SEARCH_IDLE_FACTOR = 3.0
 """Live re-searches leave the search thread idle this many times as long as the last
 search took, so a big store never keeps the UI thread waiting for the GIL."""
-
-MAX_TRACE_SPANS = 20_000
-"""Spans of one trace laid out in the waterfall (a runaway watch trace stays usable)."""
 
 
 def default_compile_query(text: str):
@@ -132,10 +129,7 @@ class KubespanApp(App[None]):
             yield TraceList(self.store, tz=self.tz, id="traces")
             yield SpanList(self.store, tz=self.tz, id="spans")
             yield PodList(tz=self.tz, id="pods")
-            with Vertical(id="trace-view"):
-                yield Static("", id="trace-title")
-                yield Waterfall(id="waterfall")
-                yield SpanDetail(tz=self.tz, id="detail")
+            yield TraceView(self.store, tz=self.tz, id="trace-view")
         yield StatusFooter(id="status")
         yield KeyHints(id="keys")
 
@@ -158,6 +152,10 @@ class KubespanApp(App[None]):
     @property
     def pod_list(self) -> PodList:
         return self._main(PodList)
+
+    @property
+    def trace_view(self) -> TraceView:
+        return self._main(TraceView)
 
     @property
     def waterfall(self) -> Waterfall:
@@ -227,7 +225,7 @@ class KubespanApp(App[None]):
         if self.view == "traces":
             self.trace_list.refresh_summaries()
         elif self.view == "trace":
-            self._reload_trace()
+            self.trace_view.reload()
         elif self.view == "pods" and self._polls % POD_REFRESH_EVERY == 0:
             self._load_pods()
 
@@ -430,66 +428,10 @@ class KubespanApp(App[None]):
             self.filter_bar.apply(pod_attribute_filter(pod))
 
     def open_trace(self, trace_id: bytes, *, select: bytes | None = None) -> None:
-        rows = self._trace_rows(trace_id)
-        if not rows:
+        if not self.trace_view.load(trace_id, select=select):
             self.notify(f"Trace {trace_id.hex()} was evicted from the store", severity="warning")
             return
-        self.waterfall.set_trace(trace_id, rows)
-        if select is not None:
-            for index, line in enumerate(self.waterfall.lines):
-                if line.row.span_id == select:
-                    self.waterfall.move_cursor(index, announce=False)
-                    break
         self.show_view("trace")
-        self._update_trace_title()
-        self._show_detail()
-
-    def _trace_rows(self, trace_id: bytes) -> list:
-        ordinals = self.store.trace_ordinals(trace_id)[:MAX_TRACE_SPANS]
-        return [row for row in self.store.span_rows(ordinals) if row is not None]
-
-    def _reload_trace(self) -> None:
-        trace_id = self.waterfall.trace_id
-        if trace_id is None:
-            return
-        rows = self._trace_rows(trace_id)
-        if len(rows) != len(self.waterfall.rows) or any(
-            a.ordinal != b.ordinal or a.end != b.end for a, b in zip(rows, self.waterfall.rows)
-        ):
-            self.waterfall.set_trace(trace_id, rows)
-            self._update_trace_title()
-
-    def _update_trace_title(self) -> None:
-        trace_id = self.waterfall.trace_id
-        summary = self.store.trace_summary(trace_id) if trace_id else None
-        text = Text("Trace ", style="bold", end="")
-        text.append(trace_id.hex() if trace_id else "?")
-        if summary is not None:
-            text.append("  ")
-            text.append_text(inert(summary.root_service or "?", "bold", limit=40))
-            text.append(" ")
-            text.append_text(inert(summary.root_name or "(missing root)", limit=120))
-            text.append(f"  {format_duration(summary.duration)}  {summary.span_count} spans", "dim")
-            if summary.error_count:
-                text.append(f"  {summary.error_count} errors", "bold red")
-            if len(self.waterfall.rows) < summary.span_count:
-                text.append(f"  (showing {len(self.waterfall.rows)})", "yellow")
-        self.screen_stack[0].query_one("#trace-title", Static).update(text)
-
-    @on(LineList.Highlighted, "#waterfall")
-    def _waterfall_moved(self, message: LineList.Highlighted) -> None:
-        self._show_detail()
-
-    @on(LineList.Selected, "#waterfall")
-    def _waterfall_selected(self, message: LineList.Selected) -> None:
-        self.detail.focus()
-
-    def _show_detail(self) -> None:
-        row = self.waterfall.selected_row
-        if row is None:
-            self.detail.show(None, None)
-            return
-        self.detail.show(row.ordinal, self.store.span_detail(row.ordinal))
 
     # -- pods -------------------------------------------------------------------------------
 
@@ -608,17 +550,5 @@ class KubespanApp(App[None]):
     # -- command palette -----------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Filter", "Focus the filter bar (/)", self.action_focus_filter)
-        yield SystemCommand("Clear filter", "Show every span", lambda: self.filter_bar.apply(""))
-        yield SystemCommand("Traces", "Show the trace list (1)", lambda: self.show_view("traces"))
-        yield SystemCommand("Spans", "Show the flat span list (2)", lambda: self.show_view("spans"))
-        yield SystemCommand("Toggle traces/spans", "Switch between the trace and span lists (t)", self.action_toggle_view)
-        yield SystemCommand("Pods", "Show the pods seen in spans (3 or P)", lambda: self.show_view("pods"))
-        yield SystemCommand("Pause/resume", "Stop or resume following new spans (p)", self.action_pause)
-        yield SystemCommand("Copy", "Copy the selected trace id, span id or value (y)", self.action_copy)
-        yield SystemCommand("Add to filter", "Add the selected attribute key=value to the filter (f)",
-                            self.action_add_to_filter)
-        yield SystemCommand("Next error", "Jump to the next error span or trace (e)", self.action_next_error)
-        yield SystemCommand("Save trace", "Save the selected trace as OTLP/JSON lines (s)", self.action_save)
-        yield SystemCommand("Help", "Every key (?)", self.action_help)
+        yield from super().get_system_commands(screen)  # Theme, Screenshot (SVG), Keys, Quit
+        yield from commands.system_commands(self)
