@@ -509,6 +509,25 @@ class KubespanApp(App[None]):
         elif self.view == "traces":
             self.trace_list.action_next_error()
 
+    @on(TraceList.FindError)
+    def _find_error_trace(self, message: TraceList.FindError) -> None:
+        self._searches.submit(self._search_error_traces, message.step, self.generation)
+
+    def _search_error_traces(self, step: int, generation: int) -> None:
+        """Executor thread: every trace with an error span (intersected with the list later)."""
+        try:
+            found = set(self.store.search_traces(self.compile_query("status=error")))
+        except Exception as exc:
+            self.post_message(messages.SearchFailed(f"error search failed: {exc}"))
+            return
+        self.post_message(messages.ErrorTracesFound(found, step, generation))
+
+    def on_error_traces_found(self, message: messages.ErrorTracesFound) -> None:
+        if not self._alive() or message.generation != self.generation:
+            return
+        if not self.trace_list.jump_to_error_in(message.trace_ids, message.step):
+            self.notify("No more traces with errors in that direction", severity="warning")
+
     def action_save(self) -> None:
         trace_id = self.selected_trace_id()
         if trace_id is None:

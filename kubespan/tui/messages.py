@@ -69,3 +69,12 @@ class SearchFailed(Message):
     """A search thread raised; shown as an error notification."""
 
     error: str
+
+
+@dataclass
+class ErrorTracesFound(Message):
+    """Trace ids with an error span, for `e` in the trace list."""
+
+    trace_ids: set
+    step: int
+    generation: int

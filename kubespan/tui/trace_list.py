@@ -6,6 +6,7 @@ from datetime import tzinfo
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.message import Message
 
 from kubespan.tui.format import format_clock, format_count, format_duration
 from kubespan.tui.line_list import LineList, cells
@@ -121,10 +122,17 @@ class TraceList(LineList):
             services,
         )
 
-    def _error_index(self, step: int) -> int | None:
+    class FindError(Message):
+        """No error trace nearby: the app searches the store for error traces."""
+
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
+
+    def _error_index(self, step: int, limit: int) -> int | None:
         count = len(self.trace_ids)
         index = self.cursor
-        for _ in range(min(count, 5000)):
+        for _ in range(min(count, limit)):
             index += step
             if not 0 <= index < count:
                 return None
@@ -140,8 +148,18 @@ class TraceList(LineList):
         self._jump_error(-1)
 
     def _jump_error(self, step: int) -> None:
-        found = self._error_index(step)
+        found = self._error_index(step, limit=2 * self.page_rows)
         if found is None:
-            self.notify("No more traces with errors in that direction", severity="warning")
+            self.post_message(self.FindError(step))
         else:
             self.move_cursor(found)
+
+    def jump_to_error_in(self, error_trace_ids: set[bytes], step: int) -> bool:
+        """Move to the next listed trace (in `step` direction) that is in `error_trace_ids`."""
+        index = self.cursor + step
+        while 0 <= index < len(self.trace_ids):
+            if self.trace_ids[index] in error_trace_ids:
+                self.move_cursor(index)
+                return True
+            index += step
+        return False

@@ -322,3 +322,18 @@ async def test_theme_change_repaints(app_factory, tmp_path):
         assert "syncPod" in screen_text(app)
         path = app.save_screenshot(path=str(tmp_path), filename="shot.svg")
         assert path.endswith("shot.svg") and "syncPod" in open(path).read()
+
+
+async def test_error_jump_finds_a_far_error_trace_through_the_store(app_factory):
+    requests = []
+    for t in range(120):
+        requests += data.sync_pod_trace(t, "default/web-0", error=(t == 0))
+    app = app_factory(requests)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        assert app.trace_list.row_count() == 120
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.trace_list.selected_trace == data.trace_id(0), what="far error trace")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: len(app._notifications) > 0, what="no more errors notice")
+        assert app.trace_list.selected_trace == data.trace_id(0)
