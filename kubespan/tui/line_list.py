@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from kubespan.tui.text import sanitize
+
 STRIP_CACHE_SIZE = 512
 """Rendered rows kept per list; a screenful is ~40, so scrolling back is free."""
 
@@ -233,12 +235,16 @@ class LineList(ScrollView, can_focus=True):
                 return self._strip(self.empty_text(), width, base)
             return Strip.blank(width, base)
         selected = index == self.cursor
-        key = (self.row_key(index), width, selected, self.has_focus, self._style_generation)
-        cached = self._strips.get(key)
-        if cached is not None:
-            return cached
         style = (cursor if self.has_focus else blurred) if selected else base
-        strip = self._strip(self.render_row(index, width), width, style)
+        try:
+            key = (self.row_key(index), width, selected, self.has_focus, self._style_generation)
+            cached = self._strips.get(key)
+            if cached is not None:
+                return cached
+            strip = self._strip(self.render_row(index, width), width, style)
+        except Exception as exc:  # a store race must not take the whole viewer down
+            reason = sanitize(f"{type(exc).__name__}: {exc}", limit=200)
+            return self._strip(Text(f"(row unavailable: {reason})", style="dim red"), width, style)
         self._strips[key] = strip
         return strip
 
