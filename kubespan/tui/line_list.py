@@ -140,11 +140,13 @@ class LineList(ScrollView, can_focus=True):
         self._strips.clear()
 
     def notify_style_update(self) -> None:
+        """Styles may have changed (theme, display toggles): re-check them lazily; cached
+        strips are dropped only if the resolved styles really differ."""
         super().notify_style_update()
-        self._clear_strips()
+        self._styles_key = None
 
     def on_resize(self, event: events.Resize) -> None:
-        self._clear_strips()
+        # Strips are cached per width, so a resize (or being shown again) keeps them.
         self.virtual_size = Size(event.size.width, self.row_count() + self._header_lines)
         self._scroll_cursor_into_view()
 
@@ -211,15 +213,18 @@ class LineList(ScrollView, can_focus=True):
     def _line_styles(self) -> tuple[Style, Style, Style, Style]:
         """(base, header, cursor, blurred cursor) styles; computing `rich_style` walks the
         DOM, so it is done once per style change, not once per line."""
-        key = (self._style_generation, self.app.theme)
+        key = self.app.theme
         if self._styles_key != key:
             base = self.rich_style
-            self._styles = (
+            styles = (
                 base,
                 base + self.get_component_rich_style("line-list--header"),
                 base + self.get_component_rich_style("line-list--cursor"),
                 base + self.get_component_rich_style("line-list--blurred-cursor"),
             )
+            if styles != self._styles:
+                self._styles = styles
+                self._clear_strips()
             self._styles_key = key
         return self._styles
 
