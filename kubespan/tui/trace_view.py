@@ -27,10 +27,11 @@ class TraceView(Vertical):
         super().__init__(id=id)
         self.store = store
         self.tz = tz
+        self._events: dict[int, list[int]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="trace-title")
-        yield Waterfall(id="waterfall")
+        yield Waterfall(event_times=self._event_times, id="waterfall")
         yield SpanDetail(tz=self.tz, id="detail")
 
     @property
@@ -68,6 +69,17 @@ class TraceView(Vertical):
         ):
             waterfall.set_trace(waterfall.trace_id, rows)
             self._update_title()
+
+    def _event_times(self, ordinal: int) -> list[int]:
+        """Event times of one span, read from its detail once (only visible rows ask)."""
+        found = self._events.get(ordinal)
+        if found is None:
+            if len(self._events) > 4096:
+                self._events.clear()
+            detail = self.store.span_detail(ordinal)
+            found = [event.time_unix_nano for event in detail.span.events] if detail is not None else []
+            self._events[ordinal] = found
+        return found
 
     def _rows(self, trace_id: bytes) -> list:
         ordinals = self.store.trace_ordinals(trace_id)[:MAX_TRACE_SPANS]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rich.text import Text
 from textual.binding import Binding
 
@@ -23,8 +25,10 @@ class Waterfall(LineList):
         Binding("enter", "select", "Detail"),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, event_times: Callable[[int], list[int]] | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.event_times = event_times
+        """Times (unix ns) of a span's events by ordinal, drawn as ◆ on its bar."""
         self.trace_id: bytes | None = None
         self.rows: list = []
         self.lines: list[TreeLine] = []
@@ -97,6 +101,9 @@ class Waterfall(LineList):
         left, length = bar_cells(row.start, row.end, self.trace_start, self.trace_end, bar_width)
         bar = Text(" " * left, end="")
         bar.append("█" * length, "red" if error else color)
+        for moment in self.event_times(row.ordinal) if self.event_times else ():
+            column = bar_cells(moment, moment, self.trace_start, self.trace_end, bar_width)[0]
+            bar = bar[:column] + Text("◆", style="bold yellow" if not error else "bold white") + bar[column + 1:]
         return cells(
             (label, name_width, "left"), (format_duration(row.duration), 9, "right"), (bar, bar_width, "left"),
         )

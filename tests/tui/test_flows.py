@@ -337,3 +337,20 @@ async def test_error_jump_finds_a_far_error_trace_through_the_store(app_factory)
         await pilot.press("e")
         await wait_for(pilot, lambda: len(app._notifications) > 0, what="no more errors notice")
         assert app.trace_list.selected_trace == data.trace_id(0)
+
+
+async def test_events_marked_on_bars_and_listed_in_detail(app_factory):
+    span = data.make_span(1, 0, "with events", start=0, dur=100)
+    for offset in (10, 50, 90):
+        event = span.events.add(name=f"log at {offset}ms", time_unix_nano=span.start_time_unix_nano + offset * data.MS)
+        event.attributes.append(data.kv("level", "info"))
+    link = span.links.add(trace_id=data.trace_id(9), span_id=data.span_id(9, 1))
+    link.attributes.append(data.kv("reason", "follows"))
+    app = app_factory([data.request("containerd", [span])])
+    async with app.run_test(size=(120, 60)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("enter")
+        assert app.waterfall.render_line(1).text.count("◆") == 3
+        text = screen_text(app)
+        assert "── Events (3)" in text and "+10.0ms" in text and "log at 50ms" in text and "level" in text
+        assert "── Links (1)" in text and data.trace_id(9).hex() in text and "reason" in text
