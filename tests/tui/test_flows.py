@@ -351,6 +351,6 @@ async def test_events_marked_on_bars_and_listed_in_detail(app_factory):
         await ready(pilot, app)
         await pilot.press("enter")
         assert app.waterfall.render_line(1).text.count("◆") == 3
-        text = screen_text(app)
+        text = "\n".join(line.text.plain for line in app.detail.lines)
         assert "── Events (3)" in text and "+10.0ms" in text and "log at 50ms" in text and "level" in text
         assert "── Links (1)" in text and data.trace_id(9).hex() in text and "reason" in text
