@@ -498,6 +498,10 @@ class KubespanApp(App[None]):
             self.notify("Select an attribute in the span detail (Enter on a span, then move to it)",
                         severity="warning")
             return
+        if item.scope in ("event", "link", "scope"):
+            self.notify(f"The query language cannot filter on {item.scope} attributes yet; "
+                        "copy the value with y instead", severity="warning")
+            return
         text = self.filter_bar.add_term(item.key, item.raw, scope=item.scope)
         self.notify(Text.assemble("Filter: ", inert(text, limit=200)), timeout=3)
 

@@ -168,8 +168,7 @@ def combine_filter(current: str, key: str, value, *, scope: str = "") -> str:
         elif key == "kind":
             return _and_spanset(current, f"kind = {value}")
         else:
-            prefix = {"resource": "resource.", "span": "span.", "event": "event.", "link": "link.",
-                      "scope": "instrumentation."}.get(scope, ".")
+            prefix = {"resource": "resource.", "span": "span."}.get(scope, ".")
             left = prefix + (key if _BARE_KEY.match(key) else quote(key))
         if isinstance(value, bool):
             literal = "true" if value else "false"
