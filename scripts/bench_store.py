@@ -129,6 +129,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = ["| measure | result | per span | note |", "|---|---|---|---|"]
+    rss_base = rss_bytes()
     store, table, sample, rss_delta, wire, elapsed = fill(args.data, args.spans, args.batch)
     n = len(store)
     stats = store.stats()
@@ -159,6 +160,10 @@ def main() -> None:
     queries.append(f"| traces | trace_summaries(100 ids) | 100 | | {seconds * 1000:.1f} | | |")
     seconds, values = best_of(lambda: store.attribute_values("k8s.pod"))
     queries.append(f"| values | attribute_values(`k8s.pod`) | {len(values):,} | | {seconds * 1000:.1f} | | |")
+    gc.collect()
+    after = rss_bytes() - rss_base - sum(len(b.raw) for b in sample)
+    rows.insert(3, f"| memory: RSS delta after the queries | {after / 2**20:,.0f} MiB | {after / n:,.0f} B/span | "
+                   f"with the sorted attribute indexes and the scan caches built |")
     del store, table, sample
     gc.collect()
     rows[2:2] = bench_ingest(args.data, args.ingest_spans, args.batch)

@@ -205,3 +205,17 @@ def test_reads_while_writing():
     thread.join()
     assert not errors
     assert np.all(np.diff(store.search()) == 1)
+
+
+def test_scan_cache_is_bounded_and_incremental(monkeypatch):
+    from kubespan.store import engine
+
+    monkeypatch.setattr(engine, "SCAN_CACHE_ENTRIES", 3)
+    store, table = make()
+    feed(store, table, [S(1, 1, attrs={"k": f"value-{i}"}) for i in range(5)])
+    for word in ("va", "val", "valu", "value", "value-"):
+        assert len(store.search(compile_query(word))) == 5
+    assert len(store._scan_cache) == 3
+    feed(store, table, [S(2, 9, attrs={"k": "value-new"})])
+    assert store.search(compile_query("value-")).tolist() == [0, 1, 2, 3, 4, 5]
+    assert store.search(compile_query("k=~value-n.*")).tolist() == [5]

@@ -20,6 +20,8 @@ from kubespan.store.chunk import Chunk
 _NUMERIC_OPS: dict[str, Callable] = {"=": operator.eq, "!=": operator.ne, ">": operator.gt,
                                      ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _SMALL_ID_SET = 4
+SCAN_CACHE_ENTRIES = 64
+"""Predicate scans over attribute values kept per store (as-you-type queries make many)."""
 
 
 @dataclass(slots=True)
@@ -299,13 +301,15 @@ def cached_scan(snap: Snapshot, key: tuple, ids, pred: Callable[[Any], bool]) ->
     """Ids satisfying `pred`, scanning only ids not seen by an earlier query (store-wide cache)."""
     ids = list(ids) if not isinstance(ids, list) else ids
     cache = snap.cache
-    seen, found = cache.get(key, (0, []))
+    seen, found = cache.pop(key, (0, []))
     if seen > len(ids):
         seen, found = 0, []
     attributes = snap.attributes
     new = [i for i in ids[seen:] if i < snap.n_attributes and pred(attributes[i])]
     result = found + new if new else found
-    cache[key] = (len(ids), result)
+    cache[key] = (len(ids), result)  # re-inserted: the dict's order is least recently used first
+    while len(cache) > SCAN_CACHE_ENTRIES:
+        cache.pop(next(iter(cache)), None)
     return result
 
 
