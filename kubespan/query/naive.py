@@ -10,7 +10,7 @@ from typing import Any
 
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.decode import TraceBatch
-from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Not, Or, Spanset, SpansetOp, text_of
+from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Not, Or, Spanset, text_of
 
 
 class SpanView:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from kubespan.otlp.attributes import value_text
-from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Literal, Not, Or, Spanset, SpansetOp
+from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Literal, Not, Or, Spanset
 from kubespan.store.chunk import Chunk
 
 _NUMERIC_OPS: dict[str, Callable] = {"=": operator.eq, "!=": operator.ne, ">": operator.gt,
@@ -147,9 +147,11 @@ class Evaluator:
         if isinstance(expr, Cond):
             return self.cond(expr, chunk)
         if isinstance(expr, And):
-            return self.expr(expr.left, chunk) & self.expr(expr.right, chunk)
+            left = self.expr(expr.left, chunk)
+            return left & self.expr(expr.right, chunk) if left.any() else left
         if isinstance(expr, Or):
-            return self.expr(expr.left, chunk) | self.expr(expr.right, chunk)
+            left = self.expr(expr.left, chunk)
+            return left | self.expr(expr.right, chunk) if not left.all() else left
         if isinstance(expr, Not):
             return ~self.expr(expr.inner, chunk)
         if isinstance(expr, BareWord):
@@ -171,7 +173,7 @@ class Evaluator:
             lut = self.plan(cond, lambda: _string_lut(self.snap.names, cond.value_pred()))
             return lut[chunk.name]
         if kind == "service":
-            lut = self.plan(cond, lambda: _string_lut(self.snap.services, cond.value_pred())[self.snap.resource_service][self.snap.scope_resource])
+            lut = self.plan(cond, lambda: self.per_scope(_string_lut(self.snap.services, cond.value_pred())))
             return lut[chunk.scope] if len(lut) else np.zeros(chunk.n, bool)
         if kind in ("kind", "status"):
             return _numeric(chunk.kind if kind == "kind" else chunk.status, cond.op, cond.literal)
@@ -187,6 +189,10 @@ class Evaluator:
         if kind == "event":
             return self.event(cond, chunk)
         return self.attr(cond, chunk)
+
+    def per_scope(self, service_lut: np.ndarray) -> np.ndarray:
+        """A per-service flag turned into a per-scope flag."""
+        return service_lut[self.snap.resource_service][self.snap.scope_resource]
 
     def trace_lut(self, prefix: str) -> np.ndarray:
         trace_ids = self.snap.trace_ids
@@ -208,7 +214,9 @@ class Evaluator:
             lut = self.plan(cond, lambda: _string_lut(self.snap.event_names, positive.value_pred()))
             compatible = cond.literal.type == "str"
             has = np.diff(chunk.event_off) > 0
-            return has & ~spans_with(chunk.event_flat, chunk.event_off, None, lut) if compatible else np.zeros(chunk.n, bool)
+            if not compatible:
+                return np.zeros(chunk.n, bool)
+            return has & ~spans_with(chunk.event_flat, chunk.event_off, None, lut)
         lut = self.plan(cond, lambda: _string_lut(self.snap.event_names, cond.value_pred()))
         return spans_with(chunk.event_flat, chunk.event_off, None, lut)
 
@@ -271,8 +279,8 @@ class Evaluator:
         hit = set(ids)
         resource = np.array([pred(snap.services[s]) for s in snap.resource_service] or [False])
         resource |= np.array([any(a in hit for a in attrs_) for attrs_ in snap.resource_attrs] or [False])
-        return (_string_lut(snap.names, pred), resource[snap.scope_resource] if len(snap.scope_resource) else np.zeros(1, bool),
-                _string_lut(snap.event_names, pred), attrs)
+        scopes = resource[snap.scope_resource] if len(snap.scope_resource) else np.zeros(1, bool)
+        return _string_lut(snap.names, pred), scopes, _string_lut(snap.event_names, pred), attrs
 
 
 def matching_ids(snap: Snapshot, key: str, all_ids: list[int], cond: Cond) -> list[int]:

@@ -202,7 +202,8 @@ class SpanStore:
         snap = self.snapshot()
         ordinals = self._search(snap, query) if query is not None else None
         trace_col = snap.column("trace")
-        flags = trace_flags(trace_col if ordinals is None else trace_col[ordinals - snap.floor], len(snap.trace_ids) + 1)
+        matched = trace_col if ordinals is None else trace_col[ordinals - snap.floor]
+        flags = trace_flags(matched, len(snap.trace_ids) + 1)
         rows = np.flatnonzero(flags)
         if not len(rows):
             return []
