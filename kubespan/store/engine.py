@@ -247,17 +247,15 @@ class Evaluator:
     def attr_plan(self, cond: Cond):
         snap = self.snap
         key = cond.field.key
-        all_ids = snap.index.ids_of_key(key, snap.n_attributes)
-        if cond.literal.type == "nil":
-            matched: list[int] = []
-        else:
-            matched = matching_ids(snap, key, all_ids, cond)
         size = snap.n_attributes
-        match_set, key_set = IdSet(matched, size), IdSet(all_ids, size)
-        matched_set, key_lookup = set(matched), set(all_ids)
-        res_match = np.array([any(a in matched_set for a in attrs) for attrs in snap.resource_attrs] or [False], bool)
-        res_has = np.array([any(a in key_lookup for a in attrs) for attrs in snap.resource_attrs] or [False], bool)
-        return match_set, key_set, res_match[snap.scope_resource], res_has[snap.scope_resource]
+        matched = [] if cond.literal.type == "nil" else matching_ids(snap, key, cond)
+        attributes = snap.attributes
+        matched_set = set(matched)
+        res_match = np.array([any(a in matched_set for a in attrs) for attrs in snap.resource_attrs] or [False])
+        res_has = np.array([any(attributes[a].key == key for a in attrs) for attrs in snap.resource_attrs] or [False])
+        needs_key = cond.literal.type == "nil" or (cond.field.scope == "any" and res_has.any())
+        key_set = IdSet(snap.index.ids_of_key(key, size), size) if needs_key else None
+        return IdSet(matched, size), key_set, res_match[snap.scope_resource], res_has[snap.scope_resource]
 
     def bare(self, word: BareWord, chunk: Chunk) -> np.ndarray:
         plan = self.plan(word, lambda: self.bare_plan(word))
@@ -283,7 +281,7 @@ class Evaluator:
         return _string_lut(snap.names, pred), scopes, _string_lut(snap.event_names, pred), attrs
 
 
-def matching_ids(snap: Snapshot, key: str, all_ids: list[int], cond: Cond) -> list[int]:
+def matching_ids(snap: Snapshot, key: str, cond: Cond) -> list[int]:
     """Attribute ids of `key` whose value satisfies the condition."""
     pred = cond.value_pred()
     literal = cond.literal
@@ -293,7 +291,7 @@ def matching_ids(snap: Snapshot, key: str, all_ids: list[int], cond: Cond) -> li
         candidates = snap.index.ids_of_text(key, text)
         return [i for i in candidates if i < snap.n_attributes and pred(attributes[i].value)]
     cache_key = ("attr", key, cond.op, literal.type, literal.value)
-    return cached_scan(snap, cache_key, all_ids, lambda a: pred(a.value))
+    return cached_scan(snap, cache_key, snap.index.ids_of_key(key, snap.n_attributes), lambda a: pred(a.value))
 
 
 def _text_lookup_exact(literal: Literal) -> bool:
