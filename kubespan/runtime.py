@@ -30,6 +30,14 @@ class RuntimeConfig:
     dump: str | None = None
     filter: str | None = None
     writer_queue_spans: int = DEFAULT_QUEUE_SPANS
+    # --- forwarding and processing (kubespan.forward, kubespan.process, kubespan.collector) ---
+    forwards: list = field(default_factory=list)  # ForwardSettings, one per target
+    forward_close_timeout: float = 5.0  # seconds to flush forward queues at shutdown
+    sample_percent: float | None = None  # probabilistic_sampler (hash_seed mode)
+    sample_seed: int = 0
+    drop: list[str] = field(default_factory=list)  # --drop queries
+    max_memory_mb: float | None = None  # memory budget (memory_limiter), used by the store
+    # --- end forwarding and processing ---
 
 
 class Runtime:
@@ -46,6 +54,8 @@ class Runtime:
         self.broken_output = threading.Event()
         self._stdout_fd = stdout_fd
         self._build_writers()
+        self.forwarders: list = []
+        self._build_processing()
 
     def start(self) -> dict[str, str]:
         """Start the receivers; return {"grpc": "host:port", "http": "host:port"}."""
@@ -72,6 +82,24 @@ class Runtime:
         for writer in self.writers:
             writer.close()
         self.writers.clear()
+        self._close_forwarders()
+
+    # --- forwarding and processing ---
+    def _build_processing(self) -> None:
+        from kubespan.forward.assemble import build_forwarders
+        from kubespan.process.assemble import build_processors
+
+        self.pipeline.processors.extend(build_processors(self.config, self.pipeline.table, self.counters))
+        self.forwarders = build_forwarders(self.config.forwards, self.counters)
+        for forwarder in self.forwarders:
+            self.pipeline.add_consumer(forwarder)
+
+    def _close_forwarders(self) -> None:
+        from kubespan.forward.assemble import close_forwarders
+
+        close_forwarders(self.forwarders, self.config.forward_close_timeout)
+        self.forwarders.clear()
+    # --- end forwarding and processing ---
 
     def _start_receiver(self, name: str, receiver) -> None:
         self.addresses[name] = receiver.start()

@@ -7,6 +7,13 @@ import signal
 import sys
 import threading
 
+from kubespan.cli.forward_options import (
+    add_config_option,
+    add_forward_options,
+    add_processing_options,
+    finish_runtime_config,
+    print_processing,
+)
 from kubespan.cli.options import add_output_options, add_receiver_options, runtime_config
 from kubespan.runtime import Runtime, print_warnings
 
@@ -19,11 +26,14 @@ def add_parser(subparsers) -> None:
     )
     add_receiver_options(parser)
     add_output_options(parser)
+    add_config_option(parser)  # forwarding/processing options: kubespan.cli.forward_options
+    add_processing_options(parser)
+    add_forward_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = Runtime(runtime_config(args))
+    runtime = Runtime(finish_runtime_config(runtime_config(args), args))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -36,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(runtime.warnings)
     for name, bound in addresses.items():
         print(f"kubespan: OTLP/{name} listening on {bound}", file=sys.stderr, flush=True)
+    print_processing(runtime)  # forwarding/processing summary: kubespan.cli.forward_options
     _wait(stop, runtime, args.stats)
     runtime.stop()
     print(runtime.counters.report_line(), file=sys.stderr, flush=True)

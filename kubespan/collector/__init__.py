@@ -1,0 +1,1 @@
+"""Running an OpenTelemetry Collector config file (`--config otel-collector.yaml`) unchanged."""
