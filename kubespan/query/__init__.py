@@ -6,6 +6,8 @@ or, when the text starts with `{`, a TraceQL subset. See proto_notes/query.md.
 
 from __future__ import annotations
 
+import re
+
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.decode import TraceBatch
 from kubespan.query.ast import Filter, Spanset
@@ -15,6 +17,9 @@ from kubespan.query.shorthand import parse_shorthand
 from kubespan.query.traceql import parse_traceql
 
 __all__ = ["Query", "QuerySyntaxError", "compile_query"]
+
+_TRACEQL = re.compile(r"[\s(]*\{")
+"""TraceQL starts with `{`, possibly after opening parentheses."""
 
 
 class Query:
@@ -37,6 +42,6 @@ class Query:
 
 def compile_query(text: str) -> Query:
     """Parse `text`; raises `QuerySyntaxError(message, column)`."""
-    if text.lstrip().startswith(("{", "(")) and "{" in text:
+    if _TRACEQL.match(text):
         return Query(text, "traceql", parse_traceql(text))
     return Query(text, "shorthand", Filter(parse_shorthand(text)))
