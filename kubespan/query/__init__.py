@@ -12,6 +12,7 @@ from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.decode import TraceBatch
 from kubespan.query.ast import Filter, Spanset
 from kubespan.query.errors import QuerySyntaxError
+from kubespan.query.naive import Memo
 from kubespan.query.naive import match_batch as _match_batch
 from kubespan.query.shorthand import parse_shorthand
 from kubespan.query.traceql import parse_traceql
@@ -25,16 +26,17 @@ _TRACEQL = re.compile(r"[\s(]*\{")
 class Query:
     """A compiled query; the store evaluates `root` with its index."""
 
-    __slots__ = ("text", "syntax", "root")
+    __slots__ = ("text", "syntax", "root", "_memo")
 
     def __init__(self, text: str, syntax: str, root: Spanset) -> None:
         self.text = text
         self.syntax = syntax  # "shorthand" or "traceql"
         self.root = root
+        self._memo = Memo()
 
     def match_batch(self, batch: TraceBatch, table: AttributeTable) -> list[bool]:
-        """Per-span flags, evaluated naively over the batch's spans."""
-        return _match_batch(self.root, batch, table)
+        """Per-span flags, evaluated naively over the batch's spans (memoised per attribute id)."""
+        return _match_batch(self.root, batch, table, self._memo)
 
     def __repr__(self) -> str:
         return f"Query({self.text!r})"
