@@ -174,3 +174,11 @@ def test_syntax_errors(text, message, column):
     assert info.value.column == column
     assert f"(column {column})" in str(info.value)
     assert info.value.caret(text).splitlines()[1] == " " * (column - 1) + "^"
+
+
+@pytest.mark.parametrize("text, syntax", [
+    ("{ }", "traceql"), ("  ( { .a = 1 } > { })", "traceql"), ('(name="{x}")', "shorthand"), ("a=1", "shorthand"),
+    ("", "shorthand"),
+])
+def test_syntax_detection(text, syntax):
+    assert compile_query(text).syntax == syntax

@@ -10,12 +10,14 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from kubespan.otlp.jsoncodec import decode_traces_json
 from tests.otel_sdk import sdk_spans
 from tests.serve_process import ServeProcess
 
 LOOPBACK = ("--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0")
+SUCCESS = SpanExportResult.SUCCESS
 
 
 def merge(requests: list[ExportTraceServiceRequest]) -> list:
@@ -38,8 +40,8 @@ def serve_jsonl():
 
 def test_jsonl_one_complete_request_per_span_over_grpc_and_http(serve_jsonl):
     spans = sdk_spans()
-    GrpcExporter(endpoint=serve_jsonl.addresses["grpc"], insecure=True).export(spans)
-    HttpExporter(endpoint=f"http://{serve_jsonl.addresses['http']}/v1/traces").export(spans)
+    assert GrpcExporter(endpoint=serve_jsonl.addresses["grpc"], insecure=True).export(spans) == SUCCESS
+    assert HttpExporter(endpoint=f"http://{serve_jsonl.addresses['http']}/v1/traces").export(spans) == SUCCESS
     lines = serve_jsonl.read_stdout_lines(2 * len(spans))
     requests = [decode_traces_json(line) for line in lines]
     for request in requests:
@@ -59,7 +61,7 @@ def test_sigint_flushes_the_dump_and_reports_counters(tmp_path):
     process = ServeProcess(*LOOPBACK, "--dump", str(dump), "--stats", "0.05")
     try:
         spans = sdk_spans()
-        GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(spans)
+        assert GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(spans) == SUCCESS
         stats = json.loads(process.wait_stderr(lambda l: l.startswith("{") and '"received_spans":3' in l))
         assert {"received_spans", "rejected_spans", "written_spans", "rss_bytes"} <= set(stats)
         summary = process.stop(signal.SIGINT)
@@ -74,7 +76,7 @@ def test_sigint_flushes_the_dump_and_reports_counters(tmp_path):
 def test_print_writes_the_debug_exporter_text(tmp_path):
     process = ServeProcess(*LOOPBACK, "--print")
     try:
-        GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(sdk_spans())
+        assert GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(sdk_spans()) == SUCCESS
         first = process.read_stdout_lines(1)[0]
         assert first == b'Traces\t{"resource spans": 1, "spans": 3}\n'
         assert process.read_stdout_lines(1)[0] == b"ResourceSpans #0\n"

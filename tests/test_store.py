@@ -205,3 +205,41 @@ def test_reads_while_writing():
     thread.join()
     assert not errors
     assert np.all(np.diff(store.search()) == 1)
+
+
+def test_scan_cache_is_bounded_and_incremental(monkeypatch):
+    from kubespan.store import engine
+
+    monkeypatch.setattr(engine, "SCAN_CACHE_ENTRIES", 3)
+    store, table = make()
+    feed(store, table, [S(1, 1, attrs={"k": f"value-{i}"}) for i in range(5)])
+    for word in ("va", "val", "valu", "value", "value-"):
+        assert len(store.search(compile_query(word))) == 5
+    assert len(store._scan_cache) == 3
+    feed(store, table, [S(2, 9, attrs={"k": "value-new"})])
+    assert store.search(compile_query("value-")).tolist() == [0, 1, 2, 3, 4, 5]
+    assert store.search(compile_query("k=~value-n.*")).tolist() == [5]
+
+
+def test_trace_pages_and_orphan_roots():
+    store, table = make()
+    feed(store, table, [S(t, t, start=t * 10, parent=99 if t == 2 else 0) for t in range(1, 6)])
+    assert store.trace_page(None, 1, 2) == (5, [trace_id(4), trace_id(3)])
+    assert store.search_traces(None, offset=4) == [trace_id(1)]
+    assert store.trace_page(compile_query("nothing-matches"), 0, 10) == (0, [])
+    assert store.trace_summary(trace_id(2)).orphan_root and not store.trace_summary(trace_id(3)).orphan_root
+
+
+def test_attribute_stats():
+    store, table = make()
+    feed(store, table, [S(1, 1, attrs={"k8s.pod": "a"}, status=2, start=5),
+                        S(1, 2, attrs={"k8s.pod": "a"}, start=50),
+                        S(2, 3, attrs={"k8s.pod": "b"}),
+                        S(3, 4, resource={"k8s.pod": "b"}, status=2, start=100)])
+    stats = store.attribute_stats("k8s.pod")
+    assert [(s.value, s.spans, s.errors, s.last_end) for s in stats] == [
+        ("a", 2, 1, T0 + 1050), ("b", 2, 1, T0 + 1100)]
+    store2, table2 = make(max_spans=2)
+    feed(store2, table2, [S(1, 1, attrs={"k8s.pod": "a"}, status=2), S(1, 2, attrs={"k8s.pod": "a"}),
+                          S(1, 3, attrs={"k8s.pod": "a"})])
+    assert [(s.spans, s.errors) for s in store2.attribute_stats("k8s.pod")] == [(2, 0)]

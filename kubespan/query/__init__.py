@@ -6,30 +6,37 @@ or, when the text starts with `{`, a TraceQL subset. See proto_notes/query.md.
 
 from __future__ import annotations
 
+import re
+
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.decode import TraceBatch
 from kubespan.query.ast import Filter, Spanset
 from kubespan.query.errors import QuerySyntaxError
+from kubespan.query.naive import Memo
 from kubespan.query.naive import match_batch as _match_batch
 from kubespan.query.shorthand import parse_shorthand
 from kubespan.query.traceql import parse_traceql
 
 __all__ = ["Query", "QuerySyntaxError", "compile_query"]
 
+_TRACEQL = re.compile(r"[\s(]*\{")
+"""TraceQL starts with `{`, possibly after opening parentheses."""
+
 
 class Query:
     """A compiled query; the store evaluates `root` with its index."""
 
-    __slots__ = ("text", "syntax", "root")
+    __slots__ = ("text", "syntax", "root", "_memo")
 
     def __init__(self, text: str, syntax: str, root: Spanset) -> None:
         self.text = text
         self.syntax = syntax  # "shorthand" or "traceql"
         self.root = root
+        self._memo = Memo()
 
     def match_batch(self, batch: TraceBatch, table: AttributeTable) -> list[bool]:
-        """Per-span flags, evaluated naively over the batch's spans."""
-        return _match_batch(self.root, batch, table)
+        """Per-span flags, evaluated naively over the batch's spans (memoised per attribute id)."""
+        return _match_batch(self.root, batch, table, self._memo)
 
     def __repr__(self) -> str:
         return f"Query({self.text!r})"
@@ -37,6 +44,6 @@ class Query:
 
 def compile_query(text: str) -> Query:
     """Parse `text`; raises `QuerySyntaxError(message, column)`."""
-    if text.lstrip().startswith(("{", "(")) and "{" in text:
+    if _TRACEQL.match(text):
         return Query(text, "traceql", parse_traceql(text))
     return Query(text, "shorthand", Filter(parse_shorthand(text)))

@@ -10,34 +10,54 @@ from typing import Any
 
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.decode import TraceBatch
-from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Not, Or, Spanset, SpansetOp, text_of
+from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Not, Or, Spanset, text_of
+
+
+class Memo:
+    """Per-query results by attribute id (entries of an `AttributeTable` never change).
+
+    Kept across batches while the table stays the same, so `serve --filter` evaluates a
+    condition once per distinct attribute, not once per span.
+    """
+
+    LIMIT = 1 << 20
+
+    def __init__(self) -> None:
+        self.table: AttributeTable | None = None
+        self.results: dict[int, dict[int, int]] = {}
+
+    def for_table(self, table: AttributeTable) -> "Memo":
+        if table is not self.table:
+            self.table, self.results = table, {}
+        return self
+
+    def codes(self, node) -> dict[int, int]:
+        found = self.results.get(id(node))
+        if found is None or len(found) > self.LIMIT:
+            found = self.results[id(node)] = {}
+        return found
 
 
 class SpanView:
     """What the evaluator needs to know about span `i` of a batch."""
 
-    __slots__ = ("batch", "table", "i", "_attrs", "_resource")
+    __slots__ = ("batch", "table", "i", "memo")
 
-    def __init__(self, batch: TraceBatch, table: AttributeTable, i: int) -> None:
+    def __init__(self, batch: TraceBatch, table: AttributeTable, i: int, memo: Memo | None = None) -> None:
         self.batch, self.table, self.i = batch, table, i
-        self._attrs: list | None = None
-        self._resource: list | None = None
+        self.memo = memo if memo is not None else Memo().for_table(table)
+
+    @property
+    def attribute_ids(self) -> list[int]:
+        return self.batch.spans.attribute_ids[self.i]
+
+    @property
+    def resource_attribute_ids(self) -> list[int]:
+        return self.batch.resources[self.resource_index].attribute_ids
 
     @property
     def resource_index(self) -> int:
         return self.batch.scopes[self.batch.spans.scope[self.i]].resource
-
-    def attrs(self) -> list:
-        if self._attrs is None:
-            attributes = self.table.attributes
-            self._attrs = [attributes[a] for a in self.batch.spans.attribute_ids[self.i]]
-        return self._attrs
-
-    def resource_attrs(self) -> list:
-        if self._resource is None:
-            attributes = self.table.attributes
-            self._resource = [attributes[a] for a in self.batch.resources[self.resource_index].attribute_ids]
-        return self._resource
 
     def intrinsic(self, kind: str) -> Any:
         spans = self.batch.spans
@@ -55,7 +75,7 @@ class SpanView:
         if kind == "event":
             return list(spans.event_names[i])
         ids = {"trace": spans.trace_id, "span": spans.span_id, "parent": spans.parent_id}[kind]
-        return ids[i].hex()
+        return ids[i].hex() if any(ids[i]) else ""  # an all-zero parent id means no parent
 
 
 def _int64(value: int) -> int:
@@ -63,14 +83,14 @@ def _int64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
+ABSENT, PRESENT, MATCH = 0, 1, 2
+"""Codes of one attribute for one condition: other key, the key without a match, a match."""
+
+
 def eval_cond(cond: Cond, span: SpanView) -> bool:
     field = cond.field
     if field.kind == "attr":
-        values = _attr_values(field.scope, field.key, span)
-        if cond.literal.type == "nil":
-            return not values if cond.op == "=" else bool(values)
-        pred = cond.value_pred()
-        return any(pred(value) for value in values)
+        return _eval_attr(cond, span)
     value = span.intrinsic(field.kind)
     if field.kind in ("trace", "span", "parent"):
         want = cond.literal.value
@@ -79,20 +99,54 @@ def eval_cond(cond: Cond, span: SpanView) -> bool:
     return cond.value_pred()(value)
 
 
-def _attr_values(scope: str, key: str, span: SpanView) -> list:
-    if scope in ("span", "any"):
-        values = [a.value for a in span.attrs() if a.key == key]
-        if values or scope == "span":
-            return values
-    return [a.value for a in span.resource_attrs() if a.key == key]
+def _eval_attr(cond: Cond, span: SpanView) -> bool:
+    """Unscoped keys use the span's values if the span has the key, else the resource's."""
+    scope = cond.field.scope
+    code = ABSENT
+    if scope != "resource":
+        code = _best_code(cond, span, span.attribute_ids)
+    if code == ABSENT and scope != "span":
+        code = _best_code(cond, span, span.resource_attribute_ids)
+    if cond.literal.type == "nil":
+        return (code == ABSENT) if cond.op == "=" else (code != ABSENT)
+    return code == MATCH
+
+
+def _best_code(cond: Cond, span: SpanView, ids: list[int]) -> int:
+    codes = span.memo.codes(cond)
+    best = ABSENT
+    for a in ids:
+        code = codes.get(a)
+        if code is None:
+            code = codes[a] = _code(cond, span.table.attributes[a])
+        if code == MATCH:
+            return MATCH
+        best = max(best, code)
+    return best
+
+
+def _code(cond: Cond, attribute) -> int:
+    if attribute.key != cond.field.key:
+        return ABSENT
+    if cond.literal.type == "nil":
+        return PRESENT
+    return MATCH if cond.value_pred()(attribute.value) else PRESENT
 
 
 def eval_bare(word: BareWord, span: SpanView) -> bool:
     folded = word.folded
     texts = [span.intrinsic("service"), span.intrinsic("name"), *span.intrinsic("event")]
-    texts += [text_of(a.value) for a in span.attrs()]
-    texts += [text_of(a.value) for a in span.resource_attrs()]
-    return any(folded in text.casefold() for text in texts)
+    if any(folded in text.casefold() for text in texts):
+        return True
+    codes = span.memo.codes(word)
+    attributes = span.table.attributes
+    for a in (*span.attribute_ids, *span.resource_attribute_ids):
+        hit = codes.get(a)
+        if hit is None:
+            hit = codes[a] = folded in text_of(attributes[a].value).casefold()
+        if hit:
+            return True
+    return False
 
 
 def eval_expr(expr, span: SpanView) -> bool:
@@ -136,11 +190,11 @@ class BatchTraces:
             parent = self.parent[parent]
 
 
-def eval_spanset(node: Spanset, batch: TraceBatch, table: AttributeTable, links: list) -> set[int]:
+def eval_spanset(node: Spanset, batch: TraceBatch, table: AttributeTable, links: list, memo: Memo) -> set[int]:
     if isinstance(node, Filter):
-        return {i for i in range(len(batch.spans)) if eval_expr(node.expr, SpanView(batch, table, i))}
-    left = eval_spanset(node.left, batch, table, links)
-    right = eval_spanset(node.right, batch, table, links)
+        return {i for i in range(len(batch.spans)) if eval_expr(node.expr, SpanView(batch, table, i, memo))}
+    left = eval_spanset(node.left, batch, table, links, memo)
+    right = eval_spanset(node.right, batch, table, links, memo)
     if node.op == "||":
         return left | right
     if not links:
@@ -168,8 +222,9 @@ def structural(op: str, i: int, left: set[int], traces: BatchTraces) -> bool:
     raise ValueError(f"unknown structural operator {op}")
 
 
-def match_batch(root: Spanset, batch: TraceBatch, table: AttributeTable) -> list[bool]:
+def match_batch(root: Spanset, batch: TraceBatch, table: AttributeTable, memo: Memo | None = None) -> list[bool]:
+    memo = (memo or Memo()).for_table(table)
     if isinstance(root, Filter):
-        return [eval_expr(root.expr, SpanView(batch, table, i)) for i in range(len(batch.spans))]
-    matched = eval_spanset(root, batch, table, [])
+        return [eval_expr(root.expr, SpanView(batch, table, i, memo)) for i in range(len(batch.spans))]
+    matched = eval_spanset(root, batch, table, [], memo)
     return [i in matched for i in range(len(batch.spans))]

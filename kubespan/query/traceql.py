@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kubespan.query.ast import KINDS, STATUSES, And, Cond, Const, Expr, Field, Filter, Literal, Not, Or, Spanset, SpansetOp
+from kubespan.query.ast import (
+    KINDS, STATUSES, And, Cond, Const, Expr, Field, Filter, Literal, Not, Or, Spanset, SpansetOp,
+)
 from kubespan.query.errors import QuerySyntaxError
 from kubespan.query.literals import DURATION, parse_duration, parse_hex
 
@@ -25,6 +27,7 @@ _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COMPARISONS = ("=", "!=", "=~", "!~", ">", ">=", "<", "<=")
 STRUCTURAL = (">", ">>", "<", "<<", "~")
+UNSUPPORTED_STRUCTURAL = ("!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~")
 _LEGACY = {"name": "name", "status": "status", "kind": "kind", "duration": "duration"}
 _SCOPED = {("span", "name"): "name", ("span", "status"): "status", ("span", "kind"): "kind",
            ("span", "duration"): "duration", ("span", "id"): "span", ("span", "parentID"): "parent",
@@ -179,7 +182,7 @@ class _Parser:
 
     def structural(self) -> Spanset:
         left = self.spanset_primary()
-        while self.tok.kind in STRUCTURAL or self.tok.kind in ("!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~"):
+        while self.tok.kind in STRUCTURAL or self.tok.kind in UNSUPPORTED_STRUCTURAL:
             if self.tok.kind not in STRUCTURAL:
                 raise QuerySyntaxError(f"structural operator {self.tok.kind} is not supported", self.tok.column)
             op = self.take().kind

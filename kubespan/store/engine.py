@@ -14,12 +14,14 @@ from typing import Any, Callable
 import numpy as np
 
 from kubespan.otlp.attributes import value_text
-from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Literal, Not, Or, Spanset, SpansetOp
+from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Literal, Not, Or, Spanset
 from kubespan.store.chunk import Chunk
 
 _NUMERIC_OPS: dict[str, Callable] = {"=": operator.eq, "!=": operator.ne, ">": operator.gt,
                                      ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _SMALL_ID_SET = 4
+SCAN_CACHE_ENTRIES = 64
+"""Predicate scans over attribute values kept per store (as-you-type queries make many)."""
 
 
 @dataclass(slots=True)
@@ -145,9 +147,11 @@ class Evaluator:
         if isinstance(expr, Cond):
             return self.cond(expr, chunk)
         if isinstance(expr, And):
-            return self.expr(expr.left, chunk) & self.expr(expr.right, chunk)
+            left = self.expr(expr.left, chunk)
+            return left & self.expr(expr.right, chunk) if left.any() else left
         if isinstance(expr, Or):
-            return self.expr(expr.left, chunk) | self.expr(expr.right, chunk)
+            left = self.expr(expr.left, chunk)
+            return left | self.expr(expr.right, chunk) if not left.all() else left
         if isinstance(expr, Not):
             return ~self.expr(expr.inner, chunk)
         if isinstance(expr, BareWord):
@@ -169,7 +173,7 @@ class Evaluator:
             lut = self.plan(cond, lambda: _string_lut(self.snap.names, cond.value_pred()))
             return lut[chunk.name]
         if kind == "service":
-            lut = self.plan(cond, lambda: _string_lut(self.snap.services, cond.value_pred())[self.snap.resource_service][self.snap.scope_resource])
+            lut = self.plan(cond, lambda: self.per_scope(_string_lut(self.snap.services, cond.value_pred())))
             return lut[chunk.scope] if len(lut) else np.zeros(chunk.n, bool)
         if kind in ("kind", "status"):
             return _numeric(chunk.kind if kind == "kind" else chunk.status, cond.op, cond.literal)
@@ -185,6 +189,10 @@ class Evaluator:
         if kind == "event":
             return self.event(cond, chunk)
         return self.attr(cond, chunk)
+
+    def per_scope(self, service_lut: np.ndarray) -> np.ndarray:
+        """A per-service flag turned into a per-scope flag."""
+        return service_lut[self.snap.resource_service][self.snap.scope_resource]
 
     def trace_lut(self, prefix: str) -> np.ndarray:
         trace_ids = self.snap.trace_ids
@@ -206,7 +214,9 @@ class Evaluator:
             lut = self.plan(cond, lambda: _string_lut(self.snap.event_names, positive.value_pred()))
             compatible = cond.literal.type == "str"
             has = np.diff(chunk.event_off) > 0
-            return has & ~spans_with(chunk.event_flat, chunk.event_off, None, lut) if compatible else np.zeros(chunk.n, bool)
+            if not compatible:
+                return np.zeros(chunk.n, bool)
+            return has & ~spans_with(chunk.event_flat, chunk.event_off, None, lut)
         lut = self.plan(cond, lambda: _string_lut(self.snap.event_names, cond.value_pred()))
         return spans_with(chunk.event_flat, chunk.event_off, None, lut)
 
@@ -237,17 +247,15 @@ class Evaluator:
     def attr_plan(self, cond: Cond):
         snap = self.snap
         key = cond.field.key
-        all_ids = snap.index.ids_of_key(key, snap.n_attributes)
-        if cond.literal.type == "nil":
-            matched: list[int] = []
-        else:
-            matched = matching_ids(snap, key, all_ids, cond)
         size = snap.n_attributes
-        match_set, key_set = IdSet(matched, size), IdSet(all_ids, size)
-        matched_set, key_lookup = set(matched), set(all_ids)
-        res_match = np.array([any(a in matched_set for a in attrs) for attrs in snap.resource_attrs] or [False], bool)
-        res_has = np.array([any(a in key_lookup for a in attrs) for attrs in snap.resource_attrs] or [False], bool)
-        return match_set, key_set, res_match[snap.scope_resource], res_has[snap.scope_resource]
+        matched = [] if cond.literal.type == "nil" else matching_ids(snap, key, cond)
+        attributes = snap.attributes
+        matched_set = set(matched)
+        res_match = np.array([any(a in matched_set for a in attrs) for attrs in snap.resource_attrs] or [False])
+        res_has = np.array([any(attributes[a].key == key for a in attrs) for attrs in snap.resource_attrs] or [False])
+        needs_key = cond.literal.type == "nil" or (cond.field.scope == "any" and res_has.any())
+        key_set = IdSet(snap.index.ids_of_key(key, size), size) if needs_key else None
+        return IdSet(matched, size), key_set, res_match[snap.scope_resource], res_has[snap.scope_resource]
 
     def bare(self, word: BareWord, chunk: Chunk) -> np.ndarray:
         plan = self.plan(word, lambda: self.bare_plan(word))
@@ -269,11 +277,11 @@ class Evaluator:
         hit = set(ids)
         resource = np.array([pred(snap.services[s]) for s in snap.resource_service] or [False])
         resource |= np.array([any(a in hit for a in attrs_) for attrs_ in snap.resource_attrs] or [False])
-        return (_string_lut(snap.names, pred), resource[snap.scope_resource] if len(snap.scope_resource) else np.zeros(1, bool),
-                _string_lut(snap.event_names, pred), attrs)
+        scopes = resource[snap.scope_resource] if len(snap.scope_resource) else np.zeros(1, bool)
+        return _string_lut(snap.names, pred), scopes, _string_lut(snap.event_names, pred), attrs
 
 
-def matching_ids(snap: Snapshot, key: str, all_ids: list[int], cond: Cond) -> list[int]:
+def matching_ids(snap: Snapshot, key: str, cond: Cond) -> list[int]:
     """Attribute ids of `key` whose value satisfies the condition."""
     pred = cond.value_pred()
     literal = cond.literal
@@ -283,7 +291,7 @@ def matching_ids(snap: Snapshot, key: str, all_ids: list[int], cond: Cond) -> li
         candidates = snap.index.ids_of_text(key, text)
         return [i for i in candidates if i < snap.n_attributes and pred(attributes[i].value)]
     cache_key = ("attr", key, cond.op, literal.type, literal.value)
-    return cached_scan(snap, cache_key, all_ids, lambda a: pred(a.value))
+    return cached_scan(snap, cache_key, snap.index.ids_of_key(key, snap.n_attributes), lambda a: pred(a.value))
 
 
 def _text_lookup_exact(literal: Literal) -> bool:
@@ -299,13 +307,15 @@ def cached_scan(snap: Snapshot, key: tuple, ids, pred: Callable[[Any], bool]) ->
     """Ids satisfying `pred`, scanning only ids not seen by an earlier query (store-wide cache)."""
     ids = list(ids) if not isinstance(ids, list) else ids
     cache = snap.cache
-    seen, found = cache.get(key, (0, []))
+    seen, found = cache.pop(key, (0, []))
     if seen > len(ids):
         seen, found = 0, []
     attributes = snap.attributes
     new = [i for i in ids[seen:] if i < snap.n_attributes and pred(attributes[i])]
     result = found + new if new else found
-    cache[key] = (len(ids), result)
+    cache[key] = (len(ids), result)  # re-inserted: the dict's order is least recently used first
+    while len(cache) > SCAN_CACHE_ENTRIES:
+        cache.pop(next(iter(cache)), None)
     return result
 
 

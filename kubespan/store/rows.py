@@ -53,3 +53,14 @@ class TraceSummary:
     error_count: int
     services: tuple[str, ...]
     root: int | None  # ordinal of the root span (or first orphan), None if unknown
+    orphan_root: bool = False  # the root shown has a parent id that is not stored
+
+
+@dataclass(frozen=True, slots=True)
+class ValueStats:
+    """One distinct attribute value (as text) and the stored spans carrying it."""
+
+    value: str
+    spans: int
+    errors: int
+    last_end: int  # latest end (unix ns) among those spans

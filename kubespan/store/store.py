@@ -24,7 +24,7 @@ from kubespan.otlp.decode import TraceBatch
 from kubespan.stats import Counters
 from kubespan.store.chunk import Chunk, build_chunk, merge_chunks
 from kubespan.store.engine import Evaluator, Snapshot, trace_flags
-from kubespan.store.rows import SpanDetail, SpanRow, TraceSummary
+from kubespan.store.rows import SpanDetail, SpanRow, TraceSummary, ValueStats
 from kubespan.store.tables import AttributeIndex, ResourceScopes, StringTable
 from kubespan.store.traces import ERROR, TraceTable
 
@@ -197,19 +197,29 @@ class SpanStore:
         mask = Evaluator(snap).spanset(query.root)
         return np.flatnonzero(mask).astype(np.int64) + snap.floor
 
-    def search_traces(self, query=None) -> list[bytes]:
-        """Ids of the traces with a matching span, newest trace start first."""
+    def search_traces(self, query=None, offset: int = 0, limit: int | None = None) -> list[bytes]:
+        """Ids of the traces with a matching span, newest trace start first (optionally a window)."""
+        return self.trace_page(query, offset, limit)[1]
+
+    def trace_page(self, query=None, offset: int = 0, limit: int | None = None) -> tuple[int, list[bytes]]:
+        """(number of matching traces, ids of the window [offset, offset + limit)), newest first.
+
+        Only the window's ids are materialised, so a UI can show a page of a huge result.
+        """
         snap = self.snapshot()
         ordinals = self._search(snap, query) if query is not None else None
         trace_col = snap.column("trace")
-        flags = trace_flags(trace_col if ordinals is None else trace_col[ordinals - snap.floor], len(snap.trace_ids) + 1)
+        matched = trace_col if ordinals is None else trace_col[ordinals - snap.floor]
+        flags = trace_flags(matched, len(snap.trace_ids) + 1)
         rows = np.flatnonzero(flags)
         if not len(rows):
-            return []
+            return 0, []
         starts = self._trace_starts(rows, snap, trace_col)
         order = np.lexsort((-rows, -starts))
+        stop = None if limit is None else offset + max(0, limit)
         ids = snap.trace_ids
-        return [ids[row] for row in rows[order].tolist() if ids[row] is not None]
+        window = [ids[row] for row in rows[order[offset:stop]].tolist()]
+        return len(rows), [trace_id for trace_id in window if trace_id is not None]
 
     def _trace_starts(self, rows: np.ndarray, snap: Snapshot, trace_col: np.ndarray) -> np.ndarray:
         start, dirty = snap.trace_start, snap.trace_dirty
@@ -335,7 +345,8 @@ class SpanStore:
     def _summary(self, snap: Snapshot, trace_id: bytes, group) -> TraceSummary:
         ordinals, start, end, span_id, parent_id, status, scope, name = group
         roots = np.flatnonzero(parent_id == 0)
-        if not len(roots):
+        orphan = not len(roots)
+        if orphan:
             roots = np.flatnonzero(~np.isin(parent_id, span_id))
         root = int(roots[0]) if len(roots) else None
         service_ids = snap.resource_service[snap.scope_resource[scope]]
@@ -348,35 +359,46 @@ class SpanStore:
             start=first, end=last, duration=last - first,
             span_count=len(ordinals), error_count=int((status == ERROR).sum()),
             services=services, root=int(ordinals[root]) if root is not None else None,
+            orphan_root=orphan and root is not None,
         )
 
     # ------------------------------------------------------------------ values and stats
     def attribute_values(self, key: str, limit: int = 1000) -> list[tuple[str, int]]:
         """Distinct values of `key` (span and resource attributes) with their span counts."""
+        return [(stat.value, stat.spans) for stat in self.attribute_stats(key, limit)]
+
+    def attribute_stats(self, key: str, limit: int = 1000) -> list[ValueStats]:
+        """Per distinct value of `key`: spans, error spans and the latest span end; most spans first."""
         snap = self.snapshot()
         ids = np.array(snap.index.ids_of_key(key, snap.n_attributes), np.int64)
         if not len(ids):
             return []
         slot = np.full(snap.n_attributes, -1, np.int64)
         slot[ids] = np.arange(len(ids))
-        counts = np.zeros(len(ids), np.int64)
-        scope_counts = np.zeros(len(snap.scope_resource) + 1, np.int64)
+        per_id = _Tally(len(ids))
+        per_scope = _Tally(len(snap.scope_resource) + 1)
         for chunk, i in snap.live_slices():
-            hits = slot[chunk.attr_flat[chunk.attr_off[i]:]]
-            counts += np.bincount(hits[hits >= 0], minlength=len(ids))
-            scope_counts += np.bincount(chunk.scope[i:], minlength=len(scope_counts))[:len(scope_counts)]
-        for scope, count in enumerate(scope_counts[:-1].tolist()):
-            if count:
-                for a in snap.resource_attrs[int(snap.scope_resource[scope])]:
-                    if slot[a] >= 0:
-                        counts[slot[a]] += count
-        totals: dict[str, int] = {}
+            hits = slot[chunk.attr_flat]
+            positions = np.flatnonzero(hits >= 0)
+            spans = np.searchsorted(chunk.attr_off, positions, "right") - 1
+            live = spans >= i
+            per_id.add(hits[positions[live]], chunk.status[spans[live]], chunk.end[spans[live]])
+            per_scope.add(chunk.scope[i:], chunk.status[i:], chunk.end[i:])
+        for scope in np.flatnonzero(per_scope.spans[:-1]).tolist():
+            for a in snap.resource_attrs[int(snap.scope_resource[scope])]:
+                if slot[a] >= 0:
+                    per_id.merge(int(slot[a]), per_scope, scope)
+        totals: dict[str, list[int]] = {}
         attributes = snap.attributes
-        for index, count in zip(ids.tolist(), counts.tolist()):
-            if count:
-                text = value_text(attributes[index].value)
-                totals[text] = totals.get(text, 0) + count
-        return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        for index, spans_, errors, last in zip(ids.tolist(), per_id.spans.tolist(), per_id.errors.tolist(),
+                                               per_id.last_end.tolist()):
+            if spans_:
+                total = totals.setdefault(value_text(attributes[index].value), [0, 0, np.iinfo(np.int64).min])
+                total[0] += spans_
+                total[1] += errors
+                total[2] = max(total[2], last)
+        ordered = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+        return [ValueStats(text, spans_, errors, last) for text, (spans_, errors, last) in ordered]
 
     def stats(self) -> dict:
         with self._lock:
@@ -390,3 +412,23 @@ class SpanStore:
                 "names": len(self._names),
                 "max_spans": self.max_spans,
             }
+
+
+class _Tally:
+    """Span count, error count and latest end per slot, accumulated chunk by chunk."""
+
+    def __init__(self, size: int) -> None:
+        self.spans = np.zeros(size, np.int64)
+        self.errors = np.zeros(size, np.int64)
+        self.last_end = np.full(size, np.iinfo(np.int64).min, np.int64)
+
+    def add(self, slots: np.ndarray, status: np.ndarray, end: np.ndarray) -> None:
+        size = len(self.spans)
+        self.spans += np.bincount(slots, minlength=size)[:size]
+        self.errors += np.bincount(slots[status == ERROR], minlength=size)[:size]
+        np.maximum.at(self.last_end, slots, end)
+
+    def merge(self, slot: int, other: "_Tally", index: int) -> None:
+        self.spans[slot] += other.spans[index]
+        self.errors[slot] += other.errors[index]
+        self.last_end[slot] = max(self.last_end[slot], other.last_end[index])
