@@ -160,3 +160,8 @@ def test_demo_cluster_pods(snap_compare):
         await wait_for(pilot, lambda: app.pod_list.row_count() > 0)
 
     assert snap(snap_compare, app, steps)
+
+
+def test_empty_waiting_for_spans(snap_compare):
+    """First start: where to send spans."""
+    assert snap(snap_compare, app_with([]))
