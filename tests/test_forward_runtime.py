@@ -21,9 +21,6 @@ EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(ROOT, "tests", "data", "otel-collector.yaml")
 
-# The runtime's writers need the debug-text and OTLP/JSON codecs, written in parallel.
-pytest.importorskip("kubespan.otlp.debugtext")
-pytest.importorskip("kubespan.otlp.jsoncodec")
 
 
 def test_runtime_samples_then_forwards() -> None:
