@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import grpc
-import pytest
 
 from tests.forward_helpers import GrpcBackend, make_request
 from kubespan.forward.settings import ForwardSettings, RetrySettings
