@@ -70,7 +70,6 @@ def test_forward_http_with_headers_and_gzip() -> None:
 
 def test_forward_http_to_kubespan_http_receiver() -> None:
     """kubespan's own OTLP/HTTP receiver as the backend (gzip protobuf POST /v1/traces)."""
-    pytest.importorskip("kubespan.otlp.jsoncodec")  # the HTTP receiver's JSON codec, written in parallel
     from tests.forward_helpers import Counting
     from kubespan.receive.http_server import HttpReceiver
     from kubespan.receive.settings import ReceiverSettings

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import grpc
-import pytest
 
 from tests.forward_helpers import GrpcBackend, make_request
 from kubespan.forward.settings import ForwardSettings, RetrySettings
@@ -21,9 +20,6 @@ EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(ROOT, "tests", "data", "otel-collector.yaml")
 
-# The runtime's writers need the debug-text and OTLP/JSON codecs, written in parallel.
-pytest.importorskip("kubespan.otlp.debugtext")
-pytest.importorskip("kubespan.otlp.jsoncodec")
 
 
 def test_runtime_samples_then_forwards() -> None:

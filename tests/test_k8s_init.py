@@ -14,7 +14,6 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from kubespan.k8s import init
 from kubespan.k8s.init import (
     APISERVER_FILE,
     CONTAINERD_FILE,
