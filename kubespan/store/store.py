@@ -32,6 +32,9 @@ SEGMENT_SPANS = 65_536
 """Chunks are merged into segments of about this many spans."""
 MERGE_TAIL = 32
 """Per-batch chunks are merged once this many are waiting."""
+MEMORY_SLICES = 16
+"""Under `max_memory_mb`, segments are sealed at 1/16 of the budget, so evicting the oldest
+whole chunk frees memory in small steps and the store stays between ~15/16 and all of it."""
 
 
 class SpanStore:
@@ -50,7 +53,6 @@ class SpanStore:
         self._tail: list[Chunk] = []
         self._floor = 0  # first live ordinal
         self._next = 0  # next ordinal
-        self._chunk_bytes = 0
         self._names = StringTable()
         self._services = StringTable()
         self._events = StringTable()
@@ -60,6 +62,9 @@ class SpanStore:
         self._resource_service = np.zeros(0, np.int32)
         self._scan_cache: dict = {}
         self._segment = max(1024, min(SEGMENT_SPANS, self.max_spans // 8))
+        # a chunk is freed whole, so under a memory budget no chunk may hold more than a slice of it
+        budget = self.max_memory_bytes
+        self._segment_bytes = budget // MEMORY_SLICES if budget else math.inf
         if counters is not None:
             counters.gauge("stored_spans", self.__len__)
             counters.gauge("evicted_spans", lambda: self.evicted_spans)
@@ -85,7 +90,6 @@ class SpanStore:
             chunk = build_chunk(self._next, spans, trace, names, scope, events)
             self._traces.add(chunk.trace, chunk.start, chunk.end, chunk.status)
             self._next += chunk.n
-            self._chunk_bytes += chunk.nbytes()
             self._append(chunk)
             self._enforce_limits()
             if self._traces.needs_compaction():
@@ -104,12 +108,14 @@ class SpanStore:
 
     def _append(self, chunk: Chunk) -> None:
         self._tail.append(chunk)
-        if len(self._tail) < MERGE_TAIL and sum(c.n for c in self._tail) < self._segment // 4:
+        tail = self._tail
+        if (len(tail) < MERGE_TAIL and sum(c.n for c in tail) < self._segment // 4
+                and sum(c.nbytes() for c in tail) < self._segment_bytes / 4):
             return
         parts = ([self._open] if self._open is not None else []) + self._tail
         self._open = merge_chunks(parts)
         self._tail = []
-        if self._open.n >= self._segment:
+        if self._open.n >= self._segment or self._open.nbytes() >= self._segment_bytes:
             self._sealed.append(self._open)
             self._open = None
 
@@ -121,13 +127,24 @@ class SpanStore:
         excess = len(self) - self.max_spans
         if excess > 0:
             self._evict(excess)
-        limit = self.max_memory_bytes
-        while limit is not None and len(self):
-            estimate = self.memory_bytes()
-            if estimate <= limit:
-                break
-            per_span = estimate / len(self)
-            self._evict(min(len(self), max(1, math.ceil((estimate - limit) / per_span))))
+        if self.max_memory_bytes is not None and len(self):
+            excess = self.memory_bytes() - self.max_memory_bytes
+            if excess > 0:
+                self._evict(self._spans_to_free(excess))
+
+    def _spans_to_free(self, excess: int) -> int:
+        """Spans to evict so that whole chunks holding at least `excess` bytes are freed.
+
+        Memory comes back only when a chunk dies whole, so eviction runs to a chunk's end.
+        """
+        freed = 0
+        for chunk in self._chunks():
+            if chunk.stop <= self._floor:
+                continue
+            freed += chunk.nbytes()
+            if freed >= excess:
+                return chunk.stop - self._floor
+        return len(self)
 
     def _evict(self, count: int) -> None:
         new_floor = self._floor + count
@@ -147,7 +164,6 @@ class SpanStore:
         dead = [c for c in self._chunks() if c.stop <= floor]
         if not dead:
             return
-        self._chunk_bytes -= sum(c.nbytes() for c in dead)
         self._sealed = [c for c in self._sealed if c.stop > floor]
         if self._open is not None and self._open.stop <= floor:
             self._open = None
@@ -164,10 +180,9 @@ class SpanStore:
         self._tail = [renumbered(c) for c in self._tail]
 
     def memory_bytes(self) -> int:
-        """Estimate: live share of the chunk arrays and blobs, plus the trace table."""
-        allocated = sum(c.n for c in self._chunks())
-        chunks = self._chunk_bytes * len(self) / allocated if allocated else 0
-        return int(chunks + self._traces.nbytes())
+        """Bytes held: every chunk with a live span (whole: memory is freed per chunk) plus the
+        trace table. Recomputed from the live chunks each time, so it cannot drift."""
+        return sum(chunk.nbytes() for chunk in self._chunks()) + self._traces.nbytes()
 
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
