@@ -14,8 +14,9 @@ from kubespan.cli.forward_options import (
     finish_runtime_config,
     print_processing,
 )
-from kubespan.cli.options import add_output_options, add_receiver_options, runtime_config
-from kubespan.runtime import Runtime, print_warnings
+from kubespan.cli.options import add_output_options, add_receiver_options, positive_float, runtime_config
+from kubespan.memory import tune_malloc
+from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime, RuntimeConfig, print_warnings
 
 
 def add_parser(subparsers) -> None:
@@ -26,14 +27,35 @@ def add_parser(subparsers) -> None:
     )
     add_receiver_options(parser)
     add_output_options(parser)
+    add_store_options(parser)
     add_config_option(parser)  # forwarding/processing options: kubespan.cli.forward_options
     add_processing_options(parser)
     add_forward_options(parser)
     parser.set_defaults(run=run)
 
 
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("store (off unless one of these is given)")
+    group.add_argument("--max-spans", type=int, default=None, metavar="N",
+                       help=f"keep up to N spans in memory, evicting the oldest (default with "
+                            f"--max-memory-mb: {DEFAULT_MAX_SPANS})")
+    group.add_argument("--max-memory-mb", type=positive_float, default=None, metavar="MB",
+                       help="keep spans in memory within MB megabytes, evicting the oldest")
+
+
+def serve_config(args: argparse.Namespace) -> RuntimeConfig:
+    """The runtime config of `serve`: a store only when a store bound is given."""
+    config = runtime_config(args)
+    if args.max_spans is not None or args.max_memory_mb is not None:
+        config.store = True
+        config.max_spans = DEFAULT_MAX_SPANS if args.max_spans is None else args.max_spans
+        config.max_memory_mb = args.max_memory_mb
+    return finish_runtime_config(config, args)
+
+
 def run(args: argparse.Namespace) -> int:
-    runtime = Runtime(finish_runtime_config(runtime_config(args), args))
+    tune_malloc()  # before the receivers start their threads
+    runtime = Runtime(serve_config(args))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

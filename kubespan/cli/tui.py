@@ -14,6 +14,7 @@ from kubespan.cli.forward_options import (
     finish_runtime_config,
 )
 from kubespan.cli.options import add_receiver_options, positive_float, runtime_config
+from kubespan.memory import tune_malloc
 from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime
 
 
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:  # the viewer's dependencies are missing
         print(f"kubespan: cannot start the viewer: {exc}", file=sys.stderr)
         return 1
+    tune_malloc()  # before the receivers start their threads
     config = runtime_config(args)
     config.filter = None  # --filter is the viewer's initial filter here, not an output filter
     config.store = True

@@ -69,6 +69,7 @@ class SpanStore:
             counters.gauge("stored_spans", self.__len__)
             counters.gauge("evicted_spans", lambda: self.evicted_spans)
             counters.gauge("traces", lambda: self._traces.live)
+            counters.gauge("store_memory_bytes", self._locked_memory_bytes)
 
     def __len__(self) -> int:
         return self._next - self._floor
@@ -183,6 +184,10 @@ class SpanStore:
         """Bytes held: every chunk with a live span (whole: memory is freed per chunk) plus the
         trace table. Recomputed from the live chunks each time, so it cannot drift."""
         return sum(chunk.nbytes() for chunk in self._chunks()) + self._traces.nbytes()
+
+    def _locked_memory_bytes(self) -> int:
+        with self._lock:
+            return self.memory_bytes()
 
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
