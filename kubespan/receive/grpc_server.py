@@ -35,6 +35,10 @@ WORKER_THREADS = 8
 """gRPC handler threads; decoding holds the GIL, so more would only queue."""
 RETRY_AFTER_SECONDS = 1
 """The retry delay suggested to clients when a consumer is full."""
+MAX_CONNECTION_IDLE_S = 300.0
+"""A connection without any call for this long gets GOAWAY and is closed (clients reconnect on
+their next export); grpc's default is never. A connection that never finishes the HTTP/2
+handshake is closed after grpc's `server_handshake_timeout` (120 s)."""
 
 
 class GrpcReceiver:
@@ -45,6 +49,7 @@ class GrpcReceiver:
         self.settings = settings
         self.address = address
         self._server: grpc.Server | None = None
+        self.max_connection_idle = MAX_CONNECTION_IDLE_S
 
     def start(self) -> str:
         limit = self.settings.max_recv_bytes
@@ -53,6 +58,7 @@ class GrpcReceiver:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.so_reuseport", 0),
+                ("grpc.max_connection_idle_ms", int(self.max_connection_idle * 1000)),
             ],
         )
         server.add_generic_rpc_handlers(

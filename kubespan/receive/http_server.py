@@ -32,6 +32,11 @@ SUCCESS_JSON = '{"partialSuccess":{}}'
 READ_CHUNK = 64 * 1024
 DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS}
 """Supported Content-Encodings and their zlib window settings."""
+KEEPALIVE_TIMEOUT_S = 60.0
+"""An idle connection (none or no more requests) is closed after this (aiohttp's default: ~1 h)."""
+BODY_TIMEOUT_S = 60.0
+"""A request body must arrive whole within this, or the answer is 408 and the connection closes:
+a client trickling bytes cannot hold a connection and a growing buffer forever."""
 
 
 class HttpError(Exception):
@@ -54,6 +59,8 @@ class HttpReceiver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
+        self.keepalive_timeout = KEEPALIVE_TIMEOUT_S
+        self.body_timeout = BODY_TIMEOUT_S
 
     def start(self) -> str:
         """Start serving in a background thread; return the bound `host:port`."""
@@ -93,7 +100,8 @@ class HttpReceiver:
         app.router.add_route("*", "/v1/traces", self._traces)
         app.router.add_route("*", "/v1/logs", self._logs)
         app.router.add_route("*", "/v1/metrics", self._metrics)
-        self._runner = web.AppRunner(app, auto_decompress=False, access_log=None)
+        self._runner = web.AppRunner(app, auto_decompress=False, access_log=None,
+                                     keepalive_timeout=self.keepalive_timeout)
         await self._runner.setup()
         host, port = split_host_port(self.address)
         site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl_context())
@@ -132,18 +140,28 @@ class HttpReceiver:
             )
         try:
             self._check_auth(request)
-            body = await self._read_body(request)
+            body = await self._read_body_in_time(request)
             payload = await asyncio.get_running_loop().run_in_executor(None, export, body, kind)
         except HttpError as exc:
             if exc.status in (400, 413):
                 self.pipeline.count_invalid_request()
-            return _error_response(exc, kind)
+            response = _error_response(exc, kind)
+            if exc.status == 408:
+                response.force_close()  # the rest of the body is not worth waiting for
+            return response
         return web.Response(body=payload, content_type=kind)
 
     def _check_auth(self, request: web.Request) -> None:
         if not self.settings.authorized(request.headers.get("Authorization")):
             self.pipeline.counters.add("unauthenticated_requests", 1)
             raise HttpError(401, "missing or invalid bearer token")
+
+    async def _read_body_in_time(self, request: web.Request) -> bytes:
+        try:
+            return await asyncio.wait_for(self._read_body(request), self.body_timeout)
+        except asyncio.TimeoutError:
+            self.pipeline.counters.add("timed_out_requests", 1)
+            raise HttpError(408, f"request body not received within {self.body_timeout:g} s") from None
 
     async def _read_body(self, request: web.Request) -> bytes:
         """Read and decompress the body, refusing anything over the limit."""
