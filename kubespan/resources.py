@@ -1,10 +1,10 @@
-"""Keep a long-running kubespan's resident memory close to what it really holds.
+"""Process resources of a long-running kubespan: malloc tuning and the open-files limit.
 
 With many receiver threads, glibc malloc gives each its own arena and keeps freed request
 buffers in them, and its adaptive mmap threshold soon serves every request body (hundreds of
-kilobytes) from those arenas too. Under steady load that held ~30% more than the store's
-budget in `scripts/soak.py`. Two arenas and a fixed 128 KiB mmap threshold (big blocks go
-back to the system when freed) cut it; see proto_notes/load.md. An explicit
+kilobytes) from those arenas too. In a 30 s `scripts/soak.py` run with a 64 MiB store budget,
+RSS above idle peaked at 98 MiB; with two arenas and a fixed 128 KiB mmap threshold (big
+blocks go back to the system when freed) at 81 MiB (proto_notes/load.md). An explicit
 `MALLOC_ARENA_MAX` / `MALLOC_MMAP_THRESHOLD_` in the environment wins.
 """
 
@@ -35,3 +35,24 @@ def tune_malloc() -> bool:
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         accepted &= mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
     return accepted
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Raise the soft limit on open files to the hard limit, as Go programs (the Collector) do.
+
+    Every client connection is a file descriptor; a soft limit of 1024 (common on desktops)
+    would make the receivers refuse connections long before memory runs short. Returns the
+    (old, new) soft limit."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return 0, 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):
+        return soft, soft
+    return soft, wanted

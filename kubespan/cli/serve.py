@@ -15,7 +15,7 @@ from kubespan.cli.forward_options import (
     print_processing,
 )
 from kubespan.cli.options import add_output_options, add_receiver_options, positive_float, runtime_config
-from kubespan.memory import tune_malloc
+from kubespan.resources import raise_open_files_limit, tune_malloc
 from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime, RuntimeConfig, print_warnings
 
 
@@ -55,6 +55,7 @@ def serve_config(args: argparse.Namespace) -> RuntimeConfig:
 
 def run(args: argparse.Namespace) -> int:
     tune_malloc()  # before the receivers start their threads
+    raise_open_files_limit()
     runtime = Runtime(serve_config(args))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

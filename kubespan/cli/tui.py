@@ -14,7 +14,7 @@ from kubespan.cli.forward_options import (
     finish_runtime_config,
 )
 from kubespan.cli.options import add_receiver_options, positive_float, runtime_config
-from kubespan.memory import tune_malloc
+from kubespan.resources import raise_open_files_limit, tune_malloc
 from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime
 
 
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"kubespan: cannot start the viewer: {exc}", file=sys.stderr)
         return 1
     tune_malloc()  # before the receivers start their threads
+    raise_open_files_limit()
     config = runtime_config(args)
     config.filter = None  # --filter is the viewer's initial filter here, not an output filter
     config.store = True
