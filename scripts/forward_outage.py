@@ -58,8 +58,6 @@ class OutageResult:
         missing = set(self.accepted) - set(self.backend_names)
         if len(missing) != dropped:
             found.append(f"{len(missing)} accepted spans never reached the backend, {dropped} counted as dropped")
-        if not dropped:
-            found.append("no span was dropped: the outage was too short to overflow the queue")
         return found
 
     def summary(self) -> str:
@@ -139,8 +137,8 @@ def run_outage(outage_s: float, *, rate: float = 100.0, spans: int = 10, queue_r
             say(f"backend down for {outage_s:.1f} s")
             down = time.monotonic()
             traffic.stop.wait(outage_s)  # the outage itself: traffic keeps flowing meanwhile
-            after = wait_until(lambda: counters.get("forward_dropped_spans") > 0, timeout=settle_timeout)
-            say(f"backend back after {time.monotonic() - down:.1f} s (dropping seen: {after})")
+            say(f"backend back after {time.monotonic() - down:.1f} s, "
+                f"{counters.get('forward_dropped_spans')} spans dropped so far")
             backend.start()
             before = len(backend.counting.names)
             backend.counting.wait_for(before + spans * 5, timeout=settle_timeout)

@@ -52,8 +52,10 @@ class Trickle(threading.Thread):
         try:
             with connect(self.address, timeout=30) as sock:
                 sock.sendall(http_head(self.address, len(self.body)))
+                poller = select.poll()
+                poller.register(sock, select.POLLIN)
                 for index in range(len(self.body)):
-                    answered, _, _ = select.select([sock], [], [], self.gap)  # the pace, or an early answer
+                    answered = poller.poll(self.gap * 1000)  # the pace, or an early answer
                     if answered or self.stop.is_set():
                         break
                     sock.sendall(self.body[index:index + 1])

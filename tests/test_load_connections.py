@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import resource
+import time
 
 import pytest
 
 from kubespan.pipeline import Pipeline
 from kubespan.receive.http_server import HttpReceiver
 from kubespan.receive.settings import ReceiverSettings
-from tests.forward_helpers import make_request
+from tests.forward_helpers import make_request, wait_until
 from tests.load_clients import (
     Probe,
     Trickle,
@@ -64,14 +65,31 @@ def test_body_too_slow_is_cut_at_the_read_deadline(recorder) -> None:
 
 
 def test_clients_hanging_up_mid_request_leave_the_receivers_serving(probe, grpc_address, http_address,
-                                                                    recorder) -> None:
+                                                                    recorder, pipeline) -> None:
     for index in range(20):
         grpc_abandon_mid_message(grpc_address)
         http_abandon_mid_body(http_address)
         probe.round(index * 4)
     assert probe.slowest < PROMPT_S
     assert recorder.wait_for_spans(probe.sent)
+    assert wait_until(lambda: pipeline.counters.get("abandoned_requests") == 20)
     assert recorder.span_count == probe.sent, "nothing from the abandoned requests was accepted"
+    assert not pipeline.counters.get("invalid_requests")
+
+
+def test_stop_is_prompt_while_a_body_still_trickles(recorder) -> None:
+    from kubespan.receive.http_server import SHUTDOWN_GRACE_S
+
+    receiver = HttpReceiver(Pipeline(consumers=[recorder]), ReceiverSettings(grpc=None), "127.0.0.1:0")
+    trickle = Trickle(receiver.start(), make_request(50), gap=0.05)
+    trickle.start()
+    try:
+        assert wait_until(lambda: receiver_has_connection(receiver))
+        began = time.monotonic()
+        receiver.stop()
+        assert time.monotonic() - began < SHUTDOWN_GRACE_S + 3
+    finally:
+        trickle.stop.set()
 
 
 def test_thousands_of_idle_connections_leave_the_receivers_serving(probe, grpc_address, http_address,
@@ -106,3 +124,9 @@ def test_idle_connections_are_closed_after_the_idle_limit(recorder) -> None:
             sock.close()
         http.stop()
         grpc_receiver.stop(grace=None)
+
+
+def receiver_has_connection(receiver: HttpReceiver) -> bool:
+    """Whether aiohttp holds an open connection (the trickling client's)."""
+    server = receiver._runner.server if receiver._runner is not None else None
+    return bool(server is not None and server.connections)

@@ -37,6 +37,11 @@ KEEPALIVE_TIMEOUT_S = 60.0
 BODY_TIMEOUT_S = 60.0
 """A request body must arrive whole within this, or the answer is 408 and the connection closes:
 a client trickling bytes cannot hold a connection and a growing buffer forever."""
+SHUTDOWN_GRACE_S = 2.0
+"""At stop, requests in flight get this long to finish (aiohttp's default, 60 s, outlasts a
+SIGTERM: a trickling client would keep `serve` from flushing its writers)."""
+CLIENT_GONE = 499
+"""Status for a request whose client hung up mid-body (nginx's convention; never sent)."""
 
 
 class HttpError(Exception):
@@ -101,7 +106,7 @@ class HttpReceiver:
         app.router.add_route("*", "/v1/logs", self._logs)
         app.router.add_route("*", "/v1/metrics", self._metrics)
         self._runner = web.AppRunner(app, auto_decompress=False, access_log=None,
-                                     keepalive_timeout=self.keepalive_timeout)
+                                     keepalive_timeout=self.keepalive_timeout, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
         host, port = split_host_port(self.address)
         site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl_context())
@@ -146,7 +151,7 @@ class HttpReceiver:
             if exc.status in (400, 413):
                 self.pipeline.count_invalid_request()
             response = _error_response(exc, kind)
-            if exc.status == 408:
+            if exc.status in (408, CLIENT_GONE):
                 response.force_close()  # the rest of the body is not worth waiting for
             return response
         return web.Response(body=payload, content_type=kind)
@@ -162,6 +167,9 @@ class HttpReceiver:
         except asyncio.TimeoutError:
             self.pipeline.counters.add("timed_out_requests", 1)
             raise HttpError(408, f"request body not received within {self.body_timeout:g} s") from None
+        except ConnectionResetError:  # counted, not logged with a traceback per client
+            self.pipeline.counters.add("abandoned_requests", 1)
+            raise HttpError(CLIENT_GONE, "the client closed the connection mid-body") from None
 
     async def _read_body(self, request: web.Request) -> bytes:
         """Read and decompress the body, refusing anything over the limit."""
