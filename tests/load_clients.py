@@ -151,3 +151,16 @@ def closed_by_server(sock: socket.socket, timeout: float) -> bool:
     except ConnectionResetError:
         pass
     return True
+
+
+def send_until(address: str, stop: threading.Event, spans: int = 50) -> None:
+    """Export uniquely named spans until `stop`; errors (the server dying) end the loop."""
+    with grpc.insecure_channel(address) as channel:
+        export = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
+        sent = 0
+        while not stop.is_set():
+            try:
+                export(make_request(spans, sent), timeout=5)
+            except grpc.RpcError:
+                return
+            sent += spans

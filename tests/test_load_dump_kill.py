@@ -5,31 +5,16 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import grpc
 import pytest
 
 from kubespan.cli.main import main
 from kubespan.otlp.jsoncodec import decode_traces_json
-from tests.forward_helpers import make_request, wait_until
+from tests.forward_helpers import wait_until
+from tests.load_clients import send_until
 from tests.serve_process import ServeProcess
 
-EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-SPANS_PER_REQUEST = 50
 MIN_LINES = 2000
-LINE_BYTES = 347  # a make_request span as an OTLP/JSON line (names grow to 4 digits; ~350)
-
-
-def _send_until(address: str, stop: threading.Event) -> None:
-    """Export uniquely named spans until `stop`; errors (the server dying) end the loop."""
-    with grpc.insecure_channel(address) as channel:
-        export = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
-        sent = 0
-        while not stop.is_set():
-            try:
-                export(make_request(SPANS_PER_REQUEST, sent), timeout=5)
-            except grpc.RpcError:
-                return
-            sent += SPANS_PER_REQUEST
+LINE_BYTES = 347  # a send_until span as an OTLP/JSON line (names grow to 4 digits; ~350)
 
 
 def _complete_lines(path: Path) -> tuple[list[bytes], bytes]:
@@ -44,7 +29,7 @@ def killed_dump(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("dump") / "spans.jsonl"
     server = ServeProcess("--grpc", "127.0.0.1:0", "--http", "off", "--dump", str(path))
     stop = threading.Event()
-    client = threading.Thread(target=_send_until, args=(server.addresses["grpc"], stop), daemon=True)
+    client = threading.Thread(target=send_until, args=(server.addresses["grpc"], stop), daemon=True)
     client.start()
     try:
         enough = MIN_LINES * (LINE_BYTES + 10)
