@@ -117,12 +117,12 @@ def _stats_lines(server) -> list[dict]:
 
 
 def run_soak(seconds: float, *, clients: int = 8, budget_mb: float = 256, batch: int = 512,
-             rate: float | None = None, progress=None) -> SoakReport:
+             rate: float | None = None, serve_args: tuple[str, ...] = (), progress=None) -> SoakReport:
     """Start `kubespan serve`, run the clients for `seconds`, stop it and gather the figures."""
     from tests.serve_process import ServeProcess
 
     server = ServeProcess("--grpc", "127.0.0.1:0", "--http", "off", "--max-memory-mb", str(budget_mb),
-                          "--stats", "1")
+                          "--stats", "1", *serve_args)
     try:
         server.wait_stderr(lambda line: line.startswith("{"))
         results, started, idle_rss = _run_clients(server, seconds, clients, batch, rate, progress)
@@ -244,10 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-mb", type=float, default=256.0, help="serve --max-memory-mb (default 256)")
     parser.add_argument("--batch", type=int, default=512, help="spans per Export request (default 512)")
     parser.add_argument("--rate", type=float, help="total spans/s cap (default: as fast as possible)")
+    parser.add_argument("--dump", metavar="FILE", help="also run serve with --dump FILE (/dev/null: "
+                                                        "JSON encoding only), which can push back")
     parser.add_argument("--json", metavar="FILE", help="also write samples and figures as JSON")
     args = parser.parse_args(argv)
     report = run_soak(args.duration, clients=args.clients, budget_mb=args.budget_mb, batch=args.batch,
-                      rate=args.rate, progress=lambda text: print(text, flush=True))
+                      rate=args.rate, serve_args=("--dump", args.dump) if args.dump else (),
+                      progress=lambda text: print(text, flush=True))
     print("\n".join(timeline(report) + [""] + summary(report)))
     problems = check(report)
     print("PASS" if not problems else "FAIL: " + "; ".join(problems))

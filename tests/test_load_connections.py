@@ -15,6 +15,7 @@ from tests.load_clients import (
     Probe,
     Trickle,
     closed_by_server,
+    connect,
     grpc_abandon_mid_message,
     http_abandon_mid_body,
     idle_http,
@@ -113,11 +114,12 @@ def test_idle_connections_are_closed_after_the_idle_limit(recorder) -> None:
     pipeline = Pipeline(consumers=[recorder])
     http = HttpReceiver(pipeline, ReceiverSettings(grpc=None), "127.0.0.1:0")
     grpc_receiver = GrpcReceiver(pipeline, ReceiverSettings(http=None), "127.0.0.1:0")
-    http.keepalive_timeout = grpc_receiver.max_connection_idle = 0.5
+    http.keepalive_timeout = grpc_receiver.max_connection_idle = grpc_receiver.handshake_timeout = 0.5
     http_address, grpc_address = http.start(), grpc_receiver.start()
     idle = []
     try:
-        idle = idle_http(http_address, 3) + idle_http2(grpc_address, 3)
+        silent = [connect(http_address), connect(grpc_address)]  # never send a byte
+        idle = silent + idle_http(http_address, 3) + idle_http2(grpc_address, 3)
         assert all(closed_by_server(sock, timeout=10) for sock in idle)
     finally:
         for sock in idle:
