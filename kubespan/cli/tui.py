@@ -13,17 +13,14 @@ from kubespan.cli.forward_options import (
     add_processing_options,
     finish_runtime_config,
 )
-from kubespan.cli.options import add_receiver_options, positive_float, runtime_config
-from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime
+from kubespan.cli.options import add_receiver_options, add_store_options, positive_float, runtime_config
+from kubespan.runtime import Runtime
 
 
 def add_tui_options(parser: argparse.ArgumentParser) -> None:
     """Options of the TUI, shared by the top-level command and `open`."""
+    add_store_options(parser)
     group = parser.add_argument_group("viewer")
-    group.add_argument("--max-spans", type=int, default=DEFAULT_MAX_SPANS, metavar="N",
-                       help="spans kept in memory; the oldest are evicted (default %(default)s)")
-    group.add_argument("--max-memory-mb", type=positive_float, default=None, metavar="MB",
-                       help="also evict when the store uses more than MB megabytes")
     group.add_argument("--filter", metavar="QUERY", help="start with this filter applied")
     group.add_argument("--dump", metavar="FILE", help="also append every received span to FILE as OTLP/JSON lines")
     group.add_argument("--save-dir", metavar="DIR", default=".", help="where 's' saves traces (default: .)")
@@ -77,8 +74,6 @@ def run(args: argparse.Namespace) -> int:
     config = runtime_config(args)
     config.filter = None  # --filter is the viewer's initial filter here, not an output filter
     config.store = True
-    config.max_spans = args.max_spans
-    config.max_memory_mb = args.max_memory_mb
     config = finish_runtime_config(config, args)
     problem = demo_problem(args, config)
     if problem:
