@@ -14,7 +14,7 @@ from kubespan.cli.forward_options import (
     finish_runtime_config,
     print_processing,
 )
-from kubespan.cli.options import add_output_options, add_receiver_options, runtime_config
+from kubespan.cli.options import add_output_options, add_receiver_options, add_store_options, runtime_config
 from kubespan.runtime import Runtime, print_warnings
 
 
@@ -26,6 +26,7 @@ def add_parser(subparsers) -> None:
     )
     add_receiver_options(parser)
     add_output_options(parser)
+    add_store_options(parser)  # serve keeps the index too: the stats line reports it
     add_config_option(parser)  # forwarding/processing options: kubespan.cli.forward_options
     add_processing_options(parser)
     add_forward_options(parser)
@@ -33,7 +34,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = Runtime(finish_runtime_config(runtime_config(args), args))
+    config = runtime_config(args)
+    config.store = args.max_spans > 0
+    runtime = Runtime(finish_runtime_config(config, args))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
