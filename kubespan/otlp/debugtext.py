@@ -5,6 +5,12 @@ exporter prints with ``verbosity: detailed`` and ``use_internal_logger: false``
 (format of collector v0.159), and, with ``legacy=True``, what the old
 ``logging`` exporter of collector v0.54 printed with ``loglevel: debug``.
 
+One deliberate difference: text from the network (names, keys, values, schema
+URLs, trace states, status messages) goes through :func:`kubespan.otlp.inert.escape`,
+so ESC, BEL, CR, DEL, C1 controls and bidi overrides print as ``\\x1b``-style
+escapes instead of acting on the terminal (Go prints them raw). Tabs and newlines
+print as the Collector prints them; text without control characters is unchanged.
+
 Headless core: no UI imports. Nothing here raises on a valid protobuf message:
 values nested thousands of levels deep are walked with explicit stacks, and
 timestamps are converted with integer arithmetic (no ``datetime``).
@@ -52,6 +58,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+from kubespan.otlp.inert import escape
+
+
+def _e(text: str) -> str:
+    """Client text made inert for the terminal; tabs and newlines print as the Collector's."""
+    return escape(text, keep_lines=True)
 
 __all__ = [
     "render_traces",
@@ -284,8 +297,8 @@ def _legacy_map(values: Iterable) -> str:
     parts = ["{\n"]
     for kv in sorted(values, key=lambda kv: kv.key):
         val = kv.value
-        parts.append(f"     -> {kv.key}: {_LEGACY_TYPE[val.WhichOneof('value')]}"
-                     f"({value_as_string(val, legacy=True)})\n")
+        parts.append(f"     -> {_e(kv.key)}: {_LEGACY_TYPE[val.WhichOneof('value')]}"
+                     f"({_e(value_as_string(val, legacy=True))})\n")
     parts.append("}")
     return "".join(parts)
 
@@ -307,7 +320,7 @@ def _legacy_text(root: AnyValue) -> str:
         v: AnyValue = item  # type: ignore[assignment]
         w = v.WhichOneof("value")
         if w == "string_value":
-            ap(v.string_value)
+            ap(_e(v.string_value))
         elif w == "int_value":
             ap(str(v.int_value))
         elif w == "double_value":
@@ -357,35 +370,35 @@ def _attrs(ap: _Append, header: str, kvs, prefix: str, legacy: bool) -> None:
         for kv in kvs:
             v = kv.value
             if v.WhichOneof("value") == "string_value":
-                ap(f"{prefix} {kv.key}: STRING({v.string_value})\n")
+                ap(f"{prefix} {_e(kv.key)}: STRING({_e(v.string_value)})\n")
             else:
-                ap(f"{prefix} {kv.key}: {value_to_string(v, legacy=True)}\n")
+                ap(f"{prefix} {_e(kv.key)}: {value_to_string(v, legacy=True)}\n")
         return
     for kv in kvs:
         v = kv.value
         w = v.WhichOneof("value")
         if w == "string_value":
-            ap(f"{prefix} {kv.key}: Str({v.string_value})\n")
+            ap(f"{prefix} {_e(kv.key)}: Str({_e(v.string_value)})\n")
         elif w == "int_value":
-            ap(f"{prefix} {kv.key}: Int({v.int_value})\n")
+            ap(f"{prefix} {_e(kv.key)}: Int({v.int_value})\n")
         else:
-            ap(f"{prefix} {kv.key}: {_TYPE[w]}({value_as_string(v)})\n")
+            ap(f"{prefix} {_e(kv.key)}: {_TYPE[w]}({_e(value_as_string(v))})\n")
 
 
 def _entity_refs(ap: _Append, refs) -> None:
     ap("Resource entity refs:\n")
     for i, ref in enumerate(refs):
-        ap(f"     -> Entity ref #{i}:\n          -> Type: {ref.type}\n")
+        ap(f"     -> Entity ref #{i}:\n          -> Type: {_e(ref.type)}\n")
         if ref.schema_url:
-            ap(f"          -> Schema URL: {ref.schema_url}\n")
+            ap(f"          -> Schema URL: {_e(ref.schema_url)}\n")
         if len(ref.id_keys):
             ap("          -> ID keys:\n")
             for key in ref.id_keys:
-                ap(f"               -> {key}\n")
+                ap(f"               -> {_e(key)}\n")
         if len(ref.description_keys):
             ap("          -> Description keys:\n")
             for key in ref.description_keys:
-                ap(f"               -> {key}\n")
+                ap(f"               -> {_e(key)}\n")
 
 
 def _events_links(ap: _Append, sp, legacy: bool) -> None:
@@ -397,7 +410,7 @@ def _events_links(ap: _Append, sp, legacy: bool) -> None:
     if len(events):
         ap("Events:\n")
         for i, ev in enumerate(events):
-            ap(f"SpanEvent #{i}\n     -> Name: {ev.name}\n"
+            ap(f"SpanEvent #{i}\n     -> Name: {_e(ev.name)}\n"
                f"     -> Timestamp: {format_timestamp(ev.time_unix_nano)}\n"
                f"     -> DroppedAttributesCount: {ev.dropped_attributes_count}\n")
             _attrs(ap, header, ev.attributes, prefix, legacy)
@@ -406,7 +419,7 @@ def _events_links(ap: _Append, sp, legacy: bool) -> None:
         ap("Links:\n")
         for i, ln in enumerate(links):
             ap(f"SpanLink #{i}\n     -> Trace ID: {format_id(ln.trace_id)}\n"
-               f"     -> ID: {format_id(ln.span_id)}\n     -> TraceState: {ln.trace_state}\n"
+               f"     -> ID: {format_id(ln.span_id)}\n     -> TraceState: {_e(ln.trace_state)}\n"
                f"     -> DroppedAttributesCount: {ln.dropped_attributes_count}\n")
             _attrs(ap, header, ln.attributes, prefix, legacy)
 
@@ -415,14 +428,14 @@ def _render_current(req: ExportTraceServiceRequest, ap: _Append) -> None:
     kinds, statuses, fid, fts = _KIND, _STATUS, format_id, format_timestamp
     for i, rs in enumerate(req.resource_spans):
         res = rs.resource
-        ap(f"ResourceSpans #{i}\nResource SchemaURL: {rs.schema_url}\n")
+        ap(f"ResourceSpans #{i}\nResource SchemaURL: {_e(rs.schema_url)}\n")
         _attrs(ap, "Resource attributes:\n", res.attributes, "     ->", False)
         if _HAS_ENTITY_REFS and len(res.entity_refs):
             _entity_refs(ap, res.entity_refs)
         for j, ss in enumerate(rs.scope_spans):
             sc = ss.scope
-            ap(f"ScopeSpans #{j}\nScopeSpans SchemaURL: {ss.schema_url}\n"
-               f"InstrumentationScope {sc.name} {sc.version}\n")
+            ap(f"ScopeSpans #{j}\nScopeSpans SchemaURL: {_e(ss.schema_url)}\n"
+               f"InstrumentationScope {_e(sc.name)} {_e(sc.version)}\n")
             _attrs(ap, "InstrumentationScope attributes:\n", sc.attributes, "     ->", False)
             for k, sp in enumerate(ss.spans):
                 st = sp.status
@@ -431,13 +444,13 @@ def _render_current(req: ExportTraceServiceRequest, ap: _Append) -> None:
                    f"    Trace ID       : {fid(sp.trace_id)}\n"
                    f"    Parent ID      : {fid(sp.parent_span_id)}\n"
                    f"    ID             : {fid(sp.span_id)}\n"
-                   f"    Name           : {sp.name}\n"
+                   f"    Name           : {_e(sp.name)}\n"
                    f"    Kind           : {kinds.get(sp.kind, '')}\n"
-                   + (f"    TraceState     : {ts}\n" if ts else "")
+                   + (f"    TraceState     : {_e(ts)}\n" if ts else "")
                    + f"    Start time     : {fts(sp.start_time_unix_nano)}\n"
                    f"    End time       : {fts(sp.end_time_unix_nano)}\n"
                    f"    Status code    : {statuses.get(st.code, '')}\n"
-                   f"    Status message : {st.message}\n"
+                   f"    Status message : {_e(st.message)}\n"
                    f"    DroppedAttributesCount: {sp.dropped_attributes_count}\n"
                    f"    DroppedEventsCount: {sp.dropped_events_count}\n"
                    f"    DroppedLinksCount: {sp.dropped_links_count}\n")
@@ -449,12 +462,12 @@ def _render_current(req: ExportTraceServiceRequest, ap: _Append) -> None:
 def _render_legacy(req: ExportTraceServiceRequest, ap: _Append) -> None:
     kinds, statuses, fid, fts = _LEGACY_KIND, _LEGACY_STATUS, format_id, format_timestamp
     for i, rs in enumerate(req.resource_spans):
-        ap(f"ResourceSpans #{i}\nResource SchemaURL: {rs.schema_url}\n")
+        ap(f"ResourceSpans #{i}\nResource SchemaURL: {_e(rs.schema_url)}\n")
         _attrs(ap, "Resource labels:\n", rs.resource.attributes, "     ->", True)
         for j, ss in enumerate(rs.scope_spans):
             sc = ss.scope
-            ap(f"ScopeSpans #{j}\nScopeSpans SchemaURL: {ss.schema_url}\n"
-               f"InstrumentationScope {sc.name} {sc.version}\n")
+            ap(f"ScopeSpans #{j}\nScopeSpans SchemaURL: {_e(ss.schema_url)}\n"
+               f"InstrumentationScope {_e(sc.name)} {_e(sc.version)}\n")
             for k, sp in enumerate(ss.spans):
                 st = sp.status
                 kind, code = sp.kind, st.code
@@ -462,12 +475,12 @@ def _render_legacy(req: ExportTraceServiceRequest, ap: _Append) -> None:
                    f"    Trace ID       : {fid(sp.trace_id)}\n"
                    f"    Parent ID      : {fid(sp.parent_span_id)}\n"
                    f"    ID             : {fid(sp.span_id)}\n"
-                   f"    Name           : {sp.name}\n"
+                   f"    Name           : {_e(sp.name)}\n"
                    f"    Kind           : {kinds.get(kind) or str(kind)}\n"
                    f"    Start time     : {fts(sp.start_time_unix_nano)}\n"
                    f"    End time       : {fts(sp.end_time_unix_nano)}\n"
                    f"    Status code    : {statuses.get(code) or str(code)}\n"
-                   f"    Status message : {st.message}\n")
+                   f"    Status message : {_e(st.message)}\n")
                 _attrs(ap, "Attributes:\n", sp.attributes, "     ->", True)
                 if len(sp.events) or len(sp.links):
                     _events_links(ap, sp, True)
