@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 import threading
 import zlib
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from kubespan.otlp.decode import UndecodableRequest
+from kubespan.otlp.inert import excerpt
 from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json, encode_message_json
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
 from kubespan.receive.grpc_server import RETRY_AFTER_SECONDS
@@ -32,6 +35,19 @@ SUCCESS_JSON = '{"partialSuccess":{}}'
 READ_CHUNK = 64 * 1024
 DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS}
 """Supported Content-Encodings and their zlib window settings."""
+CLIENT_FAULTS = (ConnectionError, HttpProcessingError)
+"""Errors a client causes (closing mid-request, malformed HTTP): answered, never logged."""
+
+
+class _NoClientFaults(logging.Filter):
+    """Drops aiohttp's tracebacks for requests the client broke or abandoned."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], CLIENT_FAULTS))
+
+
+SERVER_LOG = logging.getLogger("kubespan.receive.http")
+SERVER_LOG.addFilter(_NoClientFaults())
 
 
 class HttpError(Exception):
@@ -93,7 +109,7 @@ class HttpReceiver:
         app.router.add_route("*", "/v1/traces", self._traces)
         app.router.add_route("*", "/v1/logs", self._logs)
         app.router.add_route("*", "/v1/metrics", self._metrics)
-        self._runner = web.AppRunner(app, auto_decompress=False, access_log=None)
+        self._runner = web.AppRunner(app, auto_decompress=False, access_log=None, logger=SERVER_LOG)
         await self._runner.setup()
         host, port = split_host_port(self.address)
         site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl_context())
@@ -138,6 +154,9 @@ class HttpReceiver:
             if exc.status in (400, 413):
                 self.pipeline.count_invalid_request()
             return _error_response(exc, kind)
+        except ConnectionError:  # the client left mid-body; nobody reads this answer
+            self.pipeline.counters.add("aborted_requests", 1)
+            return web.Response(status=400, text="client closed the connection")
         return web.Response(body=payload, content_type=kind)
 
     def _check_auth(self, request: web.Request) -> None:
@@ -150,7 +169,7 @@ class HttpReceiver:
         limit = self.settings.max_recv_bytes
         encoding = request.headers.get("Content-Encoding", "").strip().lower()
         if encoding not in ("", "identity") and encoding not in DECOMPRESSORS:
-            raise HttpError(400, f"unsupported Content-Encoding: {encoding}")
+            raise HttpError(400, f"unsupported Content-Encoding: {excerpt(encoding)}")
         inflater = zlib.decompressobj(DECOMPRESSORS[encoding]) if encoding in DECOMPRESSORS else None
         parts: list[bytes] = []
         size = 0
@@ -170,6 +189,8 @@ class HttpReceiver:
                     raise HttpError(400, f"failed to decompress body: truncated {encoding} stream")
         except zlib.error as exc:
             raise HttpError(400, f"failed to decompress body: {exc}") from None
+        except HttpProcessingError as exc:
+            raise HttpError(400, f"malformed body: {excerpt(exc.message)}") from None
         return b"".join(parts)
 
     def _export_traces(self, body: bytes, kind: str) -> bytes:
