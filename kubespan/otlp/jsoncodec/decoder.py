@@ -38,6 +38,11 @@ from kubespan.otlp.jsoncodec.scalars import (
 )
 from kubespan.otlp.jsoncodec.values import decode_attributes, decode_repeated
 
+OBJECT_SCAN_FROM = 64 * 1024
+"""Bodies at least this large have their JSON objects counted before parsing."""
+MIN_OBJECT_BYTES = 16
+"""Fewest bytes per JSON object a body may average (real OTLP/JSON averages about 60)."""
+
 
 def _keymap(*names: str) -> dict[str, str]:
     """Map lowerCamelCase and snake_case spellings of field names to the snake_case name."""
@@ -292,6 +297,15 @@ def _reject_constant(name: str) -> None:
     raise DecodeFailure(f"invalid JSON: {name} is not a JSON value")
 
 
+def _refuse_object_bomb(text: str) -> None:
+    """Refuse millions of tiny objects (`{},{},…` spans) before they become Python dicts."""
+    if len(text) < OBJECT_SCAN_FROM:
+        return
+    most = len(text) // MIN_OBJECT_BYTES
+    if text.count("{") > most:
+        raise JsonDecodeError("", f"more than {most} JSON objects in {len(text)} characters")
+
+
 def _load_json(data: bytes | bytearray | memoryview | str) -> object:
     """Parse JSON text (UTF-8 bytes or str) into Python values, raising JsonDecodeError."""
     if isinstance(data, str):
@@ -303,6 +317,7 @@ def _load_json(data: bytes | bytearray | memoryview | str) -> object:
             raise JsonDecodeError("", f"invalid UTF-8 at byte offset {e.start}") from None
     else:
         raise TypeError(f"want bytes or str, got {type(data).__name__}")
+    _refuse_object_bomb(text)
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
