@@ -53,6 +53,12 @@ def short_repr(s: str, limit: int = 40) -> str:
     return repr(s if len(s) <= limit else s[:limit] + "...")
 
 
+def short_int(n: int, limit: int = 40) -> str:
+    """An integer for a message: its digits, or the first ones and how many there are."""
+    digits = str(n)
+    return digits if len(digits) <= limit else f"{digits[:limit]}... ({len(digits)} digits)"
+
+
 def index_of(seq: list, item: object) -> int:
     """Position of ``item`` (by identity) in ``seq``; used only on the error path."""
     for i, x in enumerate(seq):

@@ -10,7 +10,7 @@ import re
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from kubespan.otlp.jsoncodec.errors import DecodeFailure, short_repr, want
+from kubespan.otlp.jsoncodec.errors import DecodeFailure, short_int, short_repr, want
 
 TRACE_ID_SIZE = 16
 SPAN_ID_SIZE = 8
@@ -55,7 +55,7 @@ def read_uint(val: object, top: int) -> int:
         raise want("an unsigned integer", val)
     if 0 <= n <= top:
         return n
-    raise DecodeFailure(f"integer {n} out of range [0, {top}]")
+    raise DecodeFailure(f"integer {short_int(n)} out of range [0, {top}]")
 
 
 def read_int64(val: object) -> int:
@@ -73,7 +73,7 @@ def read_int64(val: object) -> int:
         raise want("an integer", val)
     if _I64_MIN <= n <= _I64_MAX:
         return n
-    raise DecodeFailure(f"integer {n} out of int64 range")
+    raise DecodeFailure(f"integer {short_int(n)} out of int64 range")
 
 
 _NUMBER_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
@@ -96,7 +96,7 @@ def read_double(val: object) -> float:
         try:
             return float(val)
         except OverflowError:
-            raise DecodeFailure(f"number {val} out of double range") from None
+            raise DecodeFailure(f"number {short_int(val)} out of double range") from None
     if t is str:
         word = _FLOAT_WORDS.get(val.lower())
         if word is not None:
@@ -114,7 +114,7 @@ def read_enum(val: object, names: dict[str, int]) -> int:
     if t is int:
         if _I32_MIN <= val <= _I32_MAX:
             return val
-        raise DecodeFailure(f"enum value {val} out of int32 range")
+        raise DecodeFailure(f"enum value {short_int(val)} out of int32 range")
     if t is str:
         n = names.get(val)
         if n is not None:
