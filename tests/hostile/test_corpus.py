@@ -27,8 +27,19 @@ PARAMS = [pytest.param(case, transport, id=f"{case.name}-{transport}")
           for case in CASES for transport in case.transports]
 
 
+_BUILT: dict[str, bytes] = {}
+
+
+def payload(case: Case) -> bytes:
+    """The case's request body, built once for all its transports."""
+    if case.name not in _BUILT:
+        _BUILT.clear()
+        _BUILT[case.name] = case.build()
+    return _BUILT[case.name]
+
+
 def send(case: Case, transport: str, address: str) -> Answer:
-    body = case.build()
+    body = payload(case)
     if transport == "grpc":
         return send_grpc(address, body, gzip=case.gzip)
     headers = dict(case.headers if case.headers is not None else
