@@ -1,4 +1,4 @@
-"""`--print` shows hostile text inert, and a writer survives a batch it cannot format."""
+"""`--print` and `--jsonl` show hostile text inert; a writer survives a batch it cannot format."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from kubespan.otlp.debugtext import render_traces
+from kubespan.otlp.jsoncodec import decode_traces_json, encode_span_lines
 from kubespan.otlp.decode import TraceBatch, decode_request
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.stats import Counters
@@ -55,6 +56,13 @@ def test_debug_text_keeps_newlines_and_tabs_like_the_collector() -> None:
     request = hostile_request()
     request.resource_spans[0].scope_spans[0].spans[0].name = "two\tcolumns\nsecond line"
     assert "    Name           : two\tcolumns\nsecond line\n" in render_traces(request)
+
+
+def test_jsonl_escapes_terminal_characters_and_decodes_to_the_same_text() -> None:
+    request = hostile_request()
+    for line in encode_span_lines(request):
+        assert not ACTIVE.search(line) and "\\u009b31m" in line
+        assert decode_traces_json(line) == request
 
 
 def test_serve_print_writes_hostile_names_inert() -> None:

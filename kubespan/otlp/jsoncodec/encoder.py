@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import json
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +20,19 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-quote = json.encoder.encode_basestring
-"""Quote and escape a JSON string; non-ASCII stays raw like Go."""
+_encode_basestring = json.encoder.encode_basestring
+_TERMINAL_ACTIVE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+"""DEL, C1 controls, bidi and invisible characters: valid raw in JSON, but they act on a terminal."""
+
+
+def quote(text: str) -> str:
+    """Quote and escape a JSON string; non-ASCII stays raw like Go, except characters
+    that act on a terminal (`kubespan filter` and `--jsonl` often print to one), which
+    are written as `\\uXXXX` and decode to the same string."""
+    quoted = _encode_basestring(text)
+    if quoted.isascii() and "\x7f" not in quoted:
+        return quoted
+    return _TERMINAL_ACTIVE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
 
 
 def format_double(d: float) -> str:
