@@ -41,3 +41,8 @@ def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:
     if len(text) <= limit:
         return escape(text)
     return escape(text[:limit]) + "…"
+
+
+def escape_keeping_lines(text: str) -> str:
+    """`escape` for multi-line output (`--print`): tab and line feed stay as they are."""
+    return escape(text, keep_lines=True)
