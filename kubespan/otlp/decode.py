@@ -167,7 +167,7 @@ class Rejections:
 
 def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejections]:
     """Decode a protobuf `ExportTraceServiceRequest` into a batch and its rejections."""
-    _refuse_span_bomb(raw)
+    _refuse_message_bomb(raw)
     try:
         view = RequestView.FromString(raw)
     except DecodeError as exc:
@@ -189,7 +189,7 @@ def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejec
     return batch, rejections
 
 
-def _refuse_span_bomb(raw: bytes) -> None:
+def _refuse_message_bomb(raw: bytes) -> None:
     """Refuse, before parsing, a request with more messages than its size allows useful ones.
 
     Each ResourceSpans, ScopeSpans and span costs the decoder about 170 bytes and 2-4 µs
