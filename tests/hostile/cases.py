@@ -104,6 +104,7 @@ CASES: list[Case] = [
     Case("empty_scopes_2_million", lambda: p.empty_scopes(2_000_000), PROTO, BAD, big=True),
     Case("empty_resources_2_million", lambda: p.empty_resources(2_000_000), PROTO, BAD, big=True),
     Case("empty_spans_beside_a_valid_one", lambda: p.request(*[b""] * 50, p.span(1)), PROTO, ok(1, 50)),
+    Case("empty_spans_among_2000_over_scan_size", lambda: p.request(*[p.span(i + 1) for i in range(2000)], *[b""] * 100), PROTO, ok(2000, 100)),
     Case("body_over_limit", lambda: p.zeros(LIMIT + 1), PROTO, TOO_LARGE, big=True),
     Case("gzip_bomb", lambda: p.zeros(LIMIT + p.MIB), PROTO, TOO_LARGE, gzip=True, big=True),
     # --- odd but valid content: accepted as the Collector does
