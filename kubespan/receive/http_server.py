@@ -50,6 +50,10 @@ SERVER_LOG = logging.getLogger("kubespan.receive.http")
 SERVER_LOG.addFilter(_NoClientFaults())
 
 
+class ClientGone(Exception):
+    """The client closed the connection before sending the whole body."""
+
+
 class HttpError(Exception):
     """An error answer: HTTP status and message."""
 
@@ -154,7 +158,7 @@ class HttpReceiver:
             if exc.status in (400, 413):
                 self.pipeline.count_invalid_request()
             return _error_response(exc, kind)
-        except ConnectionError:  # the client left mid-body; nobody reads this answer
+        except ClientGone:  # nobody is left to read an answer
             self.pipeline.counters.add("aborted_requests", 1)
             return web.Response(status=400, text="client closed the connection")
         return web.Response(body=payload, content_type=kind)
@@ -191,6 +195,8 @@ class HttpReceiver:
             raise HttpError(400, f"failed to decompress body: {exc}") from None
         except HttpProcessingError as exc:
             raise HttpError(400, f"malformed body: {excerpt(exc.message)}") from None
+        except ConnectionError:
+            raise ClientGone() from None
         return b"".join(parts)
 
     def _export_traces(self, body: bytes, kind: str) -> bytes:
