@@ -12,7 +12,7 @@ from kubespan.receive.settings import (
     ReceiverSettings,
     split_host_port,
 )
-from kubespan.runtime import RuntimeConfig
+from kubespan.runtime import DEFAULT_MAX_SPANS, RuntimeConfig
 
 
 def address(value: str) -> str | None:
@@ -49,6 +49,22 @@ def add_receiver_options(parser: argparse.ArgumentParser, *, grpc_default: str |
     group.add_argument("--tls-client-ca", metavar="FILE", help="require client certificates signed by this CA")
 
 
+def span_budget(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """The span store's budget, shared by the viewer and `serve`."""
+    group = parser.add_argument_group("span store")
+    group.add_argument("--max-spans", type=span_budget, default=DEFAULT_MAX_SPANS, metavar="N",
+                       help="spans kept in memory; the oldest are evicted (default %(default)s)")
+    group.add_argument("--max-memory-mb", type=positive_float, default=None, metavar="MB",
+                       help="also evict when the store uses more than MB megabytes")
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("outputs")
     group.add_argument("--print", dest="print_spans", action="store_true",
@@ -83,4 +99,6 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         jsonl=args.jsonl,
         dump=args.dump,
         filter=args.filter,
+        max_spans=getattr(args, "max_spans", DEFAULT_MAX_SPANS),
+        max_memory_mb=getattr(args, "max_memory_mb", None),
     )
