@@ -68,6 +68,8 @@ class Runtime:
 
         settings = self.config.receivers
         self.warnings.extend(exposure_warnings(settings))
+        if settings.token:
+            self.counters.add("unauthenticated_requests", 0)  # reported from the start, even at zero
         try:
             if settings.grpc:
                 self._start_receiver("grpc", GrpcReceiver(self.pipeline, settings, settings.grpc))
@@ -158,7 +160,11 @@ class Runtime:
 
 
 def exposure_warnings(settings: ReceiverSettings) -> list[str]:
-    """Loud warnings for receivers reachable from other machines without auth."""
+    """Loud warnings for receivers reachable from other machines without auth or TLS.
+
+    Auth is a token or client certificates (`--tls-client-ca`). An empty host
+    (`:4317`) binds loopback, so it is not exposed.
+    """
     warnings = []
     for name, address in (("gRPC", settings.grpc), ("HTTP", settings.http)):
         if not address:
@@ -166,13 +172,14 @@ def exposure_warnings(settings: ReceiverSettings) -> list[str]:
         host, _ = split_host_port(address)
         if is_loopback(host):
             continue
-        missing = [what for what, present in (("auth", settings.token), ("TLS", settings.tls)) if not present]
-        if missing:
-            warnings.append(
-                f"WARNING: the {name} receiver on {address} is reachable from other machines "
-                f"without {' or '.join(missing)}; anyone who can reach it can send spans"
-                + (" (use --token)" if not settings.token else "")
-            )
+        if not settings.client_auth:
+            missing = "auth" if settings.tls else "auth or TLS"
+            warnings.append(f"WARNING: the {name} receiver on {address} is reachable from other machines "
+                            f"without {missing}; anyone who can reach it can send spans (use --token)")
+        elif not settings.tls:
+            warnings.append(f"WARNING: the {name} receiver on {address} is reachable from other machines "
+                            "without TLS; the token and the spans cross the network in clear text "
+                            "(use --tls-cert and --tls-key)")
     return warnings
 
 
