@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import ssl
 import urllib.error
@@ -12,7 +13,6 @@ import grpc
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from kubespan.receive.settings import ReceiverSettings
@@ -127,7 +127,9 @@ def test_grpc_token_accepted_refused_and_counted():
         assert grpc_call(address, [("authorization", f"bearer {TOKEN}")]) == grpc.StatusCode.OK
         assert grpc_call(address, [("authorization", TOKEN)]) == grpc.StatusCode.UNAUTHENTICATED
         assert grpc_call(address, [("authorization", f"Bearer {TOKEN}x")]) == grpc.StatusCode.UNAUTHENTICATED
-        assert unauthenticated(runtime) == 4
+        twice = [("authorization", f"Bearer {TOKEN}")] * 2
+        assert grpc_call(address, twice) == grpc.StatusCode.UNAUTHENTICATED
+        assert unauthenticated(runtime) == 5
         assert recorder.span_count == len(sdk_spans()) + 1
 
 
@@ -171,6 +173,8 @@ def test_http_token_is_checked_before_anything_else(method, content_type, size, 
         assert TOKEN.encode() not in body
         if content_type == "text/plain":
             assert answer_type.startswith("text/plain")
+        if content_type == "application/json":
+            assert json.loads(body)["code"] == 16  # google.rpc.Status UNAUTHENTICATED
         assert unauthenticated(runtime) == 1
 
 
