@@ -13,7 +13,9 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 import kubespan.runtime
 from kubespan.cli import serve
-from kubespan.cli.main import main
+from kubespan.cli.forward_options import finish_runtime_config
+from kubespan.cli.main import build_parser, main
+from kubespan.cli.options import runtime_config
 from kubespan.receive.settings import ReceiverSettings, listen_address
 from kubespan.runtime import Runtime, RuntimeConfig, exposure_warnings
 from tests.conftest import Recorder
@@ -74,6 +76,16 @@ def test_empty_host_binds_loopback_on_both_receivers():
     finally:
         runtime.stop()
     assert recorder.span_count == 2 * len(sdk_spans())
+
+
+def test_empty_host_is_loopback_for_the_forwarding_loop_check(capsys):
+    parser = build_parser()
+    args = parser.parse_args(["serve", "--grpc", ":4317", "--forward", "grpc://jaeger:4317"])
+    assert finish_runtime_config(runtime_config(args), args).forwards  # another host: no loop
+    args = parser.parse_args(["serve", "--grpc", ":4317", "--forward", "grpc://localhost:4317"])
+    with pytest.raises(SystemExit):
+        finish_runtime_config(runtime_config(args), args)
+    assert "loop forever" in capsys.readouterr().err
 
 
 def run_serve(monkeypatch, argv: list[str], during=lambda runtime: None) -> int:
