@@ -160,27 +160,27 @@ class Runtime:
 
 
 def exposure_warnings(settings: ReceiverSettings) -> list[str]:
-    """Loud warnings for receivers reachable from other machines without auth or TLS.
+    """A loud warning when receivers are reachable from other machines without auth or TLS.
 
     Auth is a token or client certificates (`--tls-client-ca`). An empty host
-    (`:4317`) binds loopback, so it is not exposed.
+    (`:4317`) binds loopback, so it is not exposed. Both receivers share their auth
+    and TLS settings, so one warning names every exposed receiver (it must fit the
+    viewer's footer).
     """
-    warnings = []
-    for name, address in (("gRPC", settings.grpc), ("HTTP", settings.http)):
-        if not address:
-            continue
-        host, _ = split_host_port(address)
-        if is_loopback(host):
-            continue
-        if not settings.client_auth:
-            missing = "auth" if settings.tls else "auth or TLS"
-            warnings.append(f"WARNING: the {name} receiver on {address} is reachable from other machines "
-                            f"without {missing}; anyone who can reach it can send spans (use --token)")
-        elif not settings.tls:
-            warnings.append(f"WARNING: the {name} receiver on {address} is reachable from other machines "
-                            "without TLS; the token and the spans cross the network in clear text "
-                            "(use --tls-cert and --tls-key)")
-    return warnings
+    exposed = [f"the {name} receiver on {address}" for name, address in (("gRPC", settings.grpc), ("HTTP", settings.http))
+               if address and not is_loopback(split_host_port(address)[0])]
+    if not exposed:
+        return []
+    subject = " and ".join(exposed) + (" is" if len(exposed) == 1 else " are")
+    if not settings.client_auth:
+        missing = "auth" if settings.tls else "auth or TLS"
+        them = "it" if len(exposed) == 1 else "them"
+        return [f"WARNING: {subject} reachable from other machines without {missing}; "
+                f"anyone who can reach {them} can send spans (use --token)"]
+    if not settings.tls:
+        return [f"WARNING: {subject} reachable from other machines without TLS; the token and the spans "
+                "cross the network in clear text (use --tls-cert and --tls-key)"]
+    return []
 
 
 def print_warnings(warnings: list[str]) -> None:

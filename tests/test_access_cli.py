@@ -99,9 +99,9 @@ def test_serve_prints_the_exposure_warning_before_listening(monkeypatch, capsys)
     monkeypatch.setattr(kubespan.runtime, "is_loopback", lambda host: False)  # tests bind loopback only
     assert run_serve(monkeypatch, ["serve", *LOOPBACK_ARGS]) == 0
     err = capsys.readouterr().err
-    for name in ("gRPC", "HTTP"):
-        assert f"WARNING: the {name} receiver on 127.0.0.1:0 is reachable from other machines without auth" in err
-    assert err.index("WARNING") < err.index("listening on")
+    assert ("WARNING: the gRPC receiver on 127.0.0.1:0 and the HTTP receiver on 127.0.0.1:0 are reachable "
+            "from other machines without auth or TLS; anyone who can reach them can send spans") in err
+    assert err.count("WARNING") == 1 and err.index("WARNING") < err.index("listening on")
 
 
 def send_with_wrong_tokens(runtime: Runtime) -> None:

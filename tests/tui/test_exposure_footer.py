@@ -6,7 +6,7 @@ import kubespan.runtime
 from kubespan.cli.main import main
 from kubespan.tui.app import KubespanApp
 from kubespan.tui.status_footer import StatusFooter
-from tests.tui.helpers import wait_for
+from tests.tui.helpers import screen_text, wait_for
 
 
 def start_viewer(monkeypatch, argv: list[str]) -> KubespanApp:
@@ -17,15 +17,18 @@ def start_viewer(monkeypatch, argv: list[str]) -> KubespanApp:
     return started[0]
 
 
-async def test_footer_shows_the_warning_for_an_exposed_receiver(monkeypatch):
+async def test_footer_shows_the_whole_warning_for_exposed_receivers(monkeypatch):
     # Tests bind loopback only; pretend 127.0.0.1 reaches other machines.
     monkeypatch.setattr(kubespan.runtime, "is_loopback", lambda host: False)
-    app = start_viewer(monkeypatch, ["--grpc", "127.0.0.1:0", "--http", "off", "--max-spans", "1000"])
-    async with app.run_test(size=(200, 30)) as pilot:
+    app = start_viewer(monkeypatch, ["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--max-spans", "1000"])
+    [warning] = app.warnings
+    assert warning.startswith("WARNING: the gRPC receiver on 127.0.0.1:0 and the HTTP receiver on 127.0.0.1:0")
+    async with app.run_test(size=(80, 24)) as pilot:  # the smallest usual terminal: nothing may be cut
         footer = app.query_one(StatusFooter)
-        await wait_for(pilot, lambda: "reachable from other machines" in str(footer.render()), what="warning")
-        shown = str(footer.render())
-    assert "WARNING: the gRPC receiver on 127.0.0.1:0 is reachable from other machines without auth or TLS" in shown
+        await wait_for(pilot, lambda: "WARNING" in str(footer.render()), what="warning")
+        await pilot.pause()
+        on_screen = " ".join(line.strip() for line in screen_text(app).splitlines())
+    assert warning in on_screen
 
 
 async def test_footer_has_no_warning_on_loopback(monkeypatch):
