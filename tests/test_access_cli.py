@@ -131,6 +131,12 @@ def test_token_never_reaches_stderr_and_refusals_are_counted(monkeypatch, capfd)
     assert '"unauthenticated_requests":4' in stats and '"received_spans":2' in stats
 
 
+def test_settings_repr_hides_the_token():
+    settings = ReceiverSettings(token=SECRET)
+    assert settings.token == SECRET
+    assert SECRET not in repr(settings) and SECRET not in repr(RuntimeConfig(receivers=settings))
+
+
 def test_token_from_the_environment(monkeypatch, capfd):
     monkeypatch.setenv("KUBESPAN_TOKEN", SECRET)
     assert run_serve(monkeypatch, ["serve", *LOOPBACK_ARGS], send_with_wrong_tokens) == 0

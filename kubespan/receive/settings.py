@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import ipaddress
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_GRPC = "127.0.0.1:4317"
 DEFAULT_HTTP = "127.0.0.1:4318"
@@ -23,7 +23,7 @@ class ReceiverSettings:
     grpc: str | None = DEFAULT_GRPC
     http: str | None = DEFAULT_HTTP
     max_recv_mib: float = DEFAULT_MAX_RECV_MIB
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never shown, not even in a repr
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_client_ca: str | None = None
