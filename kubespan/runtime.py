@@ -167,7 +167,8 @@ def exposure_warnings(settings: ReceiverSettings) -> list[str]:
     and TLS settings, so one warning names every exposed receiver (it must fit the
     viewer's footer).
     """
-    exposed = [f"the {name} receiver on {address}" for name, address in (("gRPC", settings.grpc), ("HTTP", settings.http))
+    receivers = (("gRPC", settings.grpc), ("HTTP", settings.http))
+    exposed = [f"the {name} receiver on {address}" for name, address in receivers
                if address and not is_loopback(split_host_port(address)[0])]
     if not exposed:
         return []

@@ -208,7 +208,8 @@ def test_mutual_tls_needs_a_client_certificate(pki):
         no_cert = ssl.create_default_context(cafile=pki.ca)
         with pytest.raises((ssl.SSLError, ConnectionError, urllib.error.URLError)):
             http_post(http_address, {"Content-Type": "application/x-protobuf"}, b"", context=no_cert)
-        assert grpc_export(grpc_address, credentials=grpc_credentials(pki, client_cert=True)) == SpanExportResult.SUCCESS
+        with_cert = grpc_credentials(pki, client_cert=True)
+        assert grpc_export(grpc_address, credentials=with_cert) == SpanExportResult.SUCCESS
         assert http_export(http_address, pki=pki, client_cert=True) == SpanExportResult.SUCCESS
         assert recorder.span_count == 2 * len(sdk_spans())
 

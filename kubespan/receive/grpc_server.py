@@ -119,7 +119,6 @@ class GrpcReceiver:
             context.abort(grpc.StatusCode.INTERNAL, f"grpc: error unmarshalling request: {exc}")
 
 
-
 class TokenInterceptor(grpc.ServerInterceptor):
     """Refuses calls without `authorization: Bearer TOKEN` from their metadata alone.
 
