@@ -10,6 +10,7 @@ rejected one by one, reported through OTLP `partial_success`; the rest is kept.
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Sequence
@@ -171,7 +172,7 @@ def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejec
     try:
         view = RequestView.FromString(raw)
     except DecodeError as exc:
-        raise UndecodableRequest(f"proto: cannot parse ExportTraceServiceRequest: {exc}") from None
+        raise UndecodableRequest(_parse_failure("ExportTraceServiceRequest", exc)) from None
     resources: list[ResourceInfo] = []
     scopes: list[ScopeInfo] = []
     rows: list[tuple] = []
@@ -212,11 +213,20 @@ def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
+_PARSER_PREFIX = re.compile(r"^Error parsing message(?: with type '[^']*')?:?\s*")
+
+
+def _parse_failure(what: str, exc: DecodeError) -> str:
+    """The parser's reason, without the name of kubespan's internal view type."""
+    reason = _PARSER_PREFIX.sub("", str(exc)) or "invalid protobuf"
+    return f"proto: cannot parse {what}: {reason[:1].lower()}{reason[1:]}"
+
+
 def _decode_resource(raw: bytes, schema_url: str, table: AttributeTable) -> ResourceInfo:
     try:
         resource = Resource.FromString(raw)
     except DecodeError as exc:
-        raise UndecodableRequest(f"proto: cannot parse Resource: {exc}") from None
+        raise UndecodableRequest(_parse_failure("Resource", exc)) from None
     service = ""
     ids = []
     for kv in resource.attributes:
@@ -233,7 +243,7 @@ def _decode_scope(resource: int, raw: bytes, schema_url: str) -> ScopeInfo:
     try:
         scope = InstrumentationScope.FromString(raw)
     except DecodeError as exc:
-        raise UndecodableRequest(f"proto: cannot parse InstrumentationScope: {exc}") from None
+        raise UndecodableRequest(_parse_failure("InstrumentationScope", exc)) from None
     return ScopeInfo(resource, scope.name, scope.version, raw, schema_url)
 
 
