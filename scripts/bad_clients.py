@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             sock.close()
         probe.close()
         final = server.stop()
-    shown = ("received_spans", "abandoned_requests", "timed_out_requests", "invalid_requests")
+    shown = ("received_spans", "aborted_requests", "timed_out_requests", "invalid_requests")
     print("serve counters: " + ", ".join(f"{name} {final.get(name, 0)}" for name in shown)
           + f", rss {final['rss_bytes'] / 2**20:.0f} MiB")
     return 0

@@ -73,7 +73,7 @@ def test_clients_hanging_up_mid_request_leave_the_receivers_serving(probe, grpc_
         probe.round(index * 4)
     assert probe.slowest < PROMPT_S
     assert recorder.wait_for_spans(probe.sent)
-    assert wait_until(lambda: pipeline.counters.get("abandoned_requests") == 20)
+    assert wait_until(lambda: pipeline.counters.get("aborted_requests") == 20)
     assert recorder.span_count == probe.sent, "nothing from the abandoned requests was accepted"
     assert not pipeline.counters.get("invalid_requests")
 

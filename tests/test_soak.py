@@ -28,21 +28,3 @@ def test_short_soak_counts_every_accepted_span(report) -> None:
     assert all(kind == BACKPRESSURE or not count for kind, count in report.errors.items())
     assert max(s["store_memory_bytes"] for s in report.samples) <= report.budget_bytes
 
-
-def serve_config_of(argv: list[str]):
-    from kubespan.cli.forward_options import given_dests
-    from kubespan.cli.main import build_parser
-    from kubespan.cli.serve import serve_config
-
-    parser = build_parser()
-    args = parser.parse_args(["serve", *argv])
-    args.given = given_dests(parser, ["serve", *argv])
-    return serve_config(args)
-
-
-def test_serve_keeps_a_store_only_when_bounded() -> None:
-    assert not serve_config_of([]).store
-    bounded = serve_config_of(["--max-memory-mb", "64"])
-    assert (bounded.store, bounded.max_memory_mb, bounded.max_spans) == (True, 64.0, 1_000_000)
-    counted = serve_config_of(["--max-spans", "10"])
-    assert (counted.store, counted.max_memory_mb, counted.max_spans) == (True, None, 10)

@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 
 from kubespan.cli.forward_options import (
     add_config_option,
@@ -14,9 +15,14 @@ from kubespan.cli.forward_options import (
     finish_runtime_config,
     print_processing,
 )
-from kubespan.cli.options import add_output_options, add_receiver_options, positive_float, runtime_config
+from kubespan.cli.options import add_output_options, add_receiver_options, add_store_options, runtime_config
 from kubespan.resources import raise_open_files_limit, tune_malloc
-from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime, RuntimeConfig, print_warnings
+from kubespan.runtime import Runtime, print_warnings
+
+
+SIGNAL_POLL_S = 0.2
+"""The main thread wakes this often: a signal delivered to one of grpc's threads only sets
+a flag, and Python runs the handler once the main thread is back in the interpreter."""
 
 
 def add_parser(subparsers) -> None:
@@ -27,36 +33,19 @@ def add_parser(subparsers) -> None:
     )
     add_receiver_options(parser)
     add_output_options(parser)
-    add_store_options(parser)
+    add_store_options(parser)  # serve keeps the index too: the stats line reports it
     add_config_option(parser)  # forwarding/processing options: kubespan.cli.forward_options
     add_processing_options(parser)
     add_forward_options(parser)
     parser.set_defaults(run=run)
 
 
-def add_store_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("store (off unless one of these is given)")
-    group.add_argument("--max-spans", type=int, default=None, metavar="N",
-                       help=f"keep up to N spans in memory, evicting the oldest (default with "
-                            f"--max-memory-mb: {DEFAULT_MAX_SPANS})")
-    group.add_argument("--max-memory-mb", type=positive_float, default=None, metavar="MB",
-                       help="keep spans in memory within MB megabytes, evicting the oldest")
-
-
-def serve_config(args: argparse.Namespace) -> RuntimeConfig:
-    """The runtime config of `serve`: a store only when a store bound is given."""
-    config = runtime_config(args)
-    if args.max_spans is not None or args.max_memory_mb is not None:
-        config.store = True
-        config.max_spans = DEFAULT_MAX_SPANS if args.max_spans is None else args.max_spans
-        config.max_memory_mb = args.max_memory_mb
-    return finish_runtime_config(config, args)
-
-
 def run(args: argparse.Namespace) -> int:
     tune_malloc()  # before the receivers start their threads
     raise_open_files_limit()
-    runtime = Runtime(serve_config(args))
+    config = runtime_config(args)
+    config.store = args.max_spans > 0
+    runtime = Runtime(finish_runtime_config(config, args))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -79,9 +68,12 @@ def run(args: argparse.Namespace) -> int:
 def _wait(stop: threading.Event, runtime: Runtime, stats_every: float | None) -> None:
     """Block until a signal (or a closed stdout), reporting stats if asked."""
     threading.Thread(target=_watch_output, args=(runtime, stop), daemon=True).start()
-    while not stop.wait(stats_every):
-        if stats_every:
+    next_report = time.monotonic() + stats_every if stats_every else None
+    while not stop.wait(SIGNAL_POLL_S if next_report is None else
+                        max(0.0, min(SIGNAL_POLL_S, next_report - time.monotonic()))):
+        if next_report is not None and time.monotonic() >= next_report:
             print(runtime.counters.report_line(), file=sys.stderr, flush=True)
+            next_report += stats_every
 
 
 def _watch_output(runtime: Runtime, stop: threading.Event) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 Scalar = str | int | float | bool | bytes | None
@@ -108,11 +109,42 @@ class AttributeTable:
         return ids
 
 
+_NESTED = ("array_value", "kvlist_value")
+_SPAN_ATTRIBUTE_PATH = (9, 2, 2, 1)
+"""Field numbers from a span attribute up to its request: Span.attributes,
+ScopeSpans.spans, ResourceSpans.scope_spans, ExportTraceServiceRequest.resource_spans."""
+
+
 def decode_key_value(raw: bytes) -> Attribute:
-    """Decode one `KeyValue` from its wire bytes, raising `InvalidAttribute` if invalid."""
+    """Decode one `KeyValue` from its wire bytes, raising `InvalidAttribute` if invalid.
+
+    Arrays and maps are parsed again where a span attribute sits in a request, so
+    protobuf's nesting limit counts the same levels as for the whole request: whatever
+    is accepted here, every writer can parse again as an `ExportTraceServiceRequest`.
+    """
     try:
         kv = KeyValue.FromString(raw)
+        if kv.value.WhichOneof("value") in _NESTED:
+            kv = _parse_at_span_depth(raw)
         value, kind = any_value_to_python(kv.value)
     except (DecodeError, RecursionError) as exc:
         raise InvalidAttribute(f"undecodable attribute: {exc}") from None
     return Attribute(kv.key, value, kind)
+
+
+def _parse_at_span_depth(raw: bytes) -> KeyValue:
+    for number in _SPAN_ATTRIBUTE_PATH:
+        raw = _length_delimited(number, raw)
+    request = ExportTraceServiceRequest.FromString(raw)
+    return request.resource_spans[0].scope_spans[0].spans[0].attributes[0]
+
+
+def _length_delimited(number: int, payload: bytes) -> bytes:
+    """Field `number` (wire type 2) holding `payload`, as protobuf encodes it."""
+    out = bytearray([number << 3 | 2])
+    length = len(payload)
+    while length > 0x7F:
+        out.append(length & 0x7F | 0x80)
+        length >>= 7
+    out.append(length)
+    return bytes(out) + payload
