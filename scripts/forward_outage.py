@@ -21,6 +21,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from kubespan.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -105,7 +109,7 @@ class Traffic:
                 sent += 1
 
 
-def _runtime(port: int, queue_requests: int):
+def _runtime(port: int, queue_requests: int) -> "Runtime":
     from kubespan.forward.settings import ForwardSettings, QueueSettings, RetrySettings
     from kubespan.receive.settings import ReceiverSettings
     from kubespan.runtime import Runtime, RuntimeConfig
@@ -120,7 +124,7 @@ def _runtime(port: int, queue_requests: int):
 
 
 def run_outage(outage_s: float, *, rate: float = 100.0, spans: int = 10, queue_requests: int = 50,
-               settle_timeout: float = 60.0, progress=None) -> OutageResult:
+               settle_timeout: float = 60.0, progress: Callable[[str], None] | None = None) -> OutageResult:
     """Steady traffic; the backend goes down for `outage_s`, comes back; then drain and count."""
     from tests.forward_helpers import GrpcBackend, wait_until
 

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -117,7 +118,8 @@ def _stats_lines(server) -> list[dict]:
 
 
 def run_soak(seconds: float, *, clients: int = 8, budget_mb: float = 256, batch: int = 512,
-             rate: float | None = None, serve_args: tuple[str, ...] = (), progress=None) -> SoakReport:
+             rate: float | None = None, serve_args: tuple[str, ...] = (),
+             progress: Callable[[str], None] | None = None) -> SoakReport:
     """Start `kubespan serve`, run the clients for `seconds`, stop it and gather the figures."""
     from tests.serve_process import ServeProcess
 
@@ -142,7 +144,8 @@ def run_soak(seconds: float, *, clients: int = 8, budget_mb: float = 256, batch:
     )
 
 
-def _run_clients(server, seconds: float, clients: int, batch: int, rate: float | None, progress):
+def _run_clients(server, seconds: float, clients: int, batch: int, rate: float | None,
+                 progress: Callable[[str], None] | None) -> tuple[list[dict], float, int]:
     """Run the client processes; return their results, the serve uptime at the start, idle RSS."""
     ctx = mp.get_context("spawn")  # gRPC does not survive fork
     ready, out = ctx.Barrier(clients + 1), ctx.Queue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+from collections.abc import Iterator
 import time
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from kubespan.pipeline import Pipeline
 from kubespan.receive.http_server import HttpReceiver
 from kubespan.receive.settings import ReceiverSettings
+from tests.conftest import Recorder
 from tests.forward_helpers import make_request, wait_until
 from tests.load_clients import (
     Probe,
@@ -28,13 +30,14 @@ IDLE_CONNECTIONS = 2000
 
 
 @pytest.fixture
-def probe(grpc_address: str, http_address: str):
+def probe(grpc_address: str, http_address: str) -> Iterator[Probe]:
     client = Probe(grpc_address, http_address)
     yield client
     client.close()
 
 
-def test_body_trickled_byte_by_byte_does_not_delay_others(probe, http_address, recorder) -> None:
+def test_body_trickled_byte_by_byte_does_not_delay_others(probe: Probe, http_address: str,
+                                                          recorder: Recorder) -> None:
     body = make_request(1, 10_000)
     trickle = Trickle(http_address, body, gap=0.01)
     trickle.start()
@@ -48,7 +51,7 @@ def test_body_trickled_byte_by_byte_does_not_delay_others(probe, http_address, r
     assert recorder.wait_for_spans(probe.sent + 1)
 
 
-def test_body_too_slow_is_cut_at_the_read_deadline(recorder) -> None:
+def test_body_too_slow_is_cut_at_the_read_deadline(recorder: Recorder) -> None:
     pipeline = Pipeline(consumers=[recorder])
     receiver = HttpReceiver(pipeline, ReceiverSettings(grpc=None), "127.0.0.1:0")
     receiver.body_timeout = 0.5
@@ -65,8 +68,9 @@ def test_body_too_slow_is_cut_at_the_read_deadline(recorder) -> None:
     assert recorder.span_count == 0
 
 
-def test_clients_hanging_up_mid_request_leave_the_receivers_serving(probe, grpc_address, http_address,
-                                                                    recorder, pipeline) -> None:
+def test_clients_hanging_up_mid_request_leave_the_receivers_serving(probe: Probe, grpc_address: str,
+                                                                    http_address: str, recorder: Recorder,
+                                                                    pipeline: Pipeline) -> None:
     for index in range(20):
         grpc_abandon_mid_message(grpc_address)
         http_abandon_mid_body(http_address)
@@ -78,7 +82,7 @@ def test_clients_hanging_up_mid_request_leave_the_receivers_serving(probe, grpc_
     assert not pipeline.counters.get("invalid_requests")
 
 
-def test_stop_is_prompt_while_a_body_still_trickles(recorder) -> None:
+def test_stop_is_prompt_while_a_body_still_trickles(recorder: Recorder) -> None:
     from kubespan.receive.http_server import SHUTDOWN_GRACE_S
 
     receiver = HttpReceiver(Pipeline(consumers=[recorder]), ReceiverSettings(grpc=None), "127.0.0.1:0")
@@ -93,8 +97,8 @@ def test_stop_is_prompt_while_a_body_still_trickles(recorder) -> None:
         trickle.stop.set()
 
 
-def test_thousands_of_idle_connections_leave_the_receivers_serving(probe, grpc_address, http_address,
-                                                                   recorder) -> None:
+def test_thousands_of_idle_connections_leave_the_receivers_serving(probe: Probe, grpc_address: str,
+                                                                   http_address: str, recorder: Recorder) -> None:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert soft >= 4 * IDLE_CONNECTIONS + 256, f"RLIMIT_NOFILE {soft} is too low for this test"
     idle = idle_http(http_address, IDLE_CONNECTIONS) + idle_http2(grpc_address, IDLE_CONNECTIONS)
@@ -108,7 +112,7 @@ def test_thousands_of_idle_connections_leave_the_receivers_serving(probe, grpc_a
             sock.close()
 
 
-def test_idle_connections_are_closed_after_the_idle_limit(recorder) -> None:
+def test_idle_connections_are_closed_after_the_idle_limit(recorder: Recorder) -> None:
     from kubespan.receive.grpc_server import GrpcReceiver
 
     pipeline = Pipeline(consumers=[recorder])

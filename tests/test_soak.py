@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.soak import BACKPRESSURE, check, run_soak
+from scripts.soak import BACKPRESSURE, SoakReport, check, run_soak
 
 SECONDS = 8.0
 BUDGET_MB = 24.0
 
 
 @pytest.fixture(scope="module")
-def report():
+def report() -> SoakReport:
     return run_soak(SECONDS, clients=8, budget_mb=BUDGET_MB, batch=256)
 
 
