@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubespan.query.ast import (
-    KINDS, STATUSES, And, Cond, Const, Expr, Field, Filter, Literal, Not, Or, Spanset, SpansetOp,
+    KINDS, MAX_DEPTH, STATUSES, And, Cond, Const, Expr, Field, Filter, Literal, Not, Or, Spanset, SpansetOp,
+    check_depth, fold, too_deep,
 )
 from kubespan.query.errors import QuerySyntaxError
 from kubespan.query.literals import DURATION, parse_duration, parse_hex
@@ -150,6 +151,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = lex(text)
         self.pos = 0
+        self.depth = 0
 
     @property
     def tok(self) -> Tok:
@@ -173,11 +175,21 @@ class _Parser:
             raise QuerySyntaxError(f"unexpected {_show(self.tok)}", self.tok.column)
         return spanset
 
+    def enter(self) -> None:
+        """One more level of `(`, `{` or `!`; too many is a syntax error, not a crash."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise too_deep(self.tok.column)
+
     def spanset(self) -> Spanset:
         left = self.structural()
         while self.tok.kind in ("&&", "||"):
-            op = self.take().kind
-            left = SpansetOp(op, left, self.structural())
+            op = self.tok.kind
+            items = [left]
+            while self.tok.kind == op:
+                self.take()
+                items.append(self.structural())
+            left = fold(lambda a, b, op=op: SpansetOp(op, a, b), items)
         return left
 
     def structural(self) -> Spanset:
@@ -191,9 +203,11 @@ class _Parser:
 
     def spanset_primary(self) -> Spanset:
         if self.tok.kind == "(":
+            self.enter()
             self.take()
             inner = self.spanset()
             self.expect(")", "')'")
+            self.depth -= 1
             return inner
         self.expect("{", "'{'")
         if self.tok.kind == "}":
@@ -206,23 +220,31 @@ class _Parser:
     def expr(self) -> Expr:
         left = self.unary()
         while self.tok.kind in ("&&", "||"):
-            op = self.take().kind
-            right = self.unary()
-            left = And(left, right) if op == "&&" else Or(left, right)
+            op = self.tok.kind
+            items = [left]
+            while self.tok.kind == op:
+                self.take()
+                items.append(self.unary())
+            left = fold(And if op == "&&" else Or, items)
         return left
 
     def unary(self) -> Expr:
         if self.tok.kind == "!":
+            self.enter()
             self.take()
-            return Not(self.unary())
+            inner = Not(self.unary())
+            self.depth -= 1
+            return inner
         return self.comparison()
 
     def comparison(self) -> Expr:
         start = self.tok
         if start.kind == "(":
+            self.enter()
             self.take()
             inner = self.expr()
             self.expect(")", "')'")
+            self.depth -= 1
             return inner
         left = self.operand()
         if self.tok.kind not in COMPARISONS:
@@ -323,4 +345,4 @@ def _show(token: Tok) -> str:
 
 
 def parse_traceql(text: str) -> Spanset:
-    return _Parser(text).parse()
+    return check_depth(_Parser(text).parse())
