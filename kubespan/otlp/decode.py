@@ -173,9 +173,11 @@ def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejec
     rejections = Rejections()
     keep: list[bool] = []
     for resource_spans in view.resource_spans:
-        resources.append(_decode_resource(resource_spans.resource, resource_spans.schema_url, table))
+        resource = b"".join(resource_spans.resource)  # every occurrence: protobuf merges them
+        resources.append(_decode_resource(resource, resource_spans.schema_url, table))
         for scope_spans in resource_spans.scope_spans:
-            scopes.append(_decode_scope(len(resources) - 1, scope_spans.scope, scope_spans.schema_url))
+            scope = b"".join(scope_spans.scope)
+            scopes.append(_decode_scope(len(resources) - 1, scope, scope_spans.schema_url))
             _decode_spans(scope_spans.spans, len(scopes) - 1, table, rows, rejections, keep)
     resource_spans_count = len(view.resource_spans)
     if rejections.count:
