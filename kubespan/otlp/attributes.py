@@ -17,6 +17,13 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 Scalar = str | int | float | bool | bytes | None
 
+MAX_VALUE_NESTING = 30
+"""Deepest array/kvlist nesting accepted in an attribute value, as in the OTLP/JSON decoder.
+
+Deeper values pass protobuf's recursion limit (100 messages) on their own but not inside a
+whole request, which every writer parses with the official message.
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Attribute:
@@ -53,6 +60,27 @@ def any_value_to_python(value: AnyValue) -> tuple[Any, str]:
     if which == "kvlist_value":
         return {kv.key: any_value_to_python(kv.value)[0] for kv in value.kvlist_value.values}, "kvlist"
     return None, "empty"
+
+
+def nesting(value: Any) -> int:
+    """How many lists/dicts nest in a python attribute value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, (list, dict)):
+            level += 1
+            stack.extend((item, level) for item in (value.values() if isinstance(value, dict) else value))
+        deepest = max(deepest, level)
+    return deepest
+
+
+def checked_value(value: AnyValue) -> tuple[Any, str]:
+    """`any_value_to_python`, raising `InvalidAttribute` beyond `MAX_VALUE_NESTING` levels."""
+    python, kind = any_value_to_python(value)
+    if nesting(python) > MAX_VALUE_NESTING:
+        raise InvalidAttribute(f"value nesting deeper than {MAX_VALUE_NESTING} levels")
+    return python, kind
 
 
 def value_text(value: Any) -> str:
@@ -112,7 +140,7 @@ def decode_key_value(raw: bytes) -> Attribute:
     """Decode one `KeyValue` from its wire bytes, raising `InvalidAttribute` if invalid."""
     try:
         kv = KeyValue.FromString(raw)
-        value, kind = any_value_to_python(kv.value)
+        value, kind = checked_value(kv.value)
     except (DecodeError, RecursionError) as exc:
         raise InvalidAttribute(f"undecodable attribute: {exc}") from None
     return Attribute(kv.key, value, kind)

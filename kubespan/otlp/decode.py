@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from kubespan.otlp.attributes import AttributeTable, InvalidAttribute
+from kubespan.otlp.attributes import AttributeTable, InvalidAttribute, checked_value
 from kubespan.otlp.wire import RequestView, split_spans
 
 TRACE_ID_BYTES = 16
@@ -206,7 +206,9 @@ def _decode_resource(raw: bytes, schema_url: str, table: AttributeTable) -> Reso
 def _decode_scope(resource: int, raw: bytes, schema_url: str) -> ScopeInfo:
     try:
         scope = InstrumentationScope.FromString(raw)
-    except DecodeError as exc:
+        for kv in scope.attributes:
+            checked_value(kv.value)
+    except (DecodeError, InvalidAttribute) as exc:
         raise UndecodableRequest(f"proto: cannot parse InstrumentationScope: {exc}") from None
     return ScopeInfo(resource, scope.name, scope.version, raw, schema_url)
 
