@@ -248,9 +248,9 @@ class _Parser:
             return inner
         left = self.operand()
         if self.tok.kind not in COMPARISONS:
-            if isinstance(left, Field):
+            if isinstance(left, Field) and left.kind == "attr":
                 return Cond(left, "=", Literal("bool", True, "true"))
-            if left.type == "bool":
+            if isinstance(left, Literal) and left.type == "bool":
                 return Const(left.value)
             raise QuerySyntaxError(f"expected a comparison after {_show(start)}", self.tok.column)
         op_tok = self.take()
