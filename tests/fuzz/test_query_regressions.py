@@ -63,3 +63,10 @@ def test_long_chains_of_one_operator_evaluate(text: str) -> None:
     naive = [i for i, hit in enumerate(query.match_batch(batch(spans, table), table)) if hit]
     assert store.search(query).tolist() == naive
     assert naive
+
+
+@pytest.mark.parametrize("text", ["{span:id}", "{ trace:id }", "{ span:parentID }", "{ name }", "{ kind && .a }"])
+def test_an_intrinsic_alone_is_a_syntax_error(text: str) -> None:
+    """Found as: `{span:id}` parsed as `span:id = true` and crashed both evaluators (TypeError)."""
+    with pytest.raises(QuerySyntaxError, match="expected a comparison after"):
+        compile_query(text)

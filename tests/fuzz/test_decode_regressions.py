@@ -1,0 +1,70 @@
+"""Regression tests for decoder findings of the fuzz campaign, with their minimal inputs."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from kubespan.otlp.attributes import MAX_VALUE_NESTING, AttributeTable
+from kubespan.otlp.decode import UndecodableRequest, decode_request
+from tests.fuzz.targets import check_proto
+from tests.fuzz.wirebuild import ld, nested_value
+
+SPAN = ld(1, b"\1" * 16) + ld(2, b"\1" * 8) + ld(5, b"n")
+
+
+def _kv(depth: int, kvlist: bool) -> bytes:
+    return ld(1, b"k") + ld(2, nested_value(depth, kvlist))
+
+
+def test_duplicate_resource_fields_are_merged_like_protobuf() -> None:
+    """Found as: a corrupt first `resource` followed by an empty one was accepted, though the
+    official parser (which merges both occurrences) refuses the request."""
+    minimal = ld(1, ld(1, b"\0") + ld(1, b""))
+    with pytest.raises(UndecodableRequest):
+        decode_request(minimal, AttributeTable())
+    assert check_proto(minimal) == "undecodable"
+
+
+def test_attributes_of_every_resource_and_scope_occurrence_are_kept() -> None:
+    resource = ld(1, ld(1, ld(1, b"service.name") + ld(2, ld(1, b"api")))) + ld(1, ld(1, ld(1, b"x") + ld(2, b"")))
+    scope = ld(1, ld(1, b"lib")) + ld(1, ld(2, b"1.0"))
+    raw = ld(1, resource + ld(2, scope + ld(2, SPAN) + ld(2, ld(1, b"short"))))
+    table = AttributeTable()
+    batch, rejections = decode_request(raw, table)
+    assert rejections.count == 1 and batch.span_count == 1
+    assert [table.attributes[a].key for a in batch.resources[0].attribute_ids] == ["service.name", "x"]
+    assert (batch.resources[0].service, batch.scopes[0].name, batch.scopes[0].version) == ("api", "lib", "1.0")
+    rebuilt = batch.request.resource_spans[0]  # the request without the rejected span keeps both halves
+    assert [kv.key for kv in rebuilt.resource.attributes] == ["service.name", "x"]
+    assert (rebuilt.scope_spans[0].scope.name, rebuilt.scope_spans[0].scope.version) == ("lib", "1.0")
+    assert check_proto(raw) == "partial"
+
+
+@pytest.mark.parametrize("kvlist", [False, True], ids=["array", "kvlist"])
+def test_span_attribute_nested_past_the_limit_is_rejected(kvlist: bool) -> None:
+    """Found as: 48 nested arrays in a span attribute were accepted, but the official parse of
+    the request (what every writer does) failed with "Exceeded upb_DecodeOptions_MaxDepth"."""
+    table = AttributeTable()
+    for depth in (MAX_VALUE_NESTING + 1, 32, 99):
+        raw = ld(1, ld(2, ld(2, SPAN + ld(9, _kv(depth, kvlist)))))
+        batch, rejections = decode_request(raw, table)
+        assert batch.span_count == 0 and rejections.count == 1
+        reason = "Exceeded upb_DecodeOptions_MaxDepth" if depth == 99 else "value nesting deeper than 30 levels"
+        assert reason in rejections.message
+    assert check_proto(ld(1, ld(2, ld(2, SPAN + ld(9, _kv(48, kvlist)))))) == "partial"
+    raw = ld(1, ld(2, ld(2, SPAN + ld(9, _kv(MAX_VALUE_NESTING, kvlist)))))
+    assert check_proto(raw) == "decoded"
+
+
+@pytest.mark.parametrize("where", ["resource", "scope"])
+def test_resource_and_scope_attributes_nested_past_the_limit_are_undecodable(where: str) -> None:
+    def request(depth: int) -> bytes:
+        attribute = ld(1, ld(1, _kv(depth, False))) if where == "resource" else b""
+        scope = ld(1, ld(3, _kv(depth, False))) if where == "scope" else b""
+        return ld(1, attribute + ld(2, scope + ld(2, SPAN)))
+
+    with pytest.raises(UndecodableRequest, match="nesting deeper"):
+        decode_request(request(48), AttributeTable())
+    assert check_proto(request(MAX_VALUE_NESTING)) == "decoded"
+    ExportTraceServiceRequest.FromString(request(MAX_VALUE_NESTING))
