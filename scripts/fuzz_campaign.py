@@ -142,9 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     names = list(TARGETS) if args.target == "all" else [args.target]
     base_seed = args.seed if args.seed is not None else random.SystemRandom().getrandbits(32)
     print(f"fuzz campaign: targets={names} minutes={args.minutes} seed={base_seed}", flush=True)
-    signal.signal(signal.SIGALRM, _on_alarm)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
     started = time.monotonic()
-    tallies = campaign(names, args.minutes * 60, args.examples_per_round, args.hang, base_seed)
+    try:
+        tallies = campaign(names, args.minutes * 60, args.examples_per_round, args.hang, base_seed)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
     report = summary(tallies, time.monotonic() - started)
     print(json.dumps(report), flush=True)
     return 1 if report["failures"] else 0
