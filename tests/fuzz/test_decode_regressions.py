@@ -7,7 +7,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from kubespan.otlp.attributes import MAX_VALUE_NESTING, AttributeTable
 from kubespan.otlp.decode import UndecodableRequest, decode_request
-from tests.fuzz.targets import check_proto
+from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
+from tests.fuzz.targets import check_json, check_proto
 from tests.fuzz.wirebuild import ld, nested_value
 
 SPAN = ld(1, b"\1" * 16) + ld(2, b"\1" * 8) + ld(5, b"n")
@@ -68,3 +69,22 @@ def test_resource_and_scope_attributes_nested_past_the_limit_are_undecodable(whe
         decode_request(request(48), AttributeTable())
     assert check_proto(request(MAX_VALUE_NESTING)) == "decoded"
     ExportTraceServiceRequest.FromString(request(MAX_VALUE_NESTING))
+
+
+def _deep_json(levels: int, kvlist: bool) -> bytes:
+    """A one-span OTLP/JSON request whose attribute nests `levels` arrays or kvlists (built as text)."""
+    if kvlist:
+        value = '{"kvlistValue":{"values":[{"key":"k","value":' * levels + '{"stringValue":"x"}' + "}]}}" * levels
+    else:
+        value = '{"arrayValue":{"values":[' * levels + '{"stringValue":"x"}' + "]}}" * levels
+    span = f'{{"traceId":"{"01" * 16}","spanId":"{"01" * 8}","name":"a","attributes":[{{"key":"k","value":{value}}}]}}'
+    return ('{"resourceSpans":[{"scopeSpans":[{"spans":[' + span + "]}]}]}").encode()
+
+
+@pytest.mark.parametrize("levels", [MAX_VALUE_NESTING + 1, 5_000, 100_000])
+@pytest.mark.parametrize("kvlist", [False, True], ids=["array", "kvlist"])
+def test_json_values_nested_thousands_deep_fail_cleanly(levels: int, kvlist: bool) -> None:
+    with pytest.raises(JsonDecodeError, match="nesting"):
+        decode_traces_json(_deep_json(levels, kvlist))
+    assert check_json(_deep_json(levels, kvlist)) == "rejected"
+    assert check_json(_deep_json(MAX_VALUE_NESTING, kvlist)) == "decoded"
