@@ -7,14 +7,13 @@ with "…", '…' or `…` (backslash escapes the next character in "…" and '�
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from kubespan.query.ast import (
     MAX_DEPTH, And, BareWord, Cond, Const, Expr, Field, Literal, Not, Or, check_depth, fold, too_deep,
 )
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.literals import parse_duration, parse_hex, parse_kind, parse_status
+from kubespan.query.literals import compile_regex, parse_duration, parse_hex, parse_kind, parse_status
 
 OPERATORS = ("=~", "!~", "!=", ">=", "<=", "=", ">", "<")
 _KEY_END = set(" \t\r\n()=!<>~\"'`")
@@ -213,10 +212,7 @@ def _expected(kind: str) -> str:
 
 
 def check_regex(pattern: str, column: int) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise QuerySyntaxError(f"invalid regex: {exc.msg}", column + (exc.pos or 0)) from None
+    compile_regex(pattern, column)
 
 
 def parse_shorthand(text: str) -> Expr:

@@ -18,7 +18,7 @@ from kubespan.query.ast import (
     check_depth, fold, too_deep,
 )
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.literals import DURATION, parse_duration, parse_hex
+from kubespan.query.literals import DURATION, compile_regex, parse_duration, parse_hex
 
 _PUNCT = sorted(["{", "}", "(", ")", "&&", "||", "|", "!=", "!~", "!>>", "!>", "!<<", "!<", "!", "=~", "=",
                  ">>", ">=", ">", "<<", "<=", "<", "~", "&>>", "&>", "&<<", "&<", "&~", ","], key=len, reverse=True)
@@ -59,7 +59,7 @@ def lex(text: str) -> list[Tok]:
         elif ch == "." and i + 1 < len(text) and text[i + 1] not in _ATTR_STOP and not text[i + 1].isdigit():
             name, i = _attr_name(text, i + 1)
             tokens.append(Tok("attr", column, ("any", name)))
-        elif ch.isdigit() or (ch in "-." and _NUMBER.match(text, i) and _number_allowed(tokens)):
+        elif _NUMBER.match(text, i) and (ch.isdigit() or (ch in "-." and _number_allowed(tokens))):
             i = _number(text, i, tokens)
         elif (match := _IDENT.match(text, i)) is not None:
             i = _ident(text, match, tokens)
@@ -83,15 +83,24 @@ def _number(text: str, i: int, tokens: list[Tok]) -> int:
     if duration is not None and duration.end() > _NUMBER.match(text, i).end():
         word = duration.group()
         nanos = parse_duration(word.lstrip("-"))
+        if nanos is None:
+            raise QuerySyntaxError(f"duration {_clip(word)} out of range", column)
         tokens.append(Tok("dur", column, -nanos if word.startswith("-") else nanos))
         return duration.end()
     word = _NUMBER.match(text, i).group()
     end = i + len(word)
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         raise QuerySyntaxError(f"invalid number or duration {text[i:end + 1]!r}...", column)
-    value: int | float = float(word) if any(c in word for c in ".eE") else int(word)
+    try:
+        value: int | float = float(word) if any(c in word for c in ".eE") else int(word)
+    except ValueError:  # more digits than int() takes
+        raise QuerySyntaxError(f"number {_clip(word)} out of range", column) from None
     tokens.append(Tok("num", column, value))
     return end
+
+
+def _clip(word: str) -> str:
+    return repr(word if len(word) <= 24 else word[:20] + "…")
 
 
 def _ident(text: str, match: re.Match, tokens: list[Tok]) -> int:
@@ -327,10 +336,7 @@ def _cond(field: Field, op: str, literal: Literal, op_tok: Tok) -> Expr:
     if op in ("=~", "!~"):
         if literal.type != "str":
             raise QuerySyntaxError("a regex must be a string", op_tok.column + len(op) + 1)
-        try:
-            re.compile(literal.value)
-        except re.error as exc:
-            raise QuerySyntaxError(f"invalid regex: {exc.msg}", op_tok.column + len(op) + 1) from None
+        compile_regex(literal.value, op_tok.column + len(op) + 1)
     return Cond(field, op, literal)
 
 

@@ -70,3 +70,32 @@ def test_an_intrinsic_alone_is_a_syntax_error(text: str) -> None:
     """Found as: `{span:id}` parsed as `span:id = true` and crashed both evaluators (TypeError)."""
     with pytest.raises(QuerySyntaxError, match="expected a comparison after"):
         compile_query(text)
+
+
+LITERAL_CRASHES = {
+    # minimal inputs, and what they used to raise
+    "traceql int past the digit limit (ValueError)": ("{ " + "9" * 4301 + " }", "number '99999999999999999999…' out of range"),
+    "traceql duration past the float range (OverflowError)": ("{ duration > " + "9" * 400 + "s }", "out of range"),
+    "shorthand duration past the float range (OverflowError)": ("duration>" + "9" * 400 + "s", "invalid duration"),
+    "shorthand plain duration past the digit limit (ValueError)": ("duration>" + "9" * 4301, "invalid duration"),
+    "shorthand status past the digit limit (ValueError)": ("status=" + "9" * 4301, "invalid status"),
+    "shorthand kind as a superscript digit (ValueError)": ("kind=²", "invalid kind '²'"),
+    "traceql superscript digit (AttributeError)": ("{ kind = ² }", "unexpected character '²'"),
+    "shorthand regex repetition too large (OverflowError)": ("name=~a{99999999999}", "invalid regex: the repetition"),
+    "traceql regex repetition too large (OverflowError)": ('{ name =~ "a{99999999999}" }', "invalid regex: the repetition"),
+    "shorthand regex groups nested deep (RecursionError)": ("name=~" + "(" * 3000 + ")" * 3000, "nested too deeply"),
+    "traceql regex groups nested deep (RecursionError)": ('{ name =~ "' + "(" * 3000 + ")" * 3000 + '" }', "nested too"),
+}
+
+
+@pytest.mark.parametrize("text, message", LITERAL_CRASHES.values(), ids=list(LITERAL_CRASHES))
+def test_literals_out_of_range_are_syntax_errors(text: str, message: str) -> None:
+    with pytest.raises(QuerySyntaxError) as err:
+        compile_query(text)
+    assert message in err.value.message
+    assert 1 <= err.value.column <= len(text)
+
+
+@pytest.mark.parametrize("text", ["kind=05", "status=2", "{ .a = ٣ }", "duration>" + "9" * 30 + "y", "name=~a{3}"])
+def test_literals_in_range_still_parse(text: str) -> None:
+    compile_query(text)
