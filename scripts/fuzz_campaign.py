@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 from tests.fuzz.targets import TARGETS, Target  # noqa: E402
+
+
+MAX_SHOWN = 3000
+"""Characters of a failing example printed (inputs can be large)."""
 
 
 class Hang(Exception):
@@ -87,14 +92,22 @@ def run_round(target: Target, tally: Tally, examples: int, hang: float, round_se
     try:
         test()
     except Exception as exc:  # noqa: BLE001 - every failure is a finding, whatever its type
-        key = _where(exc)
-        notes = "\n".join(getattr(exc, "__notes__", [])) or repr(exc)
-        if key not in tally.failures:
-            tally.failures[key] = f"{exc!r}\n{notes}"
-            print(f"[{target.name}] FAILURE {key}\n{notes}\n", flush=True)
+        for failure in getattr(exc, "exceptions", [exc]):  # several distinct ones come as a group
+            _record(target.name, tally, failure)
     finally:
         tally.rounds += 1
         tally.seconds += time.perf_counter() - started
+
+
+def _record(name: str, tally: Tally, exc: BaseException) -> None:
+    """Keep and print the first minimal example of each distinct failure."""
+    key = _where(exc)
+    notes = "\n".join(getattr(exc, "__notes__", [])) or repr(exc)
+    if len(notes) > MAX_SHOWN:
+        notes = notes[:MAX_SHOWN] + f"… ({len(notes)} characters)"
+    if key not in tally.failures:
+        tally.failures[key] = f"{exc!r}\n{notes}"
+        print(f"[{name}] FAILURE {key}: {str(exc)[:200]}\n{notes}\n", flush=True)
 
 
 def campaign(names: list[str], seconds: float, examples: int, hang: float, base_seed: int) -> dict[str, Tally]:
@@ -142,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     names = list(TARGETS) if args.target == "all" else [args.target]
     base_seed = args.seed if args.seed is not None else random.SystemRandom().getrandbits(32)
     print(f"fuzz campaign: targets={names} minutes={args.minutes} seed={base_seed}", flush=True)
+    warnings.filterwarnings("ignore", message="Generating overly large repr")
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     started = time.monotonic()
     try:

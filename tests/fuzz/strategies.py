@@ -108,7 +108,14 @@ QUERY_TOKENS = st.sampled_from([
     "true", "false", "nil", "ok", "error", "unset", "server", "minInt", "maxInt", "\"(a+)+\"", "\"[\"", "'q'",
     "a.b=1", "tags=200", "http.status_code>=500", ".x = 1", "rootName", "span.a=\"\\u\"", "\\", "µs",
 ])
-TOKEN_SOUP = st.lists(QUERY_TOKENS, max_size=14).flatmap(
+EXTREME = st.one_of(
+    st.integers(4290, 4400).map(lambda n: "9" * n),  # past Python's int-from-text digit limit
+    st.integers(300, 3000).map(lambda n: "(" * n + ")" * n),  # as a regex: deep groups
+    st.sampled_from(["a{99999999999}", "x{1,4294967296}", "1e999", "9" * 400 + "s", "-" + "9" * 30 + "y", "²",
+                     "٣", "1٣ms"]),
+)
+"""Literal texts at the edges of what numbers, durations and regexes can hold."""
+TOKEN_SOUP = st.lists(QUERY_TOKENS | EXTREME, max_size=14).flatmap(
     lambda tokens: st.sampled_from([" ", ""]).map(lambda sep: sep.join(tokens))
 )
 QUERY_TEXT = st.one_of(
@@ -127,6 +134,7 @@ TQL_OPS = st.sampled_from(["=", "!=", "=~", "!~", ">", ">=", "<", "<="])
 TQL_LITERALS = st.sampled_from(['"x"', '"syncPod"', '""', '"0"', '"01"', '".*"', '"a|2.*"', "1", "1.5", "-1",
                                 "0", "500", "nil", "true", "false", "ok", "error", "unset", "server", "client",
                                 "1ms", "2s", "minInt", "maxInt", "1e308", '"message"', '"res"', '"NaN"'])
+TQL_LITERALS = TQL_LITERALS | EXTREME | EXTREME.map(lambda text: f'"{text}"')
 TQL_CONDS = st.one_of(
     st.tuples(TQL_FIELDS, TQL_OPS, TQL_LITERALS).map(" ".join),
     st.tuples(TQL_LITERALS, TQL_OPS, TQL_FIELDS).map(" ".join),
@@ -153,6 +161,7 @@ SHORT_KEYS = st.sampled_from(["service", "name", "kind", "status", "duration", "
                               "event", "a", "span.a", "resource.a", "tags", "flag", "raw", "http.status_code"])
 SHORT_VALUES = st.sampled_from(["kubelet", "syncPod", "x", "1", "1.5", "nan", "500", "true", "server",
                                 "error", "1ms", "01", "", '""', '"a b"', ".*", "2.*", "res", "message"])
+SHORT_VALUES = SHORT_VALUES | EXTREME
 SHORT_TERMS = st.one_of(
     st.tuples(SHORT_KEYS, st.sampled_from(["=", "!=", "=~", "!~", ">", ">=", "<", "<="]), SHORT_VALUES)
     .map("".join),
