@@ -88,3 +88,10 @@ def test_json_values_nested_thousands_deep_fail_cleanly(levels: int, kvlist: boo
         decode_traces_json(_deep_json(levels, kvlist))
     assert check_json(_deep_json(levels, kvlist)) == "rejected"
     assert check_json(_deep_json(MAX_VALUE_NESTING, kvlist)) == "decoded"
+
+
+def test_an_all_zero_parent_id_is_stored_as_a_root() -> None:
+    """Found by the JSON target: the store reports an all-zero parent id as b"" (a root, as pdata does),
+    which the check first took for a disagreement."""
+    raw = ld(1, ld(2, ld(2, SPAN + ld(4, bytes(8)))))
+    assert check_proto(raw) == "decoded"
