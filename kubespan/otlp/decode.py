@@ -224,6 +224,7 @@ def _decode_spans(
     """Append a row per valid span of one ScopeSpans to `rows`; count the others."""
     if _all_ids_valid(spans):
         intern_all = table.intern_all
+        first = len(rows)  # rows has one entry per kept span, keep one per span
         try:
             rows.extend(
                 (
@@ -237,7 +238,7 @@ def _decode_spans(
             keep.extend([True] * len(spans))
             return
         except InvalidAttribute:
-            del rows[len(keep):]  # redo this scope span by span to find the culprits
+            del rows[first:]  # redo this scope span by span to find the culprits
     for span in spans:
         reason = _id_problem(span)
         if reason is None:

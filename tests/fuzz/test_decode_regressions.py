@@ -95,3 +95,18 @@ def test_an_all_zero_parent_id_is_stored_as_a_root() -> None:
     which the check first took for a disagreement."""
     raw = ld(1, ld(2, ld(2, SPAN + ld(4, bytes(8)))))
     assert check_proto(raw) == "decoded"
+
+
+def test_rejections_in_two_scopes_keep_columns_and_request_aligned() -> None:
+    """Found by the `proto` target: a span rejected for its id in one scope, then an invalid attribute
+    in a later scope, left a stale row behind, so the store held a span twice."""
+    def span(n: int, extra: bytes = b"") -> bytes:
+        return ld(1, b"\1" * 16) + ld(2, bytes(7) + bytes([n])) + ld(5, b"op%d" % n) + extra
+
+    bad_id = ld(1, b"\1" * 3) + ld(2, b"\1" * 8)
+    bad_attribute = span(3, ld(9, ld(1, b"\xff")))
+    raw = ld(1, ld(2, ld(2, bad_id)) + ld(2, ld(2, span(1)) + ld(2, bad_attribute) + ld(2, span(4))))
+    batch, rejections = decode_request(raw, AttributeTable())
+    assert rejections.count == 2
+    assert batch.spans.name == ["op1", "op4"]
+    assert check_proto(raw) == "partial"
