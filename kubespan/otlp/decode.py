@@ -173,10 +173,10 @@ def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejec
     rejections = Rejections()
     keep: list[bool] = []
     for resource_spans in view.resource_spans:
-        resource = b"".join(resource_spans.resource)  # every occurrence: protobuf merges them
+        resource = _merged(resource_spans.resource, Resource)
         resources.append(_decode_resource(resource, resource_spans.schema_url, table))
         for scope_spans in resource_spans.scope_spans:
-            scope = b"".join(scope_spans.scope)
+            scope = _merged(scope_spans.scope, InstrumentationScope)
             scopes.append(_decode_scope(len(resources) - 1, scope, scope_spans.schema_url))
             _decode_spans(scope_spans.spans, len(scopes) - 1, table, rows, rejections, keep)
     resource_spans_count = len(view.resource_spans)
@@ -184,6 +184,21 @@ def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejec
         raw, resource_spans_count = _rebuild(view, keep)
     batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count)
     return batch, rejections
+
+
+def _merged(occurrences: Sequence[bytes], message: type) -> bytes:
+    """Every occurrence of a singular message field as one, as protobuf merges them.
+
+    Concatenating the occurrences merges them once each parses on its own; a truncated
+    one must not swallow the next, so with several each is checked first.
+    """
+    if len(occurrences) > 1:
+        for occurrence in occurrences:
+            try:
+                message.FromString(occurrence)
+            except DecodeError as exc:
+                raise UndecodableRequest(f"proto: cannot parse {message.DESCRIPTOR.name}: {exc}") from None
+    return b"".join(occurrences)
 
 
 def _decode_resource(raw: bytes, schema_url: str, table: AttributeTable) -> ResourceInfo:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -110,3 +112,14 @@ def test_rejections_in_two_scopes_keep_columns_and_request_aligned() -> None:
     assert rejections.count == 2
     assert batch.spans.name == ["op1", "op4"]
     assert check_proto(raw) == "partial"
+
+
+def test_a_truncated_resource_occurrence_does_not_swallow_the_next() -> None:
+    """Found by atheris: the first `resource` ends in a KeyValue header whose length runs past it.
+    Joined with the next occurrence it parsed; the official parser refuses it."""
+    minimal = ld(1, ld(1, ld(1, b"") + b"\n\x02") + ld(1, b"\n\x00"))
+    with pytest.raises(UndecodableRequest, match="cannot parse Resource"):
+        decode_request(minimal, AttributeTable())
+    assert check_proto(minimal) == "undecodable"
+    found = base64.b64decode("CgAKIAoKCgIKAAoACgoKAAoACgAKAAoACgoKAgoACgAKAAoA")
+    assert check_proto(found) == "undecodable"
