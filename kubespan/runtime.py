@@ -68,6 +68,8 @@ class Runtime:
 
         settings = self.config.receivers
         self.warnings.extend(exposure_warnings(settings))
+        if settings.token:
+            self.counters.add("unauthenticated_requests", 0)  # reported from the start, even at zero
         try:
             if settings.grpc:
                 self._start_receiver("grpc", GrpcReceiver(self.pipeline, settings, settings.grpc))
@@ -158,22 +160,28 @@ class Runtime:
 
 
 def exposure_warnings(settings: ReceiverSettings) -> list[str]:
-    """Loud warnings for receivers reachable from other machines without auth."""
-    warnings = []
-    for name, address in (("gRPC", settings.grpc), ("HTTP", settings.http)):
-        if not address:
-            continue
-        host, _ = split_host_port(address)
-        if is_loopback(host):
-            continue
-        missing = [what for what, present in (("auth", settings.token), ("TLS", settings.tls)) if not present]
-        if missing:
-            warnings.append(
-                f"WARNING: the {name} receiver on {address} is reachable from other machines "
-                f"without {' or '.join(missing)}; anyone who can reach it can send spans"
-                + (" (use --token)" if not settings.token else "")
-            )
-    return warnings
+    """A loud warning when receivers are reachable from other machines without auth or TLS.
+
+    Auth is a token or client certificates (`--tls-client-ca`). An empty host
+    (`:4317`) binds loopback, so it is not exposed. Both receivers share their auth
+    and TLS settings, so one warning names every exposed receiver (it must fit the
+    viewer's footer).
+    """
+    receivers = (("gRPC", settings.grpc), ("HTTP", settings.http))
+    exposed = [f"the {name} receiver on {address}" for name, address in receivers
+               if address and not is_loopback(split_host_port(address)[0])]
+    if not exposed:
+        return []
+    subject = " and ".join(exposed) + (" is" if len(exposed) == 1 else " are")
+    if not settings.client_auth:
+        missing = "auth" if settings.tls else "auth or TLS"
+        them = "it" if len(exposed) == 1 else "them"
+        return [f"WARNING: {subject} reachable from other machines without {missing}; "
+                f"anyone who can reach {them} can send spans (use --token)"]
+    if not settings.tls:
+        return [f"WARNING: {subject} reachable from other machines without TLS; the token and the spans "
+                "cross the network in clear text (use --tls-cert and --tls-key)"]
+    return []
 
 
 def print_warnings(warnings: list[str]) -> None:

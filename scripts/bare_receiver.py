@@ -40,7 +40,8 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
+    while not stop.wait(0.2):  # timed: a signal taken by a grpc thread is only seen between waits
+        pass
     server.stop(None)
     print(f'{{"received_spans": {counted[0]}}}', file=sys.stderr, flush=True)
 

@@ -93,3 +93,10 @@ def test_raw_span_bytes_are_split_on_demand():
     assert spans == list(k8s_request(spans=3).resource_spans[0].scope_spans[0].spans)
     subset = batch.select([False, True, False])
     assert [Span.FromString(raw).span_id for raw in subset.spans.raw] == [(2).to_bytes(8, "big")]
+
+
+def test_parse_errors_name_the_otlp_message_not_an_internal_type():
+    with pytest.raises(UndecodableRequest) as caught:
+        decode_request(b"\xff\xff", AttributeTable())
+    assert str(caught.value) == "proto: cannot parse ExportTraceServiceRequest: wire format was corrupt"
+    assert "kubespan" not in str(caught.value)

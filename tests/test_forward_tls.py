@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import ssl
-import subprocess
 
 import pytest
 
@@ -17,22 +15,16 @@ from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
 from kubespan.receive.settings import ReceiverSettings
 from kubespan.stats import Counters
+from tests.secutil import make_pki
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 FAST = RetrySettings(initial_interval=0.01, max_interval=0.05, max_elapsed_time=30.0)
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> tuple[str, str]:
-    """A self-signed certificate for localhost / 127.0.0.1: (cert file, key file)."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
-        check=True, capture_output=True,
-    )
-    return cert, key
+def certificate(tmp_path_factory) -> tuple[str, str, str]:
+    """A server certificate for localhost / 127.0.0.1: (cert file, key file, CA file)."""
+    pki = make_pki(tmp_path_factory.mktemp("tls"))
+    return pki.server_cert, pki.server_key, pki.ca
 
 
 def batch(spans: int):
@@ -54,13 +46,13 @@ def forward(settings: ForwardSettings, spans: int, counting: Counting, total: in
 def test_grpcs_with_ca_file(certificate) -> None:
     from kubespan.receive.grpc_server import GrpcReceiver
 
-    cert, key = certificate
+    cert, key, ca = certificate
     counting = Counting()
     receiver = GrpcReceiver(Pipeline(consumers=[counting]), ReceiverSettings(tls_cert=cert, tls_key=key), "127.0.0.1:0")
     port = receiver.start().rpartition(":")[2]
     try:
         settings = ForwardSettings.from_url(f"grpcs://localhost:{port}")
-        settings = settings.with_options(tls=dataclasses.replace(settings.tls, ca_file=cert))
+        settings = settings.with_options(tls=dataclasses.replace(settings.tls, ca_file=ca))
         counters = forward(settings, 6, counting)
     finally:
         receiver.stop(0.5)
@@ -76,11 +68,11 @@ def _https_backend(cert: str, key: str) -> HttpBackend:
 
 
 def test_https_with_ca_file_and_skip_verify(certificate) -> None:
-    cert, key = certificate
+    cert, key, ca = certificate
     backend = _https_backend(cert, key)
     try:
         base = ForwardSettings.from_url(f"https://127.0.0.1:{backend.port}")
-        verified = base.with_options(tls=dataclasses.replace(base.tls, ca_file=cert))
+        verified = base.with_options(tls=dataclasses.replace(base.tls, ca_file=ca))
         assert forward(verified, 3, backend.counting).get("forward_sent_spans") == 3
         skipping = base.with_options(tls=dataclasses.replace(base.tls, insecure_skip_verify=True))
         assert forward(skipping, 3, backend.counting, total=6).get("forward_sent_spans") == 3
@@ -90,7 +82,7 @@ def test_https_with_ca_file_and_skip_verify(certificate) -> None:
 
 
 def test_https_unknown_ca_is_reported_and_retried(certificate) -> None:
-    cert, key = certificate
+    cert, key, _ = certificate
     backend = _https_backend(cert, key)
     counters = Counters()
     logs: list[str] = []

@@ -73,6 +73,29 @@ def test_sigint_flushes_the_dump_and_reports_counters(tmp_path):
     assert process.remaining_stdout() == []
 
 
+def test_serve_keeps_the_index_within_max_spans():
+    process = ServeProcess(*LOOPBACK, "--max-spans", "2")
+    try:
+        spans = sdk_spans()
+        assert GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(spans) == SUCCESS
+        summary = process.stop(signal.SIGTERM)
+    finally:
+        process.kill()
+    assert summary["received_spans"] == len(spans) == 3
+    assert summary["stored_spans"] == 2 and summary["evicted_spans"] == 1
+    assert summary["traces"] >= 1 and summary["rss_bytes"] > 0
+
+
+def test_serve_without_an_index_passes_spans_through():
+    process = ServeProcess(*LOOPBACK, "--max-spans", "0")
+    try:
+        assert GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(sdk_spans()) == SUCCESS
+        summary = process.stop(signal.SIGTERM)
+    finally:
+        process.kill()
+    assert summary["received_spans"] == 3 and "stored_spans" not in summary
+
+
 def test_print_writes_the_debug_exporter_text(tmp_path):
     process = ServeProcess(*LOOPBACK, "--print")
     try:

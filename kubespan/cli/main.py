@@ -27,11 +27,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    if args.command and _options_before(args.command, argv):
+        # argparse lets the subcommand's defaults silently replace them: `kubespan --token T serve`
+        # would run without a token. The values are not echoed: one of them may be a secret.
+        parser.error(f"options go after the command: kubespan {args.command} [OPTIONS]")
     from kubespan.cli.forward_options import given_dests  # which options beat --config
 
-    args.given = given_dests(parser, sys.argv[1:] if argv is None else argv)
+    args.given = given_dests(parser, argv)
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)
         return 2
     return args.run(args)
+
+
+def _options_before(command: str, argv: list[str]) -> bool:
+    """True when an option precedes the first `command` token (the command or an option's value)."""
+    return any(token.startswith("-") for token in argv[: argv.index(command)])

@@ -12,7 +12,7 @@ from kubespan.receive.settings import (
     ReceiverSettings,
     split_host_port,
 )
-from kubespan.runtime import RuntimeConfig
+from kubespan.runtime import DEFAULT_MAX_SPANS, RuntimeConfig
 
 
 def address(value: str) -> str | None:
@@ -24,6 +24,22 @@ def address(value: str) -> str | None:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return value
+
+
+def token(value: str) -> str:
+    """A bearer token: printable ASCII without spaces. Errors never repeat the value."""
+    problem = token_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def token_problem(value: str) -> str | None:
+    if not value:
+        return "the token is empty"
+    if not all("!" <= char <= "~" for char in value):
+        return "the token must be printable ASCII without spaces (it travels in an HTTP header and gRPC metadata)"
+    return None
 
 
 def positive_float(value: str) -> float:
@@ -42,11 +58,27 @@ def add_receiver_options(parser: argparse.ArgumentParser, *, grpc_default: str |
                        help=f"OTLP/HTTP listen address, or 'off' (default {http_default or 'off'})")
     group.add_argument("--max-recv-mib", type=positive_float, default=DEFAULT_MAX_RECV_MIB, metavar="MIB",
                        help="largest request accepted, after decompression (default %(default)s)")
-    group.add_argument("--token", default=None,
-                       help="require 'Authorization: Bearer TOKEN' (default: $KUBESPAN_TOKEN)")
+    group.add_argument("--token", type=token, default=None,
+                       help="require 'Authorization: Bearer TOKEN' on both receivers (default: $KUBESPAN_TOKEN)")
     group.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate chain")
     group.add_argument("--tls-key", metavar="FILE", help="private key for --tls-cert")
     group.add_argument("--tls-client-ca", metavar="FILE", help="require client certificates signed by this CA")
+
+
+def span_budget(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """The span store's budget, shared by the viewer and `serve`."""
+    group = parser.add_argument_group("span store")
+    group.add_argument("--max-spans", type=span_budget, default=DEFAULT_MAX_SPANS, metavar="N",
+                       help="spans kept in memory; the oldest are evicted (default %(default)s)")
+    group.add_argument("--max-memory-mb", type=positive_float, default=None, metavar="MB",
+                       help="also evict when the store uses more than MB megabytes")
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -65,15 +97,28 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 def receiver_settings(args: argparse.Namespace) -> ReceiverSettings:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise SystemExit("kubespan: --tls-cert and --tls-key go together")
+    if args.tls_client_ca and not args.tls_cert:
+        raise SystemExit("kubespan: --tls-client-ca needs --tls-cert and --tls-key")
     return ReceiverSettings(
         grpc=args.grpc,
         http=args.http,
         max_recv_mib=args.max_recv_mib,
-        token=args.token or os.environ.get("KUBESPAN_TOKEN") or None,
+        token=args.token or _env_token(),
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_client_ca=args.tls_client_ca,
     )
+
+
+def _env_token() -> str | None:
+    """`KUBESPAN_TOKEN`, checked like `--token`; unset or empty means no token."""
+    value = os.environ.get("KUBESPAN_TOKEN")
+    if not value:
+        return None
+    problem = token_problem(value)
+    if problem:
+        raise SystemExit(f"kubespan: KUBESPAN_TOKEN: {problem}")
+    return value
 
 
 def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
@@ -83,4 +128,6 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         jsonl=args.jsonl,
         dump=args.dump,
         filter=args.filter,
+        max_spans=getattr(args, "max_spans", DEFAULT_MAX_SPANS),
+        max_memory_mb=getattr(args, "max_memory_mb", None),
     )

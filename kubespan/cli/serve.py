@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 
 from kubespan.cli.forward_options import (
     add_config_option,
@@ -14,8 +15,13 @@ from kubespan.cli.forward_options import (
     finish_runtime_config,
     print_processing,
 )
-from kubespan.cli.options import add_output_options, add_receiver_options, runtime_config
+from kubespan.cli.options import add_output_options, add_receiver_options, add_store_options, runtime_config
 from kubespan.runtime import Runtime, print_warnings
+
+
+SIGNAL_POLL_S = 0.2
+"""The main thread wakes this often: a signal delivered to one of grpc's threads only sets
+a flag, and Python runs the handler once the main thread is back in the interpreter."""
 
 
 def add_parser(subparsers) -> None:
@@ -26,6 +32,7 @@ def add_parser(subparsers) -> None:
     )
     add_receiver_options(parser)
     add_output_options(parser)
+    add_store_options(parser)  # serve keeps the index too: the stats line reports it
     add_config_option(parser)  # forwarding/processing options: kubespan.cli.forward_options
     add_processing_options(parser)
     add_forward_options(parser)
@@ -33,7 +40,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = Runtime(finish_runtime_config(runtime_config(args), args))
+    config = runtime_config(args)
+    config.store = args.max_spans > 0
+    runtime = Runtime(finish_runtime_config(config, args))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -56,9 +65,12 @@ def run(args: argparse.Namespace) -> int:
 def _wait(stop: threading.Event, runtime: Runtime, stats_every: float | None) -> None:
     """Block until a signal (or a closed stdout), reporting stats if asked."""
     threading.Thread(target=_watch_output, args=(runtime, stop), daemon=True).start()
-    while not stop.wait(stats_every):
-        if stats_every:
+    next_report = time.monotonic() + stats_every if stats_every else None
+    while not stop.wait(SIGNAL_POLL_S if next_report is None else
+                        max(0.0, min(SIGNAL_POLL_S, next_report - time.monotonic()))):
+        if next_report is not None and time.monotonic() >= next_report:
             print(runtime.counters.report_line(), file=sys.stderr, flush=True)
+            next_report += stats_every
 
 
 def _watch_output(runtime: Runtime, stop: threading.Event) -> None:

@@ -13,17 +13,14 @@ from kubespan.cli.forward_options import (
     add_processing_options,
     finish_runtime_config,
 )
-from kubespan.cli.options import add_receiver_options, positive_float, runtime_config
-from kubespan.runtime import DEFAULT_MAX_SPANS, Runtime
+from kubespan.cli.options import add_receiver_options, add_store_options, positive_float, runtime_config
+from kubespan.runtime import Runtime
 
 
 def add_tui_options(parser: argparse.ArgumentParser) -> None:
     """Options of the TUI, shared by the top-level command and `open`."""
+    add_store_options(parser)
     group = parser.add_argument_group("viewer")
-    group.add_argument("--max-spans", type=int, default=DEFAULT_MAX_SPANS, metavar="N",
-                       help="spans kept in memory; the oldest are evicted (default %(default)s)")
-    group.add_argument("--max-memory-mb", type=positive_float, default=None, metavar="MB",
-                       help="also evict when the store uses more than MB megabytes")
     group.add_argument("--filter", metavar="QUERY", help="start with this filter applied")
     group.add_argument("--dump", metavar="FILE", help="also append every received span to FILE as OTLP/JSON lines")
     group.add_argument("--save-dir", metavar="DIR", default=".", help="where 's' saves traces (default: .)")
@@ -37,11 +34,20 @@ def add_core_options(parser: argparse.ArgumentParser) -> None:
     add_forward_options(parser)
 
 
+def add_demo_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("demo")
+    group.add_argument("--demo", action="store_true",
+                       help="feed the viewer a simulated k3d cluster through its own OTLP/gRPC receiver")
+    group.add_argument("--demo-rate", type=positive_float, default=None, metavar="SPANS",
+                       help="demo spans per second (default: the cluster's own pace, in real time)")
+
+
 def add_main_options(parser: argparse.ArgumentParser) -> None:
     """The top-level parser takes the receiver and viewer options when no subcommand is given."""
     add_receiver_options(parser)
     add_tui_options(parser)
     add_core_options(parser)
+    add_demo_options(parser)
     parser.set_defaults(run=run, files=[])
 
 
@@ -68,9 +74,11 @@ def run(args: argparse.Namespace) -> int:
     config = runtime_config(args)
     config.filter = None  # --filter is the viewer's initial filter here, not an output filter
     config.store = True
-    config.max_spans = args.max_spans
-    config.max_memory_mb = args.max_memory_mb
     config = finish_runtime_config(config, args)
+    problem = demo_problem(args, config)
+    if problem:
+        print(f"kubespan: {problem}", file=sys.stderr)
+        return 2
     try:
         runtime = Runtime(config)
     except ImportError as exc:
@@ -84,20 +92,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
     files = list(getattr(args, "files", []) or [])
     stdin = _take_piped_stdin() if "-" in files else None
-    loader = None
-    if files:
-        from kubespan.tui.export import load_dumps
-
-        def loader(progress):
-            return load_dumps(files, runtime.pipeline, progress, stdin=stdin)
-
+    loader = _dump_loader(files, runtime, stdin) if files else None
+    demo = start_demo(args, runtime)
     app = KubespanApp(
         runtime.store,
         counters=runtime.counters,
         addresses=runtime.addresses,
         warnings=runtime.warnings,
         loader=loader,
-        source=", ".join(files),
+        source=", ".join(files) or ("demo" if demo else ""),
         initial_filter=args.filter or "",
         save_dir=args.save_dir,
     )
@@ -106,9 +109,42 @@ def run(args: argparse.Namespace) -> int:
         app.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if demo is not None:
+            demo.stop()
         runtime.stop()
     print(runtime.counters.report_line(), file=sys.stderr, flush=True)
     return app.return_code or 0
+
+
+def _dump_loader(files: list[str], runtime: Runtime, stdin):
+    """The viewer's background loader for `kubespan open FILE...`."""
+    from kubespan.tui.export import load_dumps
+
+    def loader(progress):
+        return load_dumps(files, runtime.pipeline, progress, stdin=stdin)
+
+    return loader
+
+
+def demo_problem(args: argparse.Namespace, config) -> str | None:
+    """Why `--demo` cannot run with these options, if it cannot."""
+    if not getattr(args, "demo", False):
+        return None
+    if not config.receivers.grpc:
+        return "--demo sends to the OTLP/gRPC receiver; do not turn it off with --grpc off"
+    if config.receivers.tls_cert:
+        return "--demo sends plaintext OTLP/gRPC; it does not combine with --tls-cert"
+    return None
+
+
+def start_demo(args: argparse.Namespace, runtime: Runtime):
+    """Start the demo feed into the runtime's own gRPC receiver when `--demo` is given."""
+    if not getattr(args, "demo", False):
+        return None
+    from kubespan.k8s.feed import DemoFeed, loopback_endpoint
+
+    endpoint = loopback_endpoint(runtime.addresses["grpc"])
+    return DemoFeed(endpoint, rate=args.demo_rate, token=runtime.config.receivers.token).start()
 
 
 def _take_piped_stdin():

@@ -134,10 +134,10 @@ def own_receiver(target: ForwardSettings, receivers) -> str | None:
         if not address or port is None:
             continue
         own_host, _, own_port = address.rpartition(":")
-        own_host = own_host.strip("[]")
+        own_host = own_host.strip("[]") or "127.0.0.1"  # `:4317` binds loopback
         if own_port != str(port) or port == 0:
             continue
-        if host == own_host or is_loopback_host(host) or own_host in ("", "0.0.0.0", "::"):
+        if host == own_host or is_loopback_host(host) or own_host in ("0.0.0.0", "::"):
             return name
     return None
 

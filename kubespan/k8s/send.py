@@ -116,19 +116,22 @@ def _demo_requests(
     cluster: DemoCluster, rate: float | None, stop: threading.Event
 ) -> Iterator[ExportTraceServiceRequest]:
     """Endless demo requests. With a rate: batches small enough to keep a low rate smooth.
-    Without: in real time, each batch released once the wall clock reaches its last span's end."""
+    Without: in real time, each request released once the wall clock reaches its last span's end."""
     if rate:
         batch = max(1, min(512, int(rate // 4)))
         while True:
             yield from cluster.next_requests(batch)
     while True:
-        reqs = cluster.next_requests(64)
-        last_end = max(s.end_time_unix_nano for r in reqs for rs in r.resource_spans for ss in rs.scope_spans
-                       for s in ss.spans)
-        delay = (last_end - time.time_ns()) / 1e9
-        if delay > 0 and stop.wait(delay):
-            return
-        yield from reqs
+        for request in cluster.next_requests(64):
+            delay = (_last_end_ns(request) - time.time_ns()) / 1e9
+            if delay > 0 and stop.wait(delay):
+                return
+            yield request
+
+
+def _last_end_ns(request: ExportTraceServiceRequest) -> int:
+    return max((span.end_time_unix_nano for rs in request.resource_spans for ss in rs.scope_spans
+                for span in ss.spans), default=0)
 
 
 def run_demo(

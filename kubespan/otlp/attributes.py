@@ -13,16 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 Scalar = str | int | float | bool | bytes | None
-
-MAX_VALUE_NESTING = 30
-"""Deepest array/kvlist nesting accepted in an attribute value, as in the OTLP/JSON decoder.
-
-Deeper values pass protobuf's recursion limit (100 messages) on their own but not inside a
-whole request, which every writer parses with the official message.
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,27 +54,6 @@ def any_value_to_python(value: AnyValue) -> tuple[Any, str]:
     if which == "kvlist_value":
         return {kv.key: any_value_to_python(kv.value)[0] for kv in value.kvlist_value.values}, "kvlist"
     return None, "empty"
-
-
-def nesting(value: Any) -> int:
-    """How many lists/dicts nest in a python attribute value (a scalar is 0), without recursion."""
-    deepest = 0
-    stack = [(value, 0)]
-    while stack:
-        value, level = stack.pop()
-        if isinstance(value, (list, dict)):
-            level += 1
-            stack.extend((item, level) for item in (value.values() if isinstance(value, dict) else value))
-        deepest = max(deepest, level)
-    return deepest
-
-
-def checked_value(value: AnyValue) -> tuple[Any, str]:
-    """`any_value_to_python`, raising `InvalidAttribute` beyond `MAX_VALUE_NESTING` levels."""
-    python, kind = any_value_to_python(value)
-    if nesting(python) > MAX_VALUE_NESTING:
-        raise InvalidAttribute(f"value nesting deeper than {MAX_VALUE_NESTING} levels")
-    return python, kind
 
 
 def value_text(value: Any) -> str:
@@ -136,11 +109,42 @@ class AttributeTable:
         return ids
 
 
+_NESTED = ("array_value", "kvlist_value")
+_SPAN_ATTRIBUTE_PATH = (9, 2, 2, 1)
+"""Field numbers from a span attribute up to its request: Span.attributes,
+ScopeSpans.spans, ResourceSpans.scope_spans, ExportTraceServiceRequest.resource_spans."""
+
+
 def decode_key_value(raw: bytes) -> Attribute:
-    """Decode one `KeyValue` from its wire bytes, raising `InvalidAttribute` if invalid."""
+    """Decode one `KeyValue` from its wire bytes, raising `InvalidAttribute` if invalid.
+
+    Arrays and maps are parsed again where a span attribute sits in a request, so
+    protobuf's nesting limit counts the same levels as for the whole request: whatever
+    is accepted here, every writer can parse again as an `ExportTraceServiceRequest`.
+    """
     try:
         kv = KeyValue.FromString(raw)
-        value, kind = checked_value(kv.value)
+        if kv.value.WhichOneof("value") in _NESTED:
+            kv = _parse_at_span_depth(raw)
+        value, kind = any_value_to_python(kv.value)
     except (DecodeError, RecursionError) as exc:
         raise InvalidAttribute(f"undecodable attribute: {exc}") from None
     return Attribute(kv.key, value, kind)
+
+
+def _parse_at_span_depth(raw: bytes) -> KeyValue:
+    for number in _SPAN_ATTRIBUTE_PATH:
+        raw = _length_delimited(number, raw)
+    request = ExportTraceServiceRequest.FromString(raw)
+    return request.resource_spans[0].scope_spans[0].spans[0].attributes[0]
+
+
+def _length_delimited(number: int, payload: bytes) -> bytes:
+    """Field `number` (wire type 2) holding `payload`, as protobuf encodes it."""
+    out = bytearray([number << 3 | 2])
+    length = len(payload)
+    while length > 0x7F:
+        out.append(length & 0x7F | 0x80)
+        length >>= 7
+    out.append(length)
+    return bytes(out) + payload

@@ -135,3 +135,67 @@ def split_spans(raw: bytes) -> list[bytes]:
         for scope_spans in resource_spans.scope_spans
         for span in scope_spans.spans
     ]
+
+
+MIN_SPAN_BYTES = 30
+"""The smallest span kubespan can accept on the wire: its tag and length, a 16-byte trace id
+and an 8-byte span id with their tags and lengths (2 + 18 + 10)."""
+
+
+def count_messages(raw: bytes, stop: int) -> int:
+    """How many ResourceSpans, ScopeSpans and spans `raw` holds, walking the wire only.
+
+    Stops as soon as the count passes `stop`. Malformed input ends the walk early
+    (the real parse reports it), so the result is a lower bound.
+    """
+    count = 0
+    try:
+        for resource_spans in _submessages(raw, 0, len(raw), 1):
+            count += 1
+            for scope_spans in _submessages(raw, *resource_spans, 2):
+                count += 1
+                for _ in _submessages(raw, *scope_spans, 2):
+                    count += 1
+                    if count > stop:
+                        return count
+                if count > stop:
+                    return count
+            if count > stop:
+                return count
+    except (IndexError, ValueError):
+        pass
+    return count
+
+
+def _submessages(buf: bytes, start: int, end: int, number: int):
+    """(start, end) of every length-delimited field `number` in `buf[start:end]`."""
+    position = start
+    while position < end:
+        key, position = _varint(buf, position)
+        wire_type = key & 7
+        if wire_type == 2:
+            length, position = _varint(buf, position)
+            if key >> 3 == number:
+                yield position, position + length
+            position += length
+        elif wire_type == 0:
+            position = _varint(buf, position)[1]
+        elif wire_type in (1, 5):
+            position += 8 if wire_type == 1 else 4
+        else:
+            raise ValueError("unsupported wire type")
+    if position != end:
+        raise ValueError("field overruns its message")
+
+
+def _varint(buf: bytes, position: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = buf[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, position
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")

@@ -3,7 +3,8 @@
 Requests arrive as raw bytes (no generated deserializer), so the edge decoder parses
 them once and the original bytes can be forwarded untouched. Error codes follow the
 Collector: undecodable → INTERNAL, full consumer → UNAVAILABLE (with RetryInfo),
-too large → RESOURCE_EXHAUSTED (enforced by grpc after decompression).
+too large → RESOURCE_EXHAUSTED (enforced by grpc after decompression). With a token,
+an interceptor answers UNAUTHENTICATED before the request message is even read.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from kubespan.otlp.decode import UndecodableRequest
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
-from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings
+from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, listen_address
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
@@ -48,8 +49,10 @@ class GrpcReceiver:
 
     def start(self) -> str:
         limit = self.settings.max_recv_bytes
+        interceptors = [TokenInterceptor(self.settings, self.pipeline)] if self.settings.token else []
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="grpc-recv"),
+            interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.so_reuseport", 0),
@@ -62,24 +65,24 @@ class GrpcReceiver:
                 _service(METRICS_SERVICE, self._export_metrics),
             ]
         )
-        port = self._bind(server)
+        address = listen_address(self.address)
+        port = self._bind(server, address)
         server.start()
         self._server = server
-        host = self.address.rpartition(":")[0]
-        return f"{host}:{port}"
+        return f"{address.rpartition(':')[0]}:{port}"
 
     def stop(self, grace: float | None = 2.0) -> None:
         if self._server is not None:
             self._server.stop(grace).wait()
             self._server = None
 
-    def _bind(self, server: grpc.Server) -> int:
+    def _bind(self, server: grpc.Server, address: str) -> int:
         if not self.settings.tls:
-            return server.add_insecure_port(self.address)
-        return server.add_secure_port(self.address, _server_credentials(self.settings))
+            return server.add_insecure_port(address)
+        self.settings.server_ssl_context()  # clear errors for unreadable files; grpc only says "failed to bind"
+        return server.add_secure_port(address, _server_credentials(self.settings))
 
     def _export_traces(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
-        self._check_auth(context)
         try:
             result = self.pipeline.export_traces(raw)
         except UndecodableRequest as exc:
@@ -97,14 +100,12 @@ class GrpcReceiver:
         return ExportTraceServiceResponse(partial_success=partial).SerializeToString()
 
     def _export_logs(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
-        self._check_auth(context)
         request = self._parse_other(ExportLogsServiceRequest, raw, context)
         records = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
         self.pipeline.count_other_signal("logs", records)
         return SUCCESS_PROTOBUF
 
     def _export_metrics(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
-        self._check_auth(context)
         request = self._parse_other(ExportMetricsServiceRequest, raw, context)
         metrics = sum(len(s.metrics) for r in request.resource_metrics for s in r.scope_metrics)
         self.pipeline.count_other_signal("metrics", metrics)
@@ -117,13 +118,30 @@ class GrpcReceiver:
             self.pipeline.count_invalid_request()
             context.abort(grpc.StatusCode.INTERNAL, f"grpc: error unmarshalling request: {exc}")
 
-    def _check_auth(self, context: grpc.ServicerContext) -> None:
-        if not self.settings.token:
-            return
-        header = dict(context.invocation_metadata()).get("authorization")
-        if not self.settings.authorized(header):
-            self.pipeline.counters.add("unauthenticated_requests", 1)
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+
+class TokenInterceptor(grpc.ServerInterceptor):
+    """Refuses calls without `authorization: Bearer TOKEN` from their metadata alone.
+
+    The refusal is a request-streaming handler that never pulls the request, so an
+    unauthenticated caller's message is neither read nor decoded.
+    """
+
+    def __init__(self, settings: ReceiverSettings, pipeline: Pipeline) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self._refuse = grpc.stream_unary_rpc_method_handler(_refuse_unauthenticated)
+
+    def intercept_service(self, continuation, handler_call_details: grpc.HandlerCallDetails):
+        values = [v for k, v in handler_call_details.invocation_metadata or () if k == "authorization"]
+        if len(values) == 1 and self.settings.authorized(values[0]):
+            return continuation(handler_call_details)
+        self.pipeline.counters.add("unauthenticated_requests", 1)
+        return self._refuse
+
+
+def _refuse_unauthenticated(_requests, context: grpc.ServicerContext) -> bytes:
+    context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+    return b""  # not reached: abort raises
 
 
 def _service(name: str, handler) -> grpc.GenericRpcHandler:

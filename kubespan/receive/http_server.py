@@ -1,9 +1,10 @@
 """OTLP/HTTP receiver on aiohttp: `POST /v1/traces` (protobuf or JSON, gzip/deflate).
 
-Status codes follow the Collector's otlphttp handler step by step: 405 for other
-methods, 415 for other media types, 400 for unreadable or undecodable bodies, 413
-for bodies over the limit (OTLP 1.11), 503 with Retry-After when a consumer is full,
-401 without the bearer token. Error bodies are a `google.rpc.Status` in the
+Status codes follow the Collector's otlphttp handler step by step: 401 without the
+bearer token (checked first, like the Collector's auth extensions, so a caller without
+it learns nothing else), 405 for other methods, 415 for other media types, 400 for unreadable or undecodable bodies, 413
+for bodies over the limit (OTLP 1.11), 503 with Retry-After when a consumer is full.
+Error bodies are a `google.rpc.Status` in the
 request's encoding. Decompression is ours, streamed and capped, so a gzip bomb is
 refused after `max_recv_mib` of output instead of being inflated into memory.
 """
@@ -12,19 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
+import logging
 import threading
 import zlib
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from kubespan.otlp.decode import UndecodableRequest
+from kubespan.otlp.inert import excerpt
 from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json, encode_message_json
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
 from kubespan.receive.grpc_server import RETRY_AFTER_SECONDS
-from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, split_host_port
+from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, listen_address, split_host_port
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -32,6 +35,23 @@ SUCCESS_JSON = '{"partialSuccess":{}}'
 READ_CHUNK = 64 * 1024
 DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS}
 """Supported Content-Encodings and their zlib window settings."""
+CLIENT_FAULTS = (ConnectionError, HttpProcessingError)
+"""Errors a client causes (closing mid-request, malformed HTTP): answered, never logged."""
+
+
+class _NoClientFaults(logging.Filter):
+    """Drops aiohttp's tracebacks for requests the client broke or abandoned."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], CLIENT_FAULTS))
+
+
+SERVER_LOG = logging.getLogger("kubespan.receive.http")
+SERVER_LOG.addFilter(_NoClientFaults())
+
+
+class ClientGone(Exception):
+    """The client closed the connection before sending the whole body."""
 
 
 class HttpError(Exception):
@@ -89,28 +109,19 @@ class HttpReceiver:
         self._runner = None
 
     async def _serve(self) -> str:
-        app = web.Application(client_max_size=self.settings.max_recv_bytes + 1)
+        middlewares = [self._authenticate] if self.settings.token else []
+        app = web.Application(client_max_size=self.settings.max_recv_bytes + 1, middlewares=middlewares)
         app.router.add_route("*", "/v1/traces", self._traces)
         app.router.add_route("*", "/v1/logs", self._logs)
         app.router.add_route("*", "/v1/metrics", self._metrics)
-        self._runner = web.AppRunner(app, auto_decompress=False, access_log=None)
+        self._runner = web.AppRunner(app, auto_decompress=False, access_log=None, logger=SERVER_LOG)
         await self._runner.setup()
-        host, port = split_host_port(self.address)
-        site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl_context())
+        host, port = split_host_port(listen_address(self.address))
+        site = web.TCPSite(self._runner, host, port, ssl_context=self.settings.server_ssl_context())
         await site.start()
         bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
         shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         return f"{shown}:{bound[1]}"
-
-    def _ssl_context(self) -> ssl.SSLContext | None:
-        if not self.settings.tls:
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
-        if self.settings.tls_client_ca:
-            context.load_verify_locations(self.settings.tls_client_ca)
-            context.verify_mode = ssl.CERT_REQUIRED
-        return context
 
     async def _traces(self, request: web.Request) -> web.Response:
         return await self._handle(request, self._export_traces)
@@ -120,6 +131,14 @@ class HttpReceiver:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         return await self._handle(request, lambda body, kind: self._count_other(body, kind, "metrics"))
+
+    @web.middleware
+    async def _authenticate(self, request: web.Request, handler) -> web.StreamResponse:
+        """Runs before every route, unknown paths included: no token, no other answer."""
+        if self.settings.authorized(request.headers.get("Authorization")):
+            return await handler(request)
+        self.pipeline.counters.add("unauthenticated_requests", 1)
+        return _error_response(HttpError(401, "missing or invalid bearer token"), request.content_type)
 
     async def _handle(self, request: web.Request, export) -> web.Response:
         if request.method != "POST":
@@ -131,26 +150,23 @@ class HttpReceiver:
                 text=f"415 unsupported media type, supported: [{JSON}, {PROTOBUF}]",
             )
         try:
-            self._check_auth(request)
             body = await self._read_body(request)
             payload = await asyncio.get_running_loop().run_in_executor(None, export, body, kind)
         except HttpError as exc:
             if exc.status in (400, 413):
                 self.pipeline.count_invalid_request()
             return _error_response(exc, kind)
+        except ClientGone:  # nobody is left to read an answer
+            self.pipeline.counters.add("aborted_requests", 1)
+            return web.Response(status=400, text="client closed the connection")
         return web.Response(body=payload, content_type=kind)
-
-    def _check_auth(self, request: web.Request) -> None:
-        if not self.settings.authorized(request.headers.get("Authorization")):
-            self.pipeline.counters.add("unauthenticated_requests", 1)
-            raise HttpError(401, "missing or invalid bearer token")
 
     async def _read_body(self, request: web.Request) -> bytes:
         """Read and decompress the body, refusing anything over the limit."""
         limit = self.settings.max_recv_bytes
         encoding = request.headers.get("Content-Encoding", "").strip().lower()
         if encoding not in ("", "identity") and encoding not in DECOMPRESSORS:
-            raise HttpError(400, f"unsupported Content-Encoding: {encoding}")
+            raise HttpError(400, f"unsupported Content-Encoding: {excerpt(encoding)}")
         inflater = zlib.decompressobj(DECOMPRESSORS[encoding]) if encoding in DECOMPRESSORS else None
         parts: list[bytes] = []
         size = 0
@@ -170,6 +186,10 @@ class HttpReceiver:
                     raise HttpError(400, f"failed to decompress body: truncated {encoding} stream")
         except zlib.error as exc:
             raise HttpError(400, f"failed to decompress body: {exc}") from None
+        except HttpProcessingError as exc:
+            raise HttpError(400, f"malformed body: {excerpt(exc.message)}") from None
+        except ConnectionError:
+            raise ClientGone() from None
         return b"".join(parts)
 
     def _export_traces(self, body: bytes, kind: str) -> bytes:
@@ -233,9 +253,12 @@ def _too_large(limit: int) -> str:
 
 
 def _error_response(error: HttpError, kind: str) -> web.Response:
+    """A `google.rpc.Status` in the request's encoding; plain text for other media types."""
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+    if kind not in (PROTOBUF, JSON):
+        return web.Response(status=error.status, text=error.message, headers=headers)
     status = status_pb2.Status(code=_grpc_code(error.status), message=error.message)
     body = status.SerializeToString() if kind == PROTOBUF else encode_message_json(status).encode()
-    headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
     return web.Response(status=error.status, body=body, content_type=kind, headers=headers)
 
 

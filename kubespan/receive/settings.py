@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 
 DEFAULT_GRPC = "127.0.0.1:4317"
 DEFAULT_HTTP = "127.0.0.1:4318"
@@ -21,7 +23,7 @@ class ReceiverSettings:
     grpc: str | None = DEFAULT_GRPC
     http: str | None = DEFAULT_HTTP
     max_recv_mib: float = DEFAULT_MAX_RECV_MIB
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never shown, not even in a repr
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_client_ca: str | None = None
@@ -34,12 +36,41 @@ class ReceiverSettings:
     def tls(self) -> bool:
         return bool(self.tls_cert and self.tls_key)
 
+    @property
+    def client_auth(self) -> bool:
+        """True when callers must prove who they are: a token or client certificates."""
+        return bool(self.token or (self.tls and self.tls_client_ca))
+
     def authorized(self, header: str | None) -> bool:
-        """Check an `authorization` value against the token in constant time."""
+        """Check an `authorization` value against `Bearer TOKEN` in constant time.
+
+        The scheme is case-insensitive (RFC 7235). Both sides are hashed first so the
+        comparison takes the same time whatever the length of the value sent.
+        """
         if not self.token:
             return True
-        expected = f"Bearer {self.token}".encode()
-        return hmac.compare_digest((header or "").encode(), expected)
+        scheme, _, credentials = (header or "").partition(" ")
+        given = hashlib.sha256(credentials.encode("utf-8", "surrogatepass")).digest()
+        expected = hashlib.sha256(self.token.encode()).digest()
+        matches = hmac.compare_digest(given, expected)
+        return matches and scheme.lower() == "bearer"
+
+    def server_ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of the HTTP receiver; also validates the files for gRPC."""
+        if not self.tls:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot load --tls-cert {self.tls_cert} / --tls-key {self.tls_key}: {exc}") from None
+        if self.tls_client_ca:
+            try:
+                context.load_verify_locations(self.tls_client_ca)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"cannot load --tls-client-ca {self.tls_client_ca}: {exc}") from None
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
 
 
 def split_host_port(address: str) -> tuple[str, int]:
@@ -49,6 +80,12 @@ def split_host_port(address: str) -> tuple[str, int]:
         raise ValueError(f"invalid address {address!r}: want HOST:PORT")
     host = host.strip("[]") or "127.0.0.1"
     return host, int(port)
+
+
+def listen_address(address: str) -> str:
+    """The `host:port` to bind: an empty host (`:4317`) means loopback, not every interface."""
+    host, port = split_host_port(address)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def is_loopback(host: str) -> bool:

@@ -4,48 +4,45 @@ State lives here (filter, paused, which view); widgets get data pushed down and 
 intents up. The store is read on the UI thread only for what is visible; searches,
 pod statistics and file loading run in thread workers and post their results back.
 A timer polls `store.version` a few times a second, so ingest never touches the UI.
+
+The searching, the selection actions and the thread workers live in the mixins
+:class:`~kubespan.tui.live_search.LiveSearch`,
+:class:`~kubespan.tui.selection_actions.SelectionActions` and
+:class:`~kubespan.tui.background_work.BackgroundWork`; the ``@on`` message routing stays
+here because Textual registers decorated handlers only on its own classes.
 """
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import tzinfo
 from pathlib import Path
 from typing import Callable, Iterable
 
-from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher
-from textual.worker import get_current_worker
 
-from kubespan.tui import commands, messages
+from kubespan.tui import commands
+from kubespan.tui.background_work import BackgroundWork
 from kubespan.tui.filter_bar import FilterBar
-from kubespan.tui.format import Clock, format_count
+from kubespan.tui.format import Clock
 from kubespan.tui.help_screen import HelpScreen
 from kubespan.tui.line_list import LineList
-from kubespan.tui.pod_list import PodList, collect_pods, pod_attribute_filter, pod_filter
+from kubespan.tui.live_search import LiveSearch
+from kubespan.tui.pod_list import PodList, pod_attribute_filter, pod_filter
+from kubespan.tui.selection_actions import SelectionActions
 from kubespan.tui.span_detail import SpanDetail
 from kubespan.tui.span_list import SpanList
 from kubespan.tui.status_footer import KeyHints, StatusFooter
-from kubespan.tui.text import inert
 from kubespan.tui.trace_list import TraceList
 from kubespan.tui.trace_view import TraceView
 from kubespan.tui.waterfall import Waterfall
 
 POLL_INTERVAL = 0.25
 """Seconds between looks at `store.version` (4×/s)."""
-
-POD_REFRESH_EVERY = 8
-"""Pod statistics are recomputed every this many polls (2 s) while the pod view is shown."""
-
-SEARCH_IDLE_FACTOR = 3.0
-"""Live re-searches leave the search thread idle this many times as long as the last
-search took, so a big store never keeps the UI thread waiting for the GIL."""
 
 
 def default_compile_query(text: str):
@@ -54,7 +51,7 @@ def default_compile_query(text: str):
     return compile_query(text)
 
 
-class KubespanApp(App[None]):
+class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
     """Live trace viewer over a `SpanStore`."""
 
     CSS_PATH = "app.tcss"
@@ -205,127 +202,6 @@ class KubespanApp(App[None]):
     def on_unmount(self) -> None:
         self._searches.shutdown(wait=False, cancel_futures=True)
 
-    # -- polling and searching ----------------------------------------------------------
-
-    def _poll(self) -> None:
-        try:
-            self._poll_store()
-        except NoMatches:  # shutting down: the main screen is gone
-            pass
-
-    def _poll_store(self) -> None:
-        self._polls += 1
-        self._update_status()
-        version = self.store.version
-        if version == self._seen_version:
-            return
-        self._seen_version = version
-        if self._following():
-            self._start_search()
-        if self.view == "traces":
-            self.trace_list.refresh_summaries()
-        elif self.view == "trace":
-            self.trace_view.reload()
-        elif self.view == "pods" and self._polls % POD_REFRESH_EVERY == 0:
-            self._load_pods()
-
-    def _following(self) -> bool:
-        """New spans re-run the search only while a list is shown with its cursor at the
-        top; a user reading further down (or a waterfall) is not disturbed, and the
-        search thread stays quiet while they work. Going back to the top catches up."""
-        if self.paused or self.view not in ("traces", "spans"):
-            return False
-        shown = self.trace_list if self.view == "traces" else self.span_list
-        return shown.cursor == 0
-
-    def _stale(self, kind: str) -> bool:
-        return (self._searched.get(kind) != self.generation
-                or (not self.paused and self._searched_version.get(kind) != self.store.version))
-
-    @on(LineList.Highlighted, "#traces, #spans")
-    def _list_moved(self, message: LineList.Highlighted) -> None:
-        if message.index == 0 and self._stale(self.list_view):
-            self._start_search(force=True)
-
-    def _update_status(self) -> None:
-        stats = self.counters.snapshot() if self.counters is not None else {}
-        self._main(StatusFooter).update_stats(
-            stats=stats, stored=len(self.store), addresses=self.addresses, warnings=self.warnings,
-            paused=self.paused, now=self.clock.now(), source=self.source, progress=self.progress,
-        )
-
-    def _start_search(self, *, force: bool = False) -> None:
-        if self.view == "pods":
-            return
-        kind = "spans" if self.list_view == "spans" else "traces"
-        if self._searching and not force:
-            self._search_again = True
-            return
-        if not force and time.monotonic() < self._next_search:
-            return  # the store is big and busy: give the UI thread room between searches
-        self._searching = True
-        self._search_again = False
-        self._searches.submit(self._search, kind, self.query, self.generation)
-
-    def _search(self, kind: str, query, generation: int) -> None:
-        """Runs on a search thread; only posts messages (thread-safe) back to the app.
-
-        A plain executor thread rather than a Textual thread worker: a worker starts
-        only once the event loop gets round to its task (after the next frame), which
-        measured 10-40 ms of every filter keypress. Stale results are dropped by
-        generation in the handlers, which is all `exclusive=True` would give."""
-        started = time.monotonic()
-        try:
-            version = self.store.version
-            if kind == "traces":
-                message = messages.TracesFound(self.store.search_traces(query), generation, version)
-            else:
-                message = messages.SpansFound(self.store.search(query), generation, version)
-        except Exception as exc:  # report, never kill the thread pool
-            self.post_message(messages.SearchFailed(f"search failed: {exc}"))
-            return
-        self._next_search = time.monotonic() + SEARCH_IDLE_FACTOR * (time.monotonic() - started)
-        self.post_message(message)
-
-    def on_search_failed(self, message: messages.SearchFailed) -> None:
-        self._search_done()
-        self.notify(message.error, severity="error", timeout=8)
-
-    def _search_done(self) -> None:
-        self._searching = False
-        if self._search_again and not self.paused:
-            self._start_search()
-
-    def on_traces_found(self, message: messages.TracesFound) -> None:
-        self._search_done()
-        if not self._alive():
-            return
-        if message.generation != self.generation:
-            return
-        self.trace_list.set_traces(message.trace_ids, follow=not self.paused)
-        self._searched["traces"] = message.generation
-        self._searched_version["traces"] = message.version
-        if self.list_view == "traces":
-            self.filter_bar.set_matches(f"{format_count(len(message.trace_ids))} traces")
-
-    def on_spans_found(self, message: messages.SpansFound) -> None:
-        self._search_done()
-        if not self._alive():
-            return
-        if message.generation != self.generation:
-            return
-        self.span_list.set_ordinals(message.ordinals, follow=not self.paused)
-        self._searched["spans"] = message.generation
-        self._searched_version["spans"] = message.version
-        if self.list_view == "spans":
-            self.filter_bar.set_matches(f"{format_count(len(message.ordinals))} spans")
-
-    def on_worker_state_changed(self, event) -> None:
-        from textual.worker import WorkerState
-
-        if event.state == WorkerState.ERROR:
-            self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=8)
-
     # -- filter ---------------------------------------------------------------------------
 
     @on(FilterBar.Applied)
@@ -433,142 +309,16 @@ class KubespanApp(App[None]):
             return
         self.show_view("trace")
 
-    # -- pods -------------------------------------------------------------------------------
+    # -- search triggers (the searching itself is in LiveSearch) ------------------------------
 
-    def _load_pods(self) -> None:
-        self._collect_pods(self.store.version)
-
-    @work(thread=True, exclusive=True, group="pods", exit_on_error=False)
-    def _collect_pods(self, version: int) -> None:
-        worker = get_current_worker()
-        pods = collect_pods(self.store, self.compile_query, lambda: worker.is_cancelled)
-        if not worker.is_cancelled:
-            self.post_message(messages.PodsFound(pods, version))
-
-    def on_pods_found(self, message: messages.PodsFound) -> None:
-        if not self._alive():
-            return
-        self.pod_list.set_pods(message.pods)
-        if self.view == "pods":
-            self.filter_bar.set_matches(f"{len(message.pods)} pods")
-
-    # -- copy, add to filter, errors, save --------------------------------------------------
-
-    def selected_span_row(self):
-        if self.view == "trace":
-            return self.waterfall.selected_row
-        if self.view == "spans":
-            return self.span_list.selected_row or None
-        return None
-
-    def selected_trace_id(self) -> bytes | None:
-        if self.view == "trace":
-            return self.waterfall.trace_id
-        if self.view == "traces":
-            return self.trace_list.selected_trace
-        row = self.selected_span_row()
-        return row.trace_id if row else None
-
-    def action_copy(self) -> None:
-        what, value = self._copy_target()
-        if value is None:
-            self.notify("Nothing selected to copy", severity="warning")
-            return
-        self.copy_to_clipboard(value)
-        shown = value if len(value) <= 60 else value[:59] + "…"
-        self.notify(Text.assemble(f"Copied {what}: ", inert(shown, limit=60)), timeout=3)
-
-    def _copy_target(self) -> tuple[str, str | None]:
-        focused = self.focused
-        if isinstance(focused, SpanDetail) and focused.selected_item is not None:
-            item = focused.selected_item
-            return item.label, item.value
-        if self.view == "pods":
-            pod = self.pod_list.selected_pod
-            return "pod", pod.qualified if pod else None
-        if self.view in ("trace", "spans"):
-            row = self.selected_span_row()
-            return ("span id", row.span_id.hex()) if row else ("span id", None)
-        trace_id = self.selected_trace_id()
-        return "trace id", trace_id.hex() if trace_id else None
-
-    def action_add_to_filter(self) -> None:
-        item = self.detail.selected_item if self.view == "trace" else None
-        if item is None or item.key is None:
-            self.notify("Select an attribute in the span detail (Enter on a span, then move to it)",
-                        severity="warning")
-            return
-        if item.scope in ("event", "link", "scope"):
-            self.notify(f"The query language cannot filter on {item.scope} attributes yet; "
-                        "copy the value with y instead", severity="warning")
-            return
-        text = self.filter_bar.add_term(item.key, item.raw, scope=item.scope)
-        self.notify(Text.assemble("Filter: ", inert(text, limit=200)), timeout=3)
-
-    def action_next_error(self) -> None:
-        if self.view == "trace":
-            self.waterfall.action_next_error()
-        elif self.view == "spans":
-            self.span_list.action_next_error()
-        elif self.view == "traces":
-            self.trace_list.action_next_error()
+    @on(LineList.Highlighted, "#traces, #spans")
+    def _list_moved(self, message: LineList.Highlighted) -> None:
+        if message.index == 0 and self._stale(self.list_view):
+            self._start_search(force=True)
 
     @on(TraceList.FindError)
     def _find_error_trace(self, message: TraceList.FindError) -> None:
         self._searches.submit(self._search_error_traces, message.step, self.generation)
-
-    def _search_error_traces(self, step: int, generation: int) -> None:
-        """Executor thread: every trace with an error span (intersected with the list later)."""
-        try:
-            found = set(self.store.search_traces(self.compile_query("status=error")))
-        except Exception as exc:
-            self.post_message(messages.SearchFailed(f"error search failed: {exc}"))
-            return
-        self.post_message(messages.ErrorTracesFound(found, step, generation))
-
-    def on_error_traces_found(self, message: messages.ErrorTracesFound) -> None:
-        if not self._alive() or message.generation != self.generation:
-            return
-        if not self.trace_list.jump_to_error_in(message.trace_ids, message.step):
-            self.notify("No more traces with errors in that direction", severity="warning")
-
-    def action_save(self) -> None:
-        trace_id = self.selected_trace_id()
-        if trace_id is None:
-            self.notify("No trace selected to save", severity="warning")
-            return
-        from kubespan.tui.export import save_trace
-
-        try:
-            path, count = save_trace(self.store, trace_id, self.save_dir)
-        except OSError as exc:
-            self.notify(f"Cannot save: {exc}", severity="error")
-            return
-        self.notify(f"Saved {count} spans to {path}", timeout=4)
-
-    # -- loading files ------------------------------------------------------------------------
-
-    @work(thread=True, group="load", exit_on_error=False)
-    def _run_loader(self) -> None:
-        def progress(**report) -> None:
-            self.post_message(messages.LoadProgress(**report))
-
-        self.loader(progress)
-
-    def on_load_progress(self, message: messages.LoadProgress) -> None:
-        if not self._alive():
-            return
-        if message.finished:
-            self.progress = ""
-            detail = f"Loaded {message.spans:,} spans from {message.path}"
-            self.notify(detail if not message.error else f"{message.path}: {message.error}",
-                        severity="error" if message.error else "information", timeout=4)
-        else:
-            share = f" {100 * message.done // message.total}%" if message.total else ""
-            self.progress = f"loading {Path(message.path).name}{share} ({format_count(message.spans)} spans)"
-        for warning in message.warnings:
-            self.notify(str(warning), severity="warning", timeout=6)
-        self._update_status()
 
     # -- command palette -----------------------------------------------------------------------
 

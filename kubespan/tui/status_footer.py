@@ -13,7 +13,7 @@ class StatusFooter(Static):
     """Shows counters; `update_stats` is called by the app's refresh tick."""
 
     DEFAULT_CSS = """
-    StatusFooter { height: auto; max-height: 4; background: $panel; color: $text; padding: 0 1; }
+    StatusFooter { height: auto; max-height: 6; background: $panel; color: $text; padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 from typing import Callable
 
@@ -92,10 +93,14 @@ class StreamWriter:
     def _write_batch(self, batch: TraceBatch) -> None:
         if self.broken:
             return
-        selected = self.select(batch) if self.select is not None else batch
-        if selected is None or not selected.span_count:
+        try:
+            selected = self.select(batch) if self.select is not None else batch
+            if selected is None or not selected.span_count:
+                return
+            data, spans = self.formatter(selected)
+        except Exception as exc:  # one bad batch must not stop the writer
+            self._count_unformattable(batch, exc)
             return
-        data, spans = self.formatter(selected)
         try:
             write_all(self.fd, data)
         except (BrokenPipeError, OSError) as exc:
@@ -103,6 +108,11 @@ class StreamWriter:
             return
         self.counters.add("written_spans", spans)
         self.counters.add(f"{self.name}_spans", spans)
+
+    def _count_unformattable(self, batch: TraceBatch, exc: Exception) -> None:
+        self.counters.add(f"{self.name}_unformattable_spans", batch.span_count)
+        print(f"kubespan: {self.name}: skipped {batch.span_count} span(s) it cannot write: "
+              f"{type(exc).__name__}", file=sys.stderr, flush=True)
 
     def _mark_broken(self, exc: OSError) -> None:
         self.broken = True

@@ -77,3 +77,31 @@ async def test_copying_a_hostile_value_copies_it_verbatim(app_factory):
         await pilot.press("y")
         assert app.clipboard == data.HOSTILE_NAMES[1]
         assert_inert(screen_text(app))
+
+
+C1_AND_OSC8 = ("\x9b", "\x9d", "\x1b]8;;", "\u2066")
+CORPUS_NAME = ("osc8 \x1b]8;;http://evil.example\x07click\x1b]8;;\x07 csi \x9b31m osc \x9d0;t\x9c"
+               " bell\x07 cr\r isolate \u2066x\u2069 [bold red]x[/] [link=http://evil.example]y[/link]")
+
+
+async def test_c1_controls_and_osc8_links_from_the_network_are_inert(app_factory):
+    """The hostile corpus' terminal escapes, received through the pipeline, stay text."""
+    spans = [data.make_span(2, 0, CORPUS_NAME, dur=5, attrs={CORPUS_NAME: CORPUS_NAME}, error=True,
+                            message=CORPUS_NAME)]
+    app = app_factory([data.request(CORPUS_NAME, spans)])
+    async with app.run_test(size=(200, 50)) as pilot:
+        await ready(pilot, app)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.span_list.row_count() == 1)
+        await pilot.press("t", "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        for char in RAW + C1_AND_OSC8:
+            assert char not in text, repr(char)
+        for shown in ("\\x1b]8;;http://evil.example\\x07click", "\\x9b31m", "\\x9d0;t\\x9c", "\\u2066x\\u2069",
+                      "[bold red]x[/]", "[link=http://evil.example]y[/link]"):
+            assert shown in text, shown
+        for widget in (app.waterfall, app.detail):
+            for y in range(widget.size.height):
+                line = widget.render_line(y).text
+                assert not any(char in line for char in RAW + C1_AND_OSC8)

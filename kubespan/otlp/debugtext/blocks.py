@@ -1,0 +1,75 @@
+"""Repeated text blocks of the debug output: attribute lists, resource entity refs, and
+span events and links, each written through an ``append`` callback."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from kubespan.otlp.debugtext.scalars import format_id, format_timestamp
+from kubespan.otlp.debugtext.values import TYPE_NAMES, value_as_string, value_to_string
+from kubespan.otlp.inert import escape_keeping_lines as inert
+
+Append = Callable[[str], None]
+
+
+def write_attributes(ap: Append, header: str, kvs, prefix: str, legacy: bool) -> None:
+    """``logAttributes``: header line then ``<prefix> key: Type(value)`` lines."""
+    if not len(kvs):
+        return
+    ap(header)
+    if legacy:
+        for kv in kvs:
+            v = kv.value
+            if v.WhichOneof("value") == "string_value":
+                ap(f"{prefix} {inert(kv.key)}: STRING({inert(v.string_value)})\n")
+            else:
+                ap(f"{prefix} {inert(kv.key)}: {value_to_string(v, legacy=True)}\n")
+        return
+    for kv in kvs:
+        v = kv.value
+        w = v.WhichOneof("value")
+        if w == "string_value":
+            ap(f"{prefix} {inert(kv.key)}: Str({inert(v.string_value)})\n")
+        elif w == "int_value":
+            ap(f"{prefix} {inert(kv.key)}: Int({v.int_value})\n")
+        else:
+            ap(f"{prefix} {inert(kv.key)}: {TYPE_NAMES[w]}({inert(value_as_string(v))})\n")
+
+
+def write_entity_refs(ap: Append, refs) -> None:
+    ap("Resource entity refs:\n")
+    for i, ref in enumerate(refs):
+        ap(f"     -> Entity ref #{i}:\n          -> Type: {inert(ref.type)}\n")
+        if ref.schema_url:
+            ap(f"          -> Schema URL: {inert(ref.schema_url)}\n")
+        if len(ref.id_keys):
+            ap("          -> ID keys:\n")
+            for key in ref.id_keys:
+                ap(f"               -> {inert(key)}\n")
+        if len(ref.description_keys):
+            ap("          -> Description keys:\n")
+            for key in ref.description_keys:
+                ap(f"               -> {inert(key)}\n")
+
+
+def write_events_links(ap: Append, sp, legacy: bool) -> None:
+    if legacy:
+        header, prefix = "     -> Attributes:\n", "         ->"
+    else:
+        header, prefix = "     -> Attributes::\n", "          ->"
+    events = sp.events
+    if len(events):
+        ap("Events:\n")
+        for i, ev in enumerate(events):
+            ap(f"SpanEvent #{i}\n     -> Name: {inert(ev.name)}\n"
+               f"     -> Timestamp: {format_timestamp(ev.time_unix_nano)}\n"
+               f"     -> DroppedAttributesCount: {ev.dropped_attributes_count}\n")
+            write_attributes(ap, header, ev.attributes, prefix, legacy)
+    links = sp.links
+    if len(links):
+        ap("Links:\n")
+        for i, ln in enumerate(links):
+            ap(f"SpanLink #{i}\n     -> Trace ID: {format_id(ln.trace_id)}\n"
+               f"     -> ID: {format_id(ln.span_id)}\n     -> TraceState: {inert(ln.trace_state)}\n"
+               f"     -> DroppedAttributesCount: {ln.dropped_attributes_count}\n")
+            write_attributes(ap, header, ln.attributes, prefix, legacy)

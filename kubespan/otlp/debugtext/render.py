@@ -1,0 +1,124 @@
+"""The debug exporter's text for one export request: the per-span layout of the current
+(v0.159) and legacy (v0.54) formats, the summary line, and ``render_traces``, exactly
+what ``kubespan serve --print`` writes for one batch."""
+
+from __future__ import annotations
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+from kubespan.otlp.debugtext.blocks import (
+    Append,
+    write_attributes,
+    write_entity_refs,
+    write_events_links,
+)
+from kubespan.otlp.debugtext.scalars import format_id, format_timestamp
+from kubespan.otlp.inert import escape_keeping_lines as inert
+
+_HAS_ENTITY_REFS = "entity_refs" in Resource.DESCRIPTOR.fields_by_name
+
+_KIND = {0: "Unspecified", 1: "Internal", 2: "Server", 3: "Client", 4: "Producer", 5: "Consumer"}
+_STATUS = {0: "Unset", 1: "Ok", 2: "Error"}
+_LEGACY_KIND = {
+    0: "SPAN_KIND_UNSPECIFIED", 1: "SPAN_KIND_INTERNAL", 2: "SPAN_KIND_SERVER",
+    3: "SPAN_KIND_CLIENT", 4: "SPAN_KIND_PRODUCER", 5: "SPAN_KIND_CONSUMER",
+}
+_LEGACY_STATUS = {0: "STATUS_CODE_UNSET", 1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR"}
+
+
+def _render_current(req: ExportTraceServiceRequest, ap: Append) -> None:
+    kinds, statuses, fid, fts = _KIND, _STATUS, format_id, format_timestamp
+    for i, rs in enumerate(req.resource_spans):
+        res = rs.resource
+        ap(f"ResourceSpans #{i}\nResource SchemaURL: {inert(rs.schema_url)}\n")
+        write_attributes(ap, "Resource attributes:\n", res.attributes, "     ->", False)
+        if _HAS_ENTITY_REFS and len(res.entity_refs):
+            write_entity_refs(ap, res.entity_refs)
+        for j, ss in enumerate(rs.scope_spans):
+            sc = ss.scope
+            ap(f"ScopeSpans #{j}\nScopeSpans SchemaURL: {inert(ss.schema_url)}\n"
+               f"InstrumentationScope {inert(sc.name)} {inert(sc.version)}\n")
+            write_attributes(ap, "InstrumentationScope attributes:\n", sc.attributes, "     ->", False)
+            for k, sp in enumerate(ss.spans):
+                st = sp.status
+                ts = sp.trace_state
+                ap(f"Span #{k}\n"
+                   f"    Trace ID       : {fid(sp.trace_id)}\n"
+                   f"    Parent ID      : {fid(sp.parent_span_id)}\n"
+                   f"    ID             : {fid(sp.span_id)}\n"
+                   f"    Name           : {inert(sp.name)}\n"
+                   f"    Kind           : {kinds.get(sp.kind, '')}\n"
+                   + (f"    TraceState     : {inert(ts)}\n" if ts else "")
+                   + f"    Start time     : {fts(sp.start_time_unix_nano)}\n"
+                   f"    End time       : {fts(sp.end_time_unix_nano)}\n"
+                   f"    Status code    : {statuses.get(st.code, '')}\n"
+                   f"    Status message : {inert(st.message)}\n"
+                   f"    DroppedAttributesCount: {sp.dropped_attributes_count}\n"
+                   f"    DroppedEventsCount: {sp.dropped_events_count}\n"
+                   f"    DroppedLinksCount: {sp.dropped_links_count}\n")
+                write_attributes(ap, "Attributes:\n", sp.attributes, "     ->", False)
+                if len(sp.events) or len(sp.links):
+                    write_events_links(ap, sp, False)
+
+
+def _render_legacy(req: ExportTraceServiceRequest, ap: Append) -> None:
+    kinds, statuses, fid, fts = _LEGACY_KIND, _LEGACY_STATUS, format_id, format_timestamp
+    for i, rs in enumerate(req.resource_spans):
+        ap(f"ResourceSpans #{i}\nResource SchemaURL: {inert(rs.schema_url)}\n")
+        write_attributes(ap, "Resource labels:\n", rs.resource.attributes, "     ->", True)
+        for j, ss in enumerate(rs.scope_spans):
+            sc = ss.scope
+            ap(f"ScopeSpans #{j}\nScopeSpans SchemaURL: {inert(ss.schema_url)}\n"
+               f"InstrumentationScope {inert(sc.name)} {inert(sc.version)}\n")
+            for k, sp in enumerate(ss.spans):
+                st = sp.status
+                kind, code = sp.kind, st.code
+                ap(f"Span #{k}\n"
+                   f"    Trace ID       : {fid(sp.trace_id)}\n"
+                   f"    Parent ID      : {fid(sp.parent_span_id)}\n"
+                   f"    ID             : {fid(sp.span_id)}\n"
+                   f"    Name           : {inert(sp.name)}\n"
+                   f"    Kind           : {kinds.get(kind) or str(kind)}\n"
+                   f"    Start time     : {fts(sp.start_time_unix_nano)}\n"
+                   f"    End time       : {fts(sp.end_time_unix_nano)}\n"
+                   f"    Status code    : {statuses.get(code) or str(code)}\n"
+                   f"    Status message : {inert(st.message)}\n")
+                write_attributes(ap, "Attributes:\n", sp.attributes, "     ->", True)
+                if len(sp.events) or len(sp.links):
+                    write_events_links(ap, sp, True)
+
+
+# --------------------------------------------------------------------------- public
+
+
+def render_detailed(request: ExportTraceServiceRequest, *, legacy: bool = False) -> str:
+    """The detailed text blob (``ResourceSpans #0`` ... ), each line ending in ``\\n``."""
+    out: list[str] = []
+    (_render_legacy if legacy else _render_current)(request, out.append)
+    return "".join(out)
+
+
+def _span_count(request: ExportTraceServiceRequest) -> int:
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+
+
+def summary_line(request: ExportTraceServiceRequest, *, legacy: bool = False) -> str:
+    """The exporter's Info line with its zap fields, ending in ``\\n``."""
+    spans = _span_count(request)
+    if legacy:
+        return f'TracesExporter\t{{"#spans": {spans}}}\n'
+    return f'Traces\t{{"resource spans": {len(request.resource_spans)}, "spans": {spans}}}\n'
+
+
+def render_traces(request: ExportTraceServiceRequest, *, legacy: bool = False) -> str:
+    """Exactly what ``--print`` writes for one batch; ``""`` when it holds no span.
+
+    Summary line, then the blob, then ``\\n`` (zap ends the blob's own message
+    with a newline, which leaves a blank line).
+    """
+    if not _span_count(request):
+        return ""
+    return summary_line(request, legacy=legacy) + render_detailed(request, legacy=legacy) + "\n"

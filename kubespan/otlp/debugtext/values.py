@@ -1,0 +1,104 @@
+"""Attribute values as the debug exporter prints them after ``key: ``: ``Str(x)``,
+``Map({...})`` in the current format, ``STRING(x)``, ``SLICE([a, b])`` in the legacy one."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from kubespan.otlp.debugtext.go_json import go_json
+from kubespan.otlp.debugtext.scalars import base64_text, format_double, format_double_legacy
+from kubespan.otlp.inert import escape_keeping_lines as inert
+
+# ``WhichOneof("value")`` -> type name.
+TYPE_NAMES = {
+    "string_value": "Str", "bool_value": "Bool", "int_value": "Int", "double_value": "Double",
+    "array_value": "Slice", "kvlist_value": "Map", "bytes_value": "Bytes", None: "Empty",
+}
+LEGACY_TYPE_NAMES = {
+    "string_value": "STRING", "bool_value": "BOOL", "int_value": "INT", "double_value": "DOUBLE",
+    "array_value": "SLICE", "kvlist_value": "MAP", "bytes_value": "BYTES", None: "EMPTY",
+}
+
+
+def value_as_string(v: AnyValue, *, legacy: bool = False) -> str:
+    """pdata ``Value.AsString()``."""
+    w = v.WhichOneof("value")
+    if w == "string_value":
+        return v.string_value
+    if w == "int_value":
+        return str(v.int_value)
+    if w == "double_value":
+        return format_double(v.double_value)
+    if w == "bool_value":
+        return "true" if v.bool_value else "false"
+    if w == "bytes_value":
+        return base64_text(v.bytes_value)
+    if w is None:
+        return ""
+    return go_json(v, legacy)
+
+
+def _legacy_map(values: Iterable) -> str:
+    """v0.54 ``mapToString``: keys sorted (stable), values through ``AsString``."""
+    parts = ["{\n"]
+    for kv in sorted(values, key=lambda kv: kv.key):
+        val = kv.value
+        parts.append(f"     -> {inert(kv.key)}: {LEGACY_TYPE_NAMES[val.WhichOneof('value')]}"
+                     f"({inert(value_as_string(val, legacy=True))})\n")
+    parts.append("}")
+    return "".join(parts)
+
+
+_UNKNOWN = '<Unknown OpenTelemetry attribute value type "{}">'
+
+
+def _legacy_text(root: AnyValue) -> str:
+    """v0.54 ``attributeValueToString`` (iterative over nested slices)."""
+    out: list[str] = []
+    ap = out.append
+    stack: list[object] = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
+        if item.__class__ is str:
+            ap(item)  # type: ignore[arg-type]
+            continue
+        v: AnyValue = item  # type: ignore[assignment]
+        w = v.WhichOneof("value")
+        if w == "string_value":
+            ap(inert(v.string_value))
+        elif w == "int_value":
+            ap(str(v.int_value))
+        elif w == "double_value":
+            ap(format_double_legacy(v.double_value))
+        elif w == "bool_value":
+            ap("true" if v.bool_value else "false")
+        elif w == "array_value":
+            vals = v.array_value.values
+            ap("[")
+            push("]")
+            for i in range(len(vals) - 1, -1, -1):
+                push(vals[i])
+                if i:
+                    push(", ")
+        elif w == "kvlist_value":
+            ap(_legacy_map(v.kvlist_value.values))
+        else:
+            ap(_UNKNOWN.format(LEGACY_TYPE_NAMES[w]))
+    return "".join(out)
+
+
+def value_to_string(v: AnyValue, *, legacy: bool = False) -> str:
+    """An attribute value as printed after ``key: ``, e.g. ``Str(x)`` / ``STRING(x)``."""
+    w = v.WhichOneof("value")
+    if legacy:
+        if w == "string_value":
+            return "STRING(" + v.string_value + ")"
+        return LEGACY_TYPE_NAMES[w] + "(" + _legacy_text(v) + ")"
+    if w == "string_value":
+        return "Str(" + v.string_value + ")"
+    if w == "int_value":
+        return f"Int({v.int_value})"
+    return TYPE_NAMES[w] + "(" + value_as_string(v) + ")"

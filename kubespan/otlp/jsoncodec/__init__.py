@@ -1,0 +1,44 @@
+"""OTLP/JSON codec for traces and kubespan's one-span-per-line JSONL dump format.
+
+Headless core: no terminal UI imports.
+
+Decoding follows the Collector's lenient pdata reader (lowerCamelCase or
+snake_case keys, hex ids in either case, enum numbers or names, 64-bit ints as
+numbers or strings, unknown fields ignored). Encoding follows the Collector's
+pdata JSON writer (lowerCamelCase keys in proto field order, lowercase hex ids,
+enums as numbers, 64-bit ints as decimal strings, zero fields omitted, but
+``"resource"``, ``"scope"``, ``"status"`` and a KeyValue's ``"value"`` always
+written).
+
+Canonical form: like pdata, the decoder always sets ``ResourceSpans.resource``,
+``ScopeSpans.scope``, ``Span.status`` and ``KeyValue.value`` (possibly empty),
+because pdata always writes them, in JSON and in protobuf. A request in this
+form survives ``decode_traces_json(encode_request_json(r)) == r``.
+
+Nesting limit: at most :data:`MAX_VALUE_NESTING` ``arrayValue``/``kvlistValue``
+levels inside one attribute value. Deeper values would exceed protobuf's
+default recursion limit (100 message levels) once the request is serialised,
+so kubespan's own gRPC receiver could not accept them either.
+
+Modules: :mod:`.errors`, :mod:`.scalars` and :mod:`.values` (JSON readers),
+:mod:`.decoder` (requests), :mod:`.encoder` (trace requests and span lines),
+:mod:`.message_encoder` (any message) and :mod:`.dump` (JSONL dump reader).
+"""
+
+from kubespan.otlp.jsoncodec.decoder import decode_traces_json
+from kubespan.otlp.jsoncodec.dump import DumpLineError, iter_dump_requests
+from kubespan.otlp.jsoncodec.encoder import encode_request_json, encode_span_lines
+from kubespan.otlp.jsoncodec.errors import JsonDecodeError
+from kubespan.otlp.jsoncodec.message_encoder import encode_message_json
+from kubespan.otlp.jsoncodec.values import MAX_VALUE_NESTING
+
+__all__ = [
+    "MAX_VALUE_NESTING",
+    "DumpLineError",
+    "JsonDecodeError",
+    "decode_traces_json",
+    "encode_message_json",
+    "encode_request_json",
+    "encode_span_lines",
+    "iter_dump_requests",
+]

@@ -1,0 +1,280 @@
+"""OTLP/JSON trace encoder in the Collector's pdata writer style.
+
+lowerCamelCase keys in proto field order, lowercase hex ids, enums as numbers,
+64-bit ints as decimal strings, zero fields omitted; ``resource``, ``scope``,
+``status`` and a KeyValue's ``value`` always written. Also splits a request
+into kubespan's one-span-per-line dump lines.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import math
+import re
+from decimal import Decimal
+from typing import Any
+
+from google.protobuf.message import Message
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+_encode_basestring = json.encoder.encode_basestring
+_TERMINAL_ACTIVE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+"""DEL, C1 controls, bidi and invisible characters: valid raw in JSON, but they act on a terminal."""
+
+
+def quote(text: str) -> str:
+    """Quote and escape a JSON string; non-ASCII stays raw like Go, except characters
+    that act on a terminal (`kubespan filter` and `--jsonl` often print to one), which
+    are written as `\\uXXXX` and decode to the same string."""
+    quoted = _encode_basestring(text)
+    if quoted.isascii() and "\x7f" not in quoted:
+        return quoted
+    return _TERMINAL_ACTIVE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
+
+
+def format_double(d: float) -> str:
+    """A double the way pdata writes it (Go strconv shortest form); NaN/Inf as strings."""
+    if d != d:
+        return '"NaN"'
+    if d == math.inf:
+        return '"Infinity"'
+    if d == -math.inf:
+        return '"-Infinity"'
+    r = repr(d)
+    a = abs(d)
+    if a != 0.0 and (a < 1e-6 or a >= 1e21):
+        if r[-4:-1] == "e-0":  # Go/jsoniter trims e-07 to e-7
+            r = r[:-2] + r[-1]
+        return r
+    if "e" in r:
+        r = format(Decimal(r), "f")
+    if r.endswith(".0"):
+        r = r[:-2]
+        if r == "-0":  # keep the sign through Python's json (which reads -0 as int 0)
+            return "-0.0"
+    return r
+
+
+def _any_json(v: AnyValue) -> str:
+    """JSON for one AnyValue."""
+    w = v.WhichOneof("value")
+    if w == "string_value":
+        return '{"stringValue":' + quote(v.string_value) + "}"
+    if w == "int_value":
+        return '{"intValue":"' + str(v.int_value) + '"}'
+    if w == "bool_value":
+        return '{"boolValue":true}' if v.bool_value else '{"boolValue":false}'
+    if w == "double_value":
+        return '{"doubleValue":' + format_double(v.double_value) + "}"
+    if w == "array_value":
+        vals = v.array_value.values
+        if not vals:
+            return '{"arrayValue":{}}'
+        return '{"arrayValue":{"values":[' + ",".join(map(_any_json, vals)) + "]}}"
+    if w == "kvlist_value":
+        vals = v.kvlist_value.values
+        if not vals:
+            return '{"kvlistValue":{}}'
+        return '{"kvlistValue":{"values":' + _attrs_json(vals) + "}}"
+    if w == "bytes_value":
+        return '{"bytesValue":"' + binascii.b2a_base64(v.bytes_value, newline=False).decode() + '"}'
+    return "{}"
+
+
+def _attrs_json(attrs: Any) -> str:
+    """JSON array for a non-empty repeated KeyValue."""
+    out = []
+    append = out.append
+    esc = quote
+    for kv in attrs:
+        key = kv.key
+        v = kv.value
+        if v.WhichOneof("value") == "string_value":  # fast path for the common case
+            val = f'{{"stringValue":{esc(v.string_value)}}}'
+        else:
+            val = _any_json(v)
+        if key:
+            append(f'{{"key":{esc(key)},"value":{val}}}')
+        else:
+            append(f'{{"value":{val}}}')
+    return "[" + ",".join(out) + "]"
+
+
+def _event_json(e: Span.Event) -> str:
+    out = []
+    if e.time_unix_nano:
+        out.append('"timeUnixNano":"' + str(e.time_unix_nano) + '"')
+    if e.name:
+        out.append('"name":' + quote(e.name))
+    if e.attributes:
+        out.append('"attributes":' + _attrs_json(e.attributes))
+    if e.dropped_attributes_count:
+        out.append('"droppedAttributesCount":' + str(e.dropped_attributes_count))
+    return "{" + ",".join(out) + "}"
+
+
+def _link_json(ln: Span.Link) -> str:
+    out = []
+    if ln.trace_id:
+        out.append('"traceId":"' + ln.trace_id.hex() + '"')
+    if ln.span_id:
+        out.append('"spanId":"' + ln.span_id.hex() + '"')
+    if ln.trace_state:
+        out.append('"traceState":' + quote(ln.trace_state))
+    if ln.attributes:
+        out.append('"attributes":' + _attrs_json(ln.attributes))
+    if ln.dropped_attributes_count:
+        out.append('"droppedAttributesCount":' + str(ln.dropped_attributes_count))
+    if ln.flags:
+        out.append('"flags":' + str(ln.flags))
+    return "{" + ",".join(out) + "}"
+
+
+def _status_json(st: Status) -> str:
+    msg = st.message
+    code = st.code
+    if msg:
+        if code:
+            return '{"message":' + quote(msg) + ',"code":' + str(code) + "}"
+        return '{"message":' + quote(msg) + "}"
+    if code:
+        return '{"code":' + str(code) + "}"
+    return "{}"
+
+
+def _span_json(sp: Span) -> str:
+    """JSON object for one span, fields in proto declaration order like pdata."""
+    out = []
+    append = out.append
+    b = sp.trace_id
+    if b:
+        append(f'"traceId":"{b.hex()}"')
+    b = sp.span_id
+    if b:
+        append(f'"spanId":"{b.hex()}"')
+    s = sp.trace_state
+    if s:
+        append(f'"traceState":{quote(s)}')
+    b = sp.parent_span_id
+    if b:
+        append(f'"parentSpanId":"{b.hex()}"')
+    n = sp.flags
+    if n:
+        append(f'"flags":{n}')
+    s = sp.name
+    if s:
+        append(f'"name":{quote(s)}')
+    n = sp.kind
+    if n:
+        append(f'"kind":{n}')
+    n = sp.start_time_unix_nano
+    if n:
+        append(f'"startTimeUnixNano":"{n}"')
+    n = sp.end_time_unix_nano
+    if n:
+        append(f'"endTimeUnixNano":"{n}"')
+    attrs = sp.attributes
+    if attrs:
+        append(f'"attributes":{_attrs_json(attrs)}')
+    n = sp.dropped_attributes_count
+    if n:
+        append(f'"droppedAttributesCount":{n}')
+    events = sp.events
+    if events:
+        append('"events":[' + ",".join(map(_event_json, events)) + "]")
+    n = sp.dropped_events_count
+    if n:
+        append(f'"droppedEventsCount":{n}')
+    links = sp.links
+    if links:
+        append('"links":[' + ",".join(map(_link_json, links)) + "]")
+    n = sp.dropped_links_count
+    if n:
+        append(f'"droppedLinksCount":{n}')
+    append(f'"status":{_status_json(sp.status)}')
+    return "{" + ",".join(out) + "}"
+
+
+def _resource_json(res: Resource) -> str:
+    out = []
+    if res.attributes:
+        out.append('"attributes":' + _attrs_json(res.attributes))
+    if res.dropped_attributes_count:
+        out.append('"droppedAttributesCount":' + str(res.dropped_attributes_count))
+    if res.entity_refs:
+        out.append('"entityRefs":[' + ",".join(map(_entity_ref_json, res.entity_refs)) + "]")
+    return "{" + ",".join(out) + "}"
+
+
+def _entity_ref_json(ref: Any) -> str:
+    out = []
+    if ref.schema_url:
+        out.append('"schemaUrl":' + quote(ref.schema_url))
+    if ref.type:
+        out.append('"type":' + quote(ref.type))
+    if ref.id_keys:
+        out.append('"idKeys":[' + ",".join(map(quote, ref.id_keys)) + "]")
+    if ref.description_keys:
+        out.append('"descriptionKeys":[' + ",".join(map(quote, ref.description_keys)) + "]")
+    return "{" + ",".join(out) + "}"
+
+
+def _scope_json(scope: InstrumentationScope) -> str:
+    out = []
+    if scope.name:
+        out.append('"name":' + quote(scope.name))
+    if scope.version:
+        out.append('"version":' + quote(scope.version))
+    if scope.attributes:
+        out.append('"attributes":' + _attrs_json(scope.attributes))
+    if scope.dropped_attributes_count:
+        out.append('"droppedAttributesCount":' + str(scope.dropped_attributes_count))
+    return "{" + ",".join(out) + "}"
+
+
+def _schema_suffix(url: str) -> str:
+    return ',"schemaUrl":' + quote(url) if url else ""
+
+
+def _scope_spans_json(ss: ScopeSpans) -> str:
+    spans = ss.spans
+    body = ',"spans":[' + ",".join(map(_span_json, spans)) + "]" if spans else ""
+    return '{"scope":' + _scope_json(ss.scope) + body + _schema_suffix(ss.schema_url) + "}"
+
+
+def _resource_spans_json(rs: ResourceSpans) -> str:
+    sss = rs.scope_spans
+    body = ',"scopeSpans":[' + ",".join(map(_scope_spans_json, sss)) + "]" if sss else ""
+    return '{"resource":' + _resource_json(rs.resource) + body + _schema_suffix(rs.schema_url) + "}"
+
+
+def encode_request_json(req: Message) -> str:
+    """OTLP/JSON text of an ExportTraceServiceRequest (or TracesData), Collector style, compact."""
+    rss = req.resource_spans
+    if not rss:
+        return "{}"
+    return '{"resourceSpans":[' + ",".join(map(_resource_spans_json, rss)) + "]}"
+
+
+def encode_span_lines(req: Message) -> list[str]:
+    """One complete OTLP/JSON request per span, without newlines; join with "\\n".
+
+    Each line holds one ResourceSpans (resource and schemaUrl kept) with one
+    ScopeSpans (scope and schemaUrl kept) with one span.
+    """
+    lines: list[str] = []
+    extend = lines.extend
+    for rs in req.resource_spans:
+        rs_head = '{"resourceSpans":[{"resource":' + _resource_json(rs.resource)
+        rs_tail = _schema_suffix(rs.schema_url) + "}]}"
+        for ss in rs.scope_spans:
+            spans = ss.spans
+            if not spans:
+                continue
+            prefix = rs_head + ',"scopeSpans":[{"scope":' + _scope_json(ss.scope) + ',"spans":['
+            suffix = "]" + _schema_suffix(ss.schema_url) + "}]" + rs_tail
+            extend([prefix + _span_json(sp) + suffix for sp in spans])
+    return lines

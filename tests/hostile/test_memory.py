@@ -1,0 +1,73 @@
+"""The big hostile requests against a real `kubespan serve` process: peak memory stays bounded.
+
+The peak resident set (VmHWM) of the server is read before and after each request.
+Requests refused before parsing (empty-message bombs) may raise it by a few MiB at
+most; accepted big ones by a small multiple of their size; requests over the limit by
+at most the limit (the HTTP receiver buffers up to `max_recv_mib` before refusing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.hostile.cases import CASES, LIMIT, Case
+from tests.hostile.clients import Answer
+from tests.hostile.test_corpus import follow_up, payload, send
+from tests.serve_process import ServeProcess
+
+MIB = 1024 * 1024
+REFUSED_BUDGET = 16 * MIB
+SLACK = 32 * MIB
+
+
+def peak_rss(pid: int) -> int:
+    """The process's peak resident set size in bytes (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+def budget(case: Case) -> int:
+    """How much a request may raise the server's peak RSS."""
+    if case.expect.http == 413:
+        return LIMIT + SLACK
+    if case.expect.accepted:
+        return 6 * len(payload(case)) + SLACK
+    return REFUSED_BUDGET
+
+
+def order(case: Case) -> int:
+    """Cheap refusals first, so they are measured against the lowest peak."""
+    return {413: 2}.get(case.expect.http, 0 if not case.expect.accepted else 1)
+
+
+def address(server: ServeProcess, transport: str) -> str:
+    return server.addresses["grpc" if transport == "grpc" else "http"]
+
+
+def test_big_hostile_requests_stay_within_memory_budget() -> None:
+    server = ServeProcess("--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0")
+    try:
+        replay_big_cases(server)
+        counters = server.stop()
+    finally:
+        server.kill()
+    assert counters["received_spans"] == 3 * 2 + sum(
+        c.expect.accepted * len(c.transports) for c in CASES if c.big)
+
+
+def replay_big_cases(server: ServeProcess) -> None:
+    for transport in ("grpc", "http", "json"):  # warm up imports and buffers
+        assert follow_up(transport, address(server, transport)).status in ("OK", 200)
+    measured = []
+    for case in sorted((c for c in CASES if c.big), key=order):
+        for transport in case.transports:
+            before = peak_rss(server.process.pid)
+            answer: Answer = send(case, transport, address(server, transport))
+            grown = peak_rss(server.process.pid) - before
+            want = case.expect.grpc if transport == "grpc" else case.expect.http
+            assert answer.status == want, (case.name, transport, answer)
+            assert grown <= budget(case), (case.name, transport, grown // MIB)
+            measured.append(case.name)
+    assert len(measured) >= 15
