@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from kubespan.otlp.attributes import AttributeTable, InvalidAttribute
+from kubespan.otlp.attributes import AttributeTable, InvalidAttribute, decode_key_value
 from kubespan.otlp.wire import MIN_SPAN_BYTES, RequestView, count_messages, split_spans
 
 TRACE_ID_BYTES = 16
@@ -179,15 +179,32 @@ def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejec
     rejections = Rejections()
     keep: list[bool] = []
     for resource_spans in view.resource_spans:
-        resources.append(_decode_resource(resource_spans.resource, resource_spans.schema_url, table))
+        resource = _merged(resource_spans.resource, Resource)
+        resources.append(_decode_resource(resource, resource_spans.schema_url, table))
         for scope_spans in resource_spans.scope_spans:
-            scopes.append(_decode_scope(len(resources) - 1, scope_spans.scope, scope_spans.schema_url))
+            scope = _merged(scope_spans.scope, InstrumentationScope)
+            scopes.append(_decode_scope(len(resources) - 1, scope, scope_spans.schema_url))
             _decode_spans(scope_spans.spans, len(scopes) - 1, table, rows, rejections, keep)
     resource_spans_count = len(view.resource_spans)
     if rejections.count:
         raw, resource_spans_count = _rebuild(view, keep)
     batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count)
     return batch, rejections
+
+
+def _merged(occurrences: Sequence[bytes], message: type) -> bytes:
+    """Every occurrence of a singular message field as one, as protobuf merges them.
+
+    Concatenating the occurrences merges them once each parses on its own; a truncated
+    one must not swallow the next, so with several each is checked first.
+    """
+    if len(occurrences) > 1:
+        for occurrence in occurrences:
+            try:
+                message.FromString(occurrence)
+            except DecodeError as exc:
+                raise UndecodableRequest(_parse_failure(message.DESCRIPTOR.name, exc)) from None
+    return b"".join(occurrences)
 
 
 def _refuse_message_bomb(raw: bytes) -> None:
@@ -244,6 +261,11 @@ def _decode_scope(resource: int, raw: bytes, schema_url: str) -> ScopeInfo:
         scope = InstrumentationScope.FromString(raw)
     except DecodeError as exc:
         raise UndecodableRequest(_parse_failure("InstrumentationScope", exc)) from None
+    for kv in scope.attributes:  # as deep in a request as span attributes: the same limit
+        try:
+            decode_key_value(kv.SerializeToString())
+        except InvalidAttribute as exc:
+            raise UndecodableRequest(f"proto: scope attribute {quote(kv.key)}: {exc}") from None
     return ScopeInfo(resource, scope.name, scope.version, raw, schema_url)
 
 
@@ -260,6 +282,7 @@ def _decode_spans(
         return
     if _all_ids_valid(spans):
         intern_all = table.intern_all
+        first = len(rows)  # rows has one entry per kept span, keep one per span
         try:
             rows.extend(
                 (
@@ -273,7 +296,7 @@ def _decode_spans(
             keep.extend([True] * len(spans))
             return
         except InvalidAttribute:
-            del rows[len(keep):]  # redo this scope span by span to find the culprits
+            del rows[first:]  # redo this scope span by span to find the culprits
     for span in spans:
         reason = _id_problem(span)
         if reason is None:

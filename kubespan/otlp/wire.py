@@ -43,7 +43,11 @@ def _as_view(
     view_name: str,
     message_fields: dict[str, str] | None = None,
 ) -> descriptor_pb2.DescriptorProto:
-    """Copy `source`, turning enums into int32 and nested messages into bytes.
+    """Copy `source`, turning enums into int32 and nested messages into repeated bytes.
+
+    Repeated, because a singular message field may occur several times on the wire and
+    protobuf merges the occurrences: the view keeps each one, and their concatenation
+    parses as the merged message (as a single `bytes` field, only the last would stay).
 
     `message_fields` maps a field name to the view type it keeps as a message.
     """
@@ -63,6 +67,7 @@ def _as_view(
                 copy.type_name = target if target.startswith(".") else f".{_PACKAGE}.{target}"
             else:
                 copy.type = _F.TYPE_BYTES
+                copy.label = _F.LABEL_REPEATED
                 copy.ClearField("type_name")
     return view
 
@@ -115,7 +120,7 @@ def _build() -> dict[str, type]:
 _VIEWS = _build()
 
 RequestView = _VIEWS[f"{_PACKAGE}.RequestView"]
-"""`ExportTraceServiceRequest` (field 1, resource_spans) with resource and scope as bytes."""
+"""`ExportTraceServiceRequest` (field 1, resource_spans) with resource and scope as bytes (repeated)."""
 SpanView = _VIEWS[f"{_PACKAGE}.SpanView"]
 """`Span` with its attributes as raw `KeyValue` bytes; events, links, status official."""
 RawSpansView = _VIEWS[f"{_PACKAGE}.RawSpansView"]

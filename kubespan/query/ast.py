@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
+from kubespan.query.errors import QuerySyntaxError
+
 KINDS = {"unspecified": 0, "internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
 STATUSES = {"unset": 0, "ok": 1, "error": 2}
 
@@ -116,6 +118,53 @@ class SpansetOp:
 
 
 Spanset = Union[Filter, SpansetOp]
+
+MAX_DEPTH = 100
+"""Deepest query tree accepted: parentheses, braces, `not`/`!` and operators all count.
+
+Both evaluators recurse over the tree, so a deeper query is a syntax error rather
+than a crash. Runs of one associative operator (`a or b or c…`) are folded into a
+balanced tree (`fold`), so only their logarithm counts.
+"""
+
+
+def fold(make: Callable[[Any, Any], Any], items: list) -> Any:
+    """Combine `items` (at least one) with the associative `make`, as a balanced tree."""
+    if len(items) == 1:
+        return items[0]
+    middle = len(items) // 2
+    return make(fold(make, items[:middle]), fold(make, items[middle:]))
+
+
+def depth(node: Any) -> int:
+    """How many operators (`And Or Not SpansetOp`) nest in a query tree, without recursion."""
+    deepest = 0
+    stack = [(node, 0)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, (And, Or, SpansetOp)):
+            stack += [(node.left, level + 1), (node.right, level + 1)]
+        elif isinstance(node, Not):
+            stack.append((node.inner, level + 1))
+        elif isinstance(node, Filter):
+            stack.append((node.expr, level))
+    return deepest
+
+
+def too_deep(column: int) -> QuerySyntaxError:
+    """The error for a query nested beyond `MAX_DEPTH` levels."""
+    return QuerySyntaxError(
+        f"query nested too deeply (at most {MAX_DEPTH} levels of parentheses, braces, not/! and operators)",
+        column,
+    )
+
+
+def check_depth(root: Any) -> Any:
+    """`root` itself, or `too_deep` (column 1) if its tree is deeper than `MAX_DEPTH`."""
+    if depth(root) > MAX_DEPTH:
+        raise too_deep(1)
+    return root
 
 
 # ---------------------------------------------------------------- value predicates

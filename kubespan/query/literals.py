@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from kubespan.query.ast import KINDS, STATUSES
+from kubespan.query.errors import QuerySyntaxError
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
           "m": 60_000_000_000, "h": 3_600_000_000_000, "d": 86_400_000_000_000,
@@ -15,7 +16,13 @@ DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d|w|
 
 def parse_duration(text: str) -> int | None:
     """`250us`, `1.5s`, `1h30m` → nanoseconds; a plain number is nanoseconds; None if invalid."""
-    text = text.strip()
+    try:
+        return _duration(text.strip())
+    except (ValueError, OverflowError):  # more digits than int() takes, or past the float range
+        return None
+
+
+def _duration(text: str) -> int | None:
     if re.fullmatch(r"\d+", text):
         return int(text)
     if not DURATION.fullmatch(text):
@@ -30,14 +37,34 @@ def parse_kind(text: str) -> int | None:
     word = text.lower().removeprefix("span_kind_")
     if word in KINDS:
         return KINDS[word]
-    return int(text) if text.isdigit() and int(text) < 6 else None
+    return small_int(text, 6)
 
 
 def parse_status(text: str) -> int | None:
     word = text.lower().removeprefix("status_code_")
     if word in STATUSES:
         return STATUSES[word]
-    return int(text) if text.isdigit() and int(text) < 3 else None
+    return small_int(text, 3)
+
+
+def small_int(text: str, below: int) -> int | None:
+    """`text` as an int in [0, below) if it is a short run of ASCII digits, else None."""
+    if text.isascii() and text.isdigit() and len(text) <= 20:
+        number = int(text)
+        return number if number < below else None
+    return None
+
+
+def compile_regex(pattern: str, column: int) -> re.Pattern:
+    """`re.compile(pattern)`, or a `QuerySyntaxError` at `column` (+ the position of the problem)."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise QuerySyntaxError(f"invalid regex: {exc.msg}", column + (exc.pos or 0)) from None
+    except OverflowError as exc:  # a{99999999999}
+        raise QuerySyntaxError(f"invalid regex: {exc}", column) from None
+    except RecursionError:  # thousands of nested groups
+        raise QuerySyntaxError("invalid regex: groups nested too deeply", column) from None
 
 
 def parse_hex(text: str) -> str | None:

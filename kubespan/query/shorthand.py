@@ -7,12 +7,13 @@ with "…", '…' or `…` (backslash escapes the next character in "…" and '�
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from kubespan.query.ast import And, BareWord, Cond, Const, Expr, Field, Literal, Not, Or
+from kubespan.query.ast import (
+    MAX_DEPTH, And, BareWord, Cond, Const, Expr, Field, Literal, Not, Or, check_depth, fold, too_deep,
+)
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.literals import parse_duration, parse_hex, parse_kind, parse_status
+from kubespan.query.literals import compile_regex, parse_duration, parse_hex, parse_kind, parse_status
 
 OPERATORS = ("=~", "!~", "!=", ">=", "<=", "=", ">", "<")
 _KEY_END = set(" \t\r\n()=!<>~\"'`")
@@ -100,6 +101,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -114,34 +116,47 @@ class _Parser:
         return expr
 
     def or_expr(self) -> Expr:
-        expr = self.and_expr()
+        items = [self.and_expr()]
         while (token := self.peek()) is not None and token.kind == "or":
             self.pos += 1
-            expr = Or(expr, self.and_expr())
-        return expr
+            items.append(self.and_expr())
+        return fold(Or, items)
 
     def and_expr(self) -> Expr:
-        expr = self.unary()
+        items = [self.unary()]
         while (token := self.peek()) is not None and token.kind not in ("or", ")"):
             if token.kind == "and":
                 self.pos += 1
-            expr = And(expr, self.unary())
-        return expr
+            items.append(self.unary())
+        return fold(And, items)
 
     def unary(self) -> Expr:
         token = self.peek()
         if token is None:
             raise QuerySyntaxError("expected a term", len(self.text) + 1)
         self.pos += 1
+        if token.kind in ("not", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise too_deep(token.column)
+            try:
+                return self.nested(token)
+            finally:
+                self.depth -= 1
+        return self.term(token)
+
+    def nested(self, token: Token) -> Expr:
+        """What follows `not` or `(`."""
         if token.kind == "not":
             return Not(self.unary())
-        if token.kind == "(":
-            expr = self.or_expr()
-            close = self.peek()
-            if close is None or close.kind != ")":
-                raise QuerySyntaxError("missing ')'", close.column if close else len(self.text) + 1)
-            self.pos += 1
-            return expr
+        expr = self.or_expr()
+        close = self.peek()
+        if close is None or close.kind != ")":
+            raise QuerySyntaxError("missing ')'", close.column if close else len(self.text) + 1)
+        self.pos += 1
+        return expr
+
+    def term(self, token: Token) -> Expr:
         if token.kind == "word":
             return BareWord(token.value)
         if token.kind == "term":
@@ -197,11 +212,8 @@ def _expected(kind: str) -> str:
 
 
 def check_regex(pattern: str, column: int) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise QuerySyntaxError(f"invalid regex: {exc.msg}", column + (exc.pos or 0)) from None
+    compile_regex(pattern, column)
 
 
 def parse_shorthand(text: str) -> Expr:
-    return _Parser(text).parse()
+    return check_depth(_Parser(text).parse())

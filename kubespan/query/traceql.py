@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubespan.query.ast import (
-    KINDS, STATUSES, And, Cond, Const, Expr, Field, Filter, Literal, Not, Or, Spanset, SpansetOp,
+    KINDS, MAX_DEPTH, STATUSES, And, Cond, Const, Expr, Field, Filter, Literal, Not, Or, Spanset, SpansetOp,
+    check_depth, fold, too_deep,
 )
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.literals import DURATION, parse_duration, parse_hex
+from kubespan.query.literals import DURATION, compile_regex, parse_duration, parse_hex
 
 _PUNCT = sorted(["{", "}", "(", ")", "&&", "||", "|", "!=", "!~", "!>>", "!>", "!<<", "!<", "!", "=~", "=",
                  ">>", ">=", ">", "<<", "<=", "<", "~", "&>>", "&>", "&<<", "&<", "&~", ","], key=len, reverse=True)
@@ -58,7 +59,7 @@ def lex(text: str) -> list[Tok]:
         elif ch == "." and i + 1 < len(text) and text[i + 1] not in _ATTR_STOP and not text[i + 1].isdigit():
             name, i = _attr_name(text, i + 1)
             tokens.append(Tok("attr", column, ("any", name)))
-        elif ch.isdigit() or (ch in "-." and _NUMBER.match(text, i) and _number_allowed(tokens)):
+        elif _NUMBER.match(text, i) and (ch.isdigit() or (ch in "-." and _number_allowed(tokens))):
             i = _number(text, i, tokens)
         elif (match := _IDENT.match(text, i)) is not None:
             i = _ident(text, match, tokens)
@@ -82,15 +83,24 @@ def _number(text: str, i: int, tokens: list[Tok]) -> int:
     if duration is not None and duration.end() > _NUMBER.match(text, i).end():
         word = duration.group()
         nanos = parse_duration(word.lstrip("-"))
+        if nanos is None:
+            raise QuerySyntaxError(f"duration {_clip(word)} out of range", column)
         tokens.append(Tok("dur", column, -nanos if word.startswith("-") else nanos))
         return duration.end()
     word = _NUMBER.match(text, i).group()
     end = i + len(word)
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         raise QuerySyntaxError(f"invalid number or duration {text[i:end + 1]!r}...", column)
-    value: int | float = float(word) if any(c in word for c in ".eE") else int(word)
+    try:
+        value: int | float = float(word) if any(c in word for c in ".eE") else int(word)
+    except ValueError:  # more digits than int() takes
+        raise QuerySyntaxError(f"number {_clip(word)} out of range", column) from None
     tokens.append(Tok("num", column, value))
     return end
+
+
+def _clip(word: str) -> str:
+    return repr(word if len(word) <= 24 else word[:20] + "…")
 
 
 def _ident(text: str, match: re.Match, tokens: list[Tok]) -> int:
@@ -150,6 +160,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = lex(text)
         self.pos = 0
+        self.depth = 0
 
     @property
     def tok(self) -> Tok:
@@ -173,11 +184,21 @@ class _Parser:
             raise QuerySyntaxError(f"unexpected {_show(self.tok)}", self.tok.column)
         return spanset
 
+    def enter(self) -> None:
+        """One more level of `(`, `{` or `!`; too many is a syntax error, not a crash."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise too_deep(self.tok.column)
+
     def spanset(self) -> Spanset:
         left = self.structural()
         while self.tok.kind in ("&&", "||"):
-            op = self.take().kind
-            left = SpansetOp(op, left, self.structural())
+            op = self.tok.kind
+            items = [left]
+            while self.tok.kind == op:
+                self.take()
+                items.append(self.structural())
+            left = fold(lambda a, b, op=op: SpansetOp(op, a, b), items)
         return left
 
     def structural(self) -> Spanset:
@@ -191,9 +212,11 @@ class _Parser:
 
     def spanset_primary(self) -> Spanset:
         if self.tok.kind == "(":
+            self.enter()
             self.take()
             inner = self.spanset()
             self.expect(")", "')'")
+            self.depth -= 1
             return inner
         self.expect("{", "'{'")
         if self.tok.kind == "}":
@@ -206,29 +229,37 @@ class _Parser:
     def expr(self) -> Expr:
         left = self.unary()
         while self.tok.kind in ("&&", "||"):
-            op = self.take().kind
-            right = self.unary()
-            left = And(left, right) if op == "&&" else Or(left, right)
+            op = self.tok.kind
+            items = [left]
+            while self.tok.kind == op:
+                self.take()
+                items.append(self.unary())
+            left = fold(And if op == "&&" else Or, items)
         return left
 
     def unary(self) -> Expr:
         if self.tok.kind == "!":
+            self.enter()
             self.take()
-            return Not(self.unary())
+            inner = Not(self.unary())
+            self.depth -= 1
+            return inner
         return self.comparison()
 
     def comparison(self) -> Expr:
         start = self.tok
         if start.kind == "(":
+            self.enter()
             self.take()
             inner = self.expr()
             self.expect(")", "')'")
+            self.depth -= 1
             return inner
         left = self.operand()
         if self.tok.kind not in COMPARISONS:
-            if isinstance(left, Field):
+            if isinstance(left, Field) and left.kind == "attr":
                 return Cond(left, "=", Literal("bool", True, "true"))
-            if left.type == "bool":
+            if isinstance(left, Literal) and left.type == "bool":
                 return Const(left.value)
             raise QuerySyntaxError(f"expected a comparison after {_show(start)}", self.tok.column)
         op_tok = self.take()
@@ -305,10 +336,7 @@ def _cond(field: Field, op: str, literal: Literal, op_tok: Tok) -> Expr:
     if op in ("=~", "!~"):
         if literal.type != "str":
             raise QuerySyntaxError("a regex must be a string", op_tok.column + len(op) + 1)
-        try:
-            re.compile(literal.value)
-        except re.error as exc:
-            raise QuerySyntaxError(f"invalid regex: {exc.msg}", op_tok.column + len(op) + 1) from None
+        compile_regex(literal.value, op_tok.column + len(op) + 1)
     return Cond(field, op, literal)
 
 
@@ -323,4 +351,4 @@ def _show(token: Tok) -> str:
 
 
 def parse_traceql(text: str) -> Spanset:
-    return _Parser(text).parse()
+    return check_depth(_Parser(text).parse())
