@@ -100,3 +100,15 @@ def test_parse_errors_name_the_otlp_message_not_an_internal_type():
         decode_request(b"\xff\xff", AttributeTable())
     assert str(caught.value) == "proto: cannot parse ExportTraceServiceRequest: wire format was corrupt"
     assert "kubespan" not in str(caught.value)
+
+
+def test_count_messages_counts_resources_scopes_and_spans_on_the_wire():
+    from kubespan.otlp.wire import count_messages
+
+    request = k8s_request(spans=300)
+    request.resource_spans.add().scope_spans.add().spans.add(name="x" * 200)  # a two-byte length
+    raw = request.SerializeToString()
+    expected = sum(1 + sum(1 + len(ss.spans) for ss in rs.scope_spans) for rs in request.resource_spans)
+    assert count_messages(raw, stop=10**9) == expected
+    assert count_messages(raw, stop=10) == 11  # stops just past the limit
+    assert count_messages(raw[:-1], stop=10**9) < expected  # truncated: a lower bound, no error

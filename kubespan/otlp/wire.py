@@ -154,16 +154,48 @@ def count_messages(raw: bytes, stop: int) -> int:
             count += 1
             for scope_spans in _submessages(raw, *resource_spans, 2):
                 count += 1
-                for _ in _submessages(raw, *scope_spans, 2):
-                    count += 1
-                    if count > stop:
-                        return count
+                count += _count_fields(raw, *scope_spans, 2, stop - count)
                 if count > stop:
                     return count
             if count > stop:
                 return count
     except (IndexError, ValueError):
         pass
+    return count
+
+
+def _count_fields(buf: bytes, start: int, end: int, number: int, stop: int) -> int:
+    """How many length-delimited fields `number` `buf[start:end]` holds (at most about `stop`).
+
+    The innermost, hot loop of `count_messages`: one-byte keys and lengths, the common case
+    for spans, are read inline; anything else goes through `_varint`.
+    """
+    count = 0
+    position = start
+    while position < end:
+        key = buf[position]
+        position += 1
+        if key >= 0x80:
+            key, position = _varint(buf, position - 1)
+        wire_type = key & 7
+        if wire_type == 2:
+            length = buf[position]
+            position += 1
+            if length >= 0x80:
+                length, position = _varint(buf, position - 1)
+            if key >> 3 == number:
+                count += 1
+                if count > stop:
+                    return count
+            position += length
+        elif wire_type == 0:
+            position = _varint(buf, position)[1]
+        elif wire_type in (1, 5):
+            position += 8 if wire_type == 1 else 4
+        else:
+            raise ValueError("unsupported wire type")
+    if position != end:
+        raise ValueError("field overruns its message")
     return count
 
 
