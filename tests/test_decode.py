@@ -111,4 +111,4 @@ def test_count_messages_counts_resources_scopes_and_spans_on_the_wire():
     expected = sum(1 + sum(1 + len(ss.spans) for ss in rs.scope_spans) for rs in request.resource_spans)
     assert count_messages(raw, stop=10**9) == expected
     assert count_messages(raw, stop=10) == 11  # stops just past the limit
-    assert count_messages(raw[:-1], stop=10**9) < expected  # truncated: a lower bound, no error
+    assert count_messages(raw[: len(raw) // 2], stop=10**9) <= expected  # truncated: a lower bound, no error
