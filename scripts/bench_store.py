@@ -49,7 +49,7 @@ TARGET_MS = {"equality": 20, "regex": 300, "substring": 300, "numeric": 300, "st
 
 
 def requests(data: str, spans: int, batch: int, seed: int):
-    """Serialized requests of `batch` spans: the lead's k8s demo templates, or our varied generator."""
+    """Serialized requests of `batch` spans: kubespan's k8s demo templates, or the varied generator."""
     if data == "varied":
         yield from (raw for raw, _ in k8s_like.requests(spans, batch, seed=seed))
         return
