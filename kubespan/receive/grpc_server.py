@@ -32,8 +32,10 @@ from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, listen
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
-WORKER_THREADS = 8
-"""gRPC handler threads; decoding holds the GIL, so more would only queue."""
+HANDLER_THREADS = 2
+"""gRPC handler threads when decoding in this process: decoding holds the GIL, so more only
+contend for it (8 threads ingested about 20% less than 2, proto_notes/receivers.md). With a
+decode pool, add one per worker so that every worker has a request to decode."""
 RETRY_AFTER_SECONDS = 1
 """The retry delay suggested to clients when a consumer is full."""
 MAX_CONNECTION_IDLE_S = 300.0
@@ -47,8 +49,10 @@ is closed; grpc's default kept such a socket open for more than 8 s in our check
 class GrpcReceiver:
     """The OTLP/gRPC server. `start()` returns the bound `host:port`."""
 
-    def __init__(self, pipeline: Pipeline, settings: ReceiverSettings, address: str) -> None:
+    def __init__(self, pipeline: Pipeline, settings: ReceiverSettings, address: str,
+                 handler_threads: int = HANDLER_THREADS) -> None:
         self.pipeline = pipeline
+        self.handler_threads = handler_threads
         self.settings = settings
         self.address = address
         self._server: grpc.Server | None = None
@@ -59,7 +63,7 @@ class GrpcReceiver:
         limit = self.settings.max_recv_bytes
         interceptors = [TokenInterceptor(self.settings, self.pipeline)] if self.settings.token else []
         server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="grpc-recv"),
+            futures.ThreadPoolExecutor(max_workers=self.handler_threads, thread_name_prefix="grpc-recv"),
             interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", limit),
