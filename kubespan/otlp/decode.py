@@ -112,7 +112,7 @@ class TraceBatch:
     to keep for the detail view.
     """
 
-    __slots__ = ("raw", "resources", "scopes", "spans", "resource_spans_count", "__dict__")
+    __slots__ = ("raw", "resources", "scopes", "spans", "resource_spans_count", "lines", "__dict__")
 
     def __init__(
         self,
@@ -127,6 +127,8 @@ class TraceBatch:
         self.scopes = scopes
         self.spans = spans
         self.resource_spans_count = resource_spans_count
+        self.lines: list[str] | None = None
+        """Each span's OTLP/JSON line, when a decode worker made them (`kubespan.otlp.decode_pool`)."""
         spans.request = raw
 
     @property
@@ -144,7 +146,10 @@ class TraceBatch:
             return self
         view = RequestView.FromString(self.raw)
         raw, resource_spans = _rebuild(view, keep)
-        return TraceBatch(raw, self.resources, self.scopes, self.spans.subset(keep), resource_spans)
+        batch = TraceBatch(raw, self.resources, self.scopes, self.spans.subset(keep), resource_spans)
+        if self.lines is not None:
+            batch.lines = [line for line, k in zip(self.lines, keep) if k]
+        return batch
 
 
 @dataclass(slots=True)
@@ -280,23 +285,23 @@ def _decode_spans(
     """Append a row per valid span of one ScopeSpans to `rows`; count the others."""
     if not spans:
         return
-    if _all_ids_valid(spans):
-        intern_all = table.intern_all
-        first = len(rows)  # rows has one entry per kept span, keep one per span
-        try:
-            rows.extend(
-                (
-                    span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind,
-                    span.start_time_unix_nano, span.end_time_unix_nano, span.status.code, scope,
-                    intern_all(span.attributes),
-                    tuple(map(_name, span.events)) if span.events else (),
-                )
-                for span in spans
+    intern_all = table.intern_all
+    first = len(rows)  # rows has one entry per kept span, keep one per span
+    try:  # optimistic: read every span once, then check the ids of the rows at C speed
+        rows.extend(
+            (
+                span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind,
+                span.start_time_unix_nano, span.end_time_unix_nano, span.status.code, scope,
+                intern_all(span.attributes), tuple(map(_name, span.events)),
             )
+            for span in spans
+        )
+        if _all_ids_valid(rows, first):
             keep.extend([True] * len(spans))
             return
-        except InvalidAttribute:
-            del rows[first:]  # redo this scope span by span to find the culprits
+    except InvalidAttribute:
+        pass
+    del rows[first:]  # redo this scope span by span to find the culprits
     for span in spans:
         reason = _id_problem(span)
         if reason is None:
@@ -321,14 +326,18 @@ _ZERO_TRACE_ID = bytes(TRACE_ID_BYTES)
 _ZERO_SPAN_ID = bytes(SPAN_ID_BYTES)
 
 
-def _all_ids_valid(spans: Sequence) -> bool:
-    """The common case, checked with C-level maps: every id has the right length."""
-    trace_ids = [span.trace_id for span in spans]
-    span_ids = [span.span_id for span in spans]
+_TRACE_IDS, _SPAN_IDS, _PARENT_IDS = (operator.itemgetter(i) for i in range(3))
+
+
+def _all_ids_valid(rows: list[tuple], first: int) -> bool:
+    """The common case, checked with C-level maps: every id of `rows[first:]` has the right length."""
+    new = rows[first:]
+    trace_ids = list(map(_TRACE_IDS, new))
+    span_ids = list(map(_SPAN_IDS, new))
     return (
         set(map(len, trace_ids)) <= {TRACE_ID_BYTES}
         and set(map(len, span_ids)) <= {SPAN_ID_BYTES}
-        and set(len(span.parent_span_id) for span in spans) <= {0, SPAN_ID_BYTES}
+        and set(map(len, map(_PARENT_IDS, new))) <= {0, SPAN_ID_BYTES}
         and _ZERO_TRACE_ID not in trace_ids
         and _ZERO_SPAN_ID not in span_ids
     )
