@@ -11,12 +11,17 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.decode import UndecodableRequest, decode_request
 from kubespan.otlp.jsoncodec import (
     JsonDecodeError,
+    RawAttributeJson,
     decode_traces_json,
+    encode_raw_span_lines,
     encode_request_json,
     encode_span_lines,
 )
+from tests.fuzz.strategies import PROTO_INPUTS
 
 # KUBESPAN_HYPOTHESIS_EXAMPLES=5000 for a longer local run.
 SETTINGS = settings(
@@ -187,6 +192,26 @@ def test_span_lines_round_trip(req: ExportTraceServiceRequest) -> None:
     decoded = [decode_traces_json(line) for line in lines]
     assert all(len(flat_spans(d)) == 1 for d in decoded)
     assert [t for d in decoded for t in flat_spans(d)] == flat_spans(req)
+
+
+RAW_ATTRIBUTE_JSON = RawAttributeJson()  # shared across examples, as a writer shares it across batches
+
+
+@SETTINGS
+@given(requests())
+def test_raw_span_lines_are_the_official_lines(req: ExportTraceServiceRequest) -> None:
+    raw = req.SerializeToString()
+    assert encode_raw_span_lines(raw, RAW_ATTRIBUTE_JSON) == encode_span_lines(ExportTraceServiceRequest.FromString(raw))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(PROTO_INPUTS)
+def test_raw_span_lines_of_any_accepted_request(raw: bytes) -> None:
+    try:
+        batch, _ = decode_request(raw, AttributeTable())
+    except UndecodableRequest:
+        return
+    assert encode_raw_span_lines(batch.raw, RAW_ATTRIBUTE_JSON) == encode_span_lines(batch.request)
 
 
 # Arbitrary JSON-ish input, biased towards OTLP keys so the walker goes deep.

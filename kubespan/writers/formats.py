@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from kubespan.otlp.debugtext import render_traces
 from kubespan.otlp.decode import TraceBatch
-from kubespan.otlp.jsoncodec import encode_span_lines
+from kubespan.otlp.jsoncodec import RawAttributeJson, encode_raw_span_lines
 from kubespan.writers.stream import Formatter
+
+_ATTRIBUTE_JSON = RawAttributeJson()
 
 
 def jsonl(batch: TraceBatch) -> tuple[bytes, int]:
     """One complete OTLP/JSON `ExportTraceServiceRequest` per span, one per line."""
-    lines = encode_span_lines(batch.request)
+    lines = batch.lines if batch.lines is not None else encode_raw_span_lines(batch.raw, _ATTRIBUTE_JSON)
     if not lines:
         return b"", 0
     return ("\n".join(lines) + "\n").encode(), len(lines)

@@ -27,7 +27,12 @@ Modules: :mod:`.errors`, :mod:`.scalars` and :mod:`.values` (JSON readers),
 
 from kubespan.otlp.jsoncodec.decoder import decode_traces_json
 from kubespan.otlp.jsoncodec.dump import DumpLineError, iter_dump_requests
-from kubespan.otlp.jsoncodec.encoder import encode_request_json, encode_span_lines
+from kubespan.otlp.jsoncodec.encoder import (
+    RawAttributeJson,
+    encode_raw_span_lines,
+    encode_request_json,
+    encode_span_lines,
+)
 from kubespan.otlp.jsoncodec.errors import JsonDecodeError
 from kubespan.otlp.jsoncodec.message_encoder import encode_message_json
 from kubespan.otlp.jsoncodec.values import MAX_VALUE_NESTING
@@ -36,8 +41,10 @@ __all__ = [
     "MAX_VALUE_NESTING",
     "DumpLineError",
     "JsonDecodeError",
+    "RawAttributeJson",
     "decode_traces_json",
     "encode_message_json",
+    "encode_raw_span_lines",
     "encode_request_json",
     "encode_span_lines",
     "iter_dump_requests",

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from google.protobuf.message import Message
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
@@ -145,8 +145,10 @@ def _status_json(st: Status) -> str:
     return "{}"
 
 
-def _span_json(sp: Span) -> str:
-    """JSON object for one span, fields in proto declaration order like pdata."""
+def _span_json(sp: Span, attribute_json: "RawAttributeJson | None" = None) -> str:
+    """JSON object for one span, fields in proto declaration order like pdata.
+
+    With `attribute_json`, `sp` is a wire-view span whose attributes are raw bytes."""
     out = []
     append = out.append
     b = sp.trace_id
@@ -178,7 +180,10 @@ def _span_json(sp: Span) -> str:
         append(f'"endTimeUnixNano":"{n}"')
     attrs = sp.attributes
     if attrs:
-        append(f'"attributes":{_attrs_json(attrs)}')
+        if attribute_json is None:
+            append(f'"attributes":{_attrs_json(attrs)}')
+        else:
+            append('"attributes":[' + ",".join(map(attribute_json.__getitem__, attrs)) + "]")
     n = sp.dropped_attributes_count
     if n:
         append(f'"droppedAttributesCount":{n}')
@@ -277,4 +282,44 @@ def encode_span_lines(req: Message) -> list[str]:
             prefix = rs_head + ',"scopeSpans":[{"scope":' + _scope_json(ss.scope) + ',"spans":['
             suffix = "]" + _schema_suffix(ss.schema_url) + "}]" + rs_tail
             extend([prefix + _span_json(sp) + suffix for sp in spans])
+    return lines
+
+
+RAW_ATTRIBUTE_CACHE_ENTRIES = 200_000
+"""Distinct attributes whose JSON `encode_raw_span_lines` remembers before starting over."""
+
+
+class RawAttributeJson(dict):
+    """JSON of each attribute by its raw `KeyValue` bytes: Kubernetes spans repeat their pairs,
+    so most attributes are encoded once, not once per span."""
+
+    def __missing__(self, raw: bytes) -> str:
+        if len(self) >= RAW_ATTRIBUTE_CACHE_ENTRIES:
+            self.clear()
+        text = self[raw] = _attrs_json([KeyValue.FromString(raw)])[1:-1]
+        return text
+
+
+def encode_raw_span_lines(raw: bytes, cache: RawAttributeJson) -> list[str]:
+    """`encode_span_lines` of a serialized request, the same text, about twice as fast.
+
+    Parses the request with the wire views (span attributes as raw bytes) and takes each
+    attribute's JSON from `cache`.
+    """
+    from kubespan.otlp.wire import RequestView
+
+    lines: list[str] = []
+    extend = lines.extend
+    for rs in RequestView.FromString(raw).resource_spans:
+        resource = Resource.FromString(b"".join(rs.resource))
+        rs_head = '{"resourceSpans":[{"resource":' + _resource_json(resource)
+        rs_tail = _schema_suffix(rs.schema_url) + "}]}"
+        for ss in rs.scope_spans:
+            spans = ss.spans
+            if not spans:
+                continue
+            scope = InstrumentationScope.FromString(b"".join(ss.scope))
+            prefix = rs_head + ',"scopeSpans":[{"scope":' + _scope_json(scope) + ',"spans":['
+            suffix = "]" + _schema_suffix(ss.schema_url) + "}]" + rs_tail
+            extend([prefix + _span_json(sp, cache) + suffix for sp in spans])
     return lines
