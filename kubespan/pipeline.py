@@ -64,17 +64,22 @@ class Pipeline:
         self.counters = counters or Counters()
         self._lock = threading.Lock()
         self._listeners: list[Callable[[TraceBatch], None]] = []
+        self.decode: Callable[[bytes], tuple[TraceBatch, Rejections]] = self._decode_here
+        """Turns request bytes into a batch; a `DecodePool` replaces it to decode on other cores."""
 
     def add_consumer(self, consumer: TracesConsumer) -> None:
         self.consumers.append(consumer)
 
     def export_traces(self, raw: bytes) -> ExportResult:
         """Handle one protobuf `ExportTraceServiceRequest` (raises `UndecodableRequest`)."""
-        batch, rejections = decode_request(raw, self.table)
+        batch, rejections = self.decode(raw)
         self._count_rejections(rejections)
         if batch.span_count:
             self.consume(batch)
         return ExportResult(rejections.count, rejections.message)
+
+    def _decode_here(self, raw: bytes) -> tuple[TraceBatch, Rejections]:
+        return decode_request(raw, self.table)
 
     def consume(self, batch: TraceBatch) -> None:
         """Run processors and hand the batch to every consumer, or refuse it whole."""

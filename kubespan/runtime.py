@@ -40,6 +40,7 @@ class RuntimeConfig:
     sample_seed: int = 0
     drop: list[str] = field(default_factory=list)  # --drop queries
     max_memory_mb: float | None = None  # memory budget (memory_limiter), used by the store
+    decode_workers: int = 0  # worker processes decoding requests (kubespan.otlp.decode_pool); 0: in-process
     # --- end forwarding and processing ---
 
 
@@ -55,6 +56,7 @@ class Runtime:
         self.addresses: dict[str, str] = {}
         self.warnings: list[str] = []
         self.broken_output = threading.Event()
+        self.decode_pool = None
         self._stdout_fd = stdout_fd
         self.store = self._build_store() if config.store else None
         self._build_writers()
@@ -63,7 +65,7 @@ class Runtime:
 
     def start(self) -> dict[str, str]:
         """Start the receivers; return {"grpc": "host:port", "http": "host:port"}."""
-        from kubespan.receive.grpc_server import GrpcReceiver
+        from kubespan.receive.grpc_server import HANDLER_THREADS, GrpcReceiver
         from kubespan.receive.http_server import HttpReceiver
 
         settings = self.config.receivers
@@ -71,8 +73,10 @@ class Runtime:
         if settings.token:
             self.counters.add("unauthenticated_requests", 0)  # reported from the start, even at zero
         try:
+            self._start_decode_pool()
             if settings.grpc:
-                self._start_receiver("grpc", GrpcReceiver(self.pipeline, settings, settings.grpc))
+                self._start_receiver("grpc", GrpcReceiver(self.pipeline, settings, settings.grpc,
+                                                          HANDLER_THREADS + self.config.decode_workers))
             if settings.http:
                 self._start_receiver("http", HttpReceiver(self.pipeline, settings, settings.http))
         except BaseException:
@@ -85,6 +89,10 @@ class Runtime:
         for receiver in reversed(self.receivers):
             receiver.stop()
         self.receivers.clear()
+        if self.decode_pool is not None:
+            self.pipeline.decode = self.pipeline._decode_here
+            self.decode_pool.close()
+            self.decode_pool = None
         for writer in self.writers:
             writer.close()
         self.writers.clear()
@@ -106,6 +114,20 @@ class Runtime:
         close_forwarders(self.forwarders, self.config.forward_close_timeout)
         self.forwarders.clear()
     # --- end forwarding and processing ---
+
+    def _start_decode_pool(self) -> None:
+        """Decode on other cores: worker processes, counted in the stats line."""
+        if self.config.decode_workers <= 0 or self.decode_pool is not None:
+            return
+        from kubespan.otlp.decode_pool import DecodePool
+
+        pool = DecodePool(self.pipeline.table, self.config.decode_workers,
+                          on_restart=lambda: self.counters.add("decode_restarts", 1),
+                          lines=bool(self.config.jsonl or self.config.dump))
+        self.counters.add("decode_restarts", 0)
+        self.counters.gauge("decode_workers_rss_bytes", pool.rss_bytes)
+        self.decode_pool = pool
+        self.pipeline.decode = pool.decode
 
     def _start_receiver(self, name: str, receiver) -> None:
         self.addresses[name] = receiver.start()

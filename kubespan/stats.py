@@ -51,10 +51,12 @@ class Counters:
         return json.dumps(self.snapshot(), separators=(",", ":"), sort_keys=True)
 
 
-def rss_bytes() -> int:
-    """Resident set size of this process, from /proc when available."""
+def rss_bytes(pid: int | str = "self") -> int:
+    """Resident set size of this process (or of `pid`), from /proc when available."""
     try:
-        with open("/proc/self/statm", "rb") as statm:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
+        if pid != "self":
+            return 0
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -5,6 +5,9 @@ send the same pre-built k8s-like requests to each for the same time. The machine
 noisy, so only ratios measured in one run mean much.
 
     python scripts/bench_ingest.py --seconds 10 --clients 4 --batch 512
+    python scripts/bench_ingest.py --variants bare,serve,serve-inprocess,serve-2workers,serve-nostore,jsonl
+
+The first variant is the baseline the others are compared with.
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ import grpc
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+SERVE = [sys.executable, "-m", "kubespan", "serve", "--grpc", "127.0.0.1:0", "--http", "off"]
 VARIANTS = {
     "bare": [sys.executable, os.path.join(SCRIPTS, "bare_receiver.py")],
-    "serve": [sys.executable, "-m", "kubespan", "serve", "--grpc", "127.0.0.1:0", "--http", "off"],
-    "serve-nostore": [sys.executable, "-m", "kubespan", "serve", "--grpc", "127.0.0.1:0", "--http", "off",
-                      "--max-spans", "0"],
-    "jsonl": [sys.executable, "-m", "kubespan", "serve", "--grpc", "127.0.0.1:0", "--http", "off", "--jsonl"],
+    "serve": SERVE,  # the defaults: full index, decode workers as --decode-workers says
+    "serve-inprocess": SERVE + ["--decode-workers", "0"],
+    "serve-2workers": SERVE + ["--decode-workers", "2"],
+    "serve-nostore": SERVE + ["--max-spans", "0"],
+    "serve-nostore-2workers": SERVE + ["--max-spans", "0", "--decode-workers", "2"],
+    "jsonl": SERVE + ["--jsonl"],
+    "jsonl-2workers": SERVE + ["--jsonl", "--decode-workers", "2"],
 }
 
 
@@ -106,17 +113,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--gzip", action="store_true")
-    parser.add_argument("--variants", default="bare,serve,jsonl")
+    parser.add_argument("--variants", default="bare,serve,serve-nostore,jsonl",
+                        help=f"comma-separated, from: {', '.join(VARIANTS)}")
     args = parser.parse_args()
     from kubespan.k8s.demo import load_batch
 
     payloads = load_batch(args.batch * 40, seed=1, batch_size=args.batch)
     rows = [run_variant(name, payloads, args.batch, args) for name in args.variants.split(",")]
     base = rows[0]["spans_per_s"]
-    print(f"{'variant':<14} {'spans/s':>10} {'vs ' + rows[0]['variant']:>8} {'p50 ms':>7} {'p99 ms':>7} "
+    width = max(map(len, VARIANTS))
+    print(f"{'variant':<{width}} {'spans/s':>10} {'vs ' + rows[0]['variant']:>8} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'errors':>6} {'rss MB':>7}")
     for row in rows:
-        print(f"{row['variant']:<14} {row['spans_per_s']:>10,.0f} {row['spans_per_s'] / base:>8.2f} "
+        print(f"{row['variant']:<{width}} {row['spans_per_s']:>10,.0f} {row['spans_per_s'] / base:>8.2f} "
               f"{row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['errors']:>6} {row['server_rss_mb']:>7.0f}")
     print(f"(clients={args.clients} batch={args.batch} gzip={args.gzip} seconds={args.seconds} cores={os.cpu_count()})")
 

@@ -60,9 +60,17 @@ def add_receiver_options(parser: argparse.ArgumentParser, *, grpc_default: str |
                        help="largest request accepted, after decompression (default %(default)s)")
     group.add_argument("--token", type=token, default=None,
                        help="require 'Authorization: Bearer TOKEN' on both receivers (default: $KUBESPAN_TOKEN)")
+    group.add_argument("--decode-workers", type=span_budget, default=default_decode_workers(), metavar="N",
+                       help="processes that decode requests beside this one, 0 for none "
+                            "(default %(default)s; 0 on a single core)")
     group.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate chain")
     group.add_argument("--tls-key", metavar="FILE", help="private key for --tls-cert")
     group.add_argument("--tls-client-ca", metavar="FILE", help="require client certificates signed by this CA")
+
+
+def default_decode_workers() -> int:
+    """Decode workers by default: two with two cores or more (proto_notes/receivers.md), none on one."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 0
 
 
 def span_budget(value: str) -> int:
@@ -130,4 +138,5 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         filter=args.filter,
         max_spans=getattr(args, "max_spans", DEFAULT_MAX_SPANS),
         max_memory_mb=getattr(args, "max_memory_mb", None),
+        decode_workers=getattr(args, "decode_workers", 0),
     )

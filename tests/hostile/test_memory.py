@@ -1,6 +1,7 @@
 """The big hostile requests against a real `kubespan serve` process: peak memory stays bounded.
 
-The peak resident set (VmHWM) of the server is read before and after each request.
+The peak resident set (VmHWM) of the server and of each of its decode workers is read
+before and after each request; no process may grow beyond the request's budget.
 Requests refused before parsing (empty-message bombs) may raise it by a few MiB at
 most; accepted big ones by a small multiple of their size; requests over the limit by
 at most the limit (the HTTP receiver buffers up to `max_recv_mib` before refusing).
@@ -28,6 +29,21 @@ def peak_rss(pid: int) -> int:
     raise AssertionError("no VmHWM in /proc status")
 
 
+def processes(pid: int) -> list[int]:
+    """The server and its children (the decode workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *map(int, children)]
+
+
+def peaks(pid: int) -> dict[int, int]:
+    return {process: peak_rss(process) for process in processes(pid)}
+
+
+def growth(before: dict[int, int], after: dict[int, int]) -> int:
+    """The most any one process's peak grew (a restarted worker counts from zero)."""
+    return max(peak - before.get(process, 0) for process, peak in after.items())
+
+
 def budget(case: Case) -> int:
     """How much a request may raise the server's peak RSS."""
     if case.expect.http == 413:
@@ -47,7 +63,7 @@ def address(server: ServeProcess, transport: str) -> str:
 
 
 def test_big_hostile_requests_stay_within_memory_budget() -> None:
-    server = ServeProcess("--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0")
+    server = ServeProcess("--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--decode-workers", "1")
     try:
         replay_big_cases(server)
         counters = server.stop()
@@ -63,11 +79,12 @@ def replay_big_cases(server: ServeProcess) -> None:
     measured = []
     for case in sorted((c for c in CASES if c.big), key=order):
         for transport in case.transports:
-            before = peak_rss(server.process.pid)
+            before = peaks(server.process.pid)
             answer: Answer = send(case, transport, address(server, transport))
-            grown = peak_rss(server.process.pid) - before
+            grown = growth(before, peaks(server.process.pid))
             want = case.expect.grpc if transport == "grpc" else case.expect.http
             assert answer.status == want, (case.name, transport, answer)
             assert grown <= budget(case), (case.name, transport, grown // MIB)
             measured.append(case.name)
     assert len(measured) >= 15
+    assert len(processes(server.process.pid)) == 2  # the decode worker was measured too

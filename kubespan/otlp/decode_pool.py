@@ -1,0 +1,289 @@
+"""Decode on both cores: the edge decoder run in worker processes.
+
+Decoding a request holds the GIL for about 11 µs per k8s-like span, most of it in
+protobuf's per-field accessors, so one process tops out near 80,000 spans/s however
+many threads it has. A `DecodePool` sends each request's bytes to a worker process,
+which runs the very same `decode_request` and sends the batch's columns back.
+
+Attribute ids stay the main process's: each worker interns into a table of its own
+and, with every result, sends the raw bytes of the attributes it saw first; the main
+process interns those (rare: Kubernetes spans repeat their pairs endlessly) and maps
+the worker's ids to its own with one numpy lookup per batch.
+
+Nothing accepted depends on a worker: the main process keeps every request's bytes
+until its answer is back, and decodes it itself when a worker dies or misbehaves
+(the worker is restarted, `decode_restarts` counts it).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+from array import array
+from concurrent.futures import Future
+from itertools import chain
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.jsoncodec import RawAttributeJson, encode_raw_span_lines
+from kubespan.otlp.decode import (
+    Rejections,
+    ResourceInfo,
+    ScopeInfo,
+    SpanColumns,
+    TraceBatch,
+    UndecodableRequest,
+    decode_request,
+)
+
+MAX_RESTARTS = 10
+"""Worker deaths after which the pool stops restarting and the main process decodes alone."""
+STOP_TIMEOUT_S = 5.0
+"""How long `close()` waits for a worker to exit before killing it."""
+
+_OK, _UNDECODABLE = 0, 1
+_COLUMN_NAMES = ("trace_id", "span_id", "parent_id", "name", "kind", "start", "end", "status", "scope",
+                 "event_names")
+
+
+class WorkerGone(RuntimeError):
+    """The worker died or answered nonsense; the caller decodes the request itself."""
+
+
+class DecodePool:
+    """`decode(raw)` with the result of `decode_request(raw, table)`, computed in a worker."""
+
+    def __init__(self, table: AttributeTable, workers: int, on_restart=None, lines: bool = False) -> None:
+        self.table = table
+        self.lines = lines  # workers also encode each span's OTLP/JSON line (for --jsonl, --dump)
+        self.restarts = 0
+        self._on_restart = on_restart
+        self._closed = False
+        self._lock = threading.Lock()
+        self._workers = [_Worker(self, index) for index in range(max(1, workers))]
+
+    def decode(self, raw: bytes) -> tuple[TraceBatch, Rejections]:
+        """Decode in the least busy worker; in this process if none can."""
+        worker = min(self._workers, key=_Worker.pending)
+        if worker.alive:
+            try:
+                return worker.submit(raw).result()
+            except WorkerGone:
+                pass
+        return decode_request(raw, self.table)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the workers together."""
+        from kubespan.stats import rss_bytes
+
+        return sum(rss_bytes(worker.pid) for worker in self._workers if worker.alive)
+
+    def close(self) -> None:
+        self._closed = True
+        for worker in self._workers:
+            worker.stop()
+
+    def _worker_died(self, worker: "_Worker") -> None:
+        with self._lock:
+            if self._closed or self.restarts >= MAX_RESTARTS:
+                return
+            self.restarts += 1
+        if self._on_restart is not None:
+            self._on_restart()
+        worker.start()
+
+
+class _Worker:
+    """One worker process, the requests in flight to it, and the thread reading its answers."""
+
+    def __init__(self, pool: DecodePool, index: int) -> None:
+        self.pool = pool
+        self.index = index
+        self.alive = False
+        self.pid = 0
+        self.start()
+
+    def start(self) -> None:
+        parent, child = socket.socketpair()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "kubespan.otlp.decode_pool", str(child.fileno()),
+             *(["--lines"] if self.pool.lines else [])],
+            pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+        )
+        child.close()
+        self.pid = self._process.pid
+        self._socket = parent  # shut down to wake the reader thread: closing alone would not
+        self._connection = Connection(os.dup(parent.fileno()))
+        self._in_flight: collections.deque[Future] = collections.deque()
+        self._send_lock = threading.Lock()
+        self._remap = _IdMap(self.pool.table)
+        self.alive = True
+        threading.Thread(target=self._read_answers, name=f"decode-pool-{self.index}", daemon=True).start()
+
+    def pending(self) -> int:
+        return len(self._in_flight) if self.alive else 1 << 30
+
+    def submit(self, raw: bytes) -> Future:
+        future: Future = Future()
+        future.raw = raw  # type: ignore[attr-defined]
+        with self._send_lock:
+            if not self.alive:
+                raise WorkerGone("worker stopped")
+            self._in_flight.append(future)
+            try:
+                self._connection.send_bytes(raw)
+            except OSError:
+                pass  # the reader sees the worker go and fails every request in flight
+        return future
+
+    def stop(self) -> None:
+        self.alive = False
+        self._hang_up()
+        try:
+            self._process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def _read_answers(self) -> None:
+        connection = self._connection
+        try:
+            while True:
+                answer = connection.recv_bytes()
+                future = self._in_flight.popleft()
+                try:
+                    future.set_result(self._batch(answer, future.raw))
+                except UndecodableRequest as exc:
+                    future.set_exception(exc)
+                except Exception:
+                    future.set_exception(WorkerGone("decode worker answered nonsense"))
+                    raise
+        except Exception:  # EOF, a broken socket or an answer that does not fit: the worker goes
+            pass
+        self._gone()
+
+    def _batch(self, answer: bytes, raw: bytes) -> tuple[TraceBatch, Rejections]:
+        new_raws, kind, payload = pickle.loads(answer)
+        self._remap.learn(new_raws)
+        if kind == _UNDECODABLE:
+            raise UndecodableRequest(payload)
+        return self._remap.batch(payload, raw)
+
+    def _gone(self) -> None:
+        with self._send_lock:
+            was_alive = self.alive
+            self.alive = False
+            failed = list(self._in_flight)
+            self._in_flight.clear()
+        for future in failed:
+            future.set_exception(WorkerGone("decode worker exited"))
+        self._hang_up()
+        if was_alive:
+            self._process.kill()
+            self._process.wait()
+            self.pool._worker_died(self)
+
+
+    def _hang_up(self) -> None:
+        for close in (lambda: self._socket.shutdown(socket.SHUT_RDWR), self._socket.close, self._connection.close):
+            try:
+                close()
+            except OSError:
+                pass
+
+
+class _IdMap:
+    """A worker's attribute ids in the main process's table."""
+
+    def __init__(self, table: AttributeTable) -> None:
+        self.table = table
+        self._ids: list[int] = []
+        self._array = np.zeros(0, np.int32)
+
+    def learn(self, new_raws: list[bytes]) -> None:
+        """Intern the attributes the worker met first, in the order it numbered them."""
+        if new_raws:
+            self._ids.extend(self.table.intern(attribute) for attribute in new_raws)
+            self._array = np.array(self._ids, np.int32)
+
+    def batch(self, payload: tuple, raw: bytes) -> tuple[TraceBatch, Rejections]:
+        resources, scopes, columns, flat, lengths, count, reasons, rebuilt, rs_count, lines = payload
+        spans = SpanColumns(**dict(zip(_COLUMN_NAMES, columns)))
+        ids = self._array[np.frombuffer(flat, np.int32)].tolist()
+        ends = np.cumsum(np.frombuffer(lengths, np.int32)).tolist()
+        spans.attribute_ids = [ids[a:b] for a, b in zip([0, *ends], ends)]
+        resources = [ResourceInfo(service, [self._ids[i] for i in local], r_raw, url)
+                     for service, local, r_raw, url in resources]
+        scopes = [ScopeInfo(*scope) for scope in scopes]
+        batch = TraceBatch(rebuilt if rebuilt is not None else raw, resources, scopes, spans, rs_count)
+        batch.lines = lines
+        return batch, Rejections(count, reasons)
+
+
+# ---------------------------------------------------------------- worker process side
+class _RecordingTable(AttributeTable):
+    """The worker's own intern table; remembers the raw bytes of attributes seen first."""
+
+    def __init__(self, lines: bool = False) -> None:
+        super().__init__()
+        self.new: list[bytes] = []
+        self.attribute_json = RawAttributeJson() if lines else None
+
+    def intern(self, raw: bytes) -> int:
+        before = len(self.attributes)
+        found = super().intern(raw)
+        if len(self.attributes) != before:
+            self.new.append(raw)
+        return found
+
+
+def _answer(raw: bytes, table: _RecordingTable) -> bytes:
+    try:
+        batch, rejections = decode_request(raw, table)
+    except UndecodableRequest as exc:
+        return _reply(table, _UNDECODABLE, str(exc))
+    spans = batch.spans
+    columns = tuple(getattr(spans, name) for name in _COLUMN_NAMES)
+    payload = (
+        [(r.service, r.attribute_ids, r.raw, r.schema_url) for r in batch.resources],
+        [(s.resource, s.name, s.version, s.raw, s.schema_url) for s in batch.scopes],
+        columns,
+        array("i", chain.from_iterable(spans.attribute_ids)).tobytes(),
+        array("i", map(len, spans.attribute_ids)).tobytes(),
+        rejections.count,
+        rejections.reasons,
+        batch.raw if batch.raw is not raw else None,
+        batch.resource_spans_count,
+        None if table.attribute_json is None else encode_raw_span_lines(batch.raw, table.attribute_json),
+    )
+    return _reply(table, _OK, payload)
+
+
+def _reply(table: _RecordingTable, kind: int, payload) -> bytes:
+    """An answer, with the attributes interned since the last one (even if this request failed)."""
+    answer = pickle.dumps((table.new, kind, payload), pickle.HIGHEST_PROTOCOL)
+    table.new = []
+    return answer
+
+
+def serve_worker(fd: int, lines: bool) -> None:
+    """The worker's loop: request bytes in, pickled columns out, until the pool hangs up."""
+    connection = Connection(fd)
+    table = _RecordingTable(lines)
+    while True:
+        try:
+            raw = connection.recv_bytes()
+        except (EOFError, OSError):
+            return
+        connection.send_bytes(_answer(raw, table))
+
+
+if __name__ == "__main__":
+    serve_worker(int(sys.argv[1]), "--lines" in sys.argv[2:])
