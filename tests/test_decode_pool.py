@@ -12,7 +12,7 @@ import pytest
 
 from kubespan.k8s.demo import load_batch
 from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.decode import TraceBatch, UndecodableRequest, decode_request
+from kubespan.otlp.decode import JsonLines, TraceBatch, UndecodableRequest, decode_request
 from kubespan.otlp.decode_pool import DecodePool
 from kubespan.otlp.jsoncodec import encode_span_lines
 from tests.requests import request_with_ids
@@ -117,9 +117,10 @@ def test_workers_encode_the_json_lines_of_what_they_keep() -> None:
         raw = request_with_ids([(16, 8), (15, 8), (16, 8), (16, 8)]).SerializeToString()
         batch, rejections = pool.decode(raw)
         assert rejections.count == 1
-        assert batch.lines == encode_span_lines(batch.request) and len(batch.lines) == 3
+        assert batch.lines == JsonLines.of(encode_span_lines(batch.request)) and len(batch.lines.ends) == 3
         picked = batch.select([True, False, True])
-        assert picked.lines == encode_span_lines(picked.request) and len(picked.lines) == 2
+        assert picked.lines == JsonLines.of(encode_span_lines(picked.request)) and len(picked.lines.ends) == 2
+        assert picked.lines.blob.count(b"\n") == 2 and picked.lines.blob.endswith(b"\n")
     finally:
         pool.close()
 

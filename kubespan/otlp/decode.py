@@ -104,6 +104,32 @@ class SpanColumns:
 _COLUMNS = [name for name in SpanColumns.__slots__ if name != "request"]
 
 
+@dataclass(slots=True)
+class JsonLines:
+    """Each span's OTLP/JSON line, UTF-8, newline-terminated, as one blob ready to write."""
+
+    blob: bytes
+    ends: list[int]  # where each span's line ends in `blob`, past its newline
+
+    @classmethod
+    def of(cls, lines: list[str]) -> "JsonLines":
+        encoded = [line.encode() + b"\n" for line in lines]
+        ends, total = [], 0
+        for line in encoded:
+            total += len(line)
+            ends.append(total)
+        return cls(b"".join(encoded), ends)
+
+    def select(self, keep: Sequence[bool]) -> "JsonLines":
+        blob = self.blob
+        kept = [blob[start:end] for start, end, k in zip([0, *self.ends], self.ends, keep) if k]
+        ends, total = [], 0
+        for line in kept:
+            total += len(line)
+            ends.append(total)
+        return JsonLines(b"".join(kept), ends)
+
+
 class TraceBatch:
     """One accepted export request: raw bytes downstream, columns for the index.
 
@@ -127,7 +153,7 @@ class TraceBatch:
         self.scopes = scopes
         self.spans = spans
         self.resource_spans_count = resource_spans_count
-        self.lines: list[str] | None = None
+        self.lines: JsonLines | None = None
         """Each span's OTLP/JSON line, when a decode worker made them (`kubespan.otlp.decode_pool`)."""
         spans.request = raw
 
@@ -148,7 +174,7 @@ class TraceBatch:
         raw, resource_spans = _rebuild(view, keep)
         batch = TraceBatch(raw, self.resources, self.scopes, self.spans.subset(keep), resource_spans)
         if self.lines is not None:
-            batch.lines = [line for line, k in zip(self.lines, keep) if k]
+            batch.lines = self.lines.select(keep)
         return batch
 
 

@@ -18,22 +18,22 @@ until its answer is back, and decodes it itself when a worker dies or misbehaves
 from __future__ import annotations
 
 import collections
-import os
 import pickle
 import socket
+import struct
 import subprocess
 import sys
 import threading
 from array import array
 from concurrent.futures import Future
 from itertools import chain
-from multiprocessing.connection import Connection
 
 import numpy as np
 
 from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.jsoncodec import RawAttributeJson, encode_raw_span_lines
 from kubespan.otlp.decode import (
+    JsonLines,
     Rejections,
     ResourceInfo,
     ScopeInfo,
@@ -119,8 +119,7 @@ class _Worker:
         )
         child.close()
         self.pid = self._process.pid
-        self._socket = parent  # shut down to wake the reader thread: closing alone would not
-        self._connection = Connection(os.dup(parent.fileno()))
+        self._socket = parent
         self._in_flight: collections.deque[Future] = collections.deque()
         self._send_lock = threading.Lock()
         self._remap = _IdMap(self.pool.table)
@@ -138,7 +137,7 @@ class _Worker:
                 raise WorkerGone("worker stopped")
             self._in_flight.append(future)
             try:
-                self._connection.send_bytes(raw)
+                send_frame(self._socket, raw)
             except OSError:
                 pass  # the reader sees the worker go and fails every request in flight
         return future
@@ -153,10 +152,9 @@ class _Worker:
             self._process.wait()
 
     def _read_answers(self) -> None:
-        connection = self._connection
         try:
             while True:
-                answer = connection.recv_bytes()
+                answer = recv_frame(self._socket)
                 future = self._in_flight.popleft()
                 try:
                     future.set_result(self._batch(answer, future.raw))
@@ -192,7 +190,8 @@ class _Worker:
 
 
     def _hang_up(self) -> None:
-        for close in (lambda: self._socket.shutdown(socket.SHUT_RDWR), self._socket.close, self._connection.close):
+        """Shut the socket down (closing alone would not wake the reader thread), then close it."""
+        for close in (lambda: self._socket.shutdown(socket.SHUT_RDWR), self._socket.close):
             try:
                 close()
             except OSError:
@@ -261,7 +260,7 @@ def _answer(raw: bytes, table: _RecordingTable) -> bytes:
         rejections.reasons,
         batch.raw if batch.raw is not raw else None,
         batch.resource_spans_count,
-        None if table.attribute_json is None else encode_raw_span_lines(batch.raw, table.attribute_json),
+        None if table.attribute_json is None else JsonLines.of(encode_raw_span_lines(batch.raw, table.attribute_json)),
     )
     return _reply(table, _OK, payload)
 
@@ -275,14 +274,42 @@ def _reply(table: _RecordingTable, kind: int, payload) -> bytes:
 
 def serve_worker(fd: int, lines: bool) -> None:
     """The worker's loop: request bytes in, pickled columns out, until the pool hangs up."""
-    connection = Connection(fd)
+    connection = socket.socket(fileno=fd)
     table = _RecordingTable(lines)
     while True:
         try:
-            raw = connection.recv_bytes()
+            raw = bytes(recv_frame(connection))
         except (EOFError, OSError):
             return
-        connection.send_bytes(_answer(raw, table))
+        send_frame(connection, _answer(raw, table))
+
+
+# ---------------------------------------------------------------- framing
+_LENGTH = struct.Struct("!Q")
+
+
+def send_frame(sock: socket.socket, payload: bytes) -> None:
+    """One message: its length, then its bytes (no copy of the payload)."""
+    sock.sendall(_LENGTH.pack(len(payload)))
+    sock.sendall(payload)
+
+
+def recv_frame(sock: socket.socket) -> bytearray:
+    """The next message, read straight into its buffer."""
+    (length,) = _LENGTH.unpack(_recv_exactly(sock, _LENGTH.size))
+    return _recv_exactly(sock, length)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytearray:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = sock.recv_into(view[got:])
+        if not count:
+            raise EOFError("decode pool peer hung up")
+        got += count
+    return buffer
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ _ATTRIBUTE_JSON = RawAttributeJson()
 
 def jsonl(batch: TraceBatch) -> tuple[bytes, int]:
     """One complete OTLP/JSON `ExportTraceServiceRequest` per span, one per line."""
-    lines = batch.lines if batch.lines is not None else encode_raw_span_lines(batch.raw, _ATTRIBUTE_JSON)
+    if batch.lines is not None:  # made by a decode worker
+        return batch.lines.blob, len(batch.lines.ends)
+    lines = encode_raw_span_lines(batch.raw, _ATTRIBUTE_JSON)
     if not lines:
         return b"", 0
     return ("\n".join(lines) + "\n").encode(), len(lines)
