@@ -243,3 +243,18 @@ def test_attribute_stats():
     feed(store2, table2, [S(1, 1, attrs={"k8s.pod": "a"}, status=2), S(1, 2, attrs={"k8s.pod": "a"}),
                           S(1, 3, attrs={"k8s.pod": "a"})])
     assert [(s.spans, s.errors) for s in store2.attribute_stats("k8s.pod")] == [(2, 0)]
+
+
+def test_index_ahead_sorts_sealed_segments_only(monkeypatch):
+    monkeypatch.setattr(chunk_module, "INDEXED_CHUNK_SPANS", 1024)
+    store, table = make()
+    store._segment = 1024
+    indexer = store.index_ahead()
+    for index in range(120):
+        feed(store, table, [S(index + 1, index * 20 + j + 1, attrs={"i": index % 7}) for j in range(20)])
+    assert indexer.wait(10)
+    sealed = store._sealed
+    assert sealed and all(chunk.attr_perm is not None for chunk in sealed)
+    assert store._open is None or store._open.attr_perm is None  # still growing: scanned, not sorted
+    expected = [o for o in range(2400) if (o // 20) % 7 == 3]
+    assert store.search(compile_query("i=3")).tolist() == expected

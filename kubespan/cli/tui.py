@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"kubespan: cannot create the span store: {exc}", file=sys.stderr)
         return 1
+    runtime.store.index_ahead()
     try:
         runtime.start()
     except (OSError, RuntimeError, ValueError) as exc:

@@ -61,6 +61,7 @@ class SpanStore:
         self._traces = TraceTable()
         self._resource_service = np.zeros(0, np.int32)
         self._scan_cache: dict = {}
+        self._indexer = None
         self._segment = max(1024, min(SEGMENT_SPANS, self.max_spans // 8))
         # a chunk is freed whole, so under a memory budget no chunk may hold more than a slice of it
         budget = self.max_memory_bytes
@@ -118,7 +119,21 @@ class SpanStore:
         self._tail = []
         if self._open.n >= self._segment or self._open.nbytes() >= self._segment_bytes:
             self._sealed.append(self._open)
+            if self._indexer is not None:
+                self._indexer.submit(self._open)
             self._open = None
+
+    def index_ahead(self) -> "AheadIndexer":
+        """Sort each sealed segment's attribute index in the background (the viewer does), so
+        that the first query on a key does not pay for every segment at once."""
+        from kubespan.store.indexer import AheadIndexer
+
+        with self._lock:
+            if self._indexer is None:
+                self._indexer = AheadIndexer()
+                for chunk in self._sealed:
+                    self._indexer.submit(chunk)
+            return self._indexer
 
     def _chunks(self) -> list[Chunk]:
         return self._sealed + ([self._open] if self._open is not None else []) + self._tail
