@@ -8,7 +8,8 @@ kind (deliberate back-pressure, UNAVAILABLE "… is full, retry later", counted 
     python scripts/soak.py                       # 8 clients, 10 minutes, 256 MB store budget
     python scripts/soak.py --duration 180 --budget-mb 128 --json soak.json
 
-Memory is read from `kubespan serve --stats 1` (its own `rss_bytes` and `store_memory_bytes`).
+Memory is read from `kubespan serve --stats 1` (`rss_bytes` plus its decode workers'
+`decode_workers_rss_bytes`, and `store_memory_bytes`).
 The budget bounds the store; the process also holds the interpreter, gRPC and numpy, so
 "RSS above idle" (RSS minus the RSS measured before any traffic) is what is held against it.
 """
@@ -114,7 +115,11 @@ def client_main(index: int, target: str, seconds: float, batch: int, rate: float
 
 
 def _stats_lines(server) -> list[dict]:
-    return [json.loads(line) for line in list(server.stderr_lines) if line.startswith("{")]
+    """serve's stats lines, `rss_bytes` made the whole server's: its own plus its decode workers'."""
+    lines = [json.loads(line) for line in list(server.stderr_lines) if line.startswith("{")]
+    for line in lines:
+        line["rss_bytes"] = line.get("rss_bytes", 0) + line.get("decode_workers_rss_bytes", 0)
+    return lines
 
 
 def run_soak(seconds: float, *, clients: int = 8, budget_mb: float = 256, batch: int = 512,
