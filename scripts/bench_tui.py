@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark the TUI: first frame and keypress latency with 1M spans stored and 20k spans/s arriving.
 
-    /work/venv/bin/python scripts/bench_tui.py [--spans 1000000] [--rate 20000]
+    python scripts/bench_tui.py [--spans 1000000] [--rate 20000]
 
 The store is filled by feeding the pipeline pre-decoded batches (a 1,000-span
 template whose trace ids are rewritten per copy), then the app runs headless
@@ -320,9 +320,11 @@ def main() -> int:
     counters = Counters()
     pipeline = Pipeline(counters=counters)
     store = SpanStore(pipeline.table, max_spans=args.spans, counters=counters)
+    indexer = store.index_ahead()  # as `kubespan` does
     pipeline.add_consumer(store)
     factory = BatchFactory(pipeline)
     took = fill(pipeline, factory, args.spans)
+    indexer.wait()
     print(f"filled {len(store):,} spans in {took:.1f}s")
     feeder = Feeder(pipeline, factory, args.rate)
     feeder.start()
