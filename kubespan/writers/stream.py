@@ -54,6 +54,8 @@ class StreamWriter:
         self._queue: "queue.Queue[TraceBatch | None]" = queue.Queue()
         self._queued_spans = 0
         self._lock = threading.Lock()
+        self._drained = threading.Condition(self._lock)
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"writer-{name}", daemon=True)
         self._thread.start()
         counters.gauge(f"{name}_queue_spans", lambda: self._queued_spans)
@@ -75,8 +77,16 @@ class StreamWriter:
             self._queued_spans += batch.span_count
         self._queue.put(batch)
 
+    def wait_drained(self, timeout: float | None = None) -> bool:
+        """Wait until every queued batch is written; False on timeout."""
+        with self._drained:
+            return self._drained.wait_for(lambda: self._queued_spans == 0, timeout)
+
     def close(self) -> None:
-        """Write everything queued, then stop the thread."""
+        """Write everything queued, then stop the thread (once)."""
+        if self._closed:
+            return
+        self._closed = True
         self._queue.put(None)
         self._thread.join()
         if self.close_fd:
@@ -87,8 +97,9 @@ class StreamWriter:
             try:
                 self._write_batch(batch)
             finally:
-                with self._lock:
+                with self._drained:
                     self._queued_spans -= batch.span_count
+                    self._drained.notify_all()
 
     def _write_batch(self, batch: TraceBatch) -> None:
         if self.broken:
