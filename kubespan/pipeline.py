@@ -71,9 +71,9 @@ class Pipeline:
     def export_traces(self, raw: bytes) -> ExportResult:
         """Handle one protobuf `ExportTraceServiceRequest` (raises `UndecodableRequest`)."""
         batch, rejections = decode_request(raw, self.table)
-        self._count_rejections(rejections)
         if batch.span_count:
-            self.consume(batch)
+            self.consume(batch)  # a refusal (Backpressure) is retried: count rejections once, when accepted
+        self._count_rejections(rejections)
         return ExportResult(rejections.count, rejections.message)
 
     def consume(self, batch: TraceBatch) -> None:
