@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 from kubespan.receive.settings import (
@@ -43,9 +44,13 @@ def token_problem(value: str) -> str | None:
 
 
 def positive_float(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    """A finite number above zero (fractions allowed); nan and inf are refused."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {value}")
     return number
 
 
