@@ -14,6 +14,7 @@ from kubespan.receive.settings import (
     split_host_port,
 )
 from kubespan.runtime import DEFAULT_MAX_SPANS, RuntimeConfig
+from kubespan.writers.stream import DEFAULT_QUEUE_MIB
 
 
 def address(value: str) -> str | None:
@@ -94,6 +95,9 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                        help="implies --print; 'legacy' is the older format (STRING(...), SPAN_KIND_SERVER)")
     group.add_argument("--jsonl", action="store_true", help="OTLP/JSON lines on stdout, one span per line")
     group.add_argument("--dump", metavar="FILE", help="append OTLP/JSON lines to FILE")
+    group.add_argument("--writer-queue-mib", type=positive_float, default=DEFAULT_QUEUE_MIB, metavar="MIB",
+                       help="request bytes each of --print/--jsonl/--dump may hold before the receivers "
+                            "answer UNAVAILABLE / 503 (default %(default)s)")
     group.add_argument("--filter", metavar="QUERY", help="only spans matching QUERY reach --print/--jsonl/--dump")
     group.add_argument("--stats", type=positive_float, metavar="SECONDS",
                        help="print a JSON counters line to stderr every SECONDS")
@@ -133,6 +137,7 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         jsonl=args.jsonl,
         dump=args.dump,
         filter=args.filter,
+        writer_queue_mib=getattr(args, "writer_queue_mib", DEFAULT_QUEUE_MIB),
         max_spans=getattr(args, "max_spans", DEFAULT_MAX_SPANS),
         max_memory_mb=getattr(args, "max_memory_mb", None),
     )
