@@ -32,7 +32,7 @@ class RuntimeConfig:
     filter: str | None = None
     writer_queue_spans: int = DEFAULT_QUEUE_SPANS
     writer_queue_mib: float = DEFAULT_QUEUE_MIB
-    store: bool = False  # keep spans in a SpanStore (the TUI does; `serve` does not)
+    store: bool = False  # keep spans in a SpanStore (the TUI does; `serve` unless --max-spans 0)
     max_spans: int = DEFAULT_MAX_SPANS
     # --- forwarding and processing (kubespan.forward, kubespan.process, kubespan.collector) ---
     forwards: list = field(default_factory=list)  # ForwardSettings, one per target
