@@ -4,7 +4,7 @@ receivers → `Pipeline.export_traces` (decode at the edge) → processors (samp
 dropping) → every `TracesConsumer` (store, writers, forwarders).
 
 A consumer that cannot take more raises `Backpressure`; the pipeline asks every
-consumer first (`has_room`), so a refused request reaches none of them and the
+consumer first (`has_room(spans, request_bytes)`), so a refused request reaches none of them and the
 client's retry delivers it exactly once.
 """
 
@@ -73,9 +73,9 @@ class Pipeline:
     def export_traces(self, raw: bytes) -> ExportResult:
         """Handle one protobuf `ExportTraceServiceRequest` (raises `UndecodableRequest`)."""
         batch, rejections = self.decode(raw)
-        self._count_rejections(rejections)
         if batch.span_count:
-            self.consume(batch)
+            self.consume(batch)  # a refusal (Backpressure) is retried: count rejections once, when accepted
+        self._count_rejections(rejections)
         return ExportResult(rejections.count, rejections.message)
 
     def _decode_here(self, raw: bytes) -> tuple[TraceBatch, Rejections]:
@@ -109,7 +109,7 @@ class Pipeline:
     def _refuse_if_full(self, batch: TraceBatch) -> None:
         for consumer in self.consumers:
             has_room = getattr(consumer, "has_room", None)
-            if has_room is not None and not has_room(batch.span_count):
+            if has_room is not None and not has_room(batch.span_count, batch.held_bytes()):
                 self.counters.add("refused_requests", 1)
                 self.counters.add("refused_spans", batch.span_count)
                 raise Backpressure(f"{type(consumer).__name__} is full, retry later")

@@ -15,7 +15,7 @@ from typing import Callable
 from kubespan.pipeline import Pipeline
 from kubespan.receive.settings import ReceiverSettings, is_loopback, split_host_port
 from kubespan.stats import Counters
-from kubespan.writers.stream import DEFAULT_QUEUE_SPANS, StreamWriter
+from kubespan.writers.stream import DEFAULT_QUEUE_MIB, DEFAULT_QUEUE_SPANS, MIB, StreamWriter
 
 STDOUT = 1
 DEFAULT_MAX_SPANS = 1_000_000
@@ -31,7 +31,8 @@ class RuntimeConfig:
     dump: str | None = None
     filter: str | None = None
     writer_queue_spans: int = DEFAULT_QUEUE_SPANS
-    store: bool = False  # keep spans in a SpanStore (the TUI does; `serve` does not)
+    writer_queue_mib: float = DEFAULT_QUEUE_MIB
+    store: bool = False  # keep spans in a SpanStore (the TUI does; `serve` unless --max-spans 0)
     max_spans: int = DEFAULT_MAX_SPANS
     # --- forwarding and processing (kubespan.forward, kubespan.process, kubespan.collector) ---
     forwards: list = field(default_factory=list)  # ForwardSettings, one per target
@@ -146,7 +147,8 @@ class Runtime:
 
         config = self.config
         select = self._writer_selector()
-        options = dict(select=select, max_queue_spans=config.writer_queue_spans)
+        options = dict(select=select, max_queue_spans=config.writer_queue_spans,
+                       max_queue_bytes=int(config.writer_queue_mib * MIB))
         if config.print_format:
             formatter = formats.debug_text(legacy=config.print_format == "legacy")
             self._add_stdout_writer("print", formatter, options)

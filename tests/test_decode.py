@@ -108,7 +108,46 @@ def test_count_messages_counts_resources_scopes_and_spans_on_the_wire():
     request = k8s_request(spans=300)
     request.resource_spans.add().scope_spans.add().spans.add(name="x" * 200)  # a two-byte length
     raw = request.SerializeToString()
-    expected = sum(1 + sum(1 + len(ss.spans) for ss in rs.scope_spans) for rs in request.resource_spans)
-    assert count_messages(raw, stop=10**9) == expected
-    assert count_messages(raw, stop=10) == 11  # stops just past the limit
-    assert count_messages(raw[: len(raw) // 2], stop=10**9) <= expected  # truncated: a lower bound, no error
+    containers = sum(1 + len(rs.scope_spans) for rs in request.resource_spans)
+    spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+    assert count_messages(raw, stop=10**9) == (containers, spans)
+    assert count_messages(raw, stop=10)[1] == 11  # stops just past the limit
+    truncated = count_messages(raw[: len(raw) // 2], stop=10**9)  # a lower bound, no error
+    assert truncated[0] <= containers and truncated[1] <= spans
+
+
+def _minimal_spans(count: int, *, resource_each: bool = False) -> bytes:
+    """`count` spans with nothing but their ids: the smallest a request can carry."""
+    request = ExportTraceServiceRequest()
+    scope = request.resource_spans.add().scope_spans.add()
+    for i in range(1, count + 1):
+        if resource_each and i > 1:
+            scope = request.resource_spans.add().scope_spans.add()
+        scope.spans.add(trace_id=i.to_bytes(16, "big"), span_id=i.to_bytes(8, "big"))
+    return request.SerializeToString()
+
+
+@pytest.mark.parametrize("resource_each", [False, True])
+def test_many_minimal_spans_are_not_taken_for_a_message_bomb(resource_each: bool):
+    raw = _minimal_spans(5000, resource_each=resource_each)
+    assert len(raw) >= 64 * 1024
+    batch, rejections = decode_request(raw, AttributeTable())
+    assert (batch.span_count, rejections.count) == (5000, 0)
+
+
+@pytest.mark.parametrize("inner", [b"\x12\x00" * 200_000, b"\x12\x00\x12\x00" * 100_000])
+def test_empty_spans_or_scopes_by_the_hundred_thousand_are_refused(inner: bytes):
+    raw = b"\x0a" + _varint(len(inner) + 3) + b"\x12" + _varint(len(inner)) + inner
+    if inner.startswith(b"\x12\x00\x12"):  # empty ScopeSpans directly under one ResourceSpans
+        raw = b"\x0a" + _varint(len(inner)) + inner
+    with pytest.raises(UndecodableRequest, match="at least 30 bytes"):
+        decode_request(raw, AttributeTable())
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)

@@ -120,7 +120,7 @@ def test_logs_and_metrics_are_accepted_and_counted(grpc_address, pipeline):
 class Full:
     """A consumer that is always full."""
 
-    def has_room(self, spans: int) -> bool:
+    def has_room(self, spans: int, size: int = 0) -> bool:
         return False
 
     def consume_traces(self, batch) -> None:

@@ -135,3 +135,43 @@ def test_exposed_bind_without_token_warns():
     assert "--token" in grpc_warning
     [http_warning] = exposure_warnings(ReceiverSettings(grpc="[::1]:4317", http="10.1.2.3:4318", token="t"))
     assert "without TLS" in http_warning and "--token" not in http_warning
+
+
+def _serve_exit(*options: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "kubespan", "serve", "--grpc", "off", "--http", "off", *options],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0", "soon"])
+def test_stats_needs_a_finite_positive_interval(value):
+    result = _serve_exit(f"--stats={value}")
+    assert result.returncode == 2
+    assert "--stats" in result.stderr
+    assert "finite number above 0" in result.stderr or "must be a number" in result.stderr
+    assert result.stdout == ""
+
+
+def test_stats_accepts_fractions():
+    from kubespan.cli.main import build_parser
+
+    assert build_parser().parse_args(["serve", "--stats", "0.5"]).stats == 0.5
+
+
+@pytest.mark.parametrize("printing", [["--print"], ["--print-format", "legacy"]])
+def test_print_and_jsonl_together_are_refused(printing):
+    result = _serve_exit(*printing, "--jsonl")
+    assert result.returncode == 2
+    assert "--print and --jsonl both write to stdout" in result.stderr
+    assert result.stdout == ""
+
+
+def test_print_with_dump_is_fine(tmp_path):
+    process = ServeProcess(*LOOPBACK, "--print", "--dump", str(tmp_path / "d.jsonl"))
+    try:
+        counters = process.stop()
+    finally:
+        process.kill()
+    assert counters["written_spans"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 from kubespan.receive.settings import (
@@ -13,6 +14,7 @@ from kubespan.receive.settings import (
     split_host_port,
 )
 from kubespan.runtime import DEFAULT_MAX_SPANS, RuntimeConfig
+from kubespan.writers.stream import DEFAULT_QUEUE_MIB
 
 
 def address(value: str) -> str | None:
@@ -43,9 +45,13 @@ def token_problem(value: str) -> str | None:
 
 
 def positive_float(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    """A finite number above zero (fractions allowed); nan and inf are refused."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {value}")
     return number
 
 
@@ -97,6 +103,9 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                        help="implies --print; 'legacy' is the older format (STRING(...), SPAN_KIND_SERVER)")
     group.add_argument("--jsonl", action="store_true", help="OTLP/JSON lines on stdout, one span per line")
     group.add_argument("--dump", metavar="FILE", help="append OTLP/JSON lines to FILE")
+    group.add_argument("--writer-queue-mib", type=positive_float, default=DEFAULT_QUEUE_MIB, metavar="MIB",
+                       help="request bytes each of --print/--jsonl/--dump may hold before the receivers "
+                            "answer UNAVAILABLE / 503 (default %(default)s)")
     group.add_argument("--filter", metavar="QUERY", help="only spans matching QUERY reach --print/--jsonl/--dump")
     group.add_argument("--stats", type=positive_float, metavar="SECONDS",
                        help="print a JSON counters line to stderr every SECONDS")
@@ -136,6 +145,7 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         jsonl=args.jsonl,
         dump=args.dump,
         filter=args.filter,
+        writer_queue_mib=getattr(args, "writer_queue_mib", DEFAULT_QUEUE_MIB),
         max_spans=getattr(args, "max_spans", DEFAULT_MAX_SPANS),
         max_memory_mb=getattr(args, "max_memory_mb", None),
         decode_workers=getattr(args, "decode_workers", 0),

@@ -41,6 +41,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = output_conflict(args)
+    if problem:
+        print(f"kubespan serve: error: {problem}", file=sys.stderr)
+        return 2
     tune_malloc()  # before the receivers start their threads
     raise_open_files_limit()
     config = runtime_config(args)
@@ -63,6 +67,14 @@ def run(args: argparse.Namespace) -> int:
     runtime.stop()
     print(runtime.counters.report_line(), file=sys.stderr, flush=True)
     return 0
+
+
+def output_conflict(args: argparse.Namespace) -> str | None:
+    """Outputs that cannot share stdout: `--print` text would tear through `--jsonl` lines."""
+    if args.jsonl and (args.print_spans or args.print_format):
+        return ("--print and --jsonl both write to stdout; use --print with --dump FILE, "
+                "or --jsonl alone")
+    return None
 
 
 def _wait(stop: threading.Event, runtime: Runtime, stats_every: float | None) -> None:

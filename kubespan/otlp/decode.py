@@ -29,6 +29,8 @@ MAX_REJECT_REASONS = 3
 """How many distinct rejection reasons one `partial_success.error_message` lists."""
 MESSAGE_SCAN_FROM = 64 * 1024
 """Requests at least this large have their messages counted on the wire before parsing."""
+EMPTY_CONTAINERS = 64
+"""ResourceSpans and ScopeSpans without spans a large request may carry beyond two per span."""
 QUOTE_LIMIT = 64
 """Characters of client text an error message quotes."""
 
@@ -161,6 +163,10 @@ class TraceBatch:
     def span_count(self) -> int:
         return len(self.spans)
 
+    def held_bytes(self) -> int:
+        """The bytes a queue holding this batch keeps alive: the request, and its JSON lines if made."""
+        return len(self.raw) + (len(self.lines.blob) if self.lines is not None else 0)
+
     @cached_property
     def request(self) -> ExportTraceServiceRequest:
         """The official message, parsed on first use and shared by every writer."""
@@ -243,16 +249,18 @@ def _refuse_message_bomb(raw: bytes) -> None:
 
     Each ResourceSpans, ScopeSpans and span costs the decoder about 170 bytes and 2-4 µs
     however small it is on the wire, so millions of 2-byte empty ones would take
-    gigabytes and minutes. No acceptable span is shorter than `MIN_SPAN_BYTES`, so a
-    request with more messages than one per that many bytes is mostly empty ones.
+    gigabytes and minutes. No acceptable span is shorter than `MIN_SPAN_BYTES`, and a
+    useful ResourceSpans or ScopeSpans holds a span, so a request with more spans than
+    one per that many bytes, or more than two containers per span, is mostly empty ones.
     """
     if len(raw) < MESSAGE_SCAN_FROM:
         return
     most = len(raw) // MIN_SPAN_BYTES
-    if count_messages(raw, most) > most:
+    containers, spans = count_messages(raw, 2 * most + EMPTY_CONTAINERS)
+    if spans > most or containers > 2 * spans + EMPTY_CONTAINERS:
         raise UndecodableRequest(
-            f"proto: more than {most} ResourceSpans, ScopeSpans and spans in {len(raw)} bytes; "
-            f"a span with its ids takes at least {MIN_SPAN_BYTES} bytes"
+            f"proto: {spans} spans and {containers} ResourceSpans and ScopeSpans in {len(raw)} bytes; "
+            f"a span with its ids takes at least {MIN_SPAN_BYTES} bytes, and each holds one"
         )
 
 

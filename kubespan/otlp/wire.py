@@ -142,26 +142,26 @@ MIN_SPAN_BYTES = 30
 and an 8-byte span id with their tags and lengths (2 + 18 + 10)."""
 
 
-def count_messages(raw: bytes, stop: int) -> int:
-    """How many ResourceSpans, ScopeSpans and spans `raw` holds, walking the wire only.
+def count_messages(raw: bytes, stop: int) -> tuple[int, int]:
+    """(ResourceSpans + ScopeSpans, spans) in `raw`, walking the wire only.
 
-    Stops as soon as the count passes `stop`. Malformed input ends the walk early
+    Stops as soon as either count passes `stop`. Malformed input ends the walk early
     (the real parse reports it), so the result is a lower bound.
     """
-    count = 0
+    containers = spans = 0
     try:
         for resource_spans in _submessages(raw, 0, len(raw), 1):
-            count += 1
+            containers += 1
             for scope_spans in _submessages(raw, *resource_spans, 2):
-                count += 1
-                count += _count_fields(raw, *scope_spans, 2, stop - count)
-                if count > stop:
-                    return count
-            if count > stop:
-                return count
+                containers += 1
+                spans += _count_fields(raw, *scope_spans, 2, stop - spans)
+                if spans > stop or containers > stop:
+                    return containers, spans
+            if containers > stop:
+                return containers, spans
     except (IndexError, ValueError):
         pass
-    return count
+    return containers, spans
 
 
 def _count_fields(buf: bytes, start: int, end: int, number: int, stop: int) -> int:
