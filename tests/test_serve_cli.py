@@ -135,3 +135,23 @@ def test_exposed_bind_without_token_warns():
     assert "--token" in grpc_warning
     [http_warning] = exposure_warnings(ReceiverSettings(grpc="[::1]:4317", http="10.1.2.3:4318", token="t"))
     assert "without TLS" in http_warning and "--token" not in http_warning
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("net.peer.port=54678 status=error", "runtime.v1.RuntimeService/RunPodSandbox"),
+    ('{ name = "syncPod" } || { span.http.status_code >= 500 }', "syncPod"),
+])
+def test_filter_dumps_only_matching_spans(tmp_path, query: str, expected: str):
+    """Issue 3's end-to-end test: SDK client → `serve --filter QUERY --dump F` → only matches in F."""
+    dump = tmp_path / "matches.jsonl"
+    process = ServeProcess(*LOOPBACK, "--filter", query, "--dump", str(dump))
+    try:
+        spans = sdk_spans()
+        assert GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(spans) == SUCCESS
+        assert HttpExporter(endpoint=f"http://{process.addresses['http']}/v1/traces").export(spans) == SUCCESS
+        summary = process.stop()
+    finally:
+        process.kill()
+    names = [span.name for *_, span in merge([decode_traces_json(line) for line in dump.read_text().splitlines()])]
+    assert names == [expected, expected]
+    assert summary["received_spans"] == 2 * len(spans) and summary["written_spans"] == 2
