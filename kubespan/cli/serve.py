@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     config = runtime_config(args)
     config.store = args.max_spans > 0
     runtime = Runtime(finish_runtime_config(config, args))
+    if runtime.store is None:
+        report_empty_store(runtime)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -63,6 +65,15 @@ def run(args: argparse.Namespace) -> int:
     runtime.stop()
     print(runtime.counters.report_line(), file=sys.stderr, flush=True)
     return 0
+
+
+STORE_KEYS = ("stored_spans", "evicted_spans", "traces", "store_memory_bytes")
+
+
+def report_empty_store(runtime: Runtime) -> None:
+    """`--max-spans 0` keeps nothing, but the stats line keeps its documented keys, at 0."""
+    for name in STORE_KEYS:
+        runtime.counters.add(name, 0)
 
 
 def _wait(stop: threading.Event, runtime: Runtime, stats_every: float | None) -> None:
