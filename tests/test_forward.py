@@ -348,9 +348,14 @@ def test_forward_url_parsing() -> None:
     grpc_plain = ForwardSettings.from_url("grpc://jaeger:4317")
     assert (grpc_plain.protocol, grpc_plain.target, grpc_plain.tls.insecure) == ("grpc", "jaeger:4317", True)
     assert ForwardSettings.from_url("grpcs://jaeger").tls.insecure is False
-    assert ForwardSettings.from_url("grpcs://jaeger").target == "jaeger:4317"
+    assert ForwardSettings.from_url("grpcs://jaeger").target == "jaeger:443"
+    assert ForwardSettings.from_url("grpc://jaeger").target == "jaeger:4317"
+    assert ForwardSettings.from_url("https://otlp.example").target == "https://otlp.example:443/v1/traces"
+    assert ForwardSettings.from_url("http://h").target == "http://h:4318/v1/traces"
+    assert ForwardSettings.from_url("http://h:4318/v1/traces").target == "http://h:4318/v1/traces"
+    assert ForwardSettings.from_url("https://h/otlp/v1/traces/").target == "https://h:443/otlp/v1/traces"
     assert ForwardSettings.from_url("http://h:4318").target == "http://h:4318/v1/traces"
-    assert ForwardSettings.from_url("https://h/otlp/").target == "https://h:4318/otlp/v1/traces"
+    assert ForwardSettings.from_url("https://h/otlp/").target == "https://h:443/otlp/v1/traces"
     assert ForwardSettings.from_url("grpc://jaeger:4317").compression == "gzip"
     assert ForwardSettings.from_url("grpc://127.0.0.1:4317").compression == "none"
     assert ForwardSettings.from_url("http://localhost:4318").compression == "none"

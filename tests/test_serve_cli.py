@@ -93,7 +93,9 @@ def test_serve_without_an_index_passes_spans_through():
         summary = process.stop(signal.SIGTERM)
     finally:
         process.kill()
-    assert summary["received_spans"] == 3 and "stored_spans" not in summary
+    assert summary["received_spans"] == 3
+    assert {key: summary[key] for key in ("stored_spans", "evicted_spans", "traces", "store_memory_bytes")} == {
+        "stored_spans": 0, "evicted_spans": 0, "traces": 0, "store_memory_bytes": 0}
 
 
 def test_print_writes_the_debug_exporter_text(tmp_path):
@@ -175,3 +177,23 @@ def test_print_with_dump_is_fine(tmp_path):
     finally:
         process.kill()
     assert counters["written_spans"] == 0
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("net.peer.port=54678 status=error", "runtime.v1.RuntimeService/RunPodSandbox"),
+    ('{ name = "syncPod" } || { span.http.status_code >= 500 }', "syncPod"),
+])
+def test_filter_dumps_only_matching_spans(tmp_path, query: str, expected: str):
+    """Issue 3's end-to-end test: SDK client → `serve --filter QUERY --dump F` → only matches in F."""
+    dump = tmp_path / "matches.jsonl"
+    process = ServeProcess(*LOOPBACK, "--filter", query, "--dump", str(dump))
+    try:
+        spans = sdk_spans()
+        assert GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(spans) == SUCCESS
+        assert HttpExporter(endpoint=f"http://{process.addresses['http']}/v1/traces").export(spans) == SUCCESS
+        summary = process.stop()
+    finally:
+        process.kill()
+    names = [span.name for *_, span in merge([decode_traces_json(line) for line in dump.read_text().splitlines()])]
+    assert names == [expected, expected]
+    assert summary["received_spans"] == 2 * len(spans) and summary["written_spans"] == 2

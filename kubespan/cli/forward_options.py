@@ -138,7 +138,7 @@ def finish_runtime_config(config, args: argparse.Namespace):
     config.sample_percent = args.sample
     config.sample_seed = args.sample_seed
     config.drop = list(args.drop)
-    _check_queries(config.drop)
+    _check_queries(config)
     if getattr(args, "config", None):
         from kubespan.collector.loader import apply_update, load_collector_config
         from kubespan.collector.schema import ConfigError
@@ -177,21 +177,14 @@ def print_processing(runtime) -> None:
         print(f"kubespan: dropping spans matching {query}", file=sys.stderr, flush=True)
 
 
-def _check_queries(queries: list[str]) -> None:
-    """Refuse a bad `--drop` query at startup, with the query module's message."""
-    if not queries:
-        return
-    try:
-        import kubespan.query as query_module
-    except ImportError:
-        _refuse("--drop needs the query language (kubespan.query), not in this build")
-    from kubespan.process.drop import compile_queries
+def _check_queries(config) -> None:
+    """Refuse at startup a `--drop` or `--filter` query that cannot be applied span by span."""
+    from kubespan.cli.queries import check_ingest_query
 
-    syntax_error = getattr(query_module, "QuerySyntaxError", ValueError)
-    try:
-        compile_queries(queries)
-    except syntax_error as exc:
-        _refuse(f"--drop: {exc}")
+    for text in config.drop:
+        check_ingest_query("--drop", text)
+    if config.filter:
+        check_ingest_query("--filter", config.filter)
 
 
 def _refuse(message: str) -> None:

@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     config = runtime_config(args)
     config.store = args.max_spans > 0
     runtime = Runtime(finish_runtime_config(config, args))
+    if runtime.store is None:
+        report_empty_store(runtime)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -75,6 +77,15 @@ def output_conflict(args: argparse.Namespace) -> str | None:
         return ("--print and --jsonl both write to stdout; use --print with --dump FILE, "
                 "or --jsonl alone")
     return None
+
+
+STORE_KEYS = ("stored_spans", "evicted_spans", "traces", "store_memory_bytes")
+
+
+def report_empty_store(runtime: Runtime) -> None:
+    """`--max-spans 0` keeps nothing, but the stats line keeps its documented keys, at 0."""
+    for name in STORE_KEYS:
+        runtime.counters.add(name, 0)
 
 
 def _wait(stop: threading.Event, runtime: Runtime, stats_every: float | None) -> None:

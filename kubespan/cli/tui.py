@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     config.filter = None  # --filter is the viewer's initial filter here, not an output filter
     config.store = True
     config = finish_runtime_config(config, args)
+    skip_stdout_exporters(config, getattr(args, "config", None))
     problem = demo_problem(args, config)
     if problem:
         print(f"kubespan: {problem}", file=sys.stderr)
@@ -128,6 +129,20 @@ def _dump_loader(files: list[str], runtime: Runtime, stdin):
         return load_dumps(files, runtime.pipeline, progress, stdin=stdin)
 
     return loader
+
+
+def skip_stdout_exporters(config, path: str | None) -> None:
+    """The viewer owns the terminal: a config file's `debug`/`logging` exporter does not print.
+
+    It would write over the screen. The spans are in the viewer instead; `kubespan serve
+    --config FILE` prints them. Said once on stderr, before the screen is taken.
+    """
+    if not (config.print_format or config.jsonl):
+        return
+    config.print_format, config.jsonl = None, False
+    print(f"kubespan: config {path}: the debug/logging exporter does not print in the viewer "
+          "(it would draw over the screen); its spans are shown in the viewer, "
+          f"and `kubespan serve --config {path}` prints them", file=sys.stderr, flush=True)
 
 
 def demo_problem(args: argparse.Namespace, config) -> str | None:

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 GRPC = "grpc"
 HTTP = "http"
 TRACES_PATH = "/v1/traces"
+DEFAULT_PORTS = {"grpc": 4317, "http": 4318, "grpcs": 443, "https": 443}
+"""A URL without a port: plaintext means a local OTLP receiver (4317/4318); TLS means a
+remote endpoint behind a load balancer, and 443, as the Collector and the SDKs dial it."""
 DEFAULT_QUEUE_SIZE = 1000
 DEFAULT_CONSUMERS = 4
 """Sender threads per target. The Collector uses 10 goroutines; in Python, sends run in
@@ -85,15 +88,14 @@ class ForwardSettings:
             )
         name = name or url
         compression = "none" if is_loopback_host(parts.hostname) else "gzip"
-        if scheme in ("grpc", "grpcs"):
-            target = f"{parts.netloc.rpartition('@')[2]}"
-            if parts.port is None:
-                target += ":4317"
-            return cls(name, GRPC, target, tls=TlsSettings(insecure=scheme == "grpc"), compression=compression)
         netloc = parts.netloc.rpartition("@")[2]
         if parts.port is None:
-            netloc += ":4318"
-        path = parts.path.rstrip("/") + TRACES_PATH
+            netloc += f":{DEFAULT_PORTS[scheme]}"
+        if scheme in ("grpc", "grpcs"):
+            return cls(name, GRPC, netloc, tls=TlsSettings(insecure=scheme == "grpc"), compression=compression)
+        path = parts.path.rstrip("/")
+        if not path.endswith(TRACES_PATH):
+            path += TRACES_PATH
         tls = TlsSettings(insecure=scheme == "http")
         return cls(name, HTTP, f"{scheme}://{netloc}{path}", tls=tls, compression=compression)
 

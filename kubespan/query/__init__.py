@@ -38,8 +38,23 @@ class Query:
         """Per-span flags, evaluated naively over the batch's spans (memoised per attribute id)."""
         return _match_batch(self.root, batch, table, self._memo)
 
+    @property
+    def per_span(self) -> bool:
+        """True when a span's match depends on that span alone, so it can be decided at ingest.
+
+        Spanset `&&` and the structural operators (`> >> < << ~`) need the other spans
+        of the trace; `||` between span filters does not.
+        """
+        return _per_span(self.root)
+
     def __repr__(self) -> str:
         return f"Query({self.text!r})"
+
+
+def _per_span(node: Spanset) -> bool:
+    if isinstance(node, Filter):
+        return True
+    return node.op == "||" and _per_span(node.left) and _per_span(node.right)
 
 
 def compile_query(text: str) -> Query:
