@@ -40,7 +40,7 @@ class RuntimeConfig:
     sample_percent: float | None = None  # probabilistic_sampler (hash_seed mode)
     sample_seed: int = 0
     drop: list[str] = field(default_factory=list)  # --drop queries
-    max_memory_mb: float | None = None  # memory budget (memory_limiter), used by the store
+    max_memory_mib: float | None = None  # memory budget (memory_limiter), used by the store
     decode_workers: int = 0  # worker processes decoding requests (kubespan.otlp.decode_pool); 0: in-process
     # --- end forwarding and processing ---
 
@@ -138,7 +138,7 @@ class Runtime:
         from kubespan.store import SpanStore
 
         store = SpanStore(self.pipeline.table, max_spans=self.config.max_spans,
-                          max_memory_mb=self.config.max_memory_mb, counters=self.counters)
+                          max_memory_mib=self.config.max_memory_mib, counters=self.counters)
         self.pipeline.add_consumer(store)
         return store
 

@@ -128,7 +128,7 @@ def run_soak(seconds: float, *, clients: int = 8, budget_mb: float = 256, batch:
     """Start `kubespan serve`, run the clients for `seconds`, stop it and gather the figures."""
     from tests.serve_process import ServeProcess
 
-    server = ServeProcess("--grpc", "127.0.0.1:0", "--http", "off", "--max-memory-mb", str(budget_mb),
+    server = ServeProcess("--grpc", "127.0.0.1:0", "--http", "off", "--max-memory-mib", str(budget_mb),
                           "--stats", "1", *serve_args)
     try:
         server.wait_stderr(lambda line: line.startswith("{"))
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of traffic (default 600)")
     parser.add_argument("--clients", type=int, default=8, help="client processes (default 8)")
-    parser.add_argument("--budget-mb", type=float, default=256.0, help="serve --max-memory-mb (default 256)")
+    parser.add_argument("--budget-mb", type=float, default=256.0, help="serve --max-memory-mib (default 256)")
     parser.add_argument("--batch", type=int, default=512, help="spans per Export request (default 512)")
     parser.add_argument("--rate", type=float, help="total spans/s cap (default: as fast as possible)")
     parser.add_argument("--dump", metavar="FILE", help="also run serve with --dump FILE (/dev/null: "

@@ -225,7 +225,7 @@ def test_exporter_options_map_to_forward_settings() -> None:
             traces: {receivers: [otlp], processors: [memory_limiter], exporters: [otlp_grpc/a, otlp/b, debug]}
     """)
     assert update.receivers.http == "0.0.0.0:4318" and update.receivers.grpc is None
-    assert update.max_memory_mb == pytest.approx(1048.576)
+    assert update.max_memory_mib == 1000  # limit_mib: 1000, the same unit as --max-memory-mib
     a, b = update.forwards
     assert (a.target, a.tls.insecure, a.timeout) == ("collector:4317", False, 2.0)
     assert (a.queue.size, a.queue.sizer, a.queue.consumers) == (5000, "spans", 2)

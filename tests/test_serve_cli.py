@@ -197,3 +197,15 @@ def test_filter_dumps_only_matching_spans(tmp_path, query: str, expected: str):
     names = [span.name for *_, span in merge([decode_traces_json(line) for line in dump.read_text().splitlines()])]
     assert names == [expected, expected]
     assert summary["received_spans"] == 2 * len(spans) and summary["written_spans"] == 2
+
+
+@pytest.mark.parametrize("spelling", ["--max-memory-mib", "--max-memory-mb", "--max-memory"])
+def test_memory_budget_is_in_mebibytes_however_spelt(spelling):
+    from kubespan.cli.main import build_parser
+    from kubespan.cli.options import runtime_config
+    from kubespan.runtime import Runtime
+
+    args = build_parser().parse_args(["serve", "--grpc", "off", "--http", "off", spelling, "64"])
+    config = runtime_config(args)
+    config.store = True
+    assert Runtime(config).store.max_memory_bytes == 64 * 2**20

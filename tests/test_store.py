@@ -165,7 +165,7 @@ def test_trace_table_is_compacted(monkeypatch):
 
 
 def test_memory_bound_evicts():
-    store, table = make(max_memory_mb=0.05)
+    store, table = make(max_memory_mib=0.05)
     for index in range(1, 400):
         feed(store, table, [S(index, 1, attrs={"payload": "x" * 200})])
     assert 0 < len(store) < 399

@@ -26,7 +26,7 @@ def fill(store: SpanStore, table: AttributeTable, batches: int, spans_per_batch:
 
 def test_memory_estimate_matches_live_chunks_through_merges_and_evictions():
     table = AttributeTable()
-    store = SpanStore(table, max_spans=10**9, max_memory_mb=BUDGET_MB)
+    store = SpanStore(table, max_spans=10**9, max_memory_mib=BUDGET_MB)
     budget = store.max_memory_bytes
     evictions = 0
     for _ in fill(store, table, 1500):
@@ -41,7 +41,7 @@ def test_memory_estimate_matches_live_chunks_through_merges_and_evictions():
 
 def test_memory_budget_holds_with_a_span_bound_too():
     table = AttributeTable()
-    store = SpanStore(table, max_spans=2000, max_memory_mb=BUDGET_MB)
+    store = SpanStore(table, max_spans=2000, max_memory_mib=BUDGET_MB)
     for _ in fill(store, table, 600):
         assert len(store) <= 2000
         assert store.memory_bytes() <= store.max_memory_bytes

@@ -91,8 +91,10 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("span store")
     group.add_argument("--max-spans", type=span_budget, default=DEFAULT_MAX_SPANS, metavar="N",
                        help="spans kept in memory; the oldest are evicted (default %(default)s)")
-    group.add_argument("--max-memory-mb", type=positive_float, default=None, metavar="MB",
-                       help="also evict when the store uses more than MB megabytes")
+    group.add_argument("--max-memory-mib", "--max-memory-mb", "--max-memory", dest="max_memory_mib",
+                       type=positive_float, default=None, metavar="MIB",
+                       help="also evict when the store uses more than MIB mebibytes (2^20 bytes); "
+                            "--max-memory and --max-memory-mb are the same option")
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -147,6 +149,6 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         filter=args.filter,
         writer_queue_mib=getattr(args, "writer_queue_mib", DEFAULT_QUEUE_MIB),
         max_spans=getattr(args, "max_spans", DEFAULT_MAX_SPANS),
-        max_memory_mb=getattr(args, "max_memory_mb", None),
+        max_memory_mib=getattr(args, "max_memory_mib", None),
         decode_workers=getattr(args, "decode_workers", 0),
     )

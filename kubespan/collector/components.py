@@ -189,7 +189,7 @@ def batch(config: Any, path: str) -> None:
 
 
 def memory_limiter(config: Any, path: str) -> float:
-    """The memory budget in MB: `limit_mib`, or `limit_percentage` of this machine's memory."""
+    """The memory budget in MiB: `limit_mib`, or `limit_percentage` of this machine's memory."""
     values = MEMORY_LIMITER(config, path)
     if not values.get("check_interval"):
         raise ConfigError(f"{path}: check_interval must be greater than zero")
@@ -197,12 +197,12 @@ def memory_limiter(config: Any, path: str) -> float:
     if limit and values.get("spike_limit_mib", 0) >= limit:
         raise ConfigError(f"{path}: spike_limit_mib must be smaller than limit_mib")
     if limit:
-        return float(limit) * 1.048576  # MiB → MB
+        return float(limit)
     if percent:
         if not 0 < percent <= 100 or values.get("spike_limit_percentage", 0) >= percent:
             raise ConfigError(f"{path}: limit_percentage must be in (0, 100] and above spike_limit_percentage")
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        return total * percent / 100 / 1e6
+        return total * percent / 100 / 2**20
     raise ConfigError(f"{path}: set limit_mib or limit_percentage")
 
 

@@ -36,7 +36,7 @@ class ConfigUpdate:
     dump: str | None = None
     forwards: list[ForwardSettings] = dataclasses.field(default_factory=list)
     sample: tuple[float, int] | None = None
-    max_memory_mb: float | None = None
+    max_memory_mib: float | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -157,7 +157,7 @@ def _use_processor(component_id: str, config: Any, update: ConfigUpdate) -> None
     elif kind == "batch":
         c.batch(config, path)
     else:
-        update.max_memory_mb = c.memory_limiter(config, path)
+        update.max_memory_mib = c.memory_limiter(config, path)
 
 
 def _use_exporter(component_id: str, config: Any, update: ConfigUpdate) -> None:
@@ -206,6 +206,6 @@ def apply_update(config, update: ConfigUpdate, given: set[str]):
             config.sample_percent = update.sample[0]
         if "sample_seed" not in given:
             config.sample_seed = update.sample[1]
-    if update.max_memory_mb is not None and "max_memory_mb" not in given:
-        config.max_memory_mb = update.max_memory_mb
+    if update.max_memory_mib is not None and "max_memory_mib" not in given:
+        config.max_memory_mib = update.max_memory_mib
     return config

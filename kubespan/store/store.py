@@ -33,7 +33,7 @@ SEGMENT_SPANS = 65_536
 MERGE_TAIL = 32
 """Per-batch chunks are merged once this many are waiting."""
 MEMORY_SLICES = 16
-"""Under `max_memory_mb`, segments are sealed at 1/16 of the budget, so evicting the oldest
+"""Under `max_memory_mib`, segments are sealed at 1/16 of the budget, so evicting the oldest
 whole chunk frees memory in small steps and the store stays between ~15/16 and all of it."""
 
 
@@ -41,10 +41,10 @@ class SpanStore:
     """In-memory span store; see proto_notes/store.md for the layout and its costs."""
 
     def __init__(self, table: AttributeTable, *, max_spans: int = 1_000_000,
-                 max_memory_mb: float | None = None, counters: Counters | None = None) -> None:
+                 max_memory_mib: float | None = None, counters: Counters | None = None) -> None:
         self.table = table
         self.max_spans = max(0, int(max_spans))
-        self.max_memory_bytes = None if max_memory_mb is None else int(max_memory_mb * 1024 * 1024)
+        self.max_memory_bytes = None if max_memory_mib is None else int(max_memory_mib * 1024 * 1024)
         self.version = 0
         self.evicted_spans = 0
         self._lock = threading.RLock()
