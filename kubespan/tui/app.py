@@ -103,7 +103,7 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         self.source = source
         self.initial_filter = initial_filter
         self.poll_interval = poll_interval
-        self.query = None
+        self.filter_query = None
         self.filter_text = ""
         self.paused = False
         self.view = "traces"
@@ -215,7 +215,7 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
 
     @on(FilterBar.Applied)
     def _filter_applied(self, message: FilterBar.Applied) -> None:
-        self.query = message.query
+        self.filter_query = message.query
         self.filter_text = message.text
         self.generation += 1
         self._update_empty_messages()

@@ -93,7 +93,7 @@ class LiveSearch:
             return  # the store is big and busy: give the UI thread room between searches
         self._searching = True
         self._search_again = False
-        self._searches.submit(self._search, kind, self.query, self.generation)
+        self._searches.submit(self._search, kind, self.filter_query, self.generation)
 
     def _search(self, kind: str, query, generation: int) -> None:
         """Runs on a search thread; only posts messages (thread-safe) back to the app.

@@ -354,3 +354,16 @@ async def test_events_marked_on_bars_and_listed_in_detail(app_factory):
         text = "\n".join(line.text.plain for line in app.detail.lines)
         assert "── Events (3)" in text and "+10.0ms" in text and "log at 50ms" in text and "level" in text
         assert "── Links (1)" in text and data.trace_id(9).hex() in text and "reason" in text
+
+
+async def test_applied_filter_does_not_shadow_dom_query(app_factory):
+    """The app keeps its compiled filter as `filter_query`; Textual's `query()` still works."""
+    from kubespan.tui.trace_list import TraceList
+
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        app.filter_bar.apply("k8s.pod=default/web-0")
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 2, what="filtered list")
+        assert app.filter_query is not None
+        assert len(app.query(TraceList)) == 1
