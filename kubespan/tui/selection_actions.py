@@ -83,4 +83,4 @@ class SelectionActions:
         except OSError as exc:
             self.notify(f"Cannot save: {exc}", severity="error")
             return
-        self.notify(f"Saved {count} spans to {path}", timeout=4)
+        self.notify(f"Saved {count} spans to {path.resolve()}", timeout=6)

@@ -367,3 +367,22 @@ async def test_applied_filter_does_not_shadow_dom_query(app_factory):
         await wait_for(pilot, lambda: app.trace_list.row_count() == 2, what="filtered list")
         assert app.filter_query is not None
         assert len(app.query(TraceList)) == 1
+
+
+async def test_save_trace_never_overwrites_and_says_where(app_factory, tmp_path):
+    from textual.widgets._toast import Toast
+
+    existing = tmp_path / f"kubespan-trace-{data.trace_id(11).hex()}.jsonl"
+    existing.write_text("keep me\n")
+    app = app_factory()
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await ready(pilot, app)
+        await pilot.press("s")
+        second = tmp_path / f"kubespan-trace-{data.trace_id(11).hex()}-2.jsonl"
+        await wait_for(pilot, second.exists)
+        await wait_for(pilot, lambda: any(str(second.resolve()) in str(t.render()) for t in app.screen.query(Toast)),
+                       what="saved toast with the path")
+        await pilot.press("s")
+        await wait_for(pilot, (tmp_path / f"kubespan-trace-{data.trace_id(11).hex()}-3.jsonl").exists)
+    assert existing.read_text() == "keep me\n"
+    assert len(second.read_text().splitlines()) == 3
