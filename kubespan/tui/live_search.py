@@ -80,7 +80,15 @@ class LiveSearch:
         self._main(StatusFooter).update_stats(
             stats=stats, stored=len(self.store), addresses=self.addresses, warnings=self.warnings,
             paused=self.paused, now=self.clock.now(), source=self.source, progress=self.progress,
+            held=self._held(),
         )
+
+    def _held(self) -> bool:
+        """Not paused, but a list is shown with its cursor below the top: new traces are
+        not added until the cursor goes back to the first row."""
+        if self.paused or self.view not in ("traces", "spans"):
+            return False
+        return not self._following()
 
     def _start_search(self, *, force: bool = False) -> None:
         if self.view == "pods":

@@ -386,3 +386,26 @@ async def test_save_trace_never_overwrites_and_says_where(app_factory, tmp_path)
         await wait_for(pilot, (tmp_path / f"kubespan-trace-{data.trace_id(11).hex()}-3.jsonl").exists)
     assert existing.read_text() == "keep me\n"
     assert len(second.read_text().splitlines()) == 3
+
+
+async def test_footer_tells_following_held_and_paused_apart(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        footer = lambda: screen_text(app).splitlines()[-4:]  # noqa: E731
+        assert "● following" in "".join(footer())
+        await pilot.press("down")
+        await wait_for(pilot, lambda: "○ held: g follows" in "".join(footer()), what="held")
+        assert "following " not in "".join(footer()).replace("g follows", "")
+        for raw in data.sync_pod_trace(60, "default/web-0"):
+            app.pipeline.export_traces(raw)
+        await wait_for(pilot, lambda: app._seen_version == app.store.version, what="poll")
+        assert app.trace_list.row_count() == 12
+        await pilot.press("g")
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 13, what="catch up at the top")
+        await wait_for(pilot, lambda: "● following" in "".join(footer()), what="following again")
+        await pilot.press("p")
+        assert "⏸ PAUSED" in "".join(footer())
+        assert "held" not in "".join(footer()) and "following" not in "".join(footer())
+        await pilot.press("p")
+        assert "● following" in "".join(footer())
