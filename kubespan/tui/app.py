@@ -37,6 +37,7 @@ from kubespan.tui.selection_actions import SelectionActions
 from kubespan.tui.span_detail import SpanDetail
 from kubespan.tui.span_list import SpanList
 from kubespan.tui.status_footer import KeyHints, StatusFooter
+from kubespan.tui.text import notice
 from kubespan.tui.trace_list import TraceList
 from kubespan.tui.trace_view import TraceView
 from kubespan.tui.waterfall import Waterfall
@@ -102,7 +103,7 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         self.source = source
         self.initial_filter = initial_filter
         self.poll_interval = poll_interval
-        self.query = None
+        self.filter_query = None
         self.filter_text = ""
         self.paused = False
         self.view = "traces"
@@ -117,6 +118,14 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         self._next_search = 0.0
         self._searched_version: dict[str, int] = {}
         self._searches = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kubespan-search")
+
+    def notify(self, message, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is inert text: span names, attribute values, file paths and
+        error messages come from the network or the disk, so markup is off and control
+        characters are escaped. (Thread-safe, like `App.notify`.)"""
+        super().notify(notice(message), title=notice(title, limit=120), severity=severity,
+                       timeout=timeout, markup=False)
 
     # -- layout ----------------------------------------------------------------------
 
@@ -206,7 +215,7 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
 
     @on(FilterBar.Applied)
     def _filter_applied(self, message: FilterBar.Applied) -> None:
-        self.query = message.query
+        self.filter_query = message.query
         self.filter_text = message.text
         self.generation += 1
         self._update_empty_messages()

@@ -65,12 +65,23 @@ def span_lines(request: ExportTraceServiceRequest) -> list[str]:
 
 
 def save_trace(store, trace_id: bytes, directory: Path | str = ".") -> tuple[Path, int]:
-    """Write `kubespan-trace-<id>.jsonl` (OTLP/JSON, one span per line); return (path, spans)."""
+    """Write `kubespan-trace-<id>.jsonl` (OTLP/JSON, one span per line); return (path, spans).
+
+    An existing file is never overwritten: the next free `kubespan-trace-<id>-2.jsonl`,
+    `-3`, ... is used instead (created exclusively, so a racing writer is not clobbered)."""
     request, count = trace_request(store, trace_id)
-    path = Path(directory) / f"kubespan-trace-{trace_id.hex()}.jsonl"
-    lines = span_lines(request)
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path, count
+    body = "".join(line + "\n" for line in span_lines(request))
+    stem = f"kubespan-trace-{trace_id.hex()}"
+    for number in range(1, 10_000):
+        name = f"{stem}.jsonl" if number == 1 else f"{stem}-{number}.jsonl"
+        path = Path(directory) / name
+        try:
+            with path.open("x", encoding="utf-8") as out:
+                out.write(body)
+        except FileExistsError:
+            continue
+        return path, count
+    raise FileExistsError(f"too many saved copies of {stem}.jsonl in {directory}")
 
 
 # -- loading ------------------------------------------------------------------------------

@@ -80,7 +80,15 @@ class LiveSearch:
         self._main(StatusFooter).update_stats(
             stats=stats, stored=len(self.store), addresses=self.addresses, warnings=self.warnings,
             paused=self.paused, now=self.clock.now(), source=self.source, progress=self.progress,
+            held=self._held(),
         )
+
+    def _held(self) -> bool:
+        """Not paused, but a list is shown with its cursor below the top: new traces are
+        not added until the cursor goes back to the first row."""
+        if self.paused or self.view not in ("traces", "spans"):
+            return False
+        return not self._following()
 
     def _start_search(self, *, force: bool = False) -> None:
         if self.view == "pods":
@@ -93,7 +101,7 @@ class LiveSearch:
             return  # the store is big and busy: give the UI thread room between searches
         self._searching = True
         self._search_again = False
-        self._searches.submit(self._search, kind, self.query, self.generation)
+        self._searches.submit(self._search, kind, self.filter_query, self.generation)
 
     def _search(self, kind: str, query, generation: int) -> None:
         """Runs on a search thread; only posts messages (thread-safe) back to the app.

@@ -45,6 +45,8 @@ def pod_filter(pod: PodRow) -> str:
 def pod_attribute_filter(pod: PodRow) -> str:
     if "k8s.pod" in pod.keys:
         return f"k8s.pod={quote(pod.qualified)}"
+    if pod.namespace:  # newer semantic conventions: the namespace is its own attribute
+        return f"k8s.pod.name={quote(pod.name)} k8s.namespace.name={quote(pod.namespace)}"
     return f"k8s.pod.name={quote(pod.name)}"
 
 

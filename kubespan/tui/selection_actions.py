@@ -6,10 +6,7 @@ Mixed into :class:`~kubespan.tui.app.KubespanApp`, whose views and widgets it re
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from kubespan.tui.span_detail import SpanDetail
-from kubespan.tui.text import inert
 
 
 class SelectionActions:
@@ -37,7 +34,7 @@ class SelectionActions:
             return
         self.copy_to_clipboard(value)
         shown = value if len(value) <= 60 else value[:59] + "…"
-        self.notify(Text.assemble(f"Copied {what}: ", inert(shown, limit=60)), timeout=3)
+        self.notify(f"Copied {what}: {shown}", timeout=3)
 
     def _copy_target(self) -> tuple[str, str | None]:
         focused = self.focused
@@ -64,7 +61,7 @@ class SelectionActions:
                         "copy the value with y instead", severity="warning")
             return
         text = self.filter_bar.add_term(item.key, item.raw, scope=item.scope)
-        self.notify(Text.assemble("Filter: ", inert(text, limit=200)), timeout=3)
+        self.notify(f"Filter: {text if len(text) <= 200 else text[:199] + '…'}", timeout=3)
 
     def action_next_error(self) -> None:
         if self.view == "trace":
@@ -86,4 +83,4 @@ class SelectionActions:
         except OSError as exc:
             self.notify(f"Cannot save: {exc}", severity="error")
             return
-        self.notify(f"Saved {count} spans to {path}", timeout=4)
+        self.notify(f"Saved {count} spans to {path.resolve()}", timeout=6)

@@ -22,21 +22,27 @@ class StatusFooter(Static):
         self.rate = 0.0
 
     def update_stats(self, *, stats: dict, stored: int, addresses: dict, warnings: list[str],
-                     paused: bool, now: float, source: str = "", progress: str = "") -> None:
+                     paused: bool, now: float, source: str = "", progress: str = "",
+                     held: bool = False) -> None:
         received = int(stats.get("received_spans", 0))
         if self._last is not None and now > self._last[0]:
             instant = (received - self._last[1]) / (now - self._last[0])
             self.rate = instant if self.rate == 0 else 0.5 * self.rate + 0.5 * instant
         if self._last is None or now > self._last[0]:
             self._last = (now, received)
-        self.update(status_text(stats, stored, addresses, warnings, paused, self.rate, source, progress))
+        self.update(status_text(stats, stored, addresses, warnings, paused, self.rate, source, progress,
+                                held=held))
 
 
 def status_text(stats: dict, stored: int, addresses: dict, warnings: list[str], paused: bool,
-                rate: float, source: str = "", progress: str = "") -> Text:
+                rate: float, source: str = "", progress: str = "", *, held: bool = False) -> Text:
+    """`paused`: `p` stopped the live feed. `held`: not paused, but the list's cursor is
+    below the top, so new traces wait until the cursor goes back (Home or g)."""
     text = Text(end="")
     if paused:
         text.append(" ⏸ PAUSED ", "bold reverse yellow")
+    elif held:
+        text.append(" ○ held: g follows ", "bold yellow")
     else:
         text.append(" ● following ", "bold green")
     parts: list[Text] = []

@@ -93,6 +93,16 @@ def inert(value: str, style: Style | str = "", *, limit: int | None = LIST_LIMIT
     return text
 
 
+NOTICE_LIMIT = 500
+"""Characters of a notification message kept (a 1 MB error message is not a toast)."""
+
+
+def notice(value: object, *, limit: int = NOTICE_LIMIT) -> str:
+    """`value` as the plain, inert text of a notification: shown with markup off, so
+    `[bold]` stays literal, and with every control character escaped (newlines kept)."""
+    return sanitize(str(value), multiline=True, limit=limit)
+
+
 def clip(value: str, width: int) -> str:
     """Shorten an already-safe string to `width` characters with an ellipsis."""
     if width <= 0:

@@ -354,3 +354,58 @@ async def test_events_marked_on_bars_and_listed_in_detail(app_factory):
         text = "\n".join(line.text.plain for line in app.detail.lines)
         assert "── Events (3)" in text and "+10.0ms" in text and "log at 50ms" in text and "level" in text
         assert "── Links (1)" in text and data.trace_id(9).hex() in text and "reason" in text
+
+
+async def test_applied_filter_does_not_shadow_dom_query(app_factory):
+    """The app keeps its compiled filter as `filter_query`; Textual's `query()` still works."""
+    from kubespan.tui.trace_list import TraceList
+
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        app.filter_bar.apply("k8s.pod=default/web-0")
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 2, what="filtered list")
+        assert app.filter_query is not None
+        assert len(app.query(TraceList)) == 1
+
+
+async def test_save_trace_never_overwrites_and_says_where(app_factory, tmp_path):
+    from textual.widgets._toast import Toast
+
+    existing = tmp_path / f"kubespan-trace-{data.trace_id(11).hex()}.jsonl"
+    existing.write_text("keep me\n")
+    app = app_factory()
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await ready(pilot, app)
+        await pilot.press("s")
+        second = tmp_path / f"kubespan-trace-{data.trace_id(11).hex()}-2.jsonl"
+        await wait_for(pilot, second.exists)
+        await wait_for(pilot, lambda: any(str(second.resolve()) in str(t.render()) for t in app.screen.query(Toast)),
+                       what="saved toast with the path")
+        await pilot.press("s")
+        await wait_for(pilot, (tmp_path / f"kubespan-trace-{data.trace_id(11).hex()}-3.jsonl").exists)
+    assert existing.read_text() == "keep me\n"
+    assert len(second.read_text().splitlines()) == 3
+
+
+async def test_footer_tells_following_held_and_paused_apart(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        footer = lambda: screen_text(app).splitlines()[-4:]  # noqa: E731
+        assert "● following" in "".join(footer())
+        await pilot.press("down")
+        await wait_for(pilot, lambda: "○ held: g follows" in "".join(footer()), what="held")
+        assert "following " not in "".join(footer()).replace("g follows", "")
+        for raw in data.sync_pod_trace(60, "default/web-0"):
+            app.pipeline.export_traces(raw)
+        await wait_for(pilot, lambda: app._seen_version == app.store.version, what="poll")
+        assert app.trace_list.row_count() == 12
+        await pilot.press("g")
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 13, what="catch up at the top")
+        await wait_for(pilot, lambda: "● following" in "".join(footer()), what="following again")
+        await pilot.press("p")
+        assert "⏸ PAUSED" in "".join(footer())
+        assert "held" not in "".join(footer()) and "following" not in "".join(footer())
+        await pilot.press("p")
+        assert "● following" in "".join(footer())
