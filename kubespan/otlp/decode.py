@@ -10,6 +10,7 @@ rejected one by one, reported through OTLP `partial_success`; the rest is kept.
 from __future__ import annotations
 
 import operator
+from itertools import accumulate
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -115,21 +116,15 @@ class JsonLines:
 
     @classmethod
     def of(cls, lines: list[str]) -> "JsonLines":
-        encoded = [line.encode() + b"\n" for line in lines]
-        ends, total = [], 0
-        for line in encoded:
-            total += len(line)
-            ends.append(total)
-        return cls(b"".join(encoded), ends)
+        return cls._joined([line.encode() + b"\n" for line in lines])
 
     def select(self, keep: Sequence[bool]) -> "JsonLines":
         blob = self.blob
-        kept = [blob[start:end] for start, end, k in zip([0, *self.ends], self.ends, keep) if k]
-        ends, total = [], 0
-        for line in kept:
-            total += len(line)
-            ends.append(total)
-        return JsonLines(b"".join(kept), ends)
+        return self._joined([blob[start:end] for start, end, k in zip([0, *self.ends], self.ends, keep) if k])
+
+    @classmethod
+    def _joined(cls, lines: list[bytes]) -> "JsonLines":
+        return cls(b"".join(lines), list(accumulate(map(len, lines))))
 
 
 class TraceBatch:
