@@ -182,3 +182,21 @@ def test_syntax_errors(text, message, column):
 ])
 def test_syntax_detection(text, syntax):
     assert compile_query(text).syntax == syntax
+
+
+@pytest.mark.parametrize("text, same_as", [
+    ("name==syncPod", "name=syncPod"),
+    ("k8s.pod==default/echo-command", "k8s.pod=default/echo-command"),
+    ('"k8s.pod"=default/echo-command', "k8s.pod=default/echo-command"),
+    ('"my key"!=v', "not my\\ key=v"),
+])
+def test_double_equals_and_quoted_keys(text, same_as):
+    if "\\" in same_as:  # no unquoted spelling of a key with a space: compare the tree
+        cond = compile_query(text).root.expr
+        assert isinstance(cond, Not) and cond.inner.field.key == "my key" and cond.inner.literal.value == "v"
+        return
+    assert compile_query(text).root == compile_query(same_as).root
+
+
+def test_quoted_word_without_operator_stays_a_bare_word():
+    assert compile_query('"my key" x').root.expr == And(BareWord("my key"), BareWord("x"))

@@ -15,7 +15,8 @@ from kubespan.query.ast import (
 from kubespan.query.errors import QuerySyntaxError
 from kubespan.query.literals import compile_regex, parse_duration, parse_hex, parse_kind, parse_status
 
-OPERATORS = ("=~", "!~", "!=", ">=", "<=", "=", ">", "<")
+OPERATORS = ("==", "=~", "!~", "!=", ">=", "<=", "=", ">", "<")
+"""`==` is accepted as `=`, since people used to other languages type it."""
 _KEY_END = set(" \t\r\n()=!<>~\"'`")
 INTRINSICS = {"service": "service", "name": "name", "operation": "name", "kind": "kind",
               "status": "status", "duration": "duration", "trace": "trace", "span": "span",
@@ -44,18 +45,24 @@ def tokenize(text: str) -> list[Token]:
             i += 1
         elif ch in "\"'`":
             value, i2 = _quoted(text, i)
-            tokens.append(Token("word", i + 1, value=value, value_column=i + 1))
-            i = i2
+            if any(text.startswith(o, i2) for o in OPERATORS):  # a quoted key: "my key"=v
+                i = _term(text, i, tokens, key=(value, i2))
+            else:
+                tokens.append(Token("word", i + 1, value=value, value_column=i + 1))
+                i = i2
         else:
             i = _term(text, i, tokens)
     return tokens
 
 
-def _term(text: str, start: int, tokens: list[Token]) -> int:
-    i = start
-    while i < len(text) and text[i] not in _KEY_END:
-        i += 1
-    key = text[start:i]
+def _term(text: str, start: int, tokens: list[Token], key: tuple[str, int] | None = None) -> int:
+    """A `key OP value` term or a bare word at `start`; `key` is (text, end) of a quoted key."""
+    if key is None:
+        i = start
+        while i < len(text) and text[i] not in _KEY_END:
+            i += 1
+        key = (text[start:i], i)
+    key, i = key
     op = next((o for o in OPERATORS if text.startswith(o, i)), "")
     if not op:
         if not key:
@@ -67,6 +74,7 @@ def _term(text: str, start: int, tokens: list[Token]) -> int:
     if not key:
         raise QuerySyntaxError(f"missing key before {op!r}", i + 1)
     i += len(op)
+    op = "=" if op == "==" else op
     value_column = i + 1
     if i < len(text) and text[i] in "\"'`":
         value, i = _quoted(text, i)
