@@ -1,27 +1,115 @@
-"""Command palette entries (Ctrl+P): every action of the viewer, named like its key."""
+"""Command palette entries (Ctrl+P): every action of the help screen, named like its key.
+
+`PALETTE` is one row per command: title, help (ending with the key in parentheses) and
+the binding action it stands for, as written in the `BINDINGS` that the help screen
+lists. A test checks that every action of the help screen has a row here. Textual adds
+Theme, Quit, Keys and Screenshot (SVG) itself.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual.app import SystemCommand
 
 if TYPE_CHECKING:
     from kubespan.tui.app import KubespanApp
+    from kubespan.tui.line_list import LineList
+
+PALETTE: list[tuple[str, str, str]] = [
+    # Everywhere
+    ("Filter", "Focus the filter bar (/)", "focus_filter"),
+    ("Clear filter", "Show every span", "clear_filter"),
+    ("Back", "Close the detail or the trace, back to the list (Escape)", "back"),
+    ("Traces", "Show the trace list (1)", "show_view('traces')"),
+    ("Spans", "Show the flat span list (2)", "show_view('spans')"),
+    ("Toggle traces/spans", "Switch between the trace and span lists (t)", "toggle_view"),
+    ("Pods", "Show the pods seen in spans (3 or P)", "show_view('pods')"),
+    ("Pause/resume", "Stop or resume following new spans (p)", "pause"),
+    ("Copy", "Copy the selected trace id, span id or value (y)", "copy"),
+    ("Add to filter", "Add the selected attribute key=value to the filter (f)", "add_to_filter"),
+    ("Save trace", "Save the selected trace as OTLP/JSON lines (s)", "save"),
+    ("Next error", "Jump to the next error span or trace (e)", "next_error"),
+    ("Previous error", "Jump to the previous error span or trace (E)", "previous_error"),
+    ("Help", "Every key (?)", "help"),
+    # Lists, waterfall and detail: act on the pane that is shown
+    ("Open", "Open the selected trace, span or pod; in a trace, its span detail (Enter)", "select"),
+    ("Cursor up", "Move the cursor up one row (Up or k)", "cursor_up"),
+    ("Cursor down", "Move the cursor down one row (Down or j)", "cursor_down"),
+    ("Page up", "Move the cursor up one page (PageUp)", "page_up"),
+    ("Page down", "Move the cursor down one page (PageDown)", "page_down"),
+    ("First row", "Go to the first row; a list at the top follows new spans (Home or g)", "first"),
+    ("Last row", "Go to the last row (End or G)", "last"),
+    ("Fold", "Fold the selected span's children in the waterfall (Left or h)", "fold"),
+    ("Unfold", "Unfold the selected span's children in the waterfall (Right or l)", "unfold"),
+    ("Fold/unfold", "Toggle folding of the selected span in the waterfall (Space)", "toggle_fold"),
+    ("Full value", "Show the selected value of the span detail in full (Enter or v)", "view_value"),
+    # Filter bar
+    ("Apply filter", "Apply the text in the filter bar (Enter in the bar)", ""),
+    ("Revert filter", "Put back the applied filter in the bar (Escape in the bar)", "revert"),
+    ("Older filter", "Put the previous filter of the history in the bar (Up in the bar)", "history(-1)"),
+    ("Newer filter", "Put the next filter of the history in the bar (Down in the bar)", "history(1)"),
+]
+"""(title, help, binding action) of every command kubespan adds to the palette."""
+
+PANE_ACTIONS = {"select", "cursor_up", "cursor_down", "page_up", "page_down", "first", "last"}
+WATERFALL_ACTIONS = {"fold", "unfold", "toggle_fold"}
 
 
 def system_commands(app: "KubespanApp") -> Iterable[SystemCommand]:
-    yield SystemCommand("Filter", "Focus the filter bar (/)", app.action_focus_filter)
-    yield SystemCommand("Clear filter", "Show every span", lambda: app.filter_bar.apply(""))
-    yield SystemCommand("Traces", "Show the trace list (1)", lambda: app.show_view("traces"))
-    yield SystemCommand("Spans", "Show the flat span list (2)", lambda: app.show_view("spans"))
-    yield SystemCommand("Toggle traces/spans", "Switch between the trace and span lists (t)",
-                        app.action_toggle_view)
-    yield SystemCommand("Pods", "Show the pods seen in spans (3 or P)", lambda: app.show_view("pods"))
-    yield SystemCommand("Pause/resume", "Stop or resume following new spans (p)", app.action_pause)
-    yield SystemCommand("Copy", "Copy the selected trace id, span id or value (y)", app.action_copy)
-    yield SystemCommand("Add to filter", "Add the selected attribute key=value to the filter (f)",
-                        app.action_add_to_filter)
-    yield SystemCommand("Next error", "Jump to the next error span or trace (e)", app.action_next_error)
-    yield SystemCommand("Save trace", "Save the selected trace as OTLP/JSON lines (s)", app.action_save)
-    yield SystemCommand("Help", "Every key (?)", app.action_help)
+    for title, help_text, action in PALETTE:
+        yield SystemCommand(title, help_text, _handler(app, action))
+
+
+def _handler(app: "KubespanApp", action: str) -> Callable[[], object]:
+    if action == "clear_filter":
+        return lambda: app.filter_bar.apply("")
+    if action == "":
+        return lambda: app.filter_bar.apply(app.filter_bar.input.value)
+    if action == "revert":
+        return app.filter_bar.revert
+    if action.startswith("history("):
+        step = -1 if "-1" in action else 1
+
+        def history() -> None:
+            app.filter_bar.history_step(step)
+            app.filter_bar.input.focus()
+
+        return history
+    if action == "previous_error":
+        return lambda: _previous_error(app)
+    if action in PANE_ACTIONS:
+        return lambda: _on_pane(app, action)
+    if action in WATERFALL_ACTIONS:
+        return lambda: _on_trace_pane(app, app.waterfall, action)
+    if action == "view_value":
+        return lambda: _on_trace_pane(app, app.detail, action)
+    return lambda: app.run_action(action)
+
+
+def _shown_pane(app: "KubespanApp") -> "LineList":
+    """The list the user is looking at; in a trace, the detail if it was last focused."""
+    if app.view == "trace":
+        focused = app.screen_stack[0].focused if app.screen_stack else None
+        return app.detail if focused is app.detail else app.waterfall
+    return {"traces": app.trace_list, "spans": app.span_list, "pods": app.pod_list}[app.view]
+
+
+def _on_pane(app: "KubespanApp", action: str) -> None:
+    getattr(_shown_pane(app), f"action_{action}")()
+
+
+def _on_trace_pane(app: "KubespanApp", pane: "LineList", action: str) -> None:
+    if app.view != "trace":
+        app.notify("Open a trace first (Enter on a trace or span)", severity="warning")
+        return
+    getattr(pane, f"action_{action}")()
+
+
+def _previous_error(app: "KubespanApp") -> None:
+    if app.view == "trace":
+        app.waterfall.action_previous_error()
+    elif app.view == "spans":
+        app.span_list.action_previous_error()
+    elif app.view == "traces":
+        app.trace_list.action_previous_error()

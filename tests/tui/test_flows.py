@@ -409,3 +409,77 @@ async def test_footer_tells_following_held_and_paused_apart(app_factory):
         assert "held" not in "".join(footer()) and "following" not in "".join(footer())
         await pilot.press("p")
         assert "● following" in "".join(footer())
+
+
+async def palette_titles(pilot, app, search: str = "") -> list[str]:
+    from textual.command import CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+    if search:
+        await pilot.press(*search)
+    command_list = app.screen.query_one(CommandList)
+    await wait_for(pilot, lambda: command_list.option_count > 0 and not app.screen._show_busy,
+                   what="palette options")
+    await pilot.pause()
+    return [str(command_list.get_option_at_index(i).prompt).split("\n")[0]
+            for i in range(command_list.option_count)]
+
+
+async def run_from_palette(pilot, app, title: str) -> None:
+    from textual.command import CommandList
+
+    await pilot.press("ctrl+p")
+    await pilot.press(*title)
+    command_list = app.screen.query_one("CommandList", CommandList)
+    await wait_for(pilot, lambda: any(str(command_list.get_option_at_index(i).prompt).split("\n")[0] == title
+                                      for i in range(command_list.option_count)), what=f"palette {title}")
+    index = next(i for i in range(command_list.option_count)
+                 if str(command_list.get_option_at_index(i).prompt).split("\n")[0] == title)
+    command_list.highlighted = index
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.screen is app.screen_stack[0], what="palette closed")
+    await pilot.pause()
+
+
+async def test_command_palette_lists_every_action_of_the_help_screen(app_factory):
+    from kubespan.tui import commands
+
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        covered = {action for _, _, action in commands.PALETTE} | {"quit"}  # Quit comes from Textual
+        for section, bindings in app.help_sections():
+            for binding in bindings:
+                assert binding.action in covered, (section, binding.key, binding.action)
+        shown = await palette_titles(pilot, app)
+        for title, _, _ in commands.PALETTE:
+            assert title in shown, title
+        for title in ("Quit", "Theme", "Screenshot"):
+            assert title in shown, title
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.screen_stack[0], what="palette closed")
+
+
+async def test_palette_commands_act_on_the_shown_pane(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        await run_from_palette(pilot, app, "Last row")
+        assert app.trace_list.cursor == app.trace_list.row_count() - 1
+        await run_from_palette(pilot, app, "First row")
+        assert app.trace_list.cursor == 0
+        await run_from_palette(pilot, app, "Fold")
+        assert app.view == "traces"
+        assert any("Open a trace first" in note.message for note in app._notifications)
+        await run_from_palette(pilot, app, "Open")
+        assert app.view == "trace"
+        rows = len(app.waterfall.lines)
+        await run_from_palette(pilot, app, "Fold")
+        assert len(app.waterfall.lines) < rows
+        await run_from_palette(pilot, app, "Unfold")
+        assert len(app.waterfall.lines) == rows
+        await run_from_palette(pilot, app, "Back")
+        assert app.view == "traces"
+        await run_from_palette(pilot, app, "Spans")
+        assert app.view == "spans"
