@@ -34,7 +34,7 @@ LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 METRICS_SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
 HANDLER_THREADS = 2
 """gRPC handler threads when decoding in this process: decoding holds the GIL, so more only
-contend for it (8 threads ingested about 20% less than 2, proto_notes/receivers.md). With a
+contend for it (8 were no faster than 2, proto_notes/receivers.md). With a
 decode pool, add one per worker so that every worker has a request to decode."""
 RETRY_AFTER_SECONDS = 1
 """The retry delay suggested to clients when a consumer is full."""
