@@ -1,8 +1,8 @@
 """Decode on both cores: the edge decoder run in worker processes.
 
-Decoding a request holds the GIL for about 11 µs per k8s-like span, most of it in
-protobuf's per-field accessors, so one process tops out near 80,000 spans/s however
-many threads it has. A `DecodePool` sends each request's bytes to a worker process,
+Decoding a request holds the GIL for about 9 µs per k8s-like span, most of it in
+protobuf's per-field accessors, so one process decoding and indexing tops out near
+84,000 spans/s (scripts/bench_store.py) however many threads it has. A `DecodePool` sends each request's bytes to a worker process,
 which runs the very same `decode_request` and sends the batch's columns back.
 
 Attribute ids stay the main process's: each worker interns into a table of its own
