@@ -76,8 +76,6 @@ def _handler(app: "KubespanApp", action: str) -> Callable[[], object]:
             app.filter_bar.input.focus()
 
         return history
-    if action == "previous_error":
-        return lambda: _previous_error(app)
     if action in PANE_ACTIONS:
         return lambda: _on_pane(app, action)
     if action in WATERFALL_ACTIONS:
@@ -104,12 +102,3 @@ def _on_trace_pane(app: "KubespanApp", pane: "LineList", action: str) -> None:
         app.notify("Open a trace first (Enter on a trace or span)", severity="warning")
         return
     getattr(pane, f"action_{action}")()
-
-
-def _previous_error(app: "KubespanApp") -> None:
-    if app.view == "trace":
-        app.waterfall.action_previous_error()
-    elif app.view == "spans":
-        app.span_list.action_previous_error()
-    elif app.view == "traces":
-        app.trace_list.action_previous_error()

@@ -64,12 +64,16 @@ class SelectionActions:
         self.notify(f"Filter: {text if len(text) <= 200 else text[:199] + '…'}", timeout=3)
 
     def action_next_error(self) -> None:
-        if self.view == "trace":
-            self.waterfall.action_next_error()
-        elif self.view == "spans":
-            self.span_list.action_next_error()
-        elif self.view == "traces":
-            self.trace_list.action_next_error()
+        self._jump_to_error("next_error")
+
+    def action_previous_error(self) -> None:
+        self._jump_to_error("previous_error")
+
+    def _jump_to_error(self, action: str) -> None:
+        """`e`/`E` on whichever pane is shown: error spans of the trace, or lists' error rows."""
+        pane = {"trace": self.waterfall, "spans": self.span_list, "traces": self.trace_list}.get(self.view)
+        if pane is not None:
+            getattr(pane, f"action_{action}")()
 
     def action_save(self) -> None:
         trace_id = self.selected_trace_id()

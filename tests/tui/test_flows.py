@@ -169,6 +169,9 @@ async def test_error_jump(app_factory):
         first = app.waterfall.cursor
         await pilot.press("e")
         assert app.waterfall.cursor != first and app.waterfall.selected_row.status == STATUS_ERROR
+        await app.run_action("previous_error")  # what the palette's "Previous error" runs
+        await pilot.pause()
+        assert app.waterfall.cursor == first
         await pilot.press("escape", "t")
         await wait_for(pilot, lambda: app.span_list.row_count() == 66)
         await pilot.press("e")
