@@ -203,19 +203,16 @@ class _IdMap:
 
     def __init__(self, table: AttributeTable) -> None:
         self.table = table
-        self._ids: list[int] = []
-        self._array = np.zeros(0, np.int32)
+        self._ids = array("i")  # worker id → main id; grows in place, read through numpy
 
     def learn(self, new_raws: list[bytes]) -> None:
         """Intern the attributes the worker met first, in the order it numbered them."""
-        if new_raws:
-            self._ids.extend(self.table.intern(attribute) for attribute in new_raws)
-            self._array = np.array(self._ids, np.int32)
+        self._ids.extend(self.table.intern(attribute) for attribute in new_raws)
 
     def batch(self, payload: tuple, raw: bytes) -> tuple[TraceBatch, Rejections]:
         resources, scopes, columns, flat, lengths, count, reasons, rebuilt, rs_count, lines = payload
         spans = SpanColumns(**dict(zip(_COLUMN_NAMES, columns)))
-        ids = self._array[np.frombuffer(flat, np.int32)].tolist()
+        ids = np.frombuffer(self._ids, np.int32)[np.frombuffer(flat, np.int32)].tolist()
         ends = np.cumsum(np.frombuffer(lengths, np.int32)).tolist()
         spans.attribute_ids = [ids[a:b] for a, b in zip([0, *ends], ends)]
         resources = [ResourceInfo(service, [self._ids[i] for i in local], r_raw, url)
