@@ -66,17 +66,22 @@ def add_receiver_options(parser: argparse.ArgumentParser, *, grpc_default: str |
                        help="largest request accepted, after decompression (default %(default)s)")
     group.add_argument("--token", type=token, default=None,
                        help="require 'Authorization: Bearer TOKEN' on both receivers (default: $KUBESPAN_TOKEN)")
-    group.add_argument("--decode-workers", type=span_budget, default=default_decode_workers(), metavar="N",
-                       help="processes that decode requests beside this one, 0 for none "
-                            "(default %(default)s; 0 on a single core)")
+    group.add_argument("--decode-workers", type=span_budget, default=None, metavar="N",
+                       help="processes that decode requests beside this one, 0 for none (default: 2 "
+                            "when writing JSON lines, else 0; 0 on a single core)")
     group.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate chain")
     group.add_argument("--tls-key", metavar="FILE", help="private key for --tls-cert")
     group.add_argument("--tls-client-ca", metavar="FILE", help="require client certificates signed by this CA")
 
 
-def default_decode_workers() -> int:
-    """Decode workers by default: two with two cores or more (proto_notes/receivers.md), none on one."""
-    return 2 if (os.cpu_count() or 1) >= 2 else 0
+def default_decode_workers(json_lines: bool) -> int:
+    """Decode workers by default (proto_notes/receivers.md): none on one core; with the compiled
+    decoder, two only when they also make JSON lines, the heavy part left; two without it."""
+    from kubespan.otlp.decode import compiled_span_columns
+
+    if (os.cpu_count() or 1) < 2:
+        return 0
+    return 2 if json_lines or compiled_span_columns is None else 0
 
 
 def span_budget(value: str) -> int:
@@ -140,6 +145,11 @@ def _env_token() -> str | None:
     return value
 
 
+def decode_workers(args: argparse.Namespace) -> int:
+    chosen = getattr(args, "decode_workers", 0)
+    return default_decode_workers(bool(args.jsonl or args.dump)) if chosen is None else chosen
+
+
 def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
     return RuntimeConfig(
         receivers=receiver_settings(args),
@@ -150,5 +160,5 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         writer_queue_mib=getattr(args, "writer_queue_mib", DEFAULT_QUEUE_MIB),
         max_spans=getattr(args, "max_spans", DEFAULT_MAX_SPANS),
         max_memory_mib=getattr(args, "max_memory_mib", None),
-        decode_workers=getattr(args, "decode_workers", 0),
+        decode_workers=decode_workers(args),
     )

@@ -80,6 +80,8 @@ class AttributeTable:
 
     def __init__(self) -> None:
         self._ids: dict[bytes, int] = {}
+        self.ids = self._ids
+        """Raw `KeyValue` bytes to id, to read only (the compiled decoder looks ids up here)."""
         self.attributes: list[Attribute] = []
         self._lock = threading.Lock()
         self.lookup = self._ids.get

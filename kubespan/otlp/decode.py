@@ -24,6 +24,11 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from kubespan.otlp.attributes import AttributeTable, InvalidAttribute, decode_key_value
 from kubespan.otlp.wire import MIN_SPAN_BYTES, RequestView, count_messages, split_spans
 
+try:  # the compiled walk of the common case (setup.py); protobuf's accessors without it
+    from kubespan.otlp._spanwalk import span_columns as compiled_span_columns
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    compiled_span_columns = None
+
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
 MAX_REJECT_REASONS = 3
@@ -198,30 +203,65 @@ class Rejections:
         return f"{self.count} span(s) rejected: " + "; ".join(self.reasons)
 
 
-def decode_request(raw: bytes, table: AttributeTable) -> tuple[TraceBatch, Rejections]:
-    """Decode a protobuf `ExportTraceServiceRequest` into a batch and its rejections."""
+def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) -> tuple[TraceBatch, Rejections]:
+    """Decode a protobuf `ExportTraceServiceRequest` into a batch and its rejections.
+
+    `compiled=False` reads every span with protobuf's accessors even where the compiled
+    walk could (tests compare the two).
+    """
     _refuse_message_bomb(raw)
     try:
         view = RequestView.FromString(raw)
     except DecodeError as exc:
         raise UndecodableRequest(_parse_failure("ExportTraceServiceRequest", exc)) from None
-    resources: list[ResourceInfo] = []
-    scopes: list[ScopeInfo] = []
+    resources, scopes = _resources_and_scopes(view, table)
+    resource_spans_count = len(view.resource_spans)
+    columns = _compiled_columns(raw, table) if compiled else None
+    if columns is not None:
+        return TraceBatch(raw, resources, scopes, columns, resource_spans_count), Rejections()
     rows: list[tuple] = []
     rejections = Rejections()
     keep: list[bool] = []
+    spans = (scope_spans.spans for resource_spans in view.resource_spans for scope_spans in resource_spans.scope_spans)
+    for scope, scope_spans in enumerate(spans):
+        _decode_spans(scope_spans, scope, table, rows, rejections, keep)
+    if rejections.count:
+        raw, resource_spans_count = _rebuild(view, keep)
+    batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count)
+    return batch, rejections
+
+
+def _resources_and_scopes(view, table: AttributeTable) -> tuple[list[ResourceInfo], list[ScopeInfo]]:
+    resources: list[ResourceInfo] = []
+    scopes: list[ScopeInfo] = []
     for resource_spans in view.resource_spans:
         resource = _merged(resource_spans.resource, Resource)
         resources.append(_decode_resource(resource, resource_spans.schema_url, table))
         for scope_spans in resource_spans.scope_spans:
             scope = _merged(scope_spans.scope, InstrumentationScope)
             scopes.append(_decode_scope(len(resources) - 1, scope, scope_spans.schema_url))
-            _decode_spans(scope_spans.spans, len(scopes) - 1, table, rows, rejections, keep)
-    resource_spans_count = len(view.resource_spans)
-    if rejections.count:
-        raw, resource_spans_count = _rebuild(view, keep)
-    batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count)
-    return batch, rejections
+    return resources, scopes
+
+
+def _compiled_columns(raw: bytes, table: AttributeTable) -> SpanColumns | None:
+    """The columns from the compiled walk, or None when it is absent or the request unusual.
+
+    Unusual means a span to reject, an attribute to refuse, or wire contents the walk
+    leaves to protobuf (groups, known fields with other wire types): the accessor path
+    below decides those, so both paths accept and read exactly the same.
+    """
+    if compiled_span_columns is None:
+        return None
+    try:
+        found = compiled_span_columns(raw, table.ids, table.intern)
+    except InvalidAttribute:
+        return None
+    if found is None:
+        return None
+    columns = SpanColumns()
+    for name, column in zip(_COLUMNS, found):
+        setattr(columns, name, column)
+    return columns
 
 
 def _merged(occurrences: Sequence[bytes], message: type) -> bytes:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from kubespan.otlp.attributes import AttributeTable, any_value_to_python
+from kubespan.otlp.decode import _COLUMNS as _SPAN_COLUMNS
 from kubespan.otlp.decode import TraceBatch, UndecodableRequest, decode_request
 from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json, encode_request_json
 from kubespan.query import Query, QuerySyntaxError, compile_query
@@ -61,6 +62,29 @@ def _official_spans(request: ExportTraceServiceRequest):
 
 def _int64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def _batch_fields(batch_: TraceBatch, table: AttributeTable) -> tuple:
+    spans = batch_.spans
+    def pairs(ids: list[int]) -> list:
+        return [(a.key, comparable(a.value), a.type) for a in map(table.attributes.__getitem__, ids)]
+
+    attributes = list(map(pairs, spans.attribute_ids))
+    columns = [getattr(spans, name) for name in _SPAN_COLUMNS if name != "attribute_ids"]
+    resources = [(r.service, pairs(r.attribute_ids), r.raw, r.schema_url)
+                 for r in batch_.resources]
+    scopes = [(s.resource, s.name, s.version, s.raw, s.schema_url) for s in batch_.scopes]
+    return batch_.raw, batch_.resource_spans_count, columns, attributes, resources, scopes
+
+
+def check_compiled_agrees(raw: bytes, batch_: TraceBatch, rejections) -> None:
+    """The compiled walk and protobuf's accessors decode `raw` to the very same batch."""
+    table = AttributeTable()
+    pure, pure_rejections = decode_request(raw, table, compiled=False)
+    assert (rejections.count, rejections.reasons) == (pure_rejections.count, pure_rejections.reasons)
+    compiled_table = AttributeTable()
+    again, _ = decode_request(raw, compiled_table)
+    assert _batch_fields(again, compiled_table) == _batch_fields(pure, table)
 
 
 def check_batch_agrees(batch_: TraceBatch, table: AttributeTable) -> ExportTraceServiceRequest:
@@ -114,6 +138,7 @@ def check_proto(raw: bytes) -> str:
         # may hit it a level before the official parser does.
         assert _official(raw) is None or "MaxDepth" in str(exc), f"the official parser accepts it: {exc}"
         return "undecodable"
+    check_compiled_agrees(raw, batch_, rejections)
     original = _official(raw)
     if original is not None:
         total = sum(1 for _ in _official_spans(original))
