@@ -142,8 +142,10 @@ MIN_SPAN_BYTES = 30
 and an 8-byte span id with their tags and lengths (2 + 18 + 10)."""
 
 
-def count_messages(raw: bytes, stop: int) -> tuple[int, int]:
+def python_count_messages(raw: bytes, stop: int) -> tuple[int, int]:
     """(ResourceSpans + ScopeSpans, spans) in `raw`, walking the wire only.
+
+    `count_messages` is this walk in C where kubespan/otlp/_spanwalk.c is built.
 
     Stops as soon as either count passes `stop`. Malformed input ends the walk early
     (the real parse reports it), so the result is a lower bound.
@@ -162,6 +164,12 @@ def count_messages(raw: bytes, stop: int) -> tuple[int, int]:
     except (IndexError, ValueError):
         pass
     return containers, spans
+
+
+try:
+    from kubespan.otlp._spanwalk import count_messages
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    count_messages = python_count_messages
 
 
 def _count_fields(buf: bytes, start: int, end: int, number: int, stop: int) -> int:
