@@ -31,7 +31,7 @@ from itertools import chain
 import numpy as np
 
 from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.jsoncodec import RawAttributeJson, encode_raw_span_lines
+from kubespan.otlp.jsoncodec import RawAttributeJson, raw_span_json_lines
 from kubespan.otlp.decode import (
     JsonLines,
     Rejections,
@@ -257,7 +257,7 @@ def _answer(raw: bytes, table: _RecordingTable) -> bytes:
         rejections.reasons,
         batch.raw if batch.raw is not raw else None,
         batch.resource_spans_count,
-        None if table.attribute_json is None else JsonLines.of(encode_raw_span_lines(batch.raw, table.attribute_json)),
+        None if table.attribute_json is None else JsonLines(*raw_span_json_lines(batch.raw, table.attribute_json)),
     )
     return _reply(table, _OK, payload)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kubespan.otlp.debugtext import render_traces
 from kubespan.otlp.decode import TraceBatch
-from kubespan.otlp.jsoncodec import RawAttributeJson, encode_raw_span_lines
+from kubespan.otlp.jsoncodec import RawAttributeJson, raw_span_json_lines
 from kubespan.writers.stream import Formatter
 
 _ATTRIBUTE_JSON = RawAttributeJson()
@@ -14,10 +14,8 @@ def jsonl(batch: TraceBatch) -> tuple[bytes, int]:
     """One complete OTLP/JSON `ExportTraceServiceRequest` per span, one per line."""
     if batch.lines is not None:  # made by a decode worker
         return batch.lines.blob, len(batch.lines.ends)
-    lines = encode_raw_span_lines(batch.raw, _ATTRIBUTE_JSON)
-    if not lines:
-        return b"", 0
-    return ("\n".join(lines) + "\n").encode(), len(lines)
+    blob, ends = raw_span_json_lines(batch.raw, _ATTRIBUTE_JSON)
+    return blob, len(ends)
 
 
 def debug_text(legacy: bool = False) -> Formatter:

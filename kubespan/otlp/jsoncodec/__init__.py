@@ -30,6 +30,7 @@ from kubespan.otlp.jsoncodec.dump import DumpLineError, iter_dump_requests
 from kubespan.otlp.jsoncodec.encoder import (
     RawAttributeJson,
     encode_raw_span_lines,
+    raw_span_json_lines,
     encode_request_json,
     encode_span_lines,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "decode_traces_json",
     "encode_message_json",
     "encode_raw_span_lines",
+    "raw_span_json_lines",
     "encode_request_json",
     "encode_span_lines",
     "iter_dump_requests",

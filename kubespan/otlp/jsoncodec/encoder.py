@@ -13,12 +13,18 @@ import json
 import math
 import re
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 from google.protobuf.message import Message
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+try:  # the compiled line writer (kubespan/otlp/_spanwalk.c); the views and accessors without it
+    from kubespan.otlp._spanwalk import span_json_lines as compiled_span_json_lines
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    compiled_span_json_lines = None
 
 _encode_basestring = json.encoder.encode_basestring
 _TERMINAL_ACTIVE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
@@ -300,26 +306,49 @@ class RawAttributeJson(dict):
         return text
 
 
-def encode_raw_span_lines(raw: bytes, cache: RawAttributeJson) -> list[str]:
-    """`encode_span_lines` of a serialized request, the same text, about twice as fast.
+def encode_raw_span_lines(raw: bytes, cache: RawAttributeJson, *, compiled: bool = True) -> list[str]:
+    """`encode_span_lines` of a serialized request, the same text, several times as fast.
 
-    Parses the request with the wire views (span attributes as raw bytes) and takes each
-    attribute's JSON from `cache`.
+    Takes each attribute's JSON from `cache`; the rest of each span is written by the
+    compiled encoder where it is built, else from the wire views (span attributes as raw
+    bytes). `compiled=False` always takes the views (tests compare the two).
     """
+    if compiled:
+        found = _compiled_lines(raw, cache)
+        if found is not None:
+            return found[0].decode().split("\n")[:-1]
+    return [prefix + _span_json(span, cache) + suffix for prefix, suffix, spans in _scopes(raw) for span in spans]
+
+
+def raw_span_json_lines(raw: bytes, cache: RawAttributeJson) -> tuple[bytes, list[int]]:
+    """`encode_raw_span_lines` as UTF-8 lines, each ending in a newline, in one blob, and where each ends."""
+    found = _compiled_lines(raw, cache)
+    if found is not None:
+        return found
+    lines = [line.encode() + b"\n" for line in encode_raw_span_lines(raw, cache, compiled=False)]
+    return b"".join(lines), list(accumulate(map(len, lines)))
+
+
+def _compiled_lines(raw: bytes, cache: RawAttributeJson) -> tuple[bytes, list[int]] | None:
+    if compiled_span_json_lines is None:
+        return None
+    affixes = [(prefix.encode(), suffix.encode()) for prefix, suffix, _ in _scopes(raw, empty=True)]
+    return compiled_span_json_lines(raw, cache, affixes)
+
+
+def _scopes(raw: bytes, empty: bool = False):
+    """(line prefix, line suffix, wire-view spans) of every ScopeSpans with spans (or every one)."""
     from kubespan.otlp.wire import RequestView
 
-    lines: list[str] = []
-    extend = lines.extend
     for rs in RequestView.FromString(raw).resource_spans:
         resource = Resource.FromString(b"".join(rs.resource))
         rs_head = '{"resourceSpans":[{"resource":' + _resource_json(resource)
         rs_tail = _schema_suffix(rs.schema_url) + "}]}"
         for ss in rs.scope_spans:
             spans = ss.spans
-            if not spans:
+            if not spans and not empty:
                 continue
             scope = InstrumentationScope.FromString(b"".join(ss.scope))
             prefix = rs_head + ',"scopeSpans":[{"scope":' + _scope_json(scope) + ',"spans":['
             suffix = "]" + _schema_suffix(ss.schema_url) + "}]" + rs_tail
-            extend([prefix + _span_json(sp, cache) + suffix for sp in spans])
-    return lines
+            yield prefix, suffix, spans
