@@ -70,7 +70,7 @@ class Runtime:
         from kubespan.receive.http_server import HttpReceiver
 
         settings = self.config.receivers
-        self.warnings.extend(exposure_warnings(settings))
+        self.warnings.extend(exposure_warnings(settings) + decoder_warnings())
         if settings.token:
             self.counters.add("unauthenticated_requests", 0)  # reported from the start, even at zero
         try:
@@ -206,6 +206,17 @@ def exposure_warnings(settings: ReceiverSettings) -> list[str]:
         return [f"WARNING: {subject} reachable from other machines without TLS; the token and the spans "
                 "cross the network in clear text (use --tls-cert and --tls-key)"]
     return []
+
+
+def decoder_warnings() -> list[str]:
+    """A note when the compiled decoder is off: everything works, ingest is about half as fast."""
+    from kubespan.otlp import compiled
+
+    if compiled.available():
+        return []
+    why = (f"{compiled.PURE_PYTHON_ENV} is set" if compiled.pure_python_asked()
+           else "it was not built: install kubespan where a C compiler is")
+    return [f"note: decoding in pure Python, about half as fast; the compiled decoder is off ({why})"]
 
 
 def print_warnings(warnings: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import signal
@@ -15,10 +16,10 @@ import time
 class ServeProcess:
     """Starts `python -m kubespan serve ARGS` and exposes bound addresses and output lines."""
 
-    def __init__(self, *args: str, env: dict | None = None) -> None:
+    def __init__(self, *args: str, env: dict | None = None, popen: dict | None = None) -> None:
         command = [sys.executable, "-m", "kubespan", "serve", *args]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **(popen or {})
         )
         self.stdout_lines: "queue.Queue[bytes]" = queue.Queue()
         self.stderr_lines: list[str] = []
@@ -70,9 +71,12 @@ class ServeProcess:
             lines.append(self.stdout_lines.get(timeout=max(0.01, deadline - time.monotonic())))
         return lines
 
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 30.0) -> dict:
-        """Signal the process, wait for it, and return its final counters line."""
-        self.process.send_signal(signum)
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 30.0, group: bool = False) -> dict:
+        """Signal the process (its whole process group if `group`), wait, return its final counters line."""
+        if group:
+            os.killpg(self.process.pid, signum)
+        else:
+            self.process.send_signal(signum)
         code = self.process.wait(timeout=timeout)
         assert code == 0, f"exit {code}: {''.join(self.stderr_lines)}"
         with self._stderr_changed:

@@ -15,6 +15,7 @@ from kubespan.otlp.attributes import AttributeTable
 from kubespan.otlp.decode import JsonLines, TraceBatch, UndecodableRequest, decode_request
 from kubespan.otlp.decode_pool import DecodePool
 from kubespan.otlp.jsoncodec import encode_span_lines
+from tests.forward_helpers import wait_until
 from tests.requests import request_with_ids
 from tests.spanfactory import S, request
 
@@ -128,3 +129,29 @@ def test_workers_encode_the_json_lines_of_what_they_keep() -> None:
 def test_without_lines_workers_leave_them_to_the_writers(pool: DecodePool) -> None:
     batch, _ = pool.decode(request([S(1, 1)]).SerializeToString())
     assert batch.lines is None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_whole_process_group_stops_serve_without_worker_restarts(signum: int) -> None:
+    """Ctrl-C in a terminal signals every process of the group, the decode workers too."""
+    import subprocess
+
+    from tests.serve_process import ServeProcess
+
+    served = ServeProcess("--grpc", "127.0.0.1:0", "--http", "off", "--decode-workers", "2",
+                          popen=dict(start_new_session=True))
+    try:
+        workers = subprocess.run(["pgrep", "-P", str(served.process.pid)], capture_output=True, text=True)
+        assert len(workers.stdout.split()) == 2, workers
+        for pid in workers.stdout.split():  # a worker ignores them once its interpreter is up
+            assert wait_until(lambda pid=pid: _ignores(int(pid), signal.SIGINT, signal.SIGTERM))
+        summary = served.stop(signum, group=True)
+    finally:
+        served.kill()
+    assert summary["decode_restarts"] == 0
+
+
+def _ignores(pid: int, *signums: int) -> bool:
+    with open(f"/proc/{pid}/status") as status:
+        ignored = int(next(line for line in status if line.startswith("SigIgn:")).split()[1], 16)
+    return all(ignored >> (signum - 1) & 1 for signum in signums)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 
 import pytest
@@ -31,9 +32,14 @@ def merge(requests: list[ExportTraceServiceRequest]) -> list:
     ]
 
 
-@pytest.fixture
-def serve_jsonl():
-    process = ServeProcess(*LOOPBACK, "--jsonl")
+@pytest.fixture(params=["compiled", "pure-python"])
+def serve_jsonl(request):
+    """`serve --jsonl`, with the compiled decoder and writer, and with KUBESPAN_PURE_PYTHON=1."""
+    pure = request.param == "pure-python"
+    env = {**os.environ, "KUBESPAN_PURE_PYTHON": "1"} if pure else None
+    process = ServeProcess(*LOOPBACK, "--jsonl", env=env)
+    notes = [line for line in process.stderr_lines if "decoding in pure Python" in line]
+    assert len(notes) == pure, process.stderr_lines
     yield process
     process.kill()
 

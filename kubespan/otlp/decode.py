@@ -22,12 +22,8 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from kubespan.otlp.attributes import AttributeTable, InvalidAttribute, decode_key_value
+from kubespan.otlp.compiled import span_columns as compiled_span_columns
 from kubespan.otlp.wire import MIN_SPAN_BYTES, RequestView, count_messages, split_spans
-
-try:  # the compiled walk of the common case (setup.py); protobuf's accessors without it
-    from kubespan.otlp._spanwalk import span_columns as compiled_span_columns
-except ImportError:  # pragma: no cover - built wherever a C compiler is
-    compiled_span_columns = None
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import pickle
+import signal
 import socket
 import struct
 import subprocess
@@ -113,8 +114,7 @@ class _Worker:
     def start(self) -> None:
         parent, child = socket.socketpair()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "kubespan.otlp.decode_pool", str(child.fileno()),
-             *(["--lines"] if self.pool.lines else [])],
+            [sys.executable, "-c", _WORKER_MAIN, str(child.fileno()), *(["--lines"] if self.pool.lines else [])],
             pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
         )
         child.close()
@@ -270,7 +270,12 @@ def _reply(table: _RecordingTable, kind: int, payload) -> bytes:
 
 
 def serve_worker(fd: int, lines: bool) -> None:
-    """The worker's loop: request bytes in, pickled columns out, until the pool hangs up."""
+    """The worker's loop: request bytes in, pickled columns out, until the pool hangs up.
+
+    Ctrl-C and a group-wide SIGTERM reach the workers too; `_WORKER_MAIN` ignores them
+    before anything else, leaving the stopping to the main process (which hangs up as
+    it stops, or whose death closes the socket), so a stop is never taken for a crash.
+    """
     connection = socket.socket(fileno=fd)
     table = _RecordingTable(lines)
     while True:
@@ -309,5 +314,9 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytearray:
     return buffer
 
 
-if __name__ == "__main__":
-    serve_worker(int(sys.argv[1]), "--lines" in sys.argv[2:])
+_WORKER_MAIN = (
+    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "import sys; from kubespan.otlp.decode_pool import serve_worker; "
+    "serve_worker(int(sys.argv[1]), '--lines' in sys.argv[2:])"
+)
+"""A worker's program: signals ignored first, while its imports still take a while."""

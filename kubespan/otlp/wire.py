@@ -17,6 +17,8 @@ descriptors, only the types of some fields change.
 from __future__ import annotations
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from kubespan.otlp import compiled
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 _PACKAGE = "kubespan.wireview"
@@ -166,10 +168,7 @@ def python_count_messages(raw: bytes, stop: int) -> tuple[int, int]:
     return containers, spans
 
 
-try:
-    from kubespan.otlp._spanwalk import count_messages
-except ImportError:  # pragma: no cover - built wherever a C compiler is
-    count_messages = python_count_messages
+count_messages = compiled.count_messages or python_count_messages
 
 
 def _count_fields(buf: bytes, start: int, end: int, number: int, stop: int) -> int:

@@ -21,10 +21,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-try:  # the compiled line writer (kubespan/otlp/_spanwalk.c); the views and accessors without it
-    from kubespan.otlp._spanwalk import span_json_lines as compiled_span_json_lines
-except ImportError:  # pragma: no cover - built wherever a C compiler is
-    compiled_span_json_lines = None
+from kubespan.otlp.compiled import span_json_lines as compiled_span_json_lines
 
 _encode_basestring = json.encoder.encode_basestring
 _TERMINAL_ACTIVE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")

@@ -1,0 +1,37 @@
+"""The compiled part of the edge decoder (kubespan/otlp/_spanwalk.c), when it is built.
+
+`pip install` builds it wherever a C compiler is (setup.py); without one, or with
+`KUBESPAN_PURE_PYTHON=1` in the environment, every name here is None and kubespan
+decodes and writes JSON lines with protobuf's accessors alone: the same results,
+about half the ingest rate (README, Performance).
+"""
+
+from __future__ import annotations
+
+import os
+
+PURE_PYTHON_ENV = "KUBESPAN_PURE_PYTHON"
+
+
+
+def pure_python_asked() -> bool:
+    return os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")
+
+
+try:
+    if pure_python_asked():
+        raise ImportError(f"{PURE_PYTHON_ENV} is set")
+    from kubespan.otlp import _spanwalk
+except ImportError:
+    _spanwalk = None
+
+span_columns = getattr(_spanwalk, "span_columns", None)
+"""Span columns of a parsed request, or None for the accessor path (kubespan.otlp.decode)."""
+span_json_lines = getattr(_spanwalk, "span_json_lines", None)
+"""One-span-per-line OTLP/JSON of a request, or None for the view encoder (jsoncodec.encoder)."""
+count_messages = getattr(_spanwalk, "count_messages", None)
+"""The message-bomb walk of kubespan.otlp.wire, in C."""
+
+
+def available() -> bool:
+    return _spanwalk is not None
