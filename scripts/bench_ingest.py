@@ -4,10 +4,12 @@ Each variant runs as its own server process on 127.0.0.1; the same client proces
 send the same pre-built k8s-like requests to each for the same time. The machine is
 noisy, so only ratios measured in one run mean much.
 
-    python scripts/bench_ingest.py --seconds 10 --clients 4 --batch 512
-    python scripts/bench_ingest.py --variants bare,serve,serve-inprocess,serve-2workers,serve-nostore,jsonl
+    python scripts/bench_ingest.py --seconds 10 --clients 4 --batch 512 --rounds 3
+    python scripts/bench_ingest.py --variants bare,serve,serve-2workers,serve-pure,serve-nostore,jsonl,jsonl-pure
 
-The first variant is the baseline the others are compared with.
+The first variant is the baseline the others are compared with. These machines are noisy
+(the same run can vary by a quarter): `--rounds N` interleaves N runs of every variant and
+prints medians, and "cpu us/span" (kubespan's processes' CPU time per span) varies less.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import multiprocessing
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -27,16 +30,20 @@ import grpc
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 SCRIPTS = os.path.dirname(os.path.abspath(__file__))
 SERVE = [sys.executable, "-m", "kubespan", "serve", "--grpc", "127.0.0.1:0", "--http", "off"]
-VARIANTS = {
-    "bare": [sys.executable, os.path.join(SCRIPTS, "bare_receiver.py")],
-    "serve": SERVE,  # the defaults: full index, decode workers as --decode-workers says
-    "serve-inprocess": SERVE + ["--decode-workers", "0"],
-    "serve-2workers": SERVE + ["--decode-workers", "2"],
-    "serve-nostore": SERVE + ["--max-spans", "0"],
-    "serve-nostore-2workers": SERVE + ["--max-spans", "0", "--decode-workers", "2"],
-    "jsonl": SERVE + ["--jsonl"],
-    "jsonl-2workers": SERVE + ["--jsonl", "--decode-workers", "2"],
+PURE = {"KUBESPAN_PURE_PYTHON": "1"}
+VARIANTS: dict[str, tuple[list[str], dict[str, str]]] = {
+    "bare": ([sys.executable, os.path.join(SCRIPTS, "bare_receiver.py")], {}),
+    "serve": (SERVE, {}),  # the defaults: full index, compiled decoder, decoding in this process
+    "serve-2workers": (SERVE + ["--decode-workers", "2"], {}),
+    "serve-pure": (SERVE, PURE),  # protobuf's accessors only, as without a C compiler (2 workers)
+    "serve-pure-inprocess": (SERVE + ["--decode-workers", "0"], PURE),
+    "serve-nostore": (SERVE + ["--max-spans", "0"], {}),
+    "serve-nostore-pure": (SERVE + ["--max-spans", "0"], PURE),
+    "jsonl": (SERVE + ["--jsonl"], {}),
+    "jsonl-2workers": (SERVE + ["--jsonl", "--decode-workers", "2"], {}),
+    "jsonl-pure": (SERVE + ["--jsonl"], PURE),
 }
+"""Name: (command, environment added). `serve-pure*` set KUBESPAN_PURE_PYTHON=1."""
 
 
 def client(address: str, payloads: list[bytes], spans_per: int, seconds: float, gzip: bool, out) -> None:
@@ -59,9 +66,10 @@ def client(address: str, payloads: list[bytes], spans_per: int, seconds: float, 
     out.put((sent, errors, latencies))
 
 
-def start_server(command: list[str]) -> tuple[subprocess.Popen, str]:
+def start_server(command: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     stdout = subprocess.DEVNULL
-    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **(env or {})})
     for line in process.stderr:
         found = re.search(r"grpc listening on (\S+)", line)
         if found:
@@ -80,17 +88,20 @@ def stop_server(process: subprocess.Popen) -> dict:
 
 
 def run_variant(name: str, payloads: list[bytes], spans_per: int, args) -> dict:
-    process, address = start_server(VARIANTS[name])
+    process, address = start_server(*VARIANTS[name])
     queue = multiprocessing.Queue()
     clients = [
         multiprocessing.Process(target=client, args=(address, payloads, spans_per, args.seconds, args.gzip, queue))
         for _ in range(args.clients)
     ]
+    servers = [process.pid, *child_pids(process.pid)]  # kubespan and its decode workers
+    cpu_before = sum(map(cpu_seconds, servers))
     began = time.perf_counter()
     for worker in clients:
         worker.start()
     results = [queue.get() for _ in clients]
     elapsed = time.perf_counter() - began
+    cpu = sum(map(cpu_seconds, servers)) - cpu_before
     for worker in clients:
         worker.join()
     summary = stop_server(process)
@@ -104,7 +115,35 @@ def run_variant(name: str, payloads: list[bytes], spans_per: int, args) -> dict:
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else 0,
         "server_received": summary.get("received_spans"),
         "server_rss_mb": (summary.get("rss_bytes") or 0) / 2**20,
+        "server_cpu_us_per_span": 1e6 * cpu / sent if sent else 0,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+def median_row(runs: list[dict], base_runs: list[dict]) -> dict:
+    """The median of each figure over rounds; the ratio is the median of each round's own ratio."""
+    row = {key: statistics.median(run[key] for run in runs) for key in runs[0] if key != "variant"}
+    row["variant"] = runs[0]["variant"]
+    row["ratio"] = statistics.median(run["spans_per_s"] / base["spans_per_s"] for run, base in zip(runs, base_runs))
+    row["low"], row["high"] = min(run["spans_per_s"] for run in runs), max(run["spans_per_s"] for run in runs)
+    return row
 
 
 def main() -> None:
@@ -113,21 +152,29 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="run every variant this many times, interleaved")
     parser.add_argument("--variants", default="bare,serve,serve-nostore,jsonl",
                         help=f"comma-separated, from: {', '.join(VARIANTS)}")
     args = parser.parse_args()
     from kubespan.k8s.demo import load_batch
 
     payloads = load_batch(args.batch * 40, seed=1, batch_size=args.batch)
-    rows = [run_variant(name, payloads, args.batch, args) for name in args.variants.split(",")]
-    base = rows[0]["spans_per_s"]
+    names = args.variants.split(",")
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for _ in range(args.rounds):  # variants interleaved, so that each round shares the machine's mood
+        for name in names:
+            runs[name].append(run_variant(name, payloads, args.batch, args))
+    rows = [median_row(runs[name], runs[names[0]]) for name in names]
     width = max(map(len, VARIANTS))
-    print(f"{'variant':<{width}} {'spans/s':>10} {'vs ' + rows[0]['variant']:>8} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'errors':>6} {'rss MB':>7}")
+    print(f"{'variant':<{width}} {'spans/s':>10} {'vs ' + names[0]:>8} {'min-max spans/s':>17} {'cpu us/span':>11} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'rss MB':>7}")
     for row in rows:
-        print(f"{row['variant']:<{width}} {row['spans_per_s']:>10,.0f} {row['spans_per_s'] / base:>8.2f} "
-              f"{row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['errors']:>6} {row['server_rss_mb']:>7.0f}")
-    print(f"(clients={args.clients} batch={args.batch} gzip={args.gzip} seconds={args.seconds} cores={os.cpu_count()})")
+        spread = f"{row['low'] / 1000:,.0f}k-{row['high'] / 1000:,.0f}k"
+        print(f"{row['variant']:<{width}} {row['spans_per_s']:>10,.0f} {row['ratio']:>8.2f} {spread:>17} "
+              f"{row['server_cpu_us_per_span']:>11.2f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} "
+              f"{row['errors']:>6.0f} {row['server_rss_mb']:>7.0f}")
+    print(f"(medians of {args.rounds} round(s); clients={args.clients} batch={args.batch} gzip={args.gzip} "
+          f"seconds={args.seconds} cores={os.cpu_count()})")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The compiled walk of the edge decoder (kubespan/otlp/_spanwalk.c) against protobuf's accessors.
+"""The compiled walk of the edge decoder (kubespan/otlp/csrc/) against protobuf's accessors.
 
 The walk reads the common case only and answers None for anything else, leaving it to
 the accessor path; these tests pin both halves: equal columns where it reads, None
@@ -21,12 +21,12 @@ span_columns = decode.compiled_span_columns
 
 
 def test_the_extension_is_built():
-    assert span_columns is not None, "kubespan/otlp/_spanwalk.c was not compiled: pip install -e . needs a C compiler"
+    assert span_columns is not None, "kubespan/otlp/csrc/ was not compiled: pip install -e . needs a C compiler"
 
 
 def walk(raw: bytes, table: AttributeTable | None = None):
     table = AttributeTable() if table is None else table
-    return span_columns(raw, table.ids, table.intern)
+    return span_columns(raw, table.compiled_ids)
 
 
 def agrees(raw: bytes) -> None:
@@ -247,3 +247,49 @@ def test_a_span_with_more_attributes_than_the_walk_keeps_in_place():
     raw = request.SerializeToString()
     assert _compiled_lines(raw, RawAttributeJson()) is None
     assert raw_span_json_lines(raw, RawAttributeJson())[0].count(b"\n") == 1
+
+
+# ---------------------------------------------------------------- BytesCache
+
+
+import gc
+import weakref
+
+from kubespan.otlp.compiled import BytesCache
+
+
+def test_bytes_cache_computes_each_value_once():
+    calls = []
+    cache = BytesCache(lambda raw: calls.append(raw) or raw.upper())
+    assert [cache[b"ab"], cache[bytearray(b"ab")], cache[memoryview(b"cd")], cache[b""]] == [b"AB", b"AB", b"CD", b""]
+    assert calls == [b"ab", b"cd", b""] and len(cache) == 3
+    for index in range(5_000):  # grows past its first capacity, keeps every entry
+        cache[b"k%d" % index]
+    assert len(cache) == 5_003 and cache[b"k42"] == b"K42" and len(calls) == 5_003
+
+
+def test_bytes_cache_starts_over_past_its_limit():
+    cache = BytesCache(len, limit=3)
+    for raw in (b"a", b"bb", b"ccc"):
+        cache[raw]
+    assert len(cache) == 3
+    assert cache[b"dddd"] == 4 and len(cache) == 1
+
+
+def test_a_miss_that_raises_stores_nothing():
+    def refuse(raw: bytes) -> int:
+        raise ValueError(raw)
+
+    cache = BytesCache(refuse)
+    with pytest.raises(ValueError):
+        cache[b"x"]
+    assert len(cache) == 0
+
+
+def test_an_attribute_table_and_its_cache_are_collected_together():
+    table = AttributeTable()
+    table.compiled_ids[b"\x0a\x01k"]  # the cache holds table.intern, the table holds the cache
+    gone = weakref.ref(table)
+    del table
+    gc.collect()
+    assert gone() is None

@@ -16,6 +16,8 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from kubespan.otlp import compiled
+
 Scalar = str | int | float | bool | bytes | None
 
 
@@ -80,11 +82,11 @@ class AttributeTable:
 
     def __init__(self) -> None:
         self._ids: dict[bytes, int] = {}
-        self.ids = self._ids
-        """Raw `KeyValue` bytes to id, to read only (the compiled decoder looks ids up here)."""
         self.attributes: list[Attribute] = []
         self._lock = threading.Lock()
         self.lookup = self._ids.get
+        self.compiled_ids = compiled.BytesCache(self.intern) if compiled.BytesCache else None
+        """The ids again, for the compiled decoder to look wire slices up in (its misses intern)."""
 
     def __len__(self) -> int:
         return len(self.attributes)

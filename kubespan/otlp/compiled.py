@@ -1,4 +1,4 @@
-"""The compiled part of the edge decoder (kubespan/otlp/_spanwalk.c), when it is built.
+"""The compiled part of the edge decoder (kubespan/otlp/csrc/, built as kubespan.otlp._spanwalk), when it is built.
 
 `pip install` builds it wherever a C compiler is (setup.py); without one, or with
 `KUBESPAN_PURE_PYTHON=1` in the environment, every name here is None and kubespan
@@ -31,6 +31,9 @@ span_json_lines = getattr(_spanwalk, "span_json_lines", None)
 """One-span-per-line OTLP/JSON of a request, or None for the view encoder (jsoncodec.encoder)."""
 count_messages = getattr(_spanwalk, "count_messages", None)
 """The message-bomb walk of kubespan.otlp.wire, in C."""
+BytesCache = getattr(_spanwalk, "BytesCache", None)
+"""`BytesCache(miss, limit=0)`: `cache[raw]` is `miss(raw)`, computed once per distinct bytes; the C
+functions look wire slices up in it without making a bytes object (kubespan/otlp/csrc/bytes_cache.h)."""
 
 
 def available() -> bool:

@@ -249,7 +249,7 @@ def _compiled_columns(raw: bytes, table: AttributeTable) -> SpanColumns | None:
     if compiled_span_columns is None:
         return None
     try:
-        found = compiled_span_columns(raw, table.ids, table.intern)
+        found = compiled_span_columns(raw, table.compiled_ids)
     except InvalidAttribute:
         return None
     if found is None:

@@ -147,7 +147,7 @@ and an 8-byte span id with their tags and lengths (2 + 18 + 10)."""
 def python_count_messages(raw: bytes, stop: int) -> tuple[int, int]:
     """(ResourceSpans + ScopeSpans, spans) in `raw`, walking the wire only.
 
-    `count_messages` is this walk in C where kubespan/otlp/_spanwalk.c is built.
+    `count_messages` is this walk in C where kubespan/otlp/csrc/ is built.
 
     Stops as soon as either count passes `stop`. Malformed input ends the walk early
     (the real parse reports it), so the result is a lower bound.

@@ -21,6 +21,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
+from kubespan.otlp.compiled import BytesCache
 from kubespan.otlp.compiled import span_json_lines as compiled_span_json_lines
 
 _encode_basestring = json.encoder.encode_basestring
@@ -296,11 +297,21 @@ class RawAttributeJson(dict):
     """JSON of each attribute by its raw `KeyValue` bytes: Kubernetes spans repeat their pairs,
     so most attributes are encoded once, not once per span."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.compiled = BytesCache(attribute_json, RAW_ATTRIBUTE_CACHE_ENTRIES) if BytesCache else None
+        """The same cache for the compiled writer, which looks wire slices up without copying them."""
+
     def __missing__(self, raw: bytes) -> str:
         if len(self) >= RAW_ATTRIBUTE_CACHE_ENTRIES:
             self.clear()
-        text = self[raw] = _attrs_json([KeyValue.FromString(raw)])[1:-1]
+        text = self[raw] = attribute_json(raw)
         return text
+
+
+def attribute_json(raw: bytes) -> str:
+    """The JSON of one attribute from its `KeyValue` bytes, as it sits in an "attributes" array."""
+    return _attrs_json([KeyValue.FromString(raw)])[1:-1]
 
 
 def encode_raw_span_lines(raw: bytes, cache: RawAttributeJson, *, compiled: bool = True) -> list[str]:
@@ -330,7 +341,7 @@ def _compiled_lines(raw: bytes, cache: RawAttributeJson) -> tuple[bytes, list[in
     if compiled_span_json_lines is None:
         return None
     affixes = [(prefix.encode(), suffix.encode()) for prefix, suffix, _ in _scopes(raw, empty=True)]
-    return compiled_span_json_lines(raw, cache, affixes)
+    return compiled_span_json_lines(raw, cache.compiled, affixes)
 
 
 def _scopes(raw: bytes, empty: bool = False):
