@@ -44,3 +44,16 @@ def test_demo_feeds_a_running_kubespan(tmp_path):
     assert sent["spans"] > 0 and sent["errors"] == 0
     assert summary["received_spans"] == summary["written_spans"] == sent["spans"]
     assert len(process.remaining_stdout()) == sent["spans"]
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path) -> None:
+    """`kubespan k8s init | head -2`: the pipe closes before kubespan writes, and that is fine."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "kubespan", "k8s", "init", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # long before the interpreter has imported kubespan
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, stderr
+    assert "Traceback" not in stderr and (tmp_path / "config").is_dir()

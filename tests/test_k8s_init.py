@@ -23,6 +23,7 @@ from kubespan.k8s.init import (
     InitOptions,
     k3d_command,
     network_note,
+    next_steps,
     render_files,
     run_init,
     write_files,
@@ -196,10 +197,27 @@ def test_plus_in_version_becomes_image_tag() -> None:
     assert "--image=rancher/k3s:v1.30.4-k3s1" in k3d_command("/tmp", InitOptions(k3s_version="v1.30.4+k3s1"))
 
 
-def test_token_is_sent_by_the_cluster_and_required_by_kubespan() -> None:
+def test_token_is_sent_by_the_cluster_and_required_by_kubespan_but_never_printed(tmp_path) -> None:
     o = InitOptions(token="s3cret")
-    assert "'OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20s3cret@server:*'" in k3d_command("/tmp", o)
-    assert "kubespan --grpc 0.0.0.0:4317 --token s3cret" in network_note(o)
+    assert '"OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20${KUBESPAN_TOKEN}@server:*"' in k3d_command("/tmp", o)
+    steps = next_steps(tmp_path, o)
+    assert "s3cret" not in steps and "export KUBESPAN_TOKEN=" in steps
+    assert "kubespan --grpc 0.0.0.0:4317\n" in steps  # kubespan reads $KUBESPAN_TOKEN itself
+
+
+def test_the_shell_expands_the_token_into_the_header(tmp_path) -> None:
+    import subprocess
+
+    command = k3d_command(tmp_path, InitOptions(token="s3cret"))
+    printed = subprocess.run(["sh", "-c", "printf '%s\\n' " + command.replace("k3d cluster create", "", 1)],
+                             capture_output=True, text=True, env={"KUBESPAN_TOKEN": "s3cret", "PATH": "/usr/bin:/bin"})
+    assert "OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20s3cret@server:*" in printed.stdout.split("\n")
+
+
+def test_a_token_that_needs_percent_encoding_is_written_encoded_with_a_warning(tmp_path) -> None:
+    o = InitOptions(token="a+b/c=")
+    assert "authorization=Bearer%20a%2Bb/c%3D@server:*" in k3d_command("/tmp", o)
+    assert "keep that command private" in next_steps(tmp_path, o)
 
 
 def test_network_note_mentions_bridge_address_and_token() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import signal
 import sys
@@ -35,7 +36,9 @@ def add_parsers(subparsers) -> None:
     init.add_argument("--sampling", type=int, default=DEFAULT_SAMPLING, help="spans sampled per million (default %(default)s)")
     init.add_argument("--k3s-version", default=DEFAULT_K3S_VERSION, help="k3s image tag (default %(default)s)")
     init.add_argument("--cluster-name", default=DEFAULT_CLUSTER_NAME, help="k3d cluster name (default %(default)s)")
-    init.add_argument("--token", help="bearer token the cluster sends (start kubespan with the same --token)")
+    init.add_argument("--token", default=os.environ.get("KUBESPAN_TOKEN") or None,
+                      help="bearer token the cluster sends, the one kubespan requires (default: $KUBESPAN_TOKEN); "
+                           "the commands printed read it from $KUBESPAN_TOKEN, so it is not printed")
     init.add_argument("--force", action="store_true", help="overwrite existing files")
     init.set_defaults(run=run_k8s_init)
 

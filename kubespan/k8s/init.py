@@ -247,8 +247,8 @@ def k3d_command(directory: str | Path, options: InitOptions) -> str:
     for key, value in containerd_env(options).items():
         lines.append(f"--env {_sq(f'{key}={value}@server:*')}")
     if options.token:
-        header = "authorization=" + quote(f"Bearer {options.token}")
-        lines.append(f"--env {_sq(f'OTEL_EXPORTER_OTLP_HEADERS={header}@server:*')}")
+        lines.append(f"--env {_token_header_env()}" if _token_is_url_safe(options.token) else
+                     f"--env {_sq('OTEL_EXPORTER_OTLP_HEADERS=authorization=' + quote(f'Bearer {options.token}') + '@server:*')}")
     lines.append(
         "--k3s-arg '--kube-apiserver-arg=tracing-config-file=/etc/kube-tracing/apiserver-tracing.yaml@server:*'"
     )
@@ -258,12 +258,39 @@ def k3d_command(directory: str | Path, options: InitOptions) -> str:
     return " \\\n  ".join(lines)
 
 
+TOKEN_VARIABLE = "KUBESPAN_TOKEN"
+"""Where the printed commands read the token from, so that it is never printed itself."""
+
+
+def _token_is_url_safe(token: str) -> bool:
+    """Whether the token goes into OTEL_EXPORTER_OTLP_HEADERS as it is (no percent-encoding)."""
+    return quote(token) == token
+
+
+def _token_header_env() -> str:
+    """The k3d `--env` value sending the token, read from $KUBESPAN_TOKEN by the shell."""
+    return f'"OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20${{{TOKEN_VARIABLE}}}@server:*"'
+
+
 def kubespan_command(options: InitOptions) -> str:
-    """The kubespan command whose receiver the cluster can reach from its containers."""
-    cmd = ["kubespan", "--grpc", f"0.0.0.0:{options.port}"]
-    if options.token:
-        cmd += ["--token", options.token]
-    return shlex.join(cmd)
+    """The kubespan command whose receiver the cluster can reach from its containers.
+
+    With a token, kubespan reads it from $KUBESPAN_TOKEN (its default for --token), so the
+    command to copy does not contain it."""
+    return shlex.join(["kubespan", "--grpc", f"0.0.0.0:{options.port}"])
+
+
+def token_step(options: InitOptions) -> str:
+    """What to run first when a token is set: the printed commands read it from the environment."""
+    if not options.token:
+        return ""
+    if _token_is_url_safe(options.token):
+        return (f"0. In each shell below, set the token you gave (it is not printed here):\n\n"
+                f"  export {TOKEN_VARIABLE}=...\n\n")
+    return (f"0. In the shell that runs kubespan, set the token you gave (it is not printed here):\n\n"
+            f"  export {TOKEN_VARIABLE}=...\n\n"
+            "   The k3d command below carries it percent-encoded, as OTEL_EXPORTER_OTLP_HEADERS needs "
+            "it (it has characters other than letters, digits and -._~/); keep that command private.\n\n")
 
 
 def network_note(options: InitOptions) -> str:
@@ -274,7 +301,7 @@ def network_note(options: InitOptions) -> str:
         "listens only on localhost never sees them. Run kubespan on an address the containers can "
         f"reach, for example `{kubespan_command(options)}`.\n"
         "That also opens the receiver to anything else that can reach this machine on that port: "
-        "start kubespan with --token (and pass the same token to `kubespan k8s init --token` so "
+        f"give kubespan a token (${TOKEN_VARIABLE}, or --token; and the same to `kubespan k8s init --token` so "
         "the cluster sends it), or block the port in your firewall for everything but the docker bridge."
     )
 
@@ -282,6 +309,7 @@ def network_note(options: InitOptions) -> str:
 def next_steps(directory: str | Path, options: InitOptions) -> str:
     """Everything to do after the files are written, ready to print."""
     return (
+        f"{token_step(options)}"
         f"1. Start kubespan where the cluster can reach it:\n\n  {kubespan_command(options)}\n\n"
         f"{network_note(options)}\n\n"
         f"2. Create the cluster:\n\n{textwrap.indent(k3d_command(directory, options), '  ')}\n\n"
