@@ -18,7 +18,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from kubespan.otlp.attributes import AttributeTable, any_value_to_python
 from kubespan.otlp.decode import _COLUMNS as _SPAN_COLUMNS
 from kubespan.otlp.decode import TraceBatch, UndecodableRequest, decode_request
-from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json, encode_request_json
+from kubespan.otlp.jsoncodec import (
+    JsonDecodeError,
+    RawAttributeJson,
+    decode_traces_json,
+    encode_raw_span_lines,
+    encode_request_json,
+)
 from kubespan.query import Query, QuerySyntaxError, compile_query
 from kubespan.store import SpanStore
 from tests.fuzz.strategies import JSON_INPUTS, PROTO_INPUTS, QUERIES
@@ -78,13 +84,16 @@ def _batch_fields(batch_: TraceBatch, table: AttributeTable) -> tuple:
 
 
 def check_compiled_agrees(raw: bytes, batch_: TraceBatch, rejections) -> None:
-    """The compiled walk and protobuf's accessors decode `raw` to the very same batch."""
+    """The compiled walk and protobuf's accessors decode `raw` to the very same batch, and the
+    compiled JSON-lines writer and the view encoder write the very same lines of it."""
     table = AttributeTable()
     pure, pure_rejections = decode_request(raw, table, compiled=False)
     assert (rejections.count, rejections.reasons) == (pure_rejections.count, pure_rejections.reasons)
     compiled_table = AttributeTable()
     again, _ = decode_request(raw, compiled_table)
     assert _batch_fields(again, compiled_table) == _batch_fields(pure, table)
+    lines = encode_raw_span_lines(pure.raw, RawAttributeJson())  # the compiled writer where it can
+    assert lines == encode_raw_span_lines(pure.raw, RawAttributeJson(), compiled=False)
 
 
 def check_batch_agrees(batch_: TraceBatch, table: AttributeTable) -> ExportTraceServiceRequest:
