@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import pickle
-import signal
 import socket
 import struct
 import subprocess
