@@ -1,7 +1,6 @@
 #include "bytes_cache.h"
 
-typedef struct {
-    uint64_t hash;
+typedef struct {  /* 16 bytes: the hash is not kept, a table of many attributes stays small */
     PyObject *key;   /* bytes, NULL in an empty slot */
     PyObject *value;
 } Entry;
@@ -62,7 +61,7 @@ static Entry *find_slot(Entry *entries, Py_ssize_t mask, uint64_t hash, Slice ke
         Entry *entry = &entries[i];
         if (entry->key == NULL)
             return entry;
-        if (entry->hash == hash && PyBytes_GET_SIZE(entry->key) == key.n
+        if (PyBytes_GET_SIZE(entry->key) == key.n
             && memcmp(PyBytes_AS_STRING(entry->key), key.p, (size_t)key.n) == 0)
             return entry;
     }
@@ -81,7 +80,7 @@ static int grow(BytesCache *cache) {
         if (old[i].key == NULL)
             continue;
         Slice key = {(const uint8_t *)PyBytes_AS_STRING(old[i].key), PyBytes_GET_SIZE(old[i].key)};
-        *find_slot(entries, mask, old[i].hash, key) = old[i];
+        *find_slot(entries, mask, slice_hash(key), key) = old[i];
     }
     PyMem_Free(old);
     cache->entries = entries;
@@ -116,7 +115,6 @@ PyObject *bytes_cache_get(PyObject *self, Slice key) {
     }
     entry = find_slot(cache->entries, cache->mask, hash, key);  /* the miss may have changed the table */
     if (entry->key == NULL) {
-        entry->hash = hash;
         entry->key = raw;
         entry->value = Py_NewRef(value);
         cache->used++;
