@@ -209,14 +209,14 @@ def exposure_warnings(settings: ReceiverSettings) -> list[str]:
 
 
 def decoder_warnings() -> list[str]:
-    """A note when the compiled decoder is off: everything works, ingest is about half as fast."""
+    """A note when the compiled decoder is off: everything works, ingest is slower (README, Performance)."""
     from kubespan.otlp import compiled
 
     if compiled.available():
         return []
     why = (f"{compiled.PURE_PYTHON_ENV} is set" if compiled.pure_python_asked()
            else "it was not built: install kubespan where a C compiler is")
-    return [f"note: decoding in pure Python, about half as fast; the compiled decoder is off ({why})"]
+    return [f"note: decoding in pure Python, so ingest is slower; the compiled decoder is off ({why})"]
 
 
 def print_warnings(warnings: list[str]) -> None:

@@ -40,3 +40,17 @@ def test_print_and_jsonl_together_are_refused(second):
     result = serve("--print", *second) if second[0] == "--jsonl" else serve(*second)
     assert result.returncode == 2
     assert "--print and --jsonl" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(("built", "cores", "workers"), [(True, 2, 0), (False, 2, 2), (False, 1, 0), (True, 1, 0)])
+def test_decode_workers_by_default_only_without_the_compiled_decoder(monkeypatch, built, cores, workers):
+    from kubespan.cli.main import build_parser
+    from kubespan.cli.options import decode_workers
+    from kubespan.otlp import compiled
+
+    if not built:
+        monkeypatch.setattr(compiled, "_spanwalk", None)
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    parser = build_parser()
+    assert decode_workers(parser.parse_args(["serve"])) == workers
+    assert decode_workers(parser.parse_args(["serve", "--decode-workers", "3"])) == 3

@@ -77,9 +77,9 @@ def add_receiver_options(parser: argparse.ArgumentParser, *, grpc_default: str |
 def default_decode_workers() -> int:
     """Decode workers by default (proto_notes/receivers.md): with the compiled decoder none, as
     one process then ingests as fast as with workers, for less CPU; without it two, on two cores."""
-    from kubespan.otlp.decode import compiled_span_columns
+    from kubespan.otlp import compiled
 
-    return 2 if compiled_span_columns is None and (os.cpu_count() or 1) >= 2 else 0
+    return 2 if not compiled.available() and (os.cpu_count() or 1) >= 2 else 0
 
 
 def span_budget(value: str) -> int:
