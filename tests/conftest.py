@@ -2,42 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from kubespan.otlp.decode import TraceBatch
 from kubespan.pipeline import Pipeline
 from kubespan.receive.settings import ReceiverSettings
-
-
-class Recorder:
-    """A consumer that keeps every batch and lets tests wait for a span count."""
-
-    def __init__(self) -> None:
-        self.batches: list[TraceBatch] = []
-        self._changed = threading.Condition()
-
-    def consume_traces(self, batch: TraceBatch) -> None:
-        with self._changed:
-            self.batches.append(batch)
-            self._changed.notify_all()
-
-    @property
-    def span_count(self) -> int:
-        return sum(batch.span_count for batch in self.batches)
-
-    def wait_for_spans(self, count: int, timeout: float = 10.0) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: self.span_count >= count, timeout)
-
-    def spans(self):
-        """(resource_spans, scope_spans, span) official messages of everything received."""
-        for batch in self.batches:
-            for resource_spans in batch.request.resource_spans:
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        yield resource_spans, scope_spans, span
+from tests.support.recorder import Recorder
 
 
 @pytest.fixture
@@ -68,3 +37,15 @@ def http_address(pipeline: Pipeline):
     address = receiver.start()
     yield address
     receiver.stop()
+
+
+SLOW_GROUPS = ("load",)
+"""Test folders whose tests are marked `slow`: soak, outage and kill runs that take tens of seconds."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the long groups `slow`, so `pytest -m "not slow"` runs the fast part alone."""
+    for item in items:
+        parts = item.path.parts
+        if "tests" in parts and parts[parts.index("tests") + 1] in SLOW_GROUPS:
+            item.add_marker(pytest.mark.slow)

@@ -28,7 +28,7 @@ from kubespan.otlp.jsoncodec import (
 from kubespan.query import Query, QuerySyntaxError, compile_query
 from kubespan.store import SpanStore
 from tests.fuzz.strategies import JSON_INPUTS, PROTO_INPUTS, QUERIES
-from tests.spanfactory import S, batch
+from tests.support.spanfactory import S, batch
 
 # ----------------------------------------------------------------- protobuf → decode → store
 

@@ -9,7 +9,7 @@ from kubespan.otlp.attributes import AttributeTable
 from kubespan.query import QuerySyntaxError, compile_query
 from kubespan.query.ast import MAX_DEPTH, depth
 from kubespan.store import SpanStore
-from tests.spanfactory import S, batch
+from tests.support.spanfactory import S, batch
 
 TOO_DEEP = "query nested too deeply"
 

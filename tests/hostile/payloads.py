@@ -14,7 +14,7 @@ import json
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.otlp.jsoncodec import encode_request_json
-from tests.requests import START_NS, k8s_request
+from tests.support.requests import START_NS, k8s_request
 
 TRACE_ID = bytes(range(1, 17))
 MIB = 1024 * 1024

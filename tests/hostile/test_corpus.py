@@ -14,7 +14,7 @@ import re
 import pytest
 
 from kubespan.pipeline import Pipeline
-from tests.conftest import Recorder
+from tests.support.recorder import Recorder
 from tests.hostile import payloads
 from tests.hostile.cases import CASES, JSON_TYPE, PROTOBUF_TYPE, Case
 from tests.hostile.clients import Answer, send_grpc, send_http

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from kubespan.pipeline import Pipeline
-from tests.conftest import Recorder
+from tests.support.recorder import Recorder
 from tests.hostile import payloads
 from tests.hostile.clients import PROTOBUF, send_http
 

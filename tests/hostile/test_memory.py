@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.hostile.cases import CASES, LIMIT, Case
 from tests.hostile.clients import Answer
 from tests.hostile.test_corpus import follow_up, payload, send
-from tests.serve_process import ServeProcess
+from tests.support.serve_process import ServeProcess
 
 MIB = 1024 * 1024
 REFUSED_BUDGET = 16 * MIB

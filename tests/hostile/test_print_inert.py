@@ -17,7 +17,7 @@ from kubespan.writers.stream import StreamWriter
 from tests.hostile import payloads
 from tests.hostile.cases import ESCAPES
 from tests.hostile.clients import send_grpc
-from tests.serve_process import ServeProcess
+from tests.support.serve_process import ServeProcess
 
 ACTIVE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b-\u200f]")
 """Characters that act on a terminal or hide text; tab and newline are layout."""

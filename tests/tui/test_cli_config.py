@@ -63,7 +63,7 @@ def test_viewer_skips_the_config_files_debug_exporter(tmp_path, runtimes, capsys
 
 
 def test_serve_still_prints_the_config_files_debug_exporter(tmp_path) -> None:
-    from tests.test_collector_config import cli_config
+    from tests.pipeline.test_collector_config import cli_config
 
     path = tmp_path / "otel-collector.yaml"
     path.write_text(textwrap.dedent(CONFIG).replace("DUMP", str(tmp_path / "d.jsonl")))
