@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.forward_helpers import make_request  # noqa: E402
-from tests.load_clients import (  # noqa: E402
+from tests.support.forward_helpers import make_request  # noqa: E402
+from tests.support.load_clients import (  # noqa: E402
     Probe,
     Trickle,
     grpc_abandon_mid_message,
@@ -34,7 +34,7 @@ from tests.load_clients import (  # noqa: E402
     idle_http,
     idle_http2,
 )
-from tests.serve_process import ServeProcess  # noqa: E402
+from tests.support.serve_process import ServeProcess  # noqa: E402
 
 
 def measure(probe: Probe, seconds: float) -> list[float]:

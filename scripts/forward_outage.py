@@ -94,7 +94,7 @@ class Traffic:
     def _run(self) -> None:
         import grpc
 
-        from tests.forward_helpers import make_request
+        from tests.support.forward_helpers import make_request
 
         with grpc.insecure_channel(self.address) as channel:
             export = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
@@ -126,7 +126,7 @@ def _runtime(port: int, queue_requests: int) -> "Runtime":
 def run_outage(outage_s: float, *, rate: float = 100.0, spans: int = 10, queue_requests: int = 50,
                settle_timeout: float = 60.0, progress: Callable[[str], None] | None = None) -> OutageResult:
     """Steady traffic; the backend goes down for `outage_s`, comes back; then drain and count."""
-    from tests.forward_helpers import GrpcBackend, wait_until
+    from tests.support.forward_helpers import GrpcBackend, wait_until
 
     say = progress or (lambda text: None)
     backend = GrpcBackend().start()

@@ -126,7 +126,7 @@ def run_soak(seconds: float, *, clients: int = 8, budget_mb: float = 256, batch:
              rate: float | None = None, serve_args: tuple[str, ...] = (),
              progress: Callable[[str], None] | None = None) -> SoakReport:
     """Start `kubespan serve`, run the clients for `seconds`, stop it and gather the figures."""
-    from tests.serve_process import ServeProcess
+    from tests.support.serve_process import ServeProcess
 
     server = ServeProcess("--grpc", "127.0.0.1:0", "--http", "off", "--max-memory-mib", str(budget_mb),
                           "--stats", "1", *serve_args)
