@@ -13,10 +13,12 @@ from typing import Callable, Iterable, Iterator
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.model import AttributeTable, TraceBatch
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.debugtext import render_traces
-from kubespan.otlp.decode import TraceBatch, decode_request
+from kubespan.otlp.decode import decode_request
 from kubespan.otlp.jsoncodec import DumpLineError, encode_span_lines, iter_dump_requests
+from kubespan.otlp.select import select_spans
 from kubespan.query import Query
 from kubespan.query.ast import Filter
 
@@ -43,14 +45,14 @@ def filter_dumps(query: Query, sources: Iterable[tuple[str, Iterable[bytes]]], w
                  *, traces: bool = False, print_format: str | None = None) -> FilterReport:
     """Write the spans of `sources` (name, lines) that match `query`; `traces` keeps whole traces."""
     report = FilterReport()
-    table = AttributeTable()
+    table = new_attribute_table()
     render = formatter(print_format)
     batches = _batches(sources, table, report)
     if isinstance(query.root, Filter) and not traces:
         for batch in batches:
             keep = query.match_batch(batch, table)
             if any(keep):
-                selected = batch.select(keep)
+                selected = select_spans(batch, keep)
                 report.written_spans += selected.span_count
                 write(render(selected.request))
         return report

@@ -14,8 +14,9 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Protocol, runtime_checkable
 
-from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.decode import Rejections, TraceBatch, decode_request
+from kubespan.model import AttributeTable, Rejections, TraceBatch
+from kubespan.otlp.attributes import new_attribute_table
+from kubespan.otlp.decode import decode_request
 from kubespan.stats import Counters
 
 
@@ -58,7 +59,7 @@ class Pipeline:
         consumers: list[TracesConsumer] | None = None,
         counters: Counters | None = None,
     ) -> None:
-        self.table = table or AttributeTable()
+        self.table = table or new_attribute_table()
         self.processors = list(processors or [])
         self.consumers = list(consumers or [])
         self.counters = counters or Counters()

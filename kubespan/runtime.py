@@ -171,6 +171,7 @@ class Runtime:
     def _writer_selector(self) -> Callable | None:
         if not self.config.filter:
             return None
+        from kubespan.otlp.select import select_spans
         from kubespan.query import compile_query
 
         query = compile_query(self.config.filter)
@@ -178,7 +179,7 @@ class Runtime:
 
         def select(batch):
             keep = query.match_batch(batch, table)
-            return batch.select(keep) if any(keep) else None
+            return select_spans(batch, keep) if any(keep) else None
 
         return select
 

@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import k8s_like  # noqa: E402
 
-from kubespan.otlp.attributes import AttributeTable  # noqa: E402
+from kubespan.model import AttributeTable  # noqa: E402
+from kubespan.otlp.attributes import new_attribute_table  # noqa: E402
 from kubespan.otlp.decode import decode_request  # noqa: E402
 from kubespan.query import compile_query  # noqa: E402
 from kubespan.stats import rss_bytes  # noqa: E402
@@ -67,12 +68,12 @@ def bench_ingest(data: str, spans: int, batch: int, runs: int = 3) -> list[str]:
     decode_s = both_s = consume_s = consume_cpu = float("inf")
     total = 0
     for _ in range(runs):
-        table = AttributeTable()
+        table = new_attribute_table()
         t0 = time.perf_counter()
         for raw in payloads:
             decode_request(raw, table)
         decode_s = min(decode_s, time.perf_counter() - t0)
-        table = AttributeTable()
+        table = new_attribute_table()
         store = SpanStore(table, max_spans=spans)
         wall = cpu = 0.0
         t0 = time.perf_counter()
@@ -96,7 +97,7 @@ def bench_ingest(data: str, spans: int, batch: int, runs: int = 3) -> list[str]:
 def fill(data: str, spans: int, batch: int) -> tuple[SpanStore, AttributeTable, list, int, float, float]:
     gc.collect()
     before = rss_bytes()
-    table = AttributeTable()
+    table = new_attribute_table()
     store = SpanStore(table, max_spans=spans)
     indexer = store.index_ahead()  # as the viewer does
     sample = []

@@ -30,7 +30,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status  # noqa: E402
 
-from kubespan.otlp.decode import SpanColumns, TraceBatch, decode_request  # noqa: E402
+from kubespan.model import SpanColumns, TraceBatch  # noqa: E402
+from kubespan.otlp.decode import decode_request  # noqa: E402
 from kubespan.pipeline import Pipeline  # noqa: E402
 from kubespan.stats import Counters  # noqa: E402
 

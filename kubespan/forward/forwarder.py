@@ -22,7 +22,7 @@ from typing import Callable, NamedTuple, Protocol
 
 from kubespan.forward.retry import Backoff, PermanentSendError, RetryableError, SendResult
 from kubespan.forward.settings import GRPC, ForwardSettings
-from kubespan.otlp.decode import TraceBatch
+from kubespan.model import TraceBatch
 from kubespan.stats import Counters
 
 FAILING_GRACE_S = 0.5

@@ -1,41 +1,36 @@
-"""Interned attributes: each distinct `KeyValue` is decoded once, then known by a small int.
+"""Decoding one attribute: a `KeyValue`'s wire bytes to a model `Attribute`.
 
-Kubernetes spans repeat the same (key, value) pairs endlessly: namespaces, pods,
-methods, status codes. The edge decoder looks up the raw wire bytes of each
-attribute in `AttributeTable`; only a pair never seen before is decoded with the
-official `KeyValue` message, which also validates it (UTF-8, nesting, wire types).
+The model's `AttributeTable` interns attributes by their wire bytes; only a pair never
+seen before reaches `decode_key_value`, which decodes it with the official `KeyValue`
+message and so also validates it (UTF-8, nesting, wire types).
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from kubespan.model import Attribute, AttributeTable
 from kubespan.otlp import compiled
-
-Scalar = str | int | float | bool | bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class Attribute:
-    """One decoded (key, value) pair. `value` is a scalar, or JSON-like for arrays and maps."""
-
-    key: str
-    value: Any
-    type: str  # "str", "int", "double", "bool", "bytes", "array", "kvlist", "empty"
-
-    def text(self) -> str:
-        """The value as a user would type it in a filter: no quotes, no type."""
-        return value_text(self.value)
 
 
 class InvalidAttribute(ValueError):
     """A `KeyValue` on the wire that the official decoder refuses."""
+
+
+def new_attribute_table() -> AttributeTable:
+    """A table whose first sightings are decoded and validated as OTLP `KeyValue`s.
+
+    Where the compiled decoder is built, the table also carries its ids by wire bytes
+    (`decoder_cache`), which the C walk looks attributes up in without copying them.
+    """
+    table = AttributeTable(decode_key_value)
+    if compiled.BytesCache is not None:
+        table.decoder_cache = compiled.BytesCache(table.intern)
+    return table
 
 
 def any_value_to_python(value: AnyValue) -> tuple[Any, str]:
@@ -56,61 +51,6 @@ def any_value_to_python(value: AnyValue) -> tuple[Any, str]:
     if which == "kvlist_value":
         return {kv.key: any_value_to_python(kv.value)[0] for kv in value.kvlist_value.values}, "kvlist"
     return None, "empty"
-
-
-def value_text(value: Any) -> str:
-    """Render a python attribute value as plain text (used by filters and the UI)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, (list, dict)):
-        import json
-
-        return json.dumps(value, default=lambda b: b.hex() if isinstance(b, bytes) else str(b))
-    if value is None:
-        return ""
-    return str(value)
-
-
-class AttributeTable:
-    """Intern table from raw `KeyValue` bytes to dense ids, with the decoded pair per id.
-
-    Reads are lock-free (a dict lookup under the GIL); only a first sighting takes
-    the lock. `max_entries` bounds the table; `clear()` is for owners that hold no ids.
-    """
-
-    def __init__(self) -> None:
-        self._ids: dict[bytes, int] = {}
-        self.attributes: list[Attribute] = []
-        self._lock = threading.Lock()
-        self.lookup = self._ids.get
-        self.compiled_ids = compiled.BytesCache(self.intern) if compiled.BytesCache else None
-        """The ids again, for the compiled decoder to look wire slices up in (its misses intern)."""
-
-    def __len__(self) -> int:
-        return len(self.attributes)
-
-    def intern(self, raw: bytes) -> int:
-        """Return the id of `raw`, decoding and validating it on first sight."""
-        found = self._ids.get(raw)
-        if found is not None:
-            return found
-        attribute = decode_key_value(raw)
-        with self._lock:
-            found = self._ids.get(raw)
-            if found is None:
-                found = len(self.attributes)
-                self.attributes.append(attribute)
-                self._ids[raw] = found
-            return found
-
-    def intern_all(self, raws) -> list[int]:
-        """Ids of a span's attributes; the common case costs one C-level map."""
-        ids = list(map(self.lookup, raws))
-        if None in ids:
-            ids = [self.intern(raw) for raw in raws]
-        return ids
 
 
 _NESTED = ("array_value", "kvlist_value")

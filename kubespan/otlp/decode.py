@@ -10,25 +10,21 @@ rejected one by one, reported through OTLP `partial_success`; the rest is kept.
 from __future__ import annotations
 
 import operator
-from itertools import accumulate
 import re
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Sequence
 
 from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from kubespan.otlp.attributes import AttributeTable, InvalidAttribute, decode_key_value
+from kubespan.model import AttributeTable, Rejections, ResourceInfo, ScopeInfo, SpanColumns, TraceBatch
+from kubespan.otlp.attributes import InvalidAttribute, decode_key_value
 from kubespan.otlp.compiled import span_columns as compiled_span_columns
-from kubespan.otlp.wire import MIN_SPAN_BYTES, RequestView, count_messages, split_spans
+from kubespan.otlp.select import rebuild_request
+from kubespan.otlp.wire import MIN_SPAN_BYTES, WireRequest, count_messages
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
-MAX_REJECT_REASONS = 3
-"""How many distinct rejection reasons one `partial_success.error_message` lists."""
 MESSAGE_SCAN_FROM = 64 * 1024
 """Requests at least this large have their messages counted on the wire before parsing."""
 EMPTY_CONTAINERS = 64
@@ -41,164 +37,6 @@ class UndecodableRequest(ValueError):
     """The request as a whole is not a valid `ExportTraceServiceRequest`."""
 
 
-@dataclass(slots=True)
-class ResourceInfo:
-    """A decoded `Resource`, shared by all the spans of one ResourceSpans."""
-
-    service: str
-    attribute_ids: list[int]
-    raw: bytes
-    schema_url: str
-
-
-@dataclass(slots=True)
-class ScopeInfo:
-    """A decoded `InstrumentationScope` and the index of its resource in the batch."""
-
-    resource: int
-    name: str
-    version: str
-    raw: bytes
-    schema_url: str
-
-
-@dataclass(slots=True)
-class SpanColumns:
-    """Per-span columns of one batch, in wire order."""
-
-    trace_id: list[bytes] = field(default_factory=list)
-    span_id: list[bytes] = field(default_factory=list)
-    parent_id: list[bytes] = field(default_factory=list)
-    name: list[str] = field(default_factory=list)
-    kind: list[int] = field(default_factory=list)
-    start: list[int] = field(default_factory=list)
-    end: list[int] = field(default_factory=list)
-    status: list[int] = field(default_factory=list)
-    scope: list[int] = field(default_factory=list)
-    attribute_ids: list[list[int]] = field(default_factory=list)
-    event_names: list[tuple[str, ...]] = field(default_factory=list)
-    request: bytes = b""
-
-    def __len__(self) -> int:
-        return len(self.span_id)
-
-    @property
-    def raw(self) -> list[bytes]:
-        """The wire bytes of each span, split from the request on demand (not on the hot path)."""
-        return split_spans(self.request) if self.request else []
-
-    @classmethod
-    def from_rows(cls, rows: list[tuple]) -> "SpanColumns":
-        """Columns from per-span tuples in field order (one C-level transpose)."""
-        columns = cls()
-        if rows:
-            for name, column in zip(_COLUMNS, zip(*rows)):
-                setattr(columns, name, list(column))
-        return columns
-
-    def subset(self, keep: Sequence[bool]) -> "SpanColumns":
-        """The columns of the spans whose `keep` flag is true."""
-        out = SpanColumns()
-        for name in _COLUMNS:
-            column = getattr(self, name)
-            setattr(out, name, [value for value, k in zip(column, keep) if k])
-        return out
-
-
-_COLUMNS = [name for name in SpanColumns.__slots__ if name != "request"]
-
-
-@dataclass(slots=True)
-class JsonLines:
-    """Each span's OTLP/JSON line, UTF-8, newline-terminated, as one blob ready to write."""
-
-    blob: bytes
-    ends: list[int]  # where each span's line ends in `blob`, past its newline
-
-    @classmethod
-    def of(cls, lines: list[str]) -> "JsonLines":
-        return cls._joined([line.encode() + b"\n" for line in lines])
-
-    def select(self, keep: Sequence[bool]) -> "JsonLines":
-        blob = self.blob
-        return self._joined([blob[start:end] for start, end, k in zip([0, *self.ends], self.ends, keep) if k])
-
-    @classmethod
-    def _joined(cls, lines: list[bytes]) -> "JsonLines":
-        return cls(b"".join(lines), list(accumulate(map(len, lines))))
-
-
-class TraceBatch:
-    """One accepted export request: raw bytes downstream, columns for the index.
-
-    The i-th span of the columns is the i-th span met walking `raw` in order
-    (resource spans, scope spans, spans), so the raw request is all the store needs
-    to keep for the detail view.
-    """
-
-    __slots__ = ("raw", "resources", "scopes", "spans", "resource_spans_count", "lines", "__dict__")
-
-    def __init__(
-        self,
-        raw: bytes,
-        resources: list[ResourceInfo],
-        scopes: list[ScopeInfo],
-        spans: SpanColumns,
-        resource_spans_count: int,
-    ) -> None:
-        self.raw = raw
-        self.resources = resources
-        self.scopes = scopes
-        self.spans = spans
-        self.resource_spans_count = resource_spans_count
-        self.lines: JsonLines | None = None
-        """Each span's OTLP/JSON line, when a decode worker made them (`kubespan.otlp.decode_pool`)."""
-        spans.request = raw
-
-    @property
-    def span_count(self) -> int:
-        return len(self.spans)
-
-    def held_bytes(self) -> int:
-        """The bytes a queue holding this batch keeps alive: the request, and its JSON lines if made."""
-        return len(self.raw) + (len(self.lines.blob) if self.lines is not None else 0)
-
-    @cached_property
-    def request(self) -> ExportTraceServiceRequest:
-        """The official message, parsed on first use and shared by every writer."""
-        return ExportTraceServiceRequest.FromString(self.raw)
-
-    def select(self, keep: Sequence[bool]) -> "TraceBatch":
-        """A batch with only the spans whose flag is true (order kept)."""
-        if all(keep):
-            return self
-        view = RequestView.FromString(self.raw)
-        raw, resource_spans = _rebuild(view, keep)
-        batch = TraceBatch(raw, self.resources, self.scopes, self.spans.subset(keep), resource_spans)
-        if self.lines is not None:
-            batch.lines = self.lines.select(keep)
-        return batch
-
-
-@dataclass(slots=True)
-class Rejections:
-    """Spans refused inside an otherwise valid request, for `partial_success`."""
-
-    count: int = 0
-    reasons: list[str] = field(default_factory=list)
-
-    def add(self, reason: str) -> None:
-        self.count += 1
-        if reason not in self.reasons and len(self.reasons) < MAX_REJECT_REASONS:
-            self.reasons.append(reason)
-
-    @property
-    def message(self) -> str:
-        if not self.count:
-            return ""
-        return f"{self.count} span(s) rejected: " + "; ".join(self.reasons)
-
-
 def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) -> tuple[TraceBatch, Rejections]:
     """Decode a protobuf `ExportTraceServiceRequest` into a batch and its rejections.
 
@@ -207,7 +45,7 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
     """
     _refuse_message_bomb(raw)
     try:
-        view = RequestView.FromString(raw)
+        view = WireRequest.FromString(raw)
     except DecodeError as exc:
         raise UndecodableRequest(_parse_failure("ExportTraceServiceRequest", exc)) from None
     resources, scopes = _resources_and_scopes(view, table)
@@ -222,7 +60,7 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
     for scope, scope_spans in enumerate(spans):
         _decode_spans(scope_spans, scope, table, rows, rejections, keep)
     if rejections.count:
-        raw, resource_spans_count = _rebuild(view, keep)
+        raw, resource_spans_count = rebuild_request(view, keep)
     batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count)
     return batch, rejections
 
@@ -246,18 +84,13 @@ def _compiled_columns(raw: bytes, table: AttributeTable) -> SpanColumns | None:
     leaves to protobuf (groups, known fields with other wire types): the accessor path
     below decides those, so both paths accept and read exactly the same.
     """
-    if compiled_span_columns is None:
+    if compiled_span_columns is None or table.decoder_cache is None:
         return None
     try:
-        found = compiled_span_columns(raw, table.compiled_ids)
+        found = compiled_span_columns(raw, table.decoder_cache)
     except InvalidAttribute:
         return None
-    if found is None:
-        return None
-    columns = SpanColumns()
-    for name, column in zip(_COLUMNS, found):
-        setattr(columns, name, column)
-    return columns
+    return None if found is None else SpanColumns.from_lists(found)
 
 
 def _merged(occurrences: Sequence[bytes], message: type) -> bytes:
@@ -416,23 +249,3 @@ def _id_problem(span) -> str | None:
     if span.parent_span_id and len(span.parent_span_id) != SPAN_ID_BYTES:
         return f"invalid parent span id: want {SPAN_ID_BYTES} bytes, got {span.parent_span_id.hex()}"
     return None
-
-
-def _rebuild(view, keep: Sequence[bool]) -> tuple[bytes, int]:
-    """Serialize `view` with only the kept spans, dropping emptied scopes and resources."""
-    flags = iter(keep)
-    out = RequestView()
-    for resource_spans in view.resource_spans:
-        new_resource = None
-        for scope_spans in resource_spans.scope_spans:
-            kept = [span for span in scope_spans.spans if next(flags)]
-            if not kept:
-                continue
-            if new_resource is None:
-                new_resource = out.resource_spans.add(
-                    resource=resource_spans.resource, schema_url=resource_spans.schema_url
-                )
-            new_resource.scope_spans.add(
-                scope=scope_spans.scope, schema_url=scope_spans.schema_url
-            ).spans.extend(kept)
-    return out.SerializeToString(), len(out.resource_spans)

@@ -30,18 +30,12 @@ from itertools import chain
 
 import numpy as np
 
-from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.jsoncodec import RawAttributeJson, raw_span_json_lines
-from kubespan.otlp.decode import (
-    JsonLines,
-    Rejections,
-    ResourceInfo,
-    ScopeInfo,
-    SpanColumns,
-    TraceBatch,
-    UndecodableRequest,
-    decode_request,
-)
+from kubespan.model import SPAN_COLUMNS, AttributeTable, Rejections, ResourceInfo, ScopeInfo, SpanColumns, TraceBatch
+from kubespan.model.batch import SpanBlobs
+from kubespan.otlp.attributes import decode_key_value
+from kubespan.otlp.compiled import BytesCache
+from kubespan.otlp.decode import UndecodableRequest, decode_request
+from kubespan.otlp.jsoncodec.encoder import SPAN_LINES, RawAttributeJson, raw_span_json_lines
 
 MAX_RESTARTS = 10
 """Worker deaths after which the pool stops restarting and the main process decodes alone."""
@@ -49,8 +43,8 @@ STOP_TIMEOUT_S = 5.0
 """How long `close()` waits for a worker to exit before killing it."""
 
 _OK, _UNDECODABLE = 0, 1
-_COLUMN_NAMES = ("trace_id", "span_id", "parent_id", "name", "kind", "start", "end", "status", "scope",
-                 "event_names")
+_SENT_COLUMNS = tuple(name for name in SPAN_COLUMNS if name != "attribute_ids")
+"""The columns sent as they are; attribute ids go as two arrays and are mapped to the main table's."""
 
 
 class WorkerGone(RuntimeError):
@@ -210,7 +204,7 @@ class _IdMap:
 
     def batch(self, payload: tuple, raw: bytes) -> tuple[TraceBatch, Rejections]:
         resources, scopes, columns, flat, lengths, count, reasons, rebuilt, rs_count, lines = payload
-        spans = SpanColumns(**dict(zip(_COLUMN_NAMES, columns)))
+        spans = SpanColumns(**dict(zip(_SENT_COLUMNS, columns)))
         ids = np.frombuffer(self._ids, np.int32)[np.frombuffer(flat, np.int32)].tolist()
         ends = np.cumsum(np.frombuffer(lengths, np.int32)).tolist()
         spans.attribute_ids = [ids[a:b] for a, b in zip([0, *ends], ends)]
@@ -218,7 +212,8 @@ class _IdMap:
                      for service, local, r_raw, url in resources]
         scopes = [ScopeInfo(*scope) for scope in scopes]
         batch = TraceBatch(rebuilt if rebuilt is not None else raw, resources, scopes, spans, rs_count)
-        batch.lines = lines
+        if lines is not None:
+            batch.encoded[SPAN_LINES] = lines
         return batch, Rejections(count, reasons)
 
 
@@ -227,7 +222,9 @@ class _RecordingTable(AttributeTable):
     """The worker's own intern table; remembers the raw bytes of attributes seen first."""
 
     def __init__(self, lines: bool = False) -> None:
-        super().__init__()
+        super().__init__(decode_key_value)
+        if BytesCache is not None:
+            self.decoder_cache = BytesCache(self.intern)
         self.new: list[bytes] = []
         self.attribute_json = RawAttributeJson() if lines else None
 
@@ -245,7 +242,7 @@ def _answer(raw: bytes, table: _RecordingTable) -> bytes:
     except UndecodableRequest as exc:
         return _reply(table, _UNDECODABLE, str(exc))
     spans = batch.spans
-    columns = tuple(getattr(spans, name) for name in _COLUMN_NAMES)
+    columns = tuple(getattr(spans, name) for name in _SENT_COLUMNS)
     payload = (
         [(r.service, r.attribute_ids, r.raw, r.schema_url) for r in batch.resources],
         [(s.resource, s.name, s.version, s.raw, s.schema_url) for s in batch.scopes],
@@ -256,7 +253,7 @@ def _answer(raw: bytes, table: _RecordingTable) -> bytes:
         rejections.reasons,
         batch.raw if batch.raw is not raw else None,
         batch.resource_spans_count,
-        None if table.attribute_json is None else JsonLines(*raw_span_json_lines(batch.raw, table.attribute_json)),
+        None if table.attribute_json is None else SpanBlobs(*raw_span_json_lines(batch.raw, table.attribute_json)),
     )
     return _reply(table, _OK, payload)
 

@@ -17,9 +17,9 @@ descriptors, only the types of some fields change.
 from __future__ import annotations
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from kubespan.otlp import compiled
-from opentelemetry.proto.trace.v1 import trace_pb2
 
 _PACKAGE = "kubespan.wireview"
 _F = descriptor_pb2.FieldDescriptorProto
@@ -102,15 +102,15 @@ def _build() -> dict[str, type]:
         [
             _as_view(
                 _official("Span"),
-                "SpanView",
+                "WireSpan",
                 {"status": _OFFICIAL_STATUS, "events": _OFFICIAL_EVENT, "links": _OFFICIAL_LINK},
             ),
-            _as_view(_official("ScopeSpans"), "ScopeSpansView", {"spans": "SpanView"}),
-            _as_view(_official("ResourceSpans"), "ResourceSpansView", {"scope_spans": "ScopeSpansView"}),
-            _as_view(_official("TracesData"), "RequestView", {"resource_spans": "ResourceSpansView"}),
-            _as_view(_official("ScopeSpans"), "RawScopeSpansView"),
-            _as_view(_official("ResourceSpans"), "RawResourceSpansView", {"scope_spans": "RawScopeSpansView"}),
-            _as_view(_official("TracesData"), "RawSpansView", {"resource_spans": "RawResourceSpansView"}),
+            _as_view(_official("ScopeSpans"), "WireScopeSpans", {"spans": "WireSpan"}),
+            _as_view(_official("ResourceSpans"), "WireResourceSpans", {"scope_spans": "WireScopeSpans"}),
+            _as_view(_official("TracesData"), "WireRequest", {"resource_spans": "WireResourceSpans"}),
+            _as_view(_official("ScopeSpans"), "WireRawScopeSpans"),
+            _as_view(_official("ResourceSpans"), "WireRawResourceSpans", {"scope_spans": "WireRawScopeSpans"}),
+            _as_view(_official("TracesData"), "WireRawSpans", {"resource_spans": "WireRawResourceSpans"}),
         ]
     )
     pool = descriptor_pool.DescriptorPool()
@@ -121,11 +121,11 @@ def _build() -> dict[str, type]:
 
 _VIEWS = _build()
 
-RequestView = _VIEWS[f"{_PACKAGE}.RequestView"]
+WireRequest = _VIEWS[f"{_PACKAGE}.WireRequest"]
 """`ExportTraceServiceRequest` (field 1, resource_spans) with resource and scope as bytes (repeated)."""
-SpanView = _VIEWS[f"{_PACKAGE}.SpanView"]
+WireSpan = _VIEWS[f"{_PACKAGE}.WireSpan"]
 """`Span` with its attributes as raw `KeyValue` bytes; events, links, status official."""
-RawSpansView = _VIEWS[f"{_PACKAGE}.RawSpansView"]
+WireRawSpans = _VIEWS[f"{_PACKAGE}.WireRawSpans"]
 """`ExportTraceServiceRequest` whose spans are raw bytes: splits a request into spans."""
 
 
@@ -133,7 +133,7 @@ def split_spans(raw: bytes) -> list[bytes]:
     """The wire bytes of every span of a request, in order."""
     return [
         span
-        for resource_spans in RawSpansView.FromString(raw).resource_spans
+        for resource_spans in WireRawSpans.FromString(raw).resource_spans
         for scope_spans in resource_spans.scope_spans
         for span in scope_spans.spans
     ]

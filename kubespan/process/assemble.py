@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.model import AttributeTable
 from kubespan.stats import Counters
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.decode import TraceBatch
+from kubespan.model import AttributeTable, TraceBatch
+from kubespan.otlp.select import select_spans
 from kubespan.stats import Counters
 
 
@@ -44,4 +44,4 @@ class DropProcessor:
         self.counters.add("dropped_spans", dropped)
         if dropped == batch.span_count:
             return None
-        return batch.select([not d for d in drop])
+        return select_spans(batch, [not d for d in drop])

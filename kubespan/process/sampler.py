@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import struct
 
-from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.decode import TraceBatch
-from kubespan.otlp.wire import SpanView
+from kubespan.model import AttributeTable, TraceBatch
+from kubespan.otlp.select import select_spans
+from kubespan.otlp.wire import WireSpan, split_spans
 from kubespan.stats import Counters
 
 FNV_OFFSET = 0x811C9DC5
@@ -95,7 +95,7 @@ class ProbabilisticSampler:
         decisions: dict[bytes, bool] = {}
         keep = []
         priority_ids = self._scan_priority_ids()
-        raws = spans.raw if b"ot=" in batch.raw else None  # split spans only when a tracestate may matter
+        raws = split_spans(batch.raw) if b"ot=" in batch.raw else None  # split spans only when a tracestate may matter
         for index, (trace_id, attribute_ids) in enumerate(zip(spans.trace_id, spans.attribute_ids)):
             if priority_ids and not priority_ids.keys().isdisjoint(attribute_ids):
                 forced = self._priority(attribute_ids)
@@ -114,7 +114,7 @@ class ProbabilisticSampler:
         self.counters.add("sampled_out_spans", dropped)
         if dropped == len(keep):
             return None
-        return batch.select(keep)
+        return select_spans(batch, keep)
 
     def _scan_priority_ids(self) -> dict[int, bool | None]:
         """Ids of interned `sampling.priority` attributes, updated as the table grows."""
@@ -139,7 +139,7 @@ class ProbabilisticSampler:
 
 def _sampling_in_tracestate(raw: bytes) -> bool:
     """True when the span's tracestate has an OpenTelemetry `rv` or `th` value."""
-    state = SpanView.FromString(raw).trace_state
+    state = WireSpan.FromString(raw).trace_state
     for member in state.split(","):
         key, _, value = member.strip().partition("=")
         if key == "ot":

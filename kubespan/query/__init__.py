@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 
-from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.decode import TraceBatch
+from kubespan.model import AttributeTable, TraceBatch
 from kubespan.query.ast import Filter, Spanset
 from kubespan.query.errors import QuerySyntaxError
 from kubespan.query.naive import Memo

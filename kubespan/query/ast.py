@@ -191,7 +191,7 @@ def as_number(value: Any) -> float | int | None:
 
 
 def text_of(value: Any) -> str:
-    from kubespan.otlp.attributes import value_text
+    from kubespan.model import value_text
 
     return value_text(value)
 

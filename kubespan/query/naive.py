@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.decode import TraceBatch
+from kubespan.model import AttributeTable, TraceBatch
 from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Not, Or, Spanset, text_of
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kubespan.otlp.attributes import value_text
+from kubespan.model import value_text
 from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Literal, Not, Or, Spanset
 from kubespan.store.chunk import Chunk
 

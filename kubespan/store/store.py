@@ -19,8 +19,7 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from kubespan.otlp.attributes import AttributeTable, value_text
-from kubespan.otlp.decode import TraceBatch
+from kubespan.model import AttributeTable, TraceBatch, value_text
 from kubespan.stats import Counters
 from kubespan.store.chunk import Chunk, build_chunk, merge_chunks
 from kubespan.store.engine import Evaluator, Snapshot, trace_flags

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kubespan.otlp.attributes import AttributeTable, value_text
+from kubespan.model import AttributeTable, value_text
 
 
 class StringTable:

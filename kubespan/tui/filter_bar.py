@@ -157,7 +157,7 @@ def combine_filter(current: str, key: str, value, *, scope: str = "") -> str:
     TraceQL filters (starting with `{`) get a typed `&& { .key = value }` spanset,
     anything else a logfmt term `key="value"` (logfmt compares string forms).
     """
-    from kubespan.otlp.attributes import value_text
+    from kubespan.model import value_text
 
     current = current.strip()
     if current.startswith("{"):

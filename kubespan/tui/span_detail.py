@@ -18,7 +18,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Log
 
-from kubespan.otlp.attributes import any_value_to_python, value_text
+from kubespan.model import value_text
+from kubespan.otlp.attributes import any_value_to_python
 from kubespan.tui.format import STATUS_ERROR, format_duration, format_timestamp, kind_name, status_name
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.text import chunk_lines, inert, sanitize

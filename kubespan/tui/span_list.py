@@ -150,6 +150,6 @@ def key_attributes(row, limit: int = 4) -> Text:
 
 
 def _value_text(value) -> str:
-    from kubespan.otlp.attributes import value_text
+    from kubespan.model import value_text
 
     return value_text(value)

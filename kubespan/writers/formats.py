@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kubespan.otlp.debugtext import render_traces
-from kubespan.otlp.decode import TraceBatch
-from kubespan.otlp.jsoncodec import RawAttributeJson, raw_span_json_lines
+from kubespan.model import TraceBatch
+from kubespan.otlp.jsoncodec.encoder import SPAN_LINES, RawAttributeJson, raw_span_json_lines
 from kubespan.writers.stream import Formatter
 
 _ATTRIBUTE_JSON = RawAttributeJson()
@@ -12,8 +12,9 @@ _ATTRIBUTE_JSON = RawAttributeJson()
 
 def jsonl(batch: TraceBatch) -> tuple[bytes, int]:
     """One complete OTLP/JSON `ExportTraceServiceRequest` per span, one per line."""
-    if batch.lines is not None:  # made by a decode worker
-        return batch.lines.blob, len(batch.lines.ends)
+    made = batch.encoded.get(SPAN_LINES)  # by a decode worker
+    if made is not None:
+        return made.blob, len(made)
     blob, ends = raw_span_json_lines(batch.raw, _ATTRIBUTE_JSON)
     return blob, len(ends)
 

@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Callable
 
-from kubespan.otlp.decode import TraceBatch
+from kubespan.model import TraceBatch
 from kubespan.stats import Counters
 
 Formatter = Callable[[TraceBatch], tuple[bytes, int]]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
 from kubespan.otlp.jsoncodec import (
     JsonDecodeError,
@@ -208,7 +208,7 @@ def test_raw_span_lines_are_the_official_lines(req: ExportTraceServiceRequest) -
 @given(PROTO_INPUTS)
 def test_raw_span_lines_of_any_accepted_request(raw: bytes) -> None:
     try:
-        batch, _ = decode_request(raw, AttributeTable())
+        batch, _ = decode_request(raw, new_attribute_table())
     except UndecodableRequest:
         return
     assert encode_raw_span_lines(batch.raw, RAW_ATTRIBUTE_JSON) == encode_span_lines(batch.request)

@@ -15,9 +15,9 @@ from google.protobuf.message import DecodeError
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from kubespan.otlp.attributes import AttributeTable, any_value_to_python
-from kubespan.otlp.decode import _COLUMNS as _SPAN_COLUMNS
-from kubespan.otlp.decode import TraceBatch, UndecodableRequest, decode_request
+from kubespan.model import SPAN_COLUMNS, AttributeTable, TraceBatch
+from kubespan.otlp.attributes import any_value_to_python, new_attribute_table
+from kubespan.otlp.decode import UndecodableRequest, decode_request
 from kubespan.otlp.jsoncodec import (
     JsonDecodeError,
     RawAttributeJson,
@@ -76,7 +76,7 @@ def _batch_fields(batch_: TraceBatch, table: AttributeTable) -> tuple:
         return [(a.key, comparable(a.value), a.type) for a in map(table.attributes.__getitem__, ids)]
 
     attributes = list(map(pairs, spans.attribute_ids))
-    columns = [getattr(spans, name) for name in _SPAN_COLUMNS if name != "attribute_ids"]
+    columns = [getattr(spans, name) for name in SPAN_COLUMNS if name != "attribute_ids"]
     resources = [(r.service, pairs(r.attribute_ids), r.raw, r.schema_url)
                  for r in batch_.resources]
     scopes = [(s.resource, s.name, s.version, s.raw, s.schema_url) for s in batch_.scopes]
@@ -86,10 +86,10 @@ def _batch_fields(batch_: TraceBatch, table: AttributeTable) -> tuple:
 def check_compiled_agrees(raw: bytes, batch_: TraceBatch, rejections) -> None:
     """The compiled walk and protobuf's accessors decode `raw` to the very same batch, and the
     compiled JSON-lines writer and the view encoder write the very same lines of it."""
-    table = AttributeTable()
+    table = new_attribute_table()
     pure, pure_rejections = decode_request(raw, table, compiled=False)
     assert (rejections.count, rejections.reasons) == (pure_rejections.count, pure_rejections.reasons)
-    compiled_table = AttributeTable()
+    compiled_table = new_attribute_table()
     again, _ = decode_request(raw, compiled_table)
     assert _batch_fields(again, compiled_table) == _batch_fields(pure, table)
     lines = encode_raw_span_lines(pure.raw, RawAttributeJson())  # the compiled writer where it can
@@ -139,7 +139,7 @@ STORE_QUERIES = ["a", "service=kubelet", "{ .a = 1 }", "{ } >> { }", "k8s.pod=~.
 
 def check_proto(raw: bytes) -> str:
     """Decode or `UndecodableRequest`, nothing else; what is kept agrees with the official parse."""
-    table = AttributeTable()
+    table = new_attribute_table()
     try:
         batch_, rejections = decode_request(raw, table)
     except UndecodableRequest as exc:
@@ -199,7 +199,7 @@ class QueryFixture:
 
     @classmethod
     def build(cls) -> "QueryFixture":
-        table = AttributeTable()
+        table = new_attribute_table()
         spans = _fixture_spans()
         store = SpanStore(table)
         store.consume_traces(batch(spans[:2], table))

@@ -7,7 +7,7 @@ import base64
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
 from kubespan.otlp.jsoncodec import MAX_VALUE_NESTING, JsonDecodeError, decode_traces_json
 from tests.fuzz.targets import check_json, check_proto
@@ -25,7 +25,7 @@ def test_duplicate_resource_fields_are_merged_like_protobuf() -> None:
     official parser (which merges both occurrences) refuses the request."""
     minimal = ld(1, ld(1, b"\0") + ld(1, b""))
     with pytest.raises(UndecodableRequest):
-        decode_request(minimal, AttributeTable())
+        decode_request(minimal, new_attribute_table())
     assert check_proto(minimal) == "undecodable"
 
 
@@ -33,7 +33,7 @@ def test_attributes_of_every_resource_and_scope_occurrence_are_kept() -> None:
     resource = ld(1, ld(1, ld(1, b"service.name") + ld(2, ld(1, b"api")))) + ld(1, ld(1, ld(1, b"x") + ld(2, b"")))
     scope = ld(1, ld(1, b"lib")) + ld(1, ld(2, b"1.0"))
     raw = ld(1, resource + ld(2, scope + ld(2, SPAN) + ld(2, ld(1, b"short"))))
-    table = AttributeTable()
+    table = new_attribute_table()
     batch, rejections = decode_request(raw, table)
     assert rejections.count == 1 and batch.span_count == 1
     assert [table.attributes[a].key for a in batch.resources[0].attribute_ids] == ["service.name", "x"]
@@ -53,7 +53,7 @@ def test_span_attribute_nested_past_the_limit_is_rejected(depth: int) -> None:
     """Found as: 48 nested arrays in a span attribute were accepted, but the official parse of
     the request (what every writer does) failed with "Exceeded upb_DecodeOptions_MaxDepth"."""
     raw = ld(1, ld(2, ld(2, SPAN + ld(9, _kv(depth, False)))))
-    batch, rejections = decode_request(raw, AttributeTable())
+    batch, rejections = decode_request(raw, new_attribute_table())
     assert batch.span_count == 0 and rejections.count == 1
     assert "Exceeded upb_DecodeOptions_MaxDepth" in rejections.message
     assert check_proto(raw) == "partial"
@@ -69,7 +69,7 @@ def test_resource_and_scope_attributes_nested_past_the_limit_are_undecodable(whe
         return ld(1, attribute + ld(2, scope + ld(2, SPAN)))
 
     with pytest.raises(UndecodableRequest, match="MaxDepth"):
-        decode_request(request(DEEPEST_ARRAYS + 1), AttributeTable())
+        decode_request(request(DEEPEST_ARRAYS + 1), new_attribute_table())
     assert check_proto(request(DEEPEST_ARRAYS + 1)) == "undecodable"
     assert check_proto(request(DEEPEST_ARRAYS)) == "decoded"
     ExportTraceServiceRequest.FromString(request(DEEPEST_ARRAYS))
@@ -110,7 +110,7 @@ def test_rejections_in_two_scopes_keep_columns_and_request_aligned() -> None:
     bad_id = ld(1, b"\1" * 3) + ld(2, b"\1" * 8)
     bad_attribute = span(3, ld(9, ld(1, b"\xff")))
     raw = ld(1, ld(2, ld(2, bad_id)) + ld(2, ld(2, span(1)) + ld(2, bad_attribute) + ld(2, span(4))))
-    batch, rejections = decode_request(raw, AttributeTable())
+    batch, rejections = decode_request(raw, new_attribute_table())
     assert rejections.count == 2
     assert batch.spans.name == ["op1", "op4"]
     assert check_proto(raw) == "partial"
@@ -121,7 +121,7 @@ def test_a_truncated_resource_occurrence_does_not_swallow_the_next() -> None:
     Joined with the next occurrence it parsed; the official parser refuses it."""
     minimal = ld(1, ld(1, ld(1, b"") + b"\n\x02") + ld(1, b"\n\x00"))
     with pytest.raises(UndecodableRequest, match="cannot parse Resource"):
-        decode_request(minimal, AttributeTable())
+        decode_request(minimal, new_attribute_table())
     assert check_proto(minimal) == "undecodable"
     found = base64.b64decode("CgAKIAoKCgIKAAoACgoKAAoACgAKAAoACgoKAgoACgAKAAoA")
     assert check_proto(found) == "undecodable"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.query import QuerySyntaxError, compile_query
 from kubespan.query.ast import MAX_DEPTH, depth
 from kubespan.store import SpanStore
@@ -54,7 +54,7 @@ LONG_CHAINS = [
 @pytest.mark.parametrize("text", LONG_CHAINS, ids=lambda t: t[:12] + f"…({len(t)})")
 def test_long_chains_of_one_operator_evaluate(text: str) -> None:
     """Thousands of terms joined by one operator fold into a shallow tree: both evaluators agree."""
-    table = AttributeTable()
+    table = new_attribute_table()
     spans = [S(1, 1, attrs={"a": "x"}), S(1, 2, 1, attrs={"a": 1}), S(2, 3, name="a")]
     store = SpanStore(table)
     store.consume_traces(batch(spans, table))

@@ -10,8 +10,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from kubespan.otlp.debugtext import render_traces
 from kubespan.otlp.jsoncodec import decode_traces_json, encode_span_lines
-from kubespan.otlp.decode import TraceBatch, decode_request
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.model import TraceBatch
+from kubespan.otlp.decode import decode_request
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.stats import Counters
 from kubespan.writers.stream import StreamWriter
 from tests.hostile import payloads
@@ -80,7 +81,7 @@ def test_serve_print_writes_hostile_names_inert() -> None:
 
 
 def test_writer_skips_a_batch_it_cannot_format_and_writes_the_next(tmp_path) -> None:
-    table = AttributeTable()
+    table = new_attribute_table()
     batches = [decode_request(payloads.valid(n), table)[0] for n in (3, 2)]
     written = threading.Event()
 

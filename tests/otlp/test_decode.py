@@ -5,18 +5,20 @@ from __future__ import annotations
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
+from kubespan.otlp.select import select_spans
+from kubespan.otlp.wire import split_spans
 from tests.support.requests import k8s_request, request_with_ids
 
 
 def decode(request: ExportTraceServiceRequest | bytes):
     raw = request if isinstance(request, bytes) else request.SerializeToString()
-    return decode_request(raw, AttributeTable())
+    return decode_request(raw, new_attribute_table())
 
 
 def test_columns_follow_wire_order_and_intern_attributes():
-    table = AttributeTable()
+    table = new_attribute_table()
     batch, rejections = decode_request(k8s_request(spans=3).SerializeToString(), table)
     assert rejections.count == 0 and batch.span_count == 3
     assert batch.spans.span_id == [(i + 1).to_bytes(8, "big") for i in range(3)]
@@ -77,27 +79,27 @@ def test_select_keeps_order_and_drops_empty_scopes():
     request = k8s_request(spans=2)
     request.resource_spans.extend(k8s_request(spans=2, service="containerd").resource_spans)
     batch, _ = decode(request)
-    subset = batch.select([False, False, True, False])
+    subset = select_spans(batch, [False, False, True, False])
     assert subset.span_count == 1 and subset.resource_spans_count == 1
     [resource_spans] = subset.request.resource_spans
     assert resource_spans.resource.attributes[0].value.string_value == "containerd"
     assert subset.spans.span_id == [resource_spans.scope_spans[0].spans[0].span_id]
-    assert batch.select([True] * 4) is batch
+    assert select_spans(batch, [True] * 4) is batch
 
 
 def test_raw_span_bytes_are_split_on_demand():
     from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
     batch, _ = decode(k8s_request(spans=3))
-    spans = [Span.FromString(raw) for raw in batch.spans.raw]
+    spans = [Span.FromString(raw) for raw in split_spans(batch.raw)]
     assert spans == list(k8s_request(spans=3).resource_spans[0].scope_spans[0].spans)
-    subset = batch.select([False, True, False])
-    assert [Span.FromString(raw).span_id for raw in subset.spans.raw] == [(2).to_bytes(8, "big")]
+    subset = select_spans(batch, [False, True, False])
+    assert [Span.FromString(raw).span_id for raw in split_spans(subset.raw)] == [(2).to_bytes(8, "big")]
 
 
 def test_parse_errors_name_the_otlp_message_not_an_internal_type():
     with pytest.raises(UndecodableRequest) as caught:
-        decode_request(b"\xff\xff", AttributeTable())
+        decode_request(b"\xff\xff", new_attribute_table())
     assert str(caught.value) == "proto: cannot parse ExportTraceServiceRequest: wire format was corrupt"
     assert "kubespan" not in str(caught.value)
 
@@ -131,7 +133,7 @@ def _minimal_spans(count: int, *, resource_each: bool = False) -> bytes:
 def test_many_minimal_spans_are_not_taken_for_a_message_bomb(resource_each: bool):
     raw = _minimal_spans(5000, resource_each=resource_each)
     assert len(raw) >= 64 * 1024
-    batch, rejections = decode_request(raw, AttributeTable())
+    batch, rejections = decode_request(raw, new_attribute_table())
     assert (batch.span_count, rejections.count) == (5000, 0)
 
 
@@ -141,7 +143,7 @@ def test_empty_spans_or_scopes_by_the_hundred_thousand_are_refused(inner: bytes)
     if inner.startswith(b"\x12\x00\x12"):  # empty ScopeSpans directly under one ResourceSpans
         raw = b"\x0a" + _varint(len(inner)) + inner
     with pytest.raises(UndecodableRequest, match="at least 30 bytes"):
-        decode_request(raw, AttributeTable())
+        decode_request(raw, new_attribute_table())
 
 
 def _varint(value: int) -> bytes:

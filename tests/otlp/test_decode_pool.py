@@ -11,10 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from kubespan.k8s.demo import load_batch
-from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.decode import JsonLines, TraceBatch, UndecodableRequest, decode_request
+from kubespan.model import AttributeTable, SpanBlobs, TraceBatch
+from kubespan.otlp.attributes import new_attribute_table
+from kubespan.otlp.decode import UndecodableRequest, decode_request
 from kubespan.otlp.decode_pool import DecodePool
 from kubespan.otlp.jsoncodec import encode_span_lines
+from kubespan.otlp.jsoncodec.encoder import SPAN_LINES
+from kubespan.otlp.select import select_spans
 from tests.support.forward_helpers import wait_until
 from tests.support.requests import request_with_ids
 from tests.support.spanfactory import S, request
@@ -23,7 +26,7 @@ from tests.support.spanfactory import S, request
 @pytest.fixture
 def pool():
     restarts = threading.Event()
-    pool = DecodePool(AttributeTable(), workers=2, on_restart=restarts.set)
+    pool = DecodePool(new_attribute_table(), workers=2, on_restart=restarts.set)
     pool.restarted = restarts
     yield pool
     pool.close()
@@ -55,7 +58,7 @@ def test_concurrent_requests_decode_as_in_process(pool: DecodePool) -> None:
     payloads = load_batch(64 * 40, seed=3, batch_size=64)
     with ThreadPoolExecutor(4) as threads:
         results = list(threads.map(pool.decode, payloads))
-    reference = AttributeTable()
+    reference = new_attribute_table()
     for raw, (batch, _) in zip(payloads, results):
         expected, _ = decode_request(raw, reference)
         assert view(batch, pool.table) == view(expected, reference)
@@ -77,7 +80,7 @@ def test_rejected_spans_and_rebuilt_request(pool: DecodePool) -> None:
     batch, rejections = pool.decode(raw)
     assert rejections.count == 2 and batch.span_count == 2
     assert batch.raw != raw
-    assert_same_as_here(pool, raw, AttributeTable())
+    assert_same_as_here(pool, raw, new_attribute_table())
 
 
 def test_invalid_attribute_rejects_its_span_only(pool: DecodePool) -> None:
@@ -85,16 +88,16 @@ def test_invalid_attribute_rejects_its_span_only(pool: DecodePool) -> None:
     raw[raw.index(b"NOT-UTF-8")] = 0xFF  # invalid UTF-8 in the second span's attribute value
     batch, rejections = pool.decode(bytes(raw))
     assert rejections.count == 1 and batch.span_count == 1
-    assert_same_as_here(pool, bytes(raw), AttributeTable())
+    assert_same_as_here(pool, bytes(raw), new_attribute_table())
 
 
 def test_undecodable_request_raises_and_later_ids_stay_right(pool: DecodePool) -> None:
     with pytest.raises(UndecodableRequest) as refused:
         pool.decode(b"\x0a\x05garb")
     with pytest.raises(UndecodableRequest) as here:
-        decode_request(b"\x0a\x05garb", AttributeTable())
+        decode_request(b"\x0a\x05garb", new_attribute_table())
     assert str(refused.value) == str(here.value)
-    assert_same_as_here(pool, request([S(2, 1, attrs={"after": "failure"})]).SerializeToString(), AttributeTable())
+    assert_same_as_here(pool, request([S(2, 1, attrs={"after": "failure"})]).SerializeToString(), new_attribute_table())
 
 
 def test_killed_worker_is_restarted_and_nothing_is_lost(pool: DecodePool) -> None:
@@ -109,26 +112,30 @@ def test_killed_worker_is_restarted_and_nothing_is_lost(pool: DecodePool) -> Non
     assert [pool.table.attributes[batch.spans.attribute_ids[0][0]].value for batch, _ in results] == list(range(20))
     assert pool.restarted.wait(10)
     assert pool.restarts == 1
-    assert_same_as_here(pool, raw, AttributeTable())
+    assert_same_as_here(pool, raw, new_attribute_table())
 
 
 def test_workers_encode_the_json_lines_of_what_they_keep() -> None:
-    pool = DecodePool(AttributeTable(), workers=1, lines=True)
+    pool = DecodePool(new_attribute_table(), workers=1, lines=True)
     try:
         raw = request_with_ids([(16, 8), (15, 8), (16, 8), (16, 8)]).SerializeToString()
         batch, rejections = pool.decode(raw)
         assert rejections.count == 1
-        assert batch.lines == JsonLines.of(encode_span_lines(batch.request)) and len(batch.lines.ends) == 3
-        picked = batch.select([True, False, True])
-        assert picked.lines == JsonLines.of(encode_span_lines(picked.request)) and len(picked.lines.ends) == 2
-        assert picked.lines.blob.count(b"\n") == 2 and picked.lines.blob.endswith(b"\n")
+        assert batch.encoded[SPAN_LINES] == lines_of(batch) and len(batch.encoded[SPAN_LINES]) == 3
+        picked = select_spans(batch, [True, False, True])
+        assert picked.encoded[SPAN_LINES] == lines_of(picked) and len(picked.encoded[SPAN_LINES]) == 2
+        assert picked.encoded[SPAN_LINES].blob.count(b"\n") == 2 and picked.encoded[SPAN_LINES].blob.endswith(b"\n")
     finally:
         pool.close()
 
 
+def lines_of(batch: TraceBatch) -> SpanBlobs:
+    return SpanBlobs.of([line.encode() + b"\n" for line in encode_span_lines(batch.request)])
+
+
 def test_without_lines_workers_leave_them_to_the_writers(pool: DecodePool) -> None:
     batch, _ = pool.decode(request([S(1, 1)]).SerializeToString())
-    assert batch.lines is None
+    assert batch.encoded == {}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -11,8 +11,9 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from kubespan.k8s.demo import load_batch
+from kubespan.model import AttributeTable
 from kubespan.otlp import decode
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from tests.fuzz.targets import check_compiled_agrees
 from tests.support.requests import k8s_request, request_with_ids
@@ -25,12 +26,12 @@ def test_the_extension_is_built():
 
 
 def walk(raw: bytes, table: AttributeTable | None = None):
-    table = AttributeTable() if table is None else table
-    return span_columns(raw, table.compiled_ids)
+    table = new_attribute_table() if table is None else table
+    return span_columns(raw, table.decoder_cache)
 
 
 def agrees(raw: bytes) -> None:
-    batch, rejections = decode_request(raw, AttributeTable())
+    batch, rejections = decode_request(raw, new_attribute_table())
     check_compiled_agrees(raw, batch, rejections)
 
 
@@ -41,7 +42,7 @@ def test_k8s_like_requests_decode_the_same_both_ways():
 
 
 def test_columns_and_attribute_ids():
-    table = AttributeTable()
+    table = new_attribute_table()
     columns = walk(k8s_request(spans=3).SerializeToString(), table)
     trace, span, parent, name, kind, start, end, status, scope, attribute_ids, events = columns
     assert trace == [bytes(range(1, 17))] * 3
@@ -107,7 +108,7 @@ def test_unusual_wire_contents_are_left_to_protobuf(tail: bytes):
 def test_spans_to_reject_are_left_to_protobuf():
     raw = request_with_ids([(16, 8), (15, 8), (16, 0)]).SerializeToString()
     assert walk(raw) is None
-    batch, rejections = decode_request(raw, AttributeTable())
+    batch, rejections = decode_request(raw, new_attribute_table())
     assert (batch.span_count, rejections.count) == (1, 2)
     agrees(raw)
 
@@ -116,7 +117,7 @@ def test_an_invalid_attribute_is_left_to_protobuf():
     request = k8s_request(spans=2)
     request.resource_spans[0].scope_spans[0].spans[1].attributes.add(key="bad").value.string_value = "XXXX"
     raw = request.SerializeToString().replace(b"XXXX", b"\xff\xfe\xfd\xfc")
-    batch, rejections = decode_request(raw, AttributeTable())
+    batch, rejections = decode_request(raw, new_attribute_table())
     assert (batch.span_count, rejections.count) == (1, 1)
     agrees(raw)
 
@@ -155,7 +156,8 @@ def _field(number: int, payload: bytes) -> bytes:
 # ---------------------------------------------------------------- count_messages
 
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubespan.otlp import wire
 from tests.fuzz.strategies import PROTO_INPUTS
@@ -287,8 +289,8 @@ def test_a_miss_that_raises_stores_nothing():
 
 
 def test_an_attribute_table_and_its_cache_are_collected_together():
-    table = AttributeTable()
-    table.compiled_ids[b"\x0a\x01k"]  # the cache holds table.intern, the table holds the cache
+    table = new_attribute_table()
+    table.decoder_cache[b"\x0a\x01k"]  # the cache holds table.intern, the table holds the cache
     gone = weakref.ref(table)
     del table
     gc.collect()

@@ -14,7 +14,7 @@ from tests.support.forward_helpers import GrpcBackend, HttpBackend, free_port, m
 from kubespan.forward.forwarder import Forwarder
 from kubespan.forward.retry import Backoff, RetryableError, SendResult
 from kubespan.forward.settings import ForwardSettings, QueueSettings, RetrySettings, parse_queue_size, redact
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
 from kubespan.stats import Counters
@@ -23,7 +23,7 @@ FAST = RetrySettings(initial_interval=0.01, max_interval=0.05, max_elapsed_time=
 
 
 def batch(spans: int, start: int = 0):
-    return decode_request(make_request(spans, start), AttributeTable())[0]
+    return decode_request(make_request(spans, start), new_attribute_table())[0]
 
 
 def settings(url: str, **changes) -> ForwardSettings:

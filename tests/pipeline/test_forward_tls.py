@@ -10,7 +10,7 @@ import pytest
 from tests.support.forward_helpers import Counting, HttpBackend, make_request, wait_until
 from kubespan.forward.forwarder import Forwarder
 from kubespan.forward.settings import ForwardSettings, RetrySettings
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
 from kubespan.receive.settings import ReceiverSettings
@@ -28,7 +28,7 @@ def certificate(tmp_path_factory) -> tuple[str, str, str]:
 
 
 def batch(spans: int):
-    return decode_request(make_request(spans), AttributeTable())[0]
+    return decode_request(make_request(spans), new_attribute_table())[0]
 
 
 def forward(settings: ForwardSettings, spans: int, counting: Counting, total: int | None = None) -> Counters:

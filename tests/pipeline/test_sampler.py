@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tests.support.forward_helpers import make_request, span_names
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
 from kubespan.process.sampler import ProbabilisticSampler, fnv1a32, priority_decision, scaled_rate, trace_bucket
@@ -37,7 +37,7 @@ def test_scaled_rate_float32(percent: float, rate: int) -> None:
 
 def test_walkthrough_seed_decisions() -> None:
     """hash_seed: 22 — bucket 13379: kept at 81.67 % (13380 buckets), dropped at 81.66 % (13379)."""
-    table = AttributeTable()
+    table = new_attribute_table()
     assert scaled_rate(81.67) == 13380 and scaled_rate(81.66) == 13379
     assert ProbabilisticSampler(81.67, 22, table).keep_trace(TRACE)
     assert not ProbabilisticSampler(81.66, 22, table).keep_trace(TRACE)
@@ -60,12 +60,12 @@ def _reference_keep(trace_id: bytes, seed: int, percent: float) -> bool:
 
 @given(st.binary(min_size=16, max_size=16).filter(any), st.integers(0, 2**32 - 1), st.floats(0.01, 100))
 def test_decisions_match_reference(trace_id: bytes, seed: int, percent: float) -> None:
-    sampler = ProbabilisticSampler(percent, seed, AttributeTable())
+    sampler = ProbabilisticSampler(percent, seed, new_attribute_table())
     assert sampler.keep_trace(trace_id) == _reference_keep(trace_id, seed, percent)
 
 
 def test_process_keeps_whole_traces_and_counts() -> None:
-    table = AttributeTable()
+    table = new_attribute_table()
     counters = Counters()
     sampler = ProbabilisticSampler(30, 22, table, counters)
     batch, _ = decode_request(make_request(400), table)
@@ -78,7 +78,7 @@ def test_process_keeps_whole_traces_and_counts() -> None:
 
 
 def test_hundred_percent_forwards_bytes_unchanged() -> None:
-    table = AttributeTable()
+    table = new_attribute_table()
     raw = make_request(50)
     batch, _ = decode_request(raw, table)
     assert ProbabilisticSampler(100, 22, table).process(batch) is batch
@@ -94,7 +94,7 @@ def test_sampling_priority_overrides() -> None:
     assert priority_decision(-1) is None
     assert priority_decision("x") is None
     assert priority_decision(True) is None
-    table = AttributeTable()
+    table = new_attribute_table()
     sampler_none = ProbabilisticSampler(0.0001, 1, table)
     forced, _ = decode_request(make_request(5, attrs={"sampling.priority": 1}), table)
     assert sampler_none.process(forced).span_count == 5
@@ -110,7 +110,7 @@ def test_tracestate_with_threshold_is_dropped_fail_closed() -> None:
     spans = request.resource_spans[0].scope_spans[0].spans
     spans[0].trace_state = "ot=th:8;rv:abcdefabcdefab,vendor=x"
     spans[1].trace_state = "vendor=ot=th"
-    table = AttributeTable()
+    table = new_attribute_table()
     batch, _ = decode_request(request.SerializeToString(), table)
     kept = ProbabilisticSampler(100, 0, table).process(batch)
     assert kept.spans.name == ["span-1", "span-2"]

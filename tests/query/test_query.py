@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.query import QuerySyntaxError, compile_query
 from kubespan.query.ast import And, BareWord, Cond, Filter, Not, Or, SpansetOp
 from kubespan.query.literals import parse_duration
@@ -23,7 +23,7 @@ SPANS = [
 
 
 def matches(text: str) -> list[int]:
-    table = AttributeTable()
+    table = new_attribute_table()
     b = batch(SPANS, table)
     return [s.span for s, hit in zip(SPANS, compile_query(text).match_batch(b, table)) if hit]
 

@@ -6,7 +6,8 @@ import threading
 
 import numpy as np
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.model import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.query import compile_query
 from kubespan.stats import Counters
 from kubespan.store import SpanStore
@@ -16,7 +17,7 @@ from tests.support.spanfactory import T0, S, batch, request, span_id, trace_id
 
 
 def make(max_spans: int = 1_000_000, **kwargs) -> tuple[SpanStore, AttributeTable]:
-    table = AttributeTable()
+    table = new_attribute_table()
     return SpanStore(table, max_spans=max_spans, **kwargs), table
 
 
@@ -175,7 +176,7 @@ def test_memory_bound_evicts():
 
 def test_counters_gauges():
     counters = Counters()
-    table = AttributeTable()
+    table = new_attribute_table()
     store = SpanStore(table, max_spans=1, counters=counters)
     store.consume_traces(batch([S(1, 1), S(2, 2)], table))
     snapshot = counters.snapshot()

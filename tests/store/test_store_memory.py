@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.model import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.store import SpanStore
 from tests.support.spanfactory import S, batch
 
@@ -25,7 +26,7 @@ def fill(store: SpanStore, table: AttributeTable, batches: int, spans_per_batch:
 
 
 def test_memory_estimate_matches_live_chunks_through_merges_and_evictions():
-    table = AttributeTable()
+    table = new_attribute_table()
     store = SpanStore(table, max_spans=10**9, max_memory_mib=BUDGET_MB)
     budget = store.max_memory_bytes
     evictions = 0
@@ -40,7 +41,7 @@ def test_memory_estimate_matches_live_chunks_through_merges_and_evictions():
 
 
 def test_memory_budget_holds_with_a_span_bound_too():
-    table = AttributeTable()
+    table = new_attribute_table()
     store = SpanStore(table, max_spans=2000, max_memory_mib=BUDGET_MB)
     for _ in fill(store, table, 600):
         assert len(store) <= 2000

@@ -7,7 +7,7 @@ import dataclasses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kubespan.otlp.attributes import AttributeTable
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.query import compile_query
 from kubespan.store import SpanStore
 from kubespan.store import chunk as chunk_module
@@ -103,7 +103,7 @@ def check(spans, text: str, chunks: int, indexed: bool = False) -> None:
 
 
 def _check(spans, text: str, chunks: int) -> None:
-    table = AttributeTable()
+    table = new_attribute_table()
     full = batch(spans, table)
     store = SpanStore(table)
     size = max(1, len(spans) // chunks)
@@ -132,7 +132,7 @@ def test_traceql_store_matches_naive(spans, text, chunks, indexed):
 @settings(max_examples=60, deadline=None)
 @given(span_lists(), st.integers(1, 25), SHORT_TERMS)
 def test_eviction_keeps_the_newest_spans(spans, max_spans, term):
-    table = AttributeTable()
+    table = new_attribute_table()
     store = SpanStore(table, max_spans=max_spans)
     for s in spans:
         store.consume_traces(batch([s], table))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from kubespan.otlp.decode import TraceBatch
+from kubespan.model import TraceBatch
 
 
 class Recorder:

@@ -7,8 +7,8 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from kubespan.otlp.attributes import AttributeTable
-from kubespan.otlp.decode import TraceBatch, decode_request
+from kubespan.model import AttributeTable, TraceBatch
+from kubespan.otlp.decode import decode_request
 
 T0 = 1_700_000_000_000_000_000
 

@@ -289,6 +289,8 @@ def encode_span_lines(req: Message) -> list[str]:
     return lines
 
 
+SPAN_LINES = "otlp-json-lines"
+"""The name of one-span-per-line OTLP/JSON among a batch's `encoded` forms (`TraceBatch.encoded`)."""
 RAW_ATTRIBUTE_CACHE_ENTRIES = 200_000
 """Distinct attributes whose JSON `encode_raw_span_lines` remembers before starting over."""
 
@@ -346,9 +348,9 @@ def _compiled_lines(raw: bytes, cache: RawAttributeJson) -> tuple[bytes, list[in
 
 def _scopes(raw: bytes, empty: bool = False):
     """(line prefix, line suffix, wire-view spans) of every ScopeSpans with spans (or every one)."""
-    from kubespan.otlp.wire import RequestView
+    from kubespan.otlp.wire import WireRequest
 
-    for rs in RequestView.FromString(raw).resource_spans:
+    for rs in WireRequest.FromString(raw).resource_spans:
         resource = Resource.FromString(b"".join(rs.resource))
         rs_head = '{"resourceSpans":[{"resource":' + _resource_json(resource)
         rs_tail = _schema_suffix(rs.schema_url) + "}]}"
