@@ -127,6 +127,11 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         super().notify(notice(message), title=notice(title, limit=120), severity=severity,
                        timeout=timeout, markup=False)
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say how to quit, in plain words (Textual's own hint is markup, and
+        every notification here is shown literally)."""
+        self.notify("Press q (or ctrl+q) to quit the app", title="Do you want to quit?")
+
     # -- layout ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:

@@ -12,7 +12,7 @@ from textual import work
 from textual.worker import get_current_worker
 
 from kubespan.tui import messages
-from kubespan.tui.format import format_count
+from kubespan.tui.format import plural
 from kubespan.tui.pod_list import collect_pods
 
 
@@ -34,7 +34,7 @@ class BackgroundWork:
             return
         self.pod_list.set_pods(message.pods)
         if self.view == "pods":
-            self.filter_bar.set_matches(f"{len(message.pods)} pods")
+            self.filter_bar.set_matches(plural(len(message.pods), "pod"))
 
     @work(thread=True, group="load", exit_on_error=False)
     def _run_loader(self) -> None:
@@ -48,12 +48,12 @@ class BackgroundWork:
             return
         if message.finished:
             self.progress = ""
-            detail = f"Loaded {message.spans:,} spans from {message.path}"
+            detail = f"Loaded {plural(message.spans, 'span', exact=True)} from {message.path}"
             self.notify(detail if not message.error else f"{message.path}: {message.error}",
                         severity="error" if message.error else "information", timeout=4)
         else:
             share = f" {100 * message.done // message.total}%" if message.total else ""
-            self.progress = f"loading {Path(message.path).name}{share} ({format_count(message.spans)} spans)"
+            self.progress = f"loading {Path(message.path).name}{share} ({plural(message.spans, 'span')})"
         for warning in message.warnings:
             self.notify(str(warning), severity="warning", timeout=6)
         self._update_status()

@@ -80,6 +80,12 @@ def format_count(value: int | float) -> str:
     return f"{value / 1_000_000:.2f}M"
 
 
+def plural(count: int | float, noun: str, *, exact: bool = False) -> str:
+    """`1 span`, `0 errors`, `12.3k traces` (`12,345 traces` when `exact`)."""
+    shown = f"{int(count):,}" if exact else format_count(count)
+    return f"{shown} {noun if int(count) == 1 else noun + 's'}"
+
+
 def format_bytes(value: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":

@@ -7,13 +7,24 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
+KEY_NAMES = {"escape": "Esc", "enter": "Enter", "space": "Space", "pageup": "PgUp", "pagedown": "PgDn",
+             "home": "Home", "end": "End", "tab": "Tab", "backspace": "Backspace", "delete": "Del"}
+"""Keys written as a user reads them on the keyboard; others go through Textual's `format_key`."""
+
+
+def key_name(key: str) -> str:
+    """`slash` → `/`, `question_mark` → `?`, `pageup` → `PgUp`, `ctrl+p` → `ctrl+p`."""
+    key = key.strip()
+    return KEY_NAMES.get(key) or format_key(key)
+
+
 def _keys(binding: Binding) -> str:
-    return " ".join(key.strip().replace("escape", "Esc").replace("enter", "Enter").replace("space", "Space")
-                    for key in binding.key.split(","))
+    return " ".join(key_name(key) for key in binding.key.split(","))
 
 
 def bindings_table(sections: list[tuple[str, list]]) -> Table:

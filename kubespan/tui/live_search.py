@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from textual.css.query import NoMatches
 
 from kubespan.tui import messages
-from kubespan.tui.format import format_count
+from kubespan.tui.format import plural
 from kubespan.tui.status_footer import StatusFooter
 
 POD_REFRESH_EVERY = 8
@@ -153,7 +153,7 @@ class LiveSearch:
         self._searched[kind] = message.generation
         self._searched_version[kind] = message.version
         if self.list_view == kind:
-            self.filter_bar.set_matches(f"{format_count(matches)} {kind}")
+            self.filter_bar.set_matches(plural(matches, kind.removesuffix("s")))
 
     def _search_error_traces(self, step: int, generation: int) -> None:
         """Executor thread: every trace with an error span (intersected with the list later)."""

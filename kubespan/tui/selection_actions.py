@@ -6,6 +6,7 @@ Mixed into :class:`~kubespan.tui.app.KubespanApp`, whose views and widgets it re
 
 from __future__ import annotations
 
+from kubespan.tui.format import plural
 from kubespan.tui.span_detail import SpanDetail
 
 
@@ -87,4 +88,4 @@ class SelectionActions:
         except OSError as exc:
             self.notify(f"Cannot save: {exc}", severity="error")
             return
-        self.notify(f"Saved {count} spans to {path.resolve()}", timeout=6)
+        self.notify(f"Saved {plural(count, 'span', exact=True)} to {path.resolve()}", timeout=6)

@@ -20,7 +20,7 @@ from textual.widgets import Label, Log
 
 from kubespan.model import value_text
 from kubespan.otlp.attributes import any_value_to_python
-from kubespan.tui.format import STATUS_ERROR, format_duration, format_timestamp, kind_name, status_name
+from kubespan.tui.format import STATUS_ERROR, format_duration, format_timestamp, kind_name, plural, status_name
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.text import chunk_lines, inert, sanitize
 
@@ -161,8 +161,7 @@ def detail_lines(detail, tz: tzinfo | None = None) -> list[DetailLine]:
         _attributes(out, resource.attributes, "resource", indent=1)
     scope = getattr(detail, "scope", None)
     if scope is not None:
-        _section(out, "Scope", len(scope.attributes), scope.dropped_attributes_count,
-                 getattr(detail, "scope_schema_url", ""))
+        _scope_section(out, scope, getattr(detail, "scope_schema_url", ""))
         text = cells((Text(" name", style="bold"), 12, "left"), (inert(scope.name or "(empty)"), None, "left"))
         out.append(DetailLine(text, DetailItem("scope name", scope.name)))
         text = cells((Text(" version", style="bold"), 12, "left"), (inert(scope.version or "(empty)"), None, "left"))
@@ -176,6 +175,25 @@ def _section(out: list[DetailLine], title: str, count: int, dropped: int, schema
     text = Text(f"── {title} ({count})", style="bold cyan", end="")
     if dropped:
         text.append(f"  {dropped} dropped", "bold yellow")
+    if schema:
+        text.append("  schema ", "dim")
+        text.append_text(inert(schema, "dim", limit=120))
+    out.append(DetailLine(text))
+
+
+def _scope_section(out: list[DetailLine], scope, schema: str) -> None:
+    """`── Scope k8s.io/kubernetes/pkg/kubelet 1.27.1`: the heading names the scope; a
+    count is only added for attributes, which most scopes have none of."""
+    out.append(DetailLine(Text("")))
+    text = Text("── Scope ", style="bold cyan", end="")
+    text.append_text(inert(scope.name or "(unnamed)", "bold cyan", limit=120))
+    if scope.version:
+        text.append(" ")
+        text.append_text(inert(scope.version, "cyan", limit=60))
+    if scope.attributes:
+        text.append(f"  ({plural(len(scope.attributes), 'attribute')})", "cyan")
+    if scope.dropped_attributes_count:
+        text.append(f"  {scope.dropped_attributes_count} dropped", "bold yellow")
     if schema:
         text.append("  schema ", "dim")
         text.append_text(inert(schema, "dim", limit=120))

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from kubespan.tui.format import format_duration
+from kubespan.tui.format import format_duration, plural
 from kubespan.tui.line_list import LineList
 from kubespan.tui.span_detail import SpanDetail
 from kubespan.tui.text import inert
@@ -96,9 +96,9 @@ class TraceView(Vertical):
             text.append_text(inert(summary.root_service or "?", "bold", limit=40))
             text.append(" ")
             text.append_text(inert(summary.root_name or "(missing root)", limit=120))
-            text.append(f"  {format_duration(summary.duration)}  {summary.span_count} spans", "dim")
+            text.append(f"  {format_duration(summary.duration)}  {plural(summary.span_count, 'span')}", "dim")
             if summary.error_count:
-                text.append(f"  {summary.error_count} errors", "bold red")
+                text.append(f"  {plural(summary.error_count, 'error')}", "bold red")
             if len(waterfall.rows) < summary.span_count:
                 text.append(f"  (showing {len(waterfall.rows)})", "yellow")
         self.query_one("#trace-title", Static).update(text)

@@ -7,7 +7,7 @@ from typing import Callable
 from rich.text import Text
 from textual.binding import Binding
 
-from kubespan.tui.format import STATUS_ERROR, format_duration
+from kubespan.tui.format import STATUS_ERROR, format_duration, plural
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.text import inert
 from kubespan.tui.tree import TreeLine, bar_cells, build_tree, service_color, time_ticks, tree_prefix
@@ -75,7 +75,7 @@ class Waterfall(LineList):
             axis[start:start + len(label)] = label
         line = Text("".join(axis[:bar_width]), end="")
         total = format_duration(self.trace_end - self.trace_start) if self.rows else ""
-        title = f"SPAN ({len(self.rows)} spans, {total})" if self.rows else "SPAN"
+        title = f"SPAN ({plural(len(self.rows), 'span')}, {total})" if self.rows else "SPAN"
         return cells((title, name_width, "left"), ("DURATION", 9, "right"), (line, bar_width, "left"))
 
     def _widths(self, width: int) -> tuple[int, int]:

@@ -108,7 +108,7 @@ async def test_detail_shows_everything(app_factory):
                       "duration", "k8s.pod", "service.name", "host.name", "scope name", "scope version"):
             assert label in labels, label
         text = screen_text(app)
-        assert "── Attributes (2)" in text and "── Resource (2)" in text and "── Scope (0)" in text
+        assert "── Attributes (2)" in text and "── Resource (2)" in text and "── Scope k8s.io/kubernetes/pkg/kubelet 1.27.1" in text
         assert "error: CreateContainerError" in text
         assert "k8s.io/kubernetes/pkg/kubelet" in text and "1.27.1" in text
 
