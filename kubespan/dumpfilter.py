@@ -13,11 +13,12 @@ from typing import Callable, Iterable, Iterator
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from kubespan.encode.debugtext import render_traces
+from kubespan.encode.span_lines import encode_span_lines
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.otlp.attributes import new_attribute_table
-from kubespan.otlp.debugtext import render_traces
 from kubespan.otlp.decode import decode_request
-from kubespan.otlp.jsoncodec import DumpLineError, encode_span_lines, iter_dump_requests
+from kubespan.otlp.jsoncodec import DumpLineError, iter_dump_requests
 from kubespan.otlp.select import select_spans
 from kubespan.query import Query
 from kubespan.query.ast import Filter

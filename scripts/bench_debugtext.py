@@ -1,4 +1,4 @@
-"""Measure kubespan.otlp.debugtext throughput on k8s-like spans; prints spans/s.
+"""Measure kubespan.encode.debugtext throughput on k8s-like spans; prints spans/s.
 
 Usage: python scripts/bench_debugtext.py [--spans N] [--batch N] [--legacy]
 """
@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
     ExportTraceServiceRequest,
 )
 
-from kubespan.otlp.debugtext import render_traces  # noqa: E402
+from kubespan.encode.debugtext import render_traces  # noqa: E402
 
 _T0 = 1_684_374_704_954_563_708  # 2023-05-18 01:51:44.954563708 UTC
 

@@ -26,11 +26,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status  # noqa: E402
 
-from kubespan.otlp.jsoncodec import (  # noqa: E402
-    decode_traces_json,
-    encode_request_json,
-    encode_span_lines,
-)
+from kubespan.encode.otlp_json import encode_request_json  # noqa: E402
+from kubespan.encode.span_lines import encode_span_lines  # noqa: E402
+from kubespan.otlp.jsoncodec import decode_traces_json  # noqa: E402
 
 SPANS_PER_REQUEST = 512
 _NAMES = [

@@ -28,7 +28,7 @@ except ImportError:
 span_columns = getattr(_spanwalk, "span_columns", None)
 """Span columns of a parsed request, or None for the accessor path (kubespan.otlp.decode)."""
 span_json_lines = getattr(_spanwalk, "span_json_lines", None)
-"""One-span-per-line OTLP/JSON of a request, or None for the view encoder (jsoncodec.encoder)."""
+"""One-span-per-line OTLP/JSON of a request, or None for the view encoder (kubespan.encode.span_lines)."""
 count_messages = getattr(_spanwalk, "count_messages", None)
 """The message-bomb walk of kubespan.otlp.wire, in C."""
 BytesCache = getattr(_spanwalk, "BytesCache", None)

@@ -30,12 +30,12 @@ from itertools import chain
 
 import numpy as np
 
+from kubespan.encode.span_lines import SPAN_LINES, RawAttributeJson, raw_span_json_lines
 from kubespan.model import SPAN_COLUMNS, AttributeTable, Rejections, ResourceInfo, ScopeInfo, SpanColumns, TraceBatch
 from kubespan.model.batch import SpanBlobs
 from kubespan.otlp.attributes import decode_key_value
 from kubespan.otlp.compiled import BytesCache
 from kubespan.otlp.decode import UndecodableRequest, decode_request
-from kubespan.otlp.jsoncodec.encoder import SPAN_LINES, RawAttributeJson, raw_span_json_lines
 
 MAX_RESTARTS = 10
 """Worker deaths after which the pool stops restarting and the main process decodes alone."""

@@ -22,9 +22,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from kubespan.encode.inert import excerpt
+from kubespan.encode.message_json import encode_message_json
 from kubespan.otlp.decode import UndecodableRequest
-from kubespan.otlp.inert import excerpt
-from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json, encode_message_json
+from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
 from kubespan.receive.grpc_server import RETRY_AFTER_SECONDS
 from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, listen_address, split_host_port

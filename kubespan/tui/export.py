@@ -58,7 +58,7 @@ def _schema(detail, which: str) -> str:
 
 def span_lines(request: ExportTraceServiceRequest) -> list[str]:
     try:
-        from kubespan.otlp.jsoncodec import encode_span_lines
+        from kubespan.encode.span_lines import encode_span_lines
     except ImportError:
         return _fallback_span_lines(request)
     return encode_span_lines(request)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kubespan.otlp.debugtext import render_traces
+from kubespan.encode.debugtext import render_traces
+from kubespan.encode.span_lines import SPAN_LINES, RawAttributeJson, raw_span_json_lines
 from kubespan.model import TraceBatch
-from kubespan.otlp.jsoncodec.encoder import SPAN_LINES, RawAttributeJson, raw_span_json_lines
 from kubespan.writers.stream import Formatter
 
 _ATTRIBUTE_JSON = RawAttributeJson()

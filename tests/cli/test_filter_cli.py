@@ -8,7 +8,9 @@ import json
 import pytest
 
 from kubespan.cli.main import main
-from kubespan.otlp.jsoncodec import decode_traces_json, encode_request_json, encode_span_lines
+from kubespan.encode.otlp_json import encode_request_json
+from kubespan.encode.span_lines import encode_span_lines
+from kubespan.otlp.jsoncodec import decode_traces_json
 from tests.support.spanfactory import S, request
 
 SPANS = [

@@ -1,4 +1,4 @@
-"""Tests for kubespan.otlp.debugtext (the ``--print`` output, Collector debug-exporter text).
+"""Tests for kubespan.encode.debugtext (the ``--print`` output, Collector debug-exporter text).
 
 Set KUBESPAN_UPDATE_GOLDEN=1 to rewrite the kubespan-made golden files (never two_spans.out,
 which is the Collector's own fixture).
@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from kubespan.otlp.debugtext import (
+from kubespan.encode.debugtext import (
     format_double,
     format_double_legacy,
     format_id,

@@ -18,14 +18,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status, TracesData
 
+from kubespan.encode.message_json import encode_message_json
+from kubespan.encode.otlp_json import encode_request_json
+from kubespan.encode.span_lines import encode_span_lines
 from kubespan.otlp.jsoncodec import (
     MAX_VALUE_NESTING,
     DumpLineError,
     JsonDecodeError,
     decode_traces_json,
-    encode_message_json,
-    encode_request_json,
-    encode_span_lines,
     iter_dump_requests,
 )
 

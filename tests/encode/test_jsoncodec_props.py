@@ -11,16 +11,11 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from kubespan.encode.otlp_json import encode_request_json
+from kubespan.encode.span_lines import RawAttributeJson, encode_raw_span_lines, encode_span_lines
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
-from kubespan.otlp.jsoncodec import (
-    JsonDecodeError,
-    RawAttributeJson,
-    decode_traces_json,
-    encode_raw_span_lines,
-    encode_request_json,
-    encode_span_lines,
-)
+from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
 from tests.fuzz.strategies import PROTO_INPUTS
 
 # KUBESPAN_HYPOTHESIS_EXAMPLES=5000 for a longer local run.

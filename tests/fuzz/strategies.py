@@ -7,7 +7,7 @@ import json
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from kubespan.otlp.jsoncodec import encode_request_json
+from kubespan.encode.otlp_json import encode_request_json
 from tests.fuzz.wirebuild import REQUESTS
 
 # ----------------------------------------------------------------- byte mutations

@@ -15,16 +15,12 @@ from google.protobuf.message import DecodeError
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from kubespan.encode.otlp_json import encode_request_json
+from kubespan.encode.span_lines import RawAttributeJson, encode_raw_span_lines
 from kubespan.model import SPAN_COLUMNS, AttributeTable, TraceBatch
 from kubespan.otlp.attributes import any_value_to_python, new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
-from kubespan.otlp.jsoncodec import (
-    JsonDecodeError,
-    RawAttributeJson,
-    decode_traces_json,
-    encode_raw_span_lines,
-    encode_request_json,
-)
+from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
 from kubespan.query import Query, QuerySyntaxError, compile_query
 from kubespan.store import SpanStore
 from tests.fuzz.strategies import JSON_INPUTS, PROTO_INPUTS, QUERIES

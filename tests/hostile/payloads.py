@@ -13,7 +13,7 @@ import json
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from kubespan.otlp.jsoncodec import encode_request_json
+from kubespan.encode.otlp_json import encode_request_json
 from tests.support.requests import START_NS, k8s_request
 
 TRACE_ID = bytes(range(1, 17))

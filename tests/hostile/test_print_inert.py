@@ -8,11 +8,12 @@ import threading
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from kubespan.otlp.debugtext import render_traces
-from kubespan.otlp.jsoncodec import decode_traces_json, encode_span_lines
+from kubespan.encode.debugtext import render_traces
+from kubespan.encode.span_lines import encode_span_lines
 from kubespan.model import TraceBatch
-from kubespan.otlp.decode import decode_request
 from kubespan.otlp.attributes import new_attribute_table
+from kubespan.otlp.decode import decode_request
+from kubespan.otlp.jsoncodec import decode_traces_json
 from kubespan.stats import Counters
 from kubespan.writers.stream import StreamWriter
 from tests.hostile import payloads

@@ -10,13 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from kubespan.encode.span_lines import SPAN_LINES, encode_span_lines
 from kubespan.k8s.demo import load_batch
 from kubespan.model import AttributeTable, SpanBlobs, TraceBatch
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
 from kubespan.otlp.decode_pool import DecodePool
-from kubespan.otlp.jsoncodec import encode_span_lines
-from kubespan.otlp.jsoncodec.encoder import SPAN_LINES
 from kubespan.otlp.select import select_spans
 from tests.support.forward_helpers import wait_until
 from tests.support.requests import request_with_ids

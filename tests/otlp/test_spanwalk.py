@@ -184,8 +184,13 @@ def test_count_messages_agrees_on_any_bytes(raw: bytes, stop: int):
 # ---------------------------------------------------------------- span_json_lines
 
 
-from kubespan.otlp.jsoncodec import RawAttributeJson, encode_raw_span_lines, encode_span_lines, raw_span_json_lines
-from kubespan.otlp.jsoncodec.encoder import _compiled_lines
+from kubespan.encode.span_lines import (
+    RawAttributeJson,
+    _compiled_lines,
+    encode_raw_span_lines,
+    encode_span_lines,
+    raw_span_json_lines,
+)
 
 TERMINAL_TEXT = st.text(st.one_of(
     st.characters(max_codepoint=0x7F),

@@ -1,14 +1,12 @@
-"""OTLP/JSON codec for traces and kubespan's one-span-per-line JSONL dump format.
+"""OTLP/JSON decoding of traces and of kubespan's one-span-per-line JSONL dumps.
 
 Headless core: no terminal UI imports.
 
 Decoding follows the Collector's lenient pdata reader (lowerCamelCase or
 snake_case keys, hex ids in either case, enum numbers or names, 64-bit ints as
-numbers or strings, unknown fields ignored). Encoding follows the Collector's
-pdata JSON writer (lowerCamelCase keys in proto field order, lowercase hex ids,
-enums as numbers, 64-bit ints as decimal strings, zero fields omitted, but
-``"resource"``, ``"scope"``, ``"status"`` and a KeyValue's ``"value"`` always
-written).
+numbers or strings, unknown fields ignored). The encoders, in the Collector's
+pdata writer style, are in :mod:`kubespan.encode` (``otlp_json``, ``span_lines``,
+``message_json``).
 
 Canonical form: like pdata, the decoder always sets ``ResourceSpans.resource``,
 ``ScopeSpans.scope``, ``Span.status`` and ``KeyValue.value`` (possibly empty),
@@ -21,33 +19,18 @@ default recursion limit (100 message levels) once the request is serialised,
 so kubespan's own gRPC receiver could not accept them either.
 
 Modules: :mod:`.errors`, :mod:`.scalars` and :mod:`.values` (JSON readers),
-:mod:`.decoder` (requests), :mod:`.encoder` (trace requests and span lines),
-:mod:`.message_encoder` (any message) and :mod:`.dump` (JSONL dump reader).
+:mod:`.decoder` (requests) and :mod:`.dump` (JSONL dump reader).
 """
 
 from kubespan.otlp.jsoncodec.decoder import decode_traces_json
 from kubespan.otlp.jsoncodec.dump import DumpLineError, iter_dump_requests
-from kubespan.otlp.jsoncodec.encoder import (
-    RawAttributeJson,
-    encode_raw_span_lines,
-    raw_span_json_lines,
-    encode_request_json,
-    encode_span_lines,
-)
 from kubespan.otlp.jsoncodec.errors import JsonDecodeError
-from kubespan.otlp.jsoncodec.message_encoder import encode_message_json
 from kubespan.otlp.jsoncodec.values import MAX_VALUE_NESTING
 
 __all__ = [
     "MAX_VALUE_NESTING",
     "DumpLineError",
     "JsonDecodeError",
-    "RawAttributeJson",
     "decode_traces_json",
-    "encode_message_json",
-    "encode_raw_span_lines",
-    "raw_span_json_lines",
-    "encode_request_json",
-    "encode_span_lines",
     "iter_dump_requests",
 ]

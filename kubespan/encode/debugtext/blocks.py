@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from kubespan.otlp.debugtext.scalars import format_id, format_timestamp
-from kubespan.otlp.debugtext.values import TYPE_NAMES, value_as_string, value_to_string
-from kubespan.otlp.inert import escape_keeping_lines as inert
+from kubespan.encode.debugtext.scalars import format_id, format_timestamp
+from kubespan.encode.debugtext.values import TYPE_NAMES, value_as_string, value_to_string
+from kubespan.encode.inert import escape_keeping_lines as inert
 
 Append = Callable[[str], None]
 

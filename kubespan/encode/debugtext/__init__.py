@@ -6,7 +6,7 @@ exporter prints with ``verbosity: detailed`` and ``use_internal_logger: false``
 ``logging`` exporter of collector v0.54 printed with ``loglevel: debug``.
 
 One deliberate difference: text from the network (names, keys, values, schema
-URLs, trace states, status messages) goes through :func:`kubespan.otlp.inert.escape`,
+URLs, trace states, status messages) goes through :func:`kubespan.encode.inert.escape`,
 so ESC, BEL, CR, DEL, C1 controls and bidi overrides print as ``\\x1b``-style
 escapes instead of acting on the terminal (Go prints them raw). Tabs and newlines
 print as the Collector prints them; text without control characters is unchanged.
@@ -49,14 +49,14 @@ values), :mod:`.values` (``Type(value)`` text), :mod:`.blocks` (attributes, enti
 events, links) and :mod:`.render` (span layouts and the public renderers).
 """
 
-from kubespan.otlp.debugtext.render import render_detailed, render_traces, summary_line
-from kubespan.otlp.debugtext.scalars import (
+from kubespan.encode.debugtext.render import render_detailed, render_traces, summary_line
+from kubespan.encode.debugtext.scalars import (
     format_double,
     format_double_legacy,
     format_id,
     format_timestamp,
 )
-from kubespan.otlp.debugtext.values import value_as_string, value_to_string
+from kubespan.encode.debugtext.values import value_as_string, value_to_string
 
 __all__ = [
     "render_traces",

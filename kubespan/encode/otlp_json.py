@@ -1,9 +1,9 @@
-"""OTLP/JSON trace encoder in the Collector's pdata writer style.
+"""OTLP/JSON of trace requests in the Collector's pdata writer style.
 
 lowerCamelCase keys in proto field order, lowercase hex ids, enums as numbers,
 64-bit ints as decimal strings, zero fields omitted; ``resource``, ``scope``,
-``status`` and a KeyValue's ``value`` always written. Also splits a request
-into kubespan's one-span-per-line dump lines.
+``status`` and a KeyValue's ``value`` always written. The per-span lines of
+kubespan's dumps are built from these pieces (`kubespan.encode.span_lines`).
 """
 
 from __future__ import annotations
@@ -13,23 +13,19 @@ import json
 import math
 import re
 from decimal import Decimal
-from itertools import accumulate
-from typing import Any
+from typing import Any, Mapping
 
 from google.protobuf.message import Message
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
-
-from kubespan.otlp.compiled import BytesCache
-from kubespan.otlp.compiled import span_json_lines as compiled_span_json_lines
 
 _encode_basestring = json.encoder.encode_basestring
 _TERMINAL_ACTIVE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 """DEL, C1 controls, bidi and invisible characters: valid raw in JSON, but they act on a terminal."""
 
 
-def quote(text: str) -> str:
+def json_string(text: str) -> str:
     """Quote and escape a JSON string; non-ASCII stays raw like Go, except characters
     that act on a terminal (`kubespan filter` and `--jsonl` often print to one), which
     are written as `\\uXXXX` and decode to the same string."""
@@ -39,7 +35,7 @@ def quote(text: str) -> str:
     return _TERMINAL_ACTIVE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
 
 
-def format_double(d: float) -> str:
+def json_double(d: float) -> str:
     """A double the way pdata writes it (Go strconv shortest form); NaN/Inf as strings."""
     if d != d:
         return '"NaN"'
@@ -66,13 +62,13 @@ def _any_json(v: AnyValue) -> str:
     """JSON for one AnyValue."""
     w = v.WhichOneof("value")
     if w == "string_value":
-        return '{"stringValue":' + quote(v.string_value) + "}"
+        return '{"stringValue":' + json_string(v.string_value) + "}"
     if w == "int_value":
         return '{"intValue":"' + str(v.int_value) + '"}'
     if w == "bool_value":
         return '{"boolValue":true}' if v.bool_value else '{"boolValue":false}'
     if w == "double_value":
-        return '{"doubleValue":' + format_double(v.double_value) + "}"
+        return '{"doubleValue":' + json_double(v.double_value) + "}"
     if w == "array_value":
         vals = v.array_value.values
         if not vals:
@@ -82,17 +78,17 @@ def _any_json(v: AnyValue) -> str:
         vals = v.kvlist_value.values
         if not vals:
             return '{"kvlistValue":{}}'
-        return '{"kvlistValue":{"values":' + _attrs_json(vals) + "}}"
+        return '{"kvlistValue":{"values":' + attributes_json(vals) + "}}"
     if w == "bytes_value":
         return '{"bytesValue":"' + binascii.b2a_base64(v.bytes_value, newline=False).decode() + '"}'
     return "{}"
 
 
-def _attrs_json(attrs: Any) -> str:
+def attributes_json(attrs: Any) -> str:
     """JSON array for a non-empty repeated KeyValue."""
     out = []
     append = out.append
-    esc = quote
+    esc = json_string
     for kv in attrs:
         key = kv.key
         v = kv.value
@@ -112,9 +108,9 @@ def _event_json(e: Span.Event) -> str:
     if e.time_unix_nano:
         out.append('"timeUnixNano":"' + str(e.time_unix_nano) + '"')
     if e.name:
-        out.append('"name":' + quote(e.name))
+        out.append('"name":' + json_string(e.name))
     if e.attributes:
-        out.append('"attributes":' + _attrs_json(e.attributes))
+        out.append('"attributes":' + attributes_json(e.attributes))
     if e.dropped_attributes_count:
         out.append('"droppedAttributesCount":' + str(e.dropped_attributes_count))
     return "{" + ",".join(out) + "}"
@@ -127,9 +123,9 @@ def _link_json(ln: Span.Link) -> str:
     if ln.span_id:
         out.append('"spanId":"' + ln.span_id.hex() + '"')
     if ln.trace_state:
-        out.append('"traceState":' + quote(ln.trace_state))
+        out.append('"traceState":' + json_string(ln.trace_state))
     if ln.attributes:
-        out.append('"attributes":' + _attrs_json(ln.attributes))
+        out.append('"attributes":' + attributes_json(ln.attributes))
     if ln.dropped_attributes_count:
         out.append('"droppedAttributesCount":' + str(ln.dropped_attributes_count))
     if ln.flags:
@@ -142,14 +138,14 @@ def _status_json(st: Status) -> str:
     code = st.code
     if msg:
         if code:
-            return '{"message":' + quote(msg) + ',"code":' + str(code) + "}"
-        return '{"message":' + quote(msg) + "}"
+            return '{"message":' + json_string(msg) + ',"code":' + str(code) + "}"
+        return '{"message":' + json_string(msg) + "}"
     if code:
         return '{"code":' + str(code) + "}"
     return "{}"
 
 
-def _span_json(sp: Span, attribute_json: "RawAttributeJson | None" = None) -> str:
+def span_json(sp: Span, attribute_json: Mapping[bytes, str] | None = None) -> str:
     """JSON object for one span, fields in proto declaration order like pdata.
 
     With `attribute_json`, `sp` is a wire-view span whose attributes are raw bytes."""
@@ -163,7 +159,7 @@ def _span_json(sp: Span, attribute_json: "RawAttributeJson | None" = None) -> st
         append(f'"spanId":"{b.hex()}"')
     s = sp.trace_state
     if s:
-        append(f'"traceState":{quote(s)}')
+        append(f'"traceState":{json_string(s)}')
     b = sp.parent_span_id
     if b:
         append(f'"parentSpanId":"{b.hex()}"')
@@ -172,7 +168,7 @@ def _span_json(sp: Span, attribute_json: "RawAttributeJson | None" = None) -> st
         append(f'"flags":{n}')
     s = sp.name
     if s:
-        append(f'"name":{quote(s)}')
+        append(f'"name":{json_string(s)}')
     n = sp.kind
     if n:
         append(f'"kind":{n}')
@@ -185,7 +181,7 @@ def _span_json(sp: Span, attribute_json: "RawAttributeJson | None" = None) -> st
     attrs = sp.attributes
     if attrs:
         if attribute_json is None:
-            append(f'"attributes":{_attrs_json(attrs)}')
+            append(f'"attributes":{attributes_json(attrs)}')
         else:
             append('"attributes":[' + ",".join(map(attribute_json.__getitem__, attrs)) + "]")
     n = sp.dropped_attributes_count
@@ -207,10 +203,10 @@ def _span_json(sp: Span, attribute_json: "RawAttributeJson | None" = None) -> st
     return "{" + ",".join(out) + "}"
 
 
-def _resource_json(res: Resource) -> str:
+def resource_json(res: Resource) -> str:
     out = []
     if res.attributes:
-        out.append('"attributes":' + _attrs_json(res.attributes))
+        out.append('"attributes":' + attributes_json(res.attributes))
     if res.dropped_attributes_count:
         out.append('"droppedAttributesCount":' + str(res.dropped_attributes_count))
     if res.entity_refs:
@@ -221,43 +217,43 @@ def _resource_json(res: Resource) -> str:
 def _entity_ref_json(ref: Any) -> str:
     out = []
     if ref.schema_url:
-        out.append('"schemaUrl":' + quote(ref.schema_url))
+        out.append('"schemaUrl":' + json_string(ref.schema_url))
     if ref.type:
-        out.append('"type":' + quote(ref.type))
+        out.append('"type":' + json_string(ref.type))
     if ref.id_keys:
-        out.append('"idKeys":[' + ",".join(map(quote, ref.id_keys)) + "]")
+        out.append('"idKeys":[' + ",".join(map(json_string, ref.id_keys)) + "]")
     if ref.description_keys:
-        out.append('"descriptionKeys":[' + ",".join(map(quote, ref.description_keys)) + "]")
+        out.append('"descriptionKeys":[' + ",".join(map(json_string, ref.description_keys)) + "]")
     return "{" + ",".join(out) + "}"
 
 
-def _scope_json(scope: InstrumentationScope) -> str:
+def scope_json(scope: InstrumentationScope) -> str:
     out = []
     if scope.name:
-        out.append('"name":' + quote(scope.name))
+        out.append('"name":' + json_string(scope.name))
     if scope.version:
-        out.append('"version":' + quote(scope.version))
+        out.append('"version":' + json_string(scope.version))
     if scope.attributes:
-        out.append('"attributes":' + _attrs_json(scope.attributes))
+        out.append('"attributes":' + attributes_json(scope.attributes))
     if scope.dropped_attributes_count:
         out.append('"droppedAttributesCount":' + str(scope.dropped_attributes_count))
     return "{" + ",".join(out) + "}"
 
 
-def _schema_suffix(url: str) -> str:
-    return ',"schemaUrl":' + quote(url) if url else ""
+def schema_suffix(url: str) -> str:
+    return ',"schemaUrl":' + json_string(url) if url else ""
 
 
 def _scope_spans_json(ss: ScopeSpans) -> str:
     spans = ss.spans
-    body = ',"spans":[' + ",".join(map(_span_json, spans)) + "]" if spans else ""
-    return '{"scope":' + _scope_json(ss.scope) + body + _schema_suffix(ss.schema_url) + "}"
+    body = ',"spans":[' + ",".join(map(span_json, spans)) + "]" if spans else ""
+    return '{"scope":' + scope_json(ss.scope) + body + schema_suffix(ss.schema_url) + "}"
 
 
 def _resource_spans_json(rs: ResourceSpans) -> str:
     sss = rs.scope_spans
     body = ',"scopeSpans":[' + ",".join(map(_scope_spans_json, sss)) + "]" if sss else ""
-    return '{"resource":' + _resource_json(rs.resource) + body + _schema_suffix(rs.schema_url) + "}"
+    return '{"resource":' + resource_json(rs.resource) + body + schema_suffix(rs.schema_url) + "}"
 
 
 def encode_request_json(req: Message) -> str:
@@ -266,99 +262,3 @@ def encode_request_json(req: Message) -> str:
     if not rss:
         return "{}"
     return '{"resourceSpans":[' + ",".join(map(_resource_spans_json, rss)) + "]}"
-
-
-def encode_span_lines(req: Message) -> list[str]:
-    """One complete OTLP/JSON request per span, without newlines; join with "\\n".
-
-    Each line holds one ResourceSpans (resource and schemaUrl kept) with one
-    ScopeSpans (scope and schemaUrl kept) with one span.
-    """
-    lines: list[str] = []
-    extend = lines.extend
-    for rs in req.resource_spans:
-        rs_head = '{"resourceSpans":[{"resource":' + _resource_json(rs.resource)
-        rs_tail = _schema_suffix(rs.schema_url) + "}]}"
-        for ss in rs.scope_spans:
-            spans = ss.spans
-            if not spans:
-                continue
-            prefix = rs_head + ',"scopeSpans":[{"scope":' + _scope_json(ss.scope) + ',"spans":['
-            suffix = "]" + _schema_suffix(ss.schema_url) + "}]" + rs_tail
-            extend([prefix + _span_json(sp) + suffix for sp in spans])
-    return lines
-
-
-SPAN_LINES = "otlp-json-lines"
-"""The name of one-span-per-line OTLP/JSON among a batch's `encoded` forms (`TraceBatch.encoded`)."""
-RAW_ATTRIBUTE_CACHE_ENTRIES = 200_000
-"""Distinct attributes whose JSON `encode_raw_span_lines` remembers before starting over."""
-
-
-class RawAttributeJson(dict):
-    """JSON of each attribute by its raw `KeyValue` bytes: Kubernetes spans repeat their pairs,
-    so most attributes are encoded once, not once per span."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.compiled = BytesCache(attribute_json, RAW_ATTRIBUTE_CACHE_ENTRIES) if BytesCache else None
-        """The same cache for the compiled writer, which looks wire slices up without copying them."""
-
-    def __missing__(self, raw: bytes) -> str:
-        if len(self) >= RAW_ATTRIBUTE_CACHE_ENTRIES:
-            self.clear()
-        text = self[raw] = attribute_json(raw)
-        return text
-
-
-def attribute_json(raw: bytes) -> str:
-    """The JSON of one attribute from its `KeyValue` bytes, as it sits in an "attributes" array."""
-    return _attrs_json([KeyValue.FromString(raw)])[1:-1]
-
-
-def encode_raw_span_lines(raw: bytes, cache: RawAttributeJson, *, compiled: bool = True) -> list[str]:
-    """`encode_span_lines` of a serialized request, the same text, several times as fast.
-
-    Takes each attribute's JSON from `cache`; the rest of each span is written by the
-    compiled encoder where it is built, else from the wire views (span attributes as raw
-    bytes). `compiled=False` always takes the views (tests compare the two).
-    """
-    if compiled:
-        found = _compiled_lines(raw, cache)
-        if found is not None:
-            return found[0].decode().split("\n")[:-1]
-    return [prefix + _span_json(span, cache) + suffix for prefix, suffix, spans in _scopes(raw) for span in spans]
-
-
-def raw_span_json_lines(raw: bytes, cache: RawAttributeJson) -> tuple[bytes, list[int]]:
-    """`encode_raw_span_lines` as UTF-8 lines, each ending in a newline, in one blob, and where each ends."""
-    found = _compiled_lines(raw, cache)
-    if found is not None:
-        return found
-    lines = [line.encode() + b"\n" for line in encode_raw_span_lines(raw, cache, compiled=False)]
-    return b"".join(lines), list(accumulate(map(len, lines)))
-
-
-def _compiled_lines(raw: bytes, cache: RawAttributeJson) -> tuple[bytes, list[int]] | None:
-    if compiled_span_json_lines is None:
-        return None
-    affixes = [(prefix.encode(), suffix.encode()) for prefix, suffix, _ in _scopes(raw, empty=True)]
-    return compiled_span_json_lines(raw, cache.compiled, affixes)
-
-
-def _scopes(raw: bytes, empty: bool = False):
-    """(line prefix, line suffix, wire-view spans) of every ScopeSpans with spans (or every one)."""
-    from kubespan.otlp.wire import WireRequest
-
-    for rs in WireRequest.FromString(raw).resource_spans:
-        resource = Resource.FromString(b"".join(rs.resource))
-        rs_head = '{"resourceSpans":[{"resource":' + _resource_json(resource)
-        rs_tail = _schema_suffix(rs.schema_url) + "}]}"
-        for ss in rs.scope_spans:
-            spans = ss.spans
-            if not spans and not empty:
-                continue
-            scope = InstrumentationScope.FromString(b"".join(ss.scope))
-            prefix = rs_head + ',"scopeSpans":[{"scope":' + _scope_json(scope) + ',"spans":['
-            suffix = "]" + _schema_suffix(ss.schema_url) + "}]" + rs_tail
-            yield prefix, suffix, spans

@@ -8,7 +8,7 @@ import math
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from kubespan.otlp.debugtext.scalars import base64_text, format_double
+from kubespan.encode.debugtext.scalars import base64_text, format_double
 
 _INF = math.inf
 

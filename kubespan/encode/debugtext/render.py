@@ -9,14 +9,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from kubespan.otlp.debugtext.blocks import (
+from kubespan.encode.debugtext.blocks import (
     Append,
     write_attributes,
     write_entity_refs,
     write_events_links,
 )
-from kubespan.otlp.debugtext.scalars import format_id, format_timestamp
-from kubespan.otlp.inert import escape_keeping_lines as inert
+from kubespan.encode.debugtext.scalars import format_id, format_timestamp
+from kubespan.encode.inert import escape_keeping_lines as inert
 
 _HAS_ENTITY_REFS = "entity_refs" in Resource.DESCRIPTOR.fields_by_name
 

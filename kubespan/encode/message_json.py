@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from kubespan.otlp.jsoncodec.encoder import encode_request_json, format_double, quote
+from kubespan.encode.otlp_json import encode_request_json, json_double, json_string
 
 _ALWAYS_WRITTEN = {
     (ExportTraceServiceResponse.DESCRIPTOR.full_name, "partial_success"),
@@ -32,11 +32,11 @@ _TYPE_STRING, _TYPE_MESSAGE, _TYPE_BYTES = _FD.TYPE_STRING, _FD.TYPE_MESSAGE, _F
 def _scalar_json(fd: Any, value: Any) -> str:
     t = fd.type
     if t == _TYPE_STRING:
-        return quote(value)
+        return json_string(value)
     if t == _TYPE_BOOL:
         return "true" if value else "false"
     if t in (_TYPE_DOUBLE, _TYPE_FLOAT):
-        return format_double(value)
+        return json_double(value)
     if t == _TYPE_BYTES:
         return '"' + binascii.b2a_base64(value, newline=False).decode() + '"'
     if t in _INT64_TYPES:
@@ -61,16 +61,16 @@ def _generic_json(msg: Message) -> str:
         if _is_repeated(fd):
             if len(value):
                 out.append(
-                    quote(fd.json_name)
+                    json_string(fd.json_name)
                     + ":["
                     + ",".join(_value_json(fd, v) for v in value)
                     + "]"
                 )
         elif fd.type == _TYPE_MESSAGE:
             if msg.HasField(fd.name) or (full_name, fd.name) in _ALWAYS_WRITTEN:
-                out.append(quote(fd.json_name) + ":" + _generic_json(value))
+                out.append(json_string(fd.json_name) + ":" + _generic_json(value))
         elif value:
-            out.append(quote(fd.json_name) + ":" + _scalar_json(fd, value))
+            out.append(json_string(fd.json_name) + ":" + _scalar_json(fd, value))
     return "{" + ",".join(out) + "}"
 
 

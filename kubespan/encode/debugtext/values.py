@@ -7,9 +7,9 @@ from typing import Iterable
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from kubespan.otlp.debugtext.go_json import go_json
-from kubespan.otlp.debugtext.scalars import base64_text, format_double, format_double_legacy
-from kubespan.otlp.inert import escape_keeping_lines as inert
+from kubespan.encode.debugtext.go_json import go_json
+from kubespan.encode.debugtext.scalars import base64_text, format_double, format_double_legacy
+from kubespan.encode.inert import escape_keeping_lines as inert
 
 # ``WhichOneof("value")`` -> type name.
 TYPE_NAMES = {
