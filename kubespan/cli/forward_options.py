@@ -156,10 +156,11 @@ def finish_runtime_config(config, args: argparse.Namespace):
 
 def _refuse_loops(config) -> None:
     """A target that is one of our own receivers would send every span around forever."""
-    from kubespan.forward.settings import own_receiver
+    from kubespan.forward.loopcheck import own_receiver
 
+    receivers = (("gRPC", config.receivers.grpc), ("HTTP", config.receivers.http))
     for target in config.forwards:
-        receiver = own_receiver(target, config.receivers)
+        receiver = own_receiver(target, receivers)
         if receiver:
             _refuse(f"forward target {target.name} is kubespan's own {receiver} receiver: spans would loop forever")
 

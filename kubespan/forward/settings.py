@@ -122,28 +122,6 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def own_receiver(target: ForwardSettings, receivers) -> str | None:
-    """The name of a kubespan receiver (`receivers`: ReceiverSettings) that `target` points at."""
-    from urllib.parse import urlsplit
-
-    if target.protocol == HTTP:
-        parts = urlsplit(target.target)
-        host, port = parts.hostname or "", parts.port
-    else:
-        host, _, port_text = target.target.rpartition(":")
-        host, port = host.strip("[]"), int(port_text) if port_text.isdigit() else None
-    for name, address in (("gRPC", receivers.grpc), ("HTTP", receivers.http)):
-        if not address or port is None:
-            continue
-        own_host, _, own_port = address.rpartition(":")
-        own_host = own_host.strip("[]") or "127.0.0.1"  # `:4317` binds loopback
-        if own_port != str(port) or port == 0:
-            continue
-        if host == own_host or is_loopback_host(host) or own_host in ("0.0.0.0", "::"):
-            return name
-    return None
-
-
 def redact(key: str, value: str) -> str:
     """The value to show for a header: secrets become `<redacted>`."""
     lowered = key.lower()
