@@ -22,6 +22,7 @@ from kubespan.otlp.jsoncodec import DumpLineError, iter_dump_requests
 from kubespan.otlp.select import select_spans
 from kubespan.query import Query
 from kubespan.query.ast import Filter
+from kubespan.query.limits import Deadline
 
 OUTPUT_CHUNK_SPANS = 512
 """Spans per request rebuilt from the store for output."""
@@ -43,15 +44,19 @@ def formatter(print_format: str | None) -> Callable[[ExportTraceServiceRequest],
 
 
 def filter_dumps(query: Query, sources: Iterable[tuple[str, Iterable[bytes]]], write: Callable[[str], None],
-                 *, traces: bool = False, print_format: str | None = None) -> FilterReport:
-    """Write the spans of `sources` (name, lines) that match `query`; `traces` keeps whole traces."""
+                 *, traces: bool = False, print_format: str | None = None,
+                 deadline: Deadline | None = None) -> FilterReport:
+    """Write the spans of `sources` (name, lines) that match `query`; `traces` keeps whole traces.
+
+    `deadline` stops the query (`QueryStopped`, carrying how far it got); what was written stays.
+    """
     report = FilterReport()
     table = new_attribute_table()
     render = formatter(print_format)
     batches = _batches(sources, table, report)
     if isinstance(query.root, Filter) and not traces:
         for batch in batches:
-            keep = query.match_batch(batch, table)
+            keep = query.match_batch(batch, table, deadline)
             if any(keep):
                 selected = select_spans(batch, keep)
                 report.written_spans += selected.span_count
@@ -63,9 +68,10 @@ def filter_dumps(query: Query, sources: Iterable[tuple[str, Iterable[bytes]]], w
     for batch in batches:
         store.consume_traces(batch)
     if traces:
-        ordinals = sorted(o for trace_id in store.search_traces(query) for o in store.trace_ordinals(trace_id))
+        found = store.search_traces(query, deadline=deadline)
+        ordinals = sorted(o for trace_id in found for o in store.trace_ordinals(trace_id))
     else:
-        ordinals = store.search(query).tolist()
+        ordinals = store.search(query, deadline).tolist()
     for request in _requests(store, ordinals):
         report.written_spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
         write(render(request))

@@ -9,6 +9,7 @@ import sys
 from typing import Iterator
 
 from kubespan.query import QuerySyntaxError, compile_query
+from kubespan.query.limits import DEFAULT_TIMEOUT_S, Deadline, QueryStopped
 
 
 def add_parser(subparsers) -> None:
@@ -25,6 +26,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--print", dest="print_spans", action="store_true",
                         help="write the Collector's debug exporter text instead of JSON lines")
     parser.add_argument("--print-format", choices=["detailed", "legacy"], default=None, help="implies --print")
+    parser.add_argument("--query-timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help=f"stop a query running longer than this (default {DEFAULT_TIMEOUT_S:g}; 0: no limit)")
     parser.set_defaults(run=run)
 
 
@@ -39,11 +42,18 @@ def run(args: argparse.Namespace) -> int:
 
     print_format = args.print_format or ("detailed" if args.print_spans else None)
     out = sys.stdout
+    deadline = Deadline(args.query_timeout)
     try:
         with contextlib.ExitStack() as stack:
             sources = list(_sources(args.files or ["-"], stack))
-            report = filter_dumps(query, sources, out.write, traces=args.traces, print_format=print_format)
+            report = filter_dumps(query, sources, out.write, traces=args.traces, print_format=print_format,
+                                  deadline=deadline)
             out.flush()
+    except QueryStopped as stopped:
+        out.flush()
+        print(f"kubespan filter: {stopped.message}; {stopped.progress.describe()} before it stopped "
+              "(spans written so far stay written)", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
@@ -54,6 +64,16 @@ def run(args: argparse.Namespace) -> int:
     for warning in report.warnings:
         print(f"kubespan filter: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    return value
 
 
 def _sources(files: list[str], stack: contextlib.ExitStack) -> Iterator[tuple[str, object]]:

@@ -11,6 +11,7 @@ import re
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.query.ast import Filter, Spanset
 from kubespan.query.errors import QuerySyntaxError
+from kubespan.query.limits import DEFAULT_MAX_LENGTH, Deadline, check_length
 from kubespan.query.naive import Memo
 from kubespan.query.naive import match_batch as _match_batch
 from kubespan.query.shorthand import parse_shorthand
@@ -33,9 +34,9 @@ class Query:
         self.root = root
         self._memo = Memo()
 
-    def match_batch(self, batch: TraceBatch, table: AttributeTable) -> list[bool]:
+    def match_batch(self, batch: TraceBatch, table: AttributeTable, deadline: Deadline | None = None) -> list[bool]:
         """Per-span flags, evaluated naively over the batch's spans (memoised per attribute id)."""
-        return _match_batch(self.root, batch, table, self._memo)
+        return _match_batch(self.root, batch, table, self._memo, deadline)
 
     @property
     def per_span(self) -> bool:
@@ -56,8 +57,9 @@ def _per_span(node: Spanset) -> bool:
     return node.op == "||" and _per_span(node.left) and _per_span(node.right)
 
 
-def compile_query(text: str) -> Query:
-    """Parse `text`; raises `QuerySyntaxError(message, column)`."""
+def compile_query(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> Query:
+    """Parse `text`; raises `QuerySyntaxError(message, column)` (`QueryTooLong` past `max_length`)."""
+    check_length(text, max_length)
     if _TRACEQL.match(text):
         return Query(text, "traceql", parse_traceql(text))
     return Query(text, "shorthand", Filter(parse_shorthand(text)))

@@ -10,11 +10,11 @@ predicates below are shared, so both agree on what "equal" means.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 from kubespan.query.errors import QuerySyntaxError
+from kubespan.query.regex import compile_regex
 
 KINDS = {"unspecified": 0, "internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
 STATUSES = {"unset": 0, "ok": 1, "error": 2}
@@ -207,24 +207,15 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def make_value_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
-    """Build the predicate for one value; arrays match if any element does (none for != !~)."""
+    """Build the predicate for one value; arrays match if any element does.
+
+    Also for `!=` and `!~`: Tempo returns an array whose elements are not all equal to (or all
+    matching) the value, i.e. any element that differs (checked against a real Tempo).
+    """
     if literal.type == "loose":
         scalar = _loose_pred(op, literal)
     else:
         scalar = _strict_pred(op, literal)
-    negative = op in ("!=", "!~") and literal.type != "loose"
-    if negative:
-        positive = _strict_pred("=" if op == "!=" else "=~", literal)
-        compatible = _strict_compatible(literal)
-
-        def pred(value: Any) -> bool:
-            if isinstance(value, list):
-                items = [item for item in value if compatible(item)]
-                return bool(items) and not any(positive(item) for item in items)
-            return scalar(value)
-
-        return pred
-
     def pred_any(value: Any) -> bool:
         if isinstance(value, list):
             return any(scalar(item) for item in value)
@@ -250,10 +241,10 @@ def _strict_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
     if op in ("=~", "!~"):
         if literal.type != "str":
             return lambda v: False
-        regex = re.compile(want, re.DOTALL)
+        regex = compile_regex(want, 1)
         if op == "=~":
-            return lambda v: isinstance(v, str) and regex.fullmatch(v) is not None
-        return lambda v: isinstance(v, str) and regex.fullmatch(v) is None
+            return lambda v: isinstance(v, str) and regex.matches(v)
+        return lambda v: isinstance(v, str) and not regex.matches(v)
     if literal.type == "bool" and op not in ("=", "!="):
         return lambda v: False
     compare = _COMPARE[op]
@@ -264,8 +255,8 @@ def _loose_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
     """Shorthand coercion: compare text forms, and numbers numerically when both are numbers."""
     text = literal.text
     if op == "=~":
-        regex = re.compile(text, re.DOTALL)
-        return lambda v: regex.fullmatch(text_of(v)) is not None
+        regex = compile_regex(text, 1)
+        return lambda v: regex.matches(text_of(v))
     number = as_number(text)
     if op == "=":
         if number is None:

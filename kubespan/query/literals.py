@@ -6,6 +6,7 @@ import re
 
 from kubespan.query.ast import KINDS, STATUSES
 from kubespan.query.errors import QuerySyntaxError
+from kubespan.query.regex import compile_regex  # noqa: F401 (re-exported)
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
           "m": 60_000_000_000, "h": 3_600_000_000_000, "d": 86_400_000_000_000,
@@ -53,18 +54,6 @@ def small_int(text: str, below: int) -> int | None:
         number = int(text)
         return number if number < below else None
     return None
-
-
-def compile_regex(pattern: str, column: int) -> re.Pattern:
-    """`re.compile(pattern)`, or a `QuerySyntaxError` at `column` (+ the position of the problem)."""
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise QuerySyntaxError(f"invalid regex: {exc.msg}", column + (exc.pos or 0)) from None
-    except OverflowError as exc:  # a{99999999999}
-        raise QuerySyntaxError(f"invalid regex: {exc}", column) from None
-    except RecursionError:  # thousands of nested groups
-        raise QuerySyntaxError("invalid regex: groups nested too deeply", column) from None
 
 
 def parse_hex(text: str) -> str | None:

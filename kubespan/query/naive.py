@@ -10,6 +10,7 @@ from typing import Any
 
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Not, Or, Spanset, text_of
+from kubespan.query.limits import Deadline
 
 
 class Memo:
@@ -221,9 +222,21 @@ def structural(op: str, i: int, left: set[int], traces: BatchTraces) -> bool:
     raise ValueError(f"unknown structural operator {op}")
 
 
-def match_batch(root: Spanset, batch: TraceBatch, table: AttributeTable, memo: Memo | None = None) -> list[bool]:
+CHECK_EVERY = 1024
+"""Spans evaluated between two deadline checks."""
+
+
+def match_batch(root: Spanset, batch: TraceBatch, table: AttributeTable, memo: Memo | None = None,
+                deadline: Deadline | None = None) -> list[bool]:
     memo = (memo or Memo()).for_table(table)
     if isinstance(root, Filter):
-        return [eval_expr(root.expr, SpanView(batch, table, i, memo)) for i in range(len(batch.spans))]
+        flags: list[bool] = []
+        n = len(batch.spans)
+        for start in range(0, n, CHECK_EVERY):
+            flags += [eval_expr(root.expr, SpanView(batch, table, i, memo))
+                      for i in range(start, min(n, start + CHECK_EVERY))]
+            if deadline is not None:
+                deadline.advance(min(n, start + CHECK_EVERY) - start)
+        return flags
     matched = eval_spanset(root, batch, table, [], memo)
     return [i in matched for i in range(len(batch.spans))]

@@ -263,6 +263,7 @@ class _Parser:
                 return Const(left.value)
             raise QuerySyntaxError(f"expected a comparison after {_show(start)}", self.tok.column)
         op_tok = self.take()
+        right_tok = self.tok
         right = self.operand()
         if isinstance(left, Field) and isinstance(right, Field):
             raise QuerySyntaxError("comparing two fields is not supported", op_tok.column)
@@ -272,7 +273,8 @@ class _Parser:
         if isinstance(right, Field):
             left, right = right, left
             op = {">": "<", "<": ">", ">=": "<=", "<=": ">="}.get(op, op)
-        return _cond(left, op, right, op_tok)
+        value_column = (start if isinstance(left, Literal) else right_tok).column + 1  # past the quote
+        return _cond(left, op, right, op_tok, value_column)
 
     def operand(self) -> Field | Literal:
         token = self.take()
@@ -318,7 +320,7 @@ def _ident_operand(token: Tok) -> Field | Literal:
     raise QuerySyntaxError(f"unknown identifier {word!r}", token.column)
 
 
-def _cond(field: Field, op: str, literal: Literal, op_tok: Tok) -> Expr:
+def _cond(field: Field, op: str, literal: Literal, op_tok: Tok, value_column: int) -> Expr:
     if literal.type == "nil":
         if op not in ("=", "!=") or field.kind != "attr":
             raise QuerySyntaxError("nil can only be compared with = or != to an attribute", op_tok.column)
@@ -336,7 +338,7 @@ def _cond(field: Field, op: str, literal: Literal, op_tok: Tok) -> Expr:
     if op in ("=~", "!~"):
         if literal.type != "str":
             raise QuerySyntaxError("a regex must be a string", op_tok.column + len(op) + 1)
-        compile_regex(literal.value, op_tok.column + len(op) + 1)
+        compile_regex(literal.value, value_column)
     return Cond(field, op, literal)
 
 

@@ -15,12 +15,15 @@ import numpy as np
 
 from kubespan.model import value_text
 from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Literal, Not, Or, Spanset
+from kubespan.query.limits import Deadline
 from kubespan.store.chunk import Chunk
 
 _NUMERIC_OPS: dict[str, Callable] = {"=": operator.eq, "!=": operator.ne, ">": operator.gt,
                                      ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _SMALL_ID_SET = 4
 SCAN_CACHE_ENTRIES = 64
+CHECK_EVERY = 4096
+"""Values scanned by a Python predicate between two deadline checks."""
 """Predicate scans over attribute values kept per store (as-you-type queries make many)."""
 
 
@@ -45,6 +48,7 @@ class Snapshot:
     n_attributes: int
     index: Any  # tables.AttributeIndex, updated to at least n_attributes
     cache: dict = field(default_factory=dict)
+    deadline: Deadline | None = None  # set by the evaluator for the scans it starts
 
     def live_slices(self):
         """(chunk, first index in chunk) for every chunk with live spans."""
@@ -120,27 +124,37 @@ class IdSet:
 class Evaluator:
     """Evaluates one query over one snapshot; plans are computed once per condition."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, deadline: Deadline | None = None) -> None:
         self.snap = snap
         self.plans: dict[int, Any] = {}
+        self.deadline = deadline or Deadline()
+        self.deadline.progress.spans_total = snap.stop - snap.floor
+        snap.deadline = self.deadline
 
     # ------------------------------------------------------------ spansets
     def spanset(self, node: Spanset) -> np.ndarray:
         """Global mask over live ordinals [floor, stop)."""
+        deadline = self.deadline
         if isinstance(node, Filter):
-            parts = [self.expr(node.expr, chunk)[i:] for chunk, i in self.snap.live_slices()]
+            parts = []
+            for chunk, i in self.snap.live_slices():
+                parts.append(self.expr(node.expr, chunk)[i:])
+                deadline.advance(chunk.n - i)
+            deadline.charge(self.snap.stop - self.snap.floor)
             return np.concatenate(parts) if parts else np.zeros(0, bool)
         left = self.spanset(node.left)
         right = self.spanset(node.right)
+        deadline.charge(len(left))
         if node.op == "||":
             return left | right
         trace = self.snap.column("trace")
         size = len(self.snap.trace_ids) + 1
+        deadline.charge(trace.nbytes + 2 * size + 4 * len(left))
         both = trace_flags(trace[left], size) & trace_flags(trace[right], size)
         in_both = both[trace]
         if node.op == "&&":
             return (left | right) & in_both
-        return structural(node.op, left, right, in_both, trace, self.snap)
+        return structural(node.op, left, right, in_both, trace, self.snap, deadline)
 
     # ------------------------------------------------------------ span expressions
     def expr(self, expr, chunk: Chunk) -> np.ndarray:
@@ -170,10 +184,10 @@ class Evaluator:
     def cond(self, cond: Cond, chunk: Chunk) -> np.ndarray:
         kind = cond.field.kind
         if kind == "name":
-            lut = self.plan(cond, lambda: _string_lut(self.snap.names, cond.value_pred()))
+            lut = self.plan(cond, lambda: _string_lut(self.snap.names, cond.value_pred(), self.deadline))
             return lut[chunk.name]
         if kind == "service":
-            lut = self.plan(cond, lambda: self.per_scope(_string_lut(self.snap.services, cond.value_pred())))
+            lut = self.plan(cond, lambda: self.per_scope(_string_lut(self.snap.services, cond.value_pred(), self.deadline)))
             return lut[chunk.scope] if len(lut) else np.zeros(chunk.n, bool)
         if kind in ("kind", "status"):
             return _numeric(chunk.kind if kind == "kind" else chunk.status, cond.op, cond.literal)
@@ -208,16 +222,8 @@ class Evaluator:
         return lut
 
     def event(self, cond: Cond, chunk: Chunk) -> np.ndarray:
-        negative = cond.op in ("!=", "!~") and cond.literal.type != "loose"
-        if negative:
-            positive = Cond(cond.field, "=" if cond.op == "!=" else "=~", cond.literal)
-            lut = self.plan(cond, lambda: _string_lut(self.snap.event_names, positive.value_pred()))
-            compatible = cond.literal.type == "str"
-            has = np.diff(chunk.event_off) > 0
-            if not compatible:
-                return np.zeros(chunk.n, bool)
-            return has & ~spans_with(chunk.event_flat, chunk.event_off, None, lut)
-        lut = self.plan(cond, lambda: _string_lut(self.snap.event_names, cond.value_pred()))
+        """Spans with an event whose name satisfies the condition (`!=` too: any event)."""
+        lut = self.plan(cond, lambda: _string_lut(self.snap.event_names, cond.value_pred(), self.deadline))
         return spans_with(chunk.event_flat, chunk.event_off, None, lut)
 
     def attr(self, cond: Cond, chunk: Chunk) -> np.ndarray:
@@ -278,7 +284,7 @@ class Evaluator:
         resource = np.array([pred(snap.services[s]) for s in snap.resource_service] or [False])
         resource |= np.array([any(a in hit for a in attrs_) for attrs_ in snap.resource_attrs] or [False])
         scopes = resource[snap.scope_resource] if len(snap.scope_resource) else np.zeros(1, bool)
-        return _string_lut(snap.names, pred), scopes, _string_lut(snap.event_names, pred), attrs
+        return _string_lut(snap.names, pred, self.deadline), scopes, _string_lut(snap.event_names, pred, self.deadline), attrs
 
 
 def matching_ids(snap: Snapshot, key: str, cond: Cond) -> list[int]:
@@ -311,7 +317,12 @@ def cached_scan(snap: Snapshot, key: tuple, ids, pred: Callable[[Any], bool]) ->
     if seen > len(ids):
         seen, found = 0, []
     attributes = snap.attributes
-    new = [i for i in ids[seen:] if i < snap.n_attributes and pred(attributes[i])]
+    new: list[int] = []
+    deadline = snap.deadline
+    for start in range(seen, len(ids), CHECK_EVERY):
+        new += [i for i in ids[start:start + CHECK_EVERY] if i < snap.n_attributes and pred(attributes[i])]
+        if deadline is not None:
+            deadline.check()
     result = found + new if new else found
     cache[key] = (len(ids), result)  # re-inserted: the dict's order is least recently used first
     while len(cache) > SCAN_CACHE_ENTRIES:
@@ -319,8 +330,15 @@ def cached_scan(snap: Snapshot, key: tuple, ids, pred: Callable[[Any], bool]) ->
     return result
 
 
-def _string_lut(strings: list[str], pred: Callable[[Any], bool]) -> np.ndarray:
-    return np.array([pred(s) for s in strings] + [False], bool)
+def _string_lut(strings: list[str], pred: Callable[[Any], bool], deadline: Deadline | None = None) -> np.ndarray:
+    """`pred` over a distinct-value table (plus a False slot), checking the deadline as it goes."""
+    out = np.zeros(len(strings) + 1, bool)
+    for start in range(0, len(strings), CHECK_EVERY):
+        part = strings[start:start + CHECK_EVERY]
+        out[start:start + len(part)] = [pred(s) for s in part]
+        if deadline is not None:
+            deadline.check()
+    return out
 
 
 def _numeric(values: np.ndarray, op: str, literal: Literal) -> np.ndarray:
@@ -344,15 +362,19 @@ def _id_prefix(column: np.ndarray, prefix: str, kind: str) -> np.ndarray:
 
 
 def structural(op: str, left: np.ndarray, right: np.ndarray, in_both: np.ndarray,
-               trace: np.ndarray, snap: Snapshot) -> np.ndarray:
+               trace: np.ndarray, snap: Snapshot, deadline: Deadline | None = None) -> np.ndarray:
     """Right-hand spans in relation `op` (> >> < << ~) with a left-hand span of the same trace."""
     result = np.zeros(len(left), bool)
     where = np.flatnonzero(in_both)
     if not len(where):
         return result
+    if deadline is not None:
+        deadline.charge(40 * len(where))  # ids, parent ids, parent positions, sort order
     span_id = snap.column("span_id")[where]
     parent_id = snap.column("parent_id")[where]
     parent = parent_positions(trace[where], span_id, parent_id)
+    if deadline is not None:
+        deadline.check()
     sub_left, sub_right = left[where], right[where]
     if op == ">":
         hit = (parent >= 0) & sub_left[np.maximum(parent, 0)]

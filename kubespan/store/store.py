@@ -20,6 +20,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.model import AttributeTable, TraceBatch, value_text
+from kubespan.query.limits import Deadline, QueryCounters, QueryStopped
 from kubespan.stats import Counters
 from kubespan.store.chunk import Chunk, build_chunk, merge_chunks
 from kubespan.store.engine import Evaluator, Snapshot, trace_flags
@@ -65,6 +66,7 @@ class SpanStore:
         # a chunk is freed whole, so under a memory budget no chunk may hold more than a slice of it
         budget = self.max_memory_bytes
         self._segment_bytes = budget // MEMORY_SLICES if budget else math.inf
+        self._query_counters = QueryCounters(counters) if counters is not None else None
         if counters is not None:
             counters.gauge("stored_spans", self.__len__)
             counters.gauge("evicted_spans", lambda: self.evicted_spans)
@@ -220,28 +222,39 @@ class SpanStore:
         self._index.update(snap.n_attributes)
         return snap
 
-    def search(self, query=None) -> np.ndarray:
-        """Ordinals of the matching spans, ascending (arrival order). None matches all."""
-        return self._search(self.snapshot(), query)
+    def search(self, query=None, deadline: Deadline | None = None) -> np.ndarray:
+        """Ordinals of the matching spans, ascending (arrival order). None matches all.
 
-    @staticmethod
-    def _search(snap: Snapshot, query) -> np.ndarray:
+        `deadline` (kubespan.query.limits) cancels or times the query out with `QueryStopped`.
+        """
+        return self._search(self.snapshot(), query, deadline)
+
+    def _search(self, snap: Snapshot, query, deadline: Deadline | None = None) -> np.ndarray:
         if query is None or snap.stop == snap.floor:
             return np.arange(snap.floor, snap.stop, dtype=np.int64)
-        mask = Evaluator(snap).spanset(query.root)
+        if self._query_counters is not None:
+            self._query_counters.ran()
+        try:
+            mask = Evaluator(snap, deadline).spanset(query.root)
+        except QueryStopped as stopped:
+            if self._query_counters is not None:
+                self._query_counters.stopped(stopped)
+            raise
         return np.flatnonzero(mask).astype(np.int64) + snap.floor
 
-    def search_traces(self, query=None, offset: int = 0, limit: int | None = None) -> list[bytes]:
+    def search_traces(self, query=None, offset: int = 0, limit: int | None = None,
+                      deadline: Deadline | None = None) -> list[bytes]:
         """Ids of the traces with a matching span, newest trace start first (optionally a window)."""
-        return self.trace_page(query, offset, limit)[1]
+        return self.trace_page(query, offset, limit, deadline)[1]
 
-    def trace_page(self, query=None, offset: int = 0, limit: int | None = None) -> tuple[int, list[bytes]]:
+    def trace_page(self, query=None, offset: int = 0, limit: int | None = None,
+                   deadline: Deadline | None = None) -> tuple[int, list[bytes]]:
         """(number of matching traces, ids of the window [offset, offset + limit)), newest first.
 
         Only the window's ids are materialised, so a UI can show a page of a huge result.
         """
         snap = self.snapshot()
-        ordinals = self._search(snap, query) if query is not None else None
+        ordinals = self._search(snap, query, deadline) if query is not None else None
         trace_col = snap.column("trace")
         matched = trace_col if ordinals is None else trace_col[ordinals - snap.floor]
         flags = trace_flags(matched, len(snap.trace_ids) + 1)

@@ -99,6 +99,13 @@ JSON_INPUTS = st.one_of(
 
 # ----------------------------------------------------------------- queries
 
+REDOS = ["(a+)+$", "(a|a)*b", "(a|aa)+$", "(.*a){20}", "^(([a-z])+.)+[A-Z]([a-z])+$", "(\\w+\\s?)*$",
+         "(a*)*b", "((a+)+)+c", "(x+x+)+y", "(.*)*!", "a(b|c+)+d", "(a)\\1", "(?=a)a", "(?<!a)b", "(?>a+)b"]
+"""Patterns that take exponential time in a backtracking engine (and syntax only such engines have)."""
+REDOS_QUERIES = st.sampled_from(REDOS).flatmap(lambda pattern: st.sampled_from([
+    "{ name =~ `" + pattern + "` }", "{ .a !~ `" + pattern + "` }", "name=~`" + pattern + "`",
+    "service!~`" + pattern + "`", "{ event:name =~ `" + pattern + "` } >> { .a =~ `" + pattern + "` }"]))
+
 QUERY_TOKENS = st.sampled_from([
     "(", ")", "{", "}", "{ }", "not", "and", "or", "!", "&&", "||", ">", ">>", "<", "<<", "~", "!~", "=~", "=",
     "!=", ">=", "<=", "|", ",", "service=kubelet", "name=syncPod", "kind=server", "status=error",
@@ -113,6 +120,7 @@ EXTREME = st.one_of(
     st.integers(300, 3000).map(lambda n: "(" * n + ")" * n),  # as a regex: deep groups
     st.sampled_from(["a{99999999999}", "x{1,4294967296}", "1e999", "9" * 400 + "s", "-" + "9" * 30 + "y", "²",
                      "٣", "1٣ms"]),
+    st.sampled_from(REDOS).map(lambda pattern: '"' + pattern.replace("\\", "\\\\") + '"'),
 )
 """Literal texts at the edges of what numbers, durations and regexes can hold."""
 TOKEN_SOUP = st.lists(QUERY_TOKENS | EXTREME, max_size=14).flatmap(
@@ -176,5 +184,5 @@ SHORTHAND = st.recursive(
     ),
     max_leaves=5,
 )
-QUERIES = st.one_of(QUERY_TEXT, TQL_SPANSETS, SHORTHAND)
+QUERIES = st.one_of(QUERY_TEXT, TQL_SPANSETS, SHORTHAND, REDOS_QUERIES)
 """Every kind of query text: arbitrary, token soups and grammatical TraceQL or shorthand."""

@@ -182,6 +182,7 @@ def _fixture_spans() -> list[S]:
         S(1, 3, 2, name="GET /api", attrs={"a": 1.5, "flag": True, "raw": b"\x01"}, duration=3_000_000_000),
         S(2, 4, 9, name="orphan", attrs={"a": math.nan, "http.status_code": 500}, resource={"a": "res"}),
         S(3, 5, 5, name="loop", kind=3, attrs={"tags": [1, 2.5, True]}),
+        S(4, 6, name="a" * 40 + "!", attrs={"a": "a" * 40 + "!", "b": "x" * 40}, events=("a" * 40 + "!",)),
     ]
 
 
