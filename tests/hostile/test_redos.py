@@ -70,7 +70,7 @@ def test_backtracking_only_syntax_is_refused_with_a_column(pattern: str) -> None
 
 
 def test_kubespan_filter_cli_answers_at_once(tmp_path) -> None:
-    from kubespan.otlp.jsoncodec import encode_span_lines
+    from kubespan.encode.span_lines import encode_span_lines
 
     dump = tmp_path / "hostile.jsonl"
     dump.write_text("".join(line + "\n" for line in encode_span_lines(request(_spans()))))

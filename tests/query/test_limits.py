@@ -9,7 +9,7 @@ import pytest
 from kubespan.cli.main import main
 from kubespan.dumpfilter import filter_dumps
 from kubespan.otlp.attributes import new_attribute_table
-from kubespan.otlp.jsoncodec import encode_span_lines
+from kubespan.encode.span_lines import encode_span_lines
 from kubespan.query import QuerySyntaxError, compile_query
 from kubespan.query.limits import (
     DEFAULT_MAX_LENGTH,
