@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         source=", ".join(files) or ("demo" if demo else ""),
         initial_filter=args.filter or "",
         save_dir=args.save_dir,
+        forward_status=lambda: [forwarder.status() for forwarder in runtime.forwarders],
     )
     previous = signal.signal(signal.SIGTERM, lambda *_: app.exit())
     try:

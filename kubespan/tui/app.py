@@ -36,7 +36,8 @@ from kubespan.tui.pod_list import PodList, pod_attribute_filter, pod_filter
 from kubespan.tui.selection_actions import SelectionActions
 from kubespan.tui.span_detail import SpanDetail
 from kubespan.tui.span_list import SpanList
-from kubespan.tui.status_footer import KeyHints, StatusFooter
+from kubespan.tui.key_hints import KeyHints
+from kubespan.tui.status_footer import StatusFooter
 from kubespan.tui.text import notice
 from kubespan.tui.trace_list import TraceList
 from kubespan.tui.trace_view import TraceView
@@ -89,6 +90,7 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         source: str = "",
         initial_filter: str = "",
         poll_interval: float = POLL_INTERVAL,
+        forward_status: Callable[[], list[dict]] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -103,6 +105,8 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         self.source = source
         self.initial_filter = initial_filter
         self.poll_interval = poll_interval
+        self.forward_status = forward_status
+        """`Forwarder.status()` of every forward target, read on each poll."""
         self.filter_query = None
         self.filter_text = ""
         self.paused = False

@@ -19,6 +19,7 @@ from textual.css.query import NoMatches
 from kubespan.tui import messages
 from kubespan.tui.format import plural
 from kubespan.tui.status_footer import StatusFooter
+from kubespan.tui.status_line import FeedStatus, forward_states
 
 POD_REFRESH_EVERY = 8
 """Pod statistics are recomputed every this many polls (2 s) while the pod view is shown."""
@@ -77,11 +78,13 @@ class LiveSearch:
 
     def _update_status(self) -> None:
         stats = self.counters.snapshot() if self.counters is not None else {}
-        self._main(StatusFooter).update_stats(
-            stats=stats, stored=len(self.store), addresses=self.addresses, warnings=self.warnings,
-            paused=self.paused, now=self.clock.now(), source=self.source, progress=self.progress,
-            held=self._held(),
+        forwards = forward_states(self.forward_status()) if self.forward_status is not None else []
+        status = FeedStatus(
+            stats=stats, stored=len(self.store), addresses=dict(self.addresses), warnings=tuple(self.warnings),
+            paused=self.paused, held=self._held(), source=self.source, progress=self.progress,
+            forwards=tuple(forwards),
         )
+        self._main(StatusFooter).update_status(status, self.clock.now())
 
     def _held(self) -> bool:
         """Not paused, but a list is shown with its cursor below the top: new traces are
