@@ -9,9 +9,11 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 import numpy as np
 
+from kubespan.model import SpanColumns
 from kubespan.otlp.wire import split_spans
 
 NO_PARENT = b"\0" * 8
@@ -39,6 +41,13 @@ class Chunk:
     raw_parts: list[bytes]  # the export requests the spans came in (small ones concatenated)
     raw_part_first: np.ndarray  # int64[parts+1] index of the first span of each request blob
     attr_perm: np.ndarray | None = None  # int32 argsort of attr_flat, built by the first query
+    attr_distinct: np.ndarray | None = None  # the distinct attribute ids, built by the first tag listing
+
+    def attribute_ids(self) -> np.ndarray:
+        """The distinct attribute ids of the chunk's spans (computed once; chunks are immutable)."""
+        if self.attr_distinct is None:
+            self.attr_distinct = np.unique(self.attr_flat)
+        return self.attr_distinct
 
     def attr_order(self) -> np.ndarray | None:
         """The permutation sorting `attr_flat` (an inverted index), for big chunks only."""
@@ -57,7 +66,8 @@ class Chunk:
     def nbytes(self) -> int:
         arrays = (getattr(self, name) for name in COLUMNS + ("attr_flat", "attr_off", "event_flat", "event_off"))
         index = 4 * len(self.attr_flat) if self.n >= INDEXED_CHUNK_SPANS else 0  # counted before it is built
-        return sum(a.nbytes for a in arrays) + index + self.raw_part_first.nbytes + sum(map(len, self.raw_parts))
+        held: int = sum(a.nbytes for a in arrays)
+        return held + index + self.raw_part_first.nbytes + sum(map(len, self.raw_parts))
 
     def raw_span(self, i: int) -> bytes:
         """The wire bytes of span `i`, split from its request blob (detail view only)."""
@@ -84,7 +94,7 @@ def _int32(values: list[int]) -> np.ndarray:
     return np.fromiter(values, np.int32, len(values))
 
 
-def build_chunk(base: int, spans, trace: list[int], names: list[int], scope: np.ndarray,
+def build_chunk(base: int, spans: SpanColumns, trace: list[int], names: list[int], scope: np.ndarray,
                 events: tuple[list[int], list[int]] | None) -> Chunk:
     """Columns for one batch's `SpanColumns`, with ids already interned by the store."""
     n = len(spans.span_id)
@@ -132,16 +142,16 @@ def merge_chunks(chunks: list[Chunk]) -> Chunk:
     """One chunk holding `chunks` (consecutive ordinals) in order."""
     if len(chunks) == 1:
         return chunks[0]
-    columns = {name: np.concatenate([getattr(c, name) for c in chunks]) for name in COLUMNS}
+    columns: dict[str, Any] = {name: np.concatenate([getattr(c, name) for c in chunks]) for name in COLUMNS}
     return Chunk(
         base=chunks[0].base,
         attr_flat=np.concatenate([c.attr_flat for c in chunks]),
         attr_off=_concat_offsets([c.attr_off for c in chunks]),
         event_flat=np.concatenate([c.event_flat for c in chunks]),
         event_off=_concat_offsets([c.event_off for c in chunks]),
+        **columns,
         **_coalesce([(part, int(count)) for c in chunks
                      for part, count in zip(c.raw_parts, np.diff(c.raw_part_first))]),
-        **columns,
     )
 
 
@@ -151,7 +161,7 @@ serialized requests is itself a request holding all their spans, in order); bigg
 are never copied again. Bounds the per-blob overhead of tiny requests."""
 
 
-def _coalesce(parts: list[tuple[bytes, int]]) -> dict:
+def _coalesce(parts: list[tuple[bytes, int]]) -> dict[str, Any]:
     out: list[bytes] = []
     counts: list[int] = []
     group: list[bytes] = []

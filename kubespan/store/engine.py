@@ -7,9 +7,9 @@ is then a gather or a membership test over the chunk columns.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from kubespan.model import value_text
 from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Literal, Not, Or, Spanset
 from kubespan.query.limits import Deadline
 from kubespan.store.chunk import Chunk
+from kubespan.store.snapshot import Snapshot
 
 _NUMERIC_OPS: dict[str, Callable] = {"=": operator.eq, "!=": operator.ne, ">": operator.gt,
                                      ">=": operator.ge, "<": operator.lt, "<=": operator.le}
@@ -25,42 +26,6 @@ SCAN_CACHE_ENTRIES = 64
 CHECK_EVERY = 4096
 """Values scanned by a Python predicate between two deadline checks."""
 """Predicate scans over attribute values kept per store (as-you-type queries make many)."""
-
-
-@dataclass(slots=True)
-class Snapshot:
-    """An immutable view of the store taken under its lock; queries run without it."""
-
-    chunks: list[Chunk]
-    floor: int
-    stop: int
-    names: list[str]
-    services: list[str]
-    event_names: list[str]
-    scope_resource: np.ndarray
-    resource_attrs: list[tuple[int, ...]]
-    resource_service: np.ndarray
-    trace_ids: list[bytes | None]
-    trace_lookup: Callable[[bytes], int | None]
-    trace_start: np.ndarray  # per trace row, min start (stale where trace_dirty)
-    trace_dirty: np.ndarray
-    attributes: list  # AttributeTable.attributes (append-only), valid up to n_attributes
-    n_attributes: int
-    index: Any  # tables.AttributeIndex, updated to at least n_attributes
-    cache: dict = field(default_factory=dict)
-    deadline: Deadline | None = None  # set by the evaluator for the scans it starts
-
-    def live_slices(self):
-        """(chunk, first index in chunk) for every chunk with live spans."""
-        for chunk in self.chunks:
-            if chunk.stop > self.floor:
-                yield chunk, max(0, self.floor - chunk.base)
-
-    def column(self, name: str) -> np.ndarray:
-        parts = [getattr(c, name)[i:] for c, i in self.live_slices()]
-        if not parts:
-            return np.zeros(0, np.int32 if name == "trace" else np.int64)
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def spans_with(flat: np.ndarray, off: np.ndarray, ids: np.ndarray | None, lut: np.ndarray | None) -> np.ndarray:
@@ -125,11 +90,10 @@ class Evaluator:
     """Evaluates one query over one snapshot; plans are computed once per condition."""
 
     def __init__(self, snap: Snapshot, deadline: Deadline | None = None) -> None:
-        self.snap = snap
-        self.plans: dict[int, Any] = {}
         self.deadline = deadline or Deadline()
         self.deadline.progress.spans_total = snap.stop - snap.floor
-        snap.deadline = self.deadline
+        self.snap = dataclasses.replace(snap, deadline=self.deadline)  # for the scans it starts
+        self.plans: dict[int, Any] = {}
 
     # ------------------------------------------------------------ spansets
     def spanset(self, node: Spanset) -> np.ndarray:
@@ -330,7 +294,7 @@ def cached_scan(snap: Snapshot, key: tuple, ids, pred: Callable[[Any], bool]) ->
     return result
 
 
-def _string_lut(strings: list[str], pred: Callable[[Any], bool], deadline: Deadline | None = None) -> np.ndarray:
+def _string_lut(strings: Sequence[str], pred: Callable[[Any], bool], deadline: Deadline | None = None) -> np.ndarray:
     """`pred` over a distinct-value table (plus a False slot), checking the deadline as it goes."""
     out = np.zeros(len(strings) + 1, bool)
     for start in range(0, len(strings), CHECK_EVERY):

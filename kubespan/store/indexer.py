@@ -18,7 +18,7 @@ class AheadIndexer:
     """A daemon thread that builds the sorted attribute index of each chunk handed to it."""
 
     def __init__(self) -> None:
-        self._queue: "queue.SimpleQueue[Chunk | None]" = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()
         self._idle = threading.Event()
         self._idle.set()
         self._pending = 0

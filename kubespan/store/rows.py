@@ -64,3 +64,13 @@ class ValueStats:
     spans: int
     errors: int
     last_end: int  # latest end (unix ns) among those spans
+
+
+@dataclass(frozen=True, slots=True)
+class TagValue:
+    """One distinct typed value of an attribute key and the stored spans carrying it."""
+
+    type: str  # the `Attribute.type`: "str", "int", "double", "bool", "bytes", "array", "kvlist", "empty"
+    value: Any  # as decoded (see `Attribute.value`)
+    text: str  # as a user would type it in a filter
+    spans: int

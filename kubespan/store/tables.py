@@ -31,8 +31,8 @@ class StringTable:
     def intern_many(self, texts: list[str]) -> list[int]:
         ids = list(map(self.ids.get, texts))
         if None in ids:
-            ids = [self.intern(text) for text in texts]
-        return ids
+            return [self.intern(text) for text in texts]
+        return ids  # type: ignore[return-value]  # no None in it
 
 
 @dataclass(slots=True)
@@ -91,7 +91,7 @@ class AttributeIndex:
     def __init__(self, table: AttributeTable) -> None:
         self.table = table
         self.seen = 0
-        self.by_key: dict[str, array] = {}
+        self.by_key: dict[str, array[int]] = {}
         self.by_text: dict[str, dict[str, int | list[int]]] = {}
         self._lock = threading.Lock()
 
@@ -131,14 +131,14 @@ class AttributeIndex:
         found = self.by_text.get(key, {}).get(text)
         if found is None:
             return []
-        return [found] if type(found) is int else list(found)
+        return [found] if isinstance(found, int) else list(found)
 
 
-def _add(texts: dict, text: str, index: int) -> None:
+def _add(texts: dict[str, int | list[int]], text: str, index: int) -> None:
     found = texts.get(text)
     if found is None:
         texts[text] = index
-    elif type(found) is int:
+    elif isinstance(found, int):
         texts[text] = [found, index]
     else:
         found.append(index)

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
+import numpy.typing as npt
+
+T = TypeVar("T", bound=np.generic)
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
 ERROR = 2
+COMPACT_MIN_DEAD = 16_384
+"""Dead rows are recycled once there are this many and a quarter as many as live ones."""
+DEAD_ROW_BYTES = 130
+"""What a trace id costs in the id → row map: the dict entry and the 16-byte key object."""
 
 
 class TraceTable:
     """trace id → dense row; start/end/count/errors per row, updated per chunk with ufunc.at.
 
     Rows whose spans were partly evicted are marked dirty: their start/end are recomputed
-    from the live spans when needed. Dead rows are recycled by `compact`.
+    from the live spans when needed. A dead row (no span left) keeps its id until
+    `compact` renumbers the live rows into new tables, so the id list and the id → row
+    map only grow in between and a snapshot can keep reading them. A trace id seen again
+    while its row is dead takes the row back.
     """
 
     def __init__(self) -> None:
@@ -25,38 +37,65 @@ class TraceTable:
         self.errors = np.zeros(0, np.int32)
         self.dirty = np.zeros(0, bool)
         self.live = 0
+        self._shared = False
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    def share(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """(start, dirty) for a snapshot; the next write copies them first."""
+        self._shared = True
+        return self.start, self.dirty
+
+    def _unshare(self) -> None:
+        if self._shared:
+            self.start, self.dirty = self.start.copy(), self.dirty.copy()
+            self._shared = False
+
     def rows(self, trace_ids: list[bytes]) -> list[int]:
-        """Rows for each trace id, creating rows for new traces."""
+        """Rows for each trace id, creating rows for new traces and reviving dead ones."""
         get = self.index.get
         rows = list(map(get, trace_ids))
+        first = len(self.ids)
         if None in rows:
+            self._unshare()
             index = self.index
             new = [t for t in dict.fromkeys(trace_ids) if t not in index]
-            first = len(self.ids)
-            self.index.update(zip(new, range(first, first + len(new))))
+            index.update(zip(new, range(first, first + len(new))))
             self.ids.extend(new)
             self.live += len(new)
             if first + len(new) > len(self.start):
                 self._grow(max(1024, 2 * (first + len(new))))
-            self.start[first:first + len(new)] = INT64_MAX
-            self.end[first:first + len(new)] = INT64_MIN
+            self._reset(slice(first, first + len(new)))
             rows = list(map(get, trace_ids))
-        return rows
+        if self.live < len(self.ids):  # some rows are dead: is one of them back?
+            known = np.fromiter(rows, np.int64, len(rows))
+            known = known[known < first]
+            dead = np.unique(known[self.count[known] == 0])
+            if len(dead):
+                self._unshare()
+                self._reset(dead)
+                self.live += len(dead)
+        return rows  # type: ignore[return-value]  # no None left
+
+    def _reset(self, rows: slice | npt.NDArray[np.int64]) -> None:
+        self.start[rows] = INT64_MAX
+        self.end[rows] = INT64_MIN
+        self.dirty[rows] = False
 
     def _grow(self, size: int) -> None:
-        def grown(array: np.ndarray) -> np.ndarray:
+        def grown(array: npt.NDArray[T]) -> npt.NDArray[T]:
             out = np.zeros(size, array.dtype)
             out[:len(array)] = array
             return out
 
         self.start, self.end = grown(self.start), grown(self.end)
         self.count, self.errors, self.dirty = grown(self.count), grown(self.errors), grown(self.dirty)
+        self._shared = False
 
-    def add(self, trace: np.ndarray, start: np.ndarray, end: np.ndarray, status: np.ndarray) -> None:
+    def add(self, trace: npt.NDArray[np.int32], start: npt.NDArray[np.int64], end: npt.NDArray[np.int64],
+            status: npt.NDArray[np.int32]) -> None:
+        self._unshare()
         np.minimum.at(self.start, trace, start)
         np.maximum.at(self.end, trace, end)
         np.add.at(self.count, trace, 1)
@@ -64,32 +103,29 @@ class TraceTable:
         if len(errors):
             np.add.at(self.errors, errors, 1)
 
-    def remove(self, trace: np.ndarray, status: np.ndarray) -> None:
-        """Forget evicted spans; traces left without spans are dropped."""
+    def remove(self, trace: npt.NDArray[np.int32], status: npt.NDArray[np.int32]) -> None:
+        """Forget evicted spans; rows left without spans die (their ids stay until `compact`)."""
+        self._unshare()
         np.add.at(self.count, trace, -1)
         errors = trace[status == ERROR]
         if len(errors):
             np.add.at(self.errors, errors, -1)
         touched = np.unique(trace)
         self.dirty[touched] = True
-        for row in touched[self.count[touched] == 0].tolist():
-            trace_id = self.ids[row]
-            if trace_id is not None:
-                del self.index[trace_id]
-                self.ids[row] = None
-                self.live -= 1
+        self.live -= int((self.count[touched] == 0).sum())
 
-    def needs_compaction(self) -> bool:
+    def needs_compaction(self, budget_bytes: float = float("inf")) -> bool:
+        """Whether dead rows are worth recycling: many of them, or a share of a memory budget."""
         dead = len(self.ids) - self.live
-        return dead > 65536 and dead > 2 * self.live
+        return dead > self.live // 4 and (dead > COMPACT_MIN_DEAD or DEAD_ROW_BYTES * dead > budget_bytes)
 
-    def compact(self) -> np.ndarray:
-        """Renumber live rows densely (new lists and arrays); returns old row → new row."""
+    def compact(self) -> npt.NDArray[np.int32]:
+        """Renumber live rows densely (new tables and arrays); returns old row → new row."""
         keep = np.flatnonzero(self.count[:len(self.ids)] > 0)
         remap = np.zeros(max(len(self.ids), 1), np.int32)
         remap[keep] = np.arange(len(keep), dtype=np.int32)
         ids = [self.ids[row] for row in keep.tolist()]
-        self.index = {trace_id: row for row, trace_id in enumerate(ids)}
+        self.index = {trace_id: row for row, trace_id in enumerate(ids) if trace_id is not None}
         self.ids = ids
         size = max(1024, 2 * len(keep))
         for name in ("start", "end", "count", "errors", "dirty"):
@@ -97,9 +133,10 @@ class TraceTable:
             new = np.zeros(size, old.dtype)
             new[:len(keep)] = old[keep]
             setattr(self, name, new)
+        self._shared = False
         self.live = len(ids)
         return remap
 
     def nbytes(self) -> int:
         arrays = self.start.nbytes + self.end.nbytes + self.count.nbytes + self.errors.nbytes + self.dirty.nbytes
-        return arrays + 8 * len(self.ids) + 130 * self.live  # list slot; dict entry + 16-byte key object
+        return arrays + 8 * len(self.ids) + DEAD_ROW_BYTES * len(self.index)

@@ -10,9 +10,9 @@ from kubespan.model import AttributeTable
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.query import compile_query
 from kubespan.stats import Counters
-from kubespan.store import SpanStore
+from kubespan.store import SpanStore, TracePage
 from kubespan.store import chunk as chunk_module
-from kubespan.store import store as store_module
+from kubespan.store import writer as store_module
 from tests.support.spanfactory import T0, S, batch, request, span_id, trace_id
 
 
@@ -141,7 +141,7 @@ def test_merging_many_batches_and_segments(monkeypatch):
     monkeypatch.setattr(store_module, "MERGE_TAIL", 3)
     monkeypatch.setattr(chunk_module, "COALESCE_BYTES", 2000)
     store, table = make(max_spans=2500)
-    store._segment = 1024
+    store.writer._segment = 1024
     for index in range(200):
         feed(store, table, [S(index % 17 + 1, index * 20 + j + 1, name=f"n{j}", attrs={"i": index})
                             for j in range(20)])
@@ -156,10 +156,10 @@ def test_merging_many_batches_and_segments(monkeypatch):
 
 def test_trace_table_is_compacted(monkeypatch):
     store, table = make(max_spans=10)
-    monkeypatch.setattr(type(store._traces), "needs_compaction", lambda self: len(self.ids) - self.live > 20)
+    monkeypatch.setattr(type(store.writer._traces), "needs_compaction", lambda self, budget=0: len(self.ids) - self.live > 20)
     for index in range(1, 200):
         feed(store, table, [S(index, 1, name=f"t{index}")])
-    assert len(store._traces.ids) < 40
+    assert len(store.writer._traces.ids) < 40
     assert store.search_traces()[0] == trace_id(199)
     assert store.trace_summary(trace_id(195)).root_name == "t195"
     assert store.search(compile_query("trace=000000000000000000000000000000c3")).tolist() == [194]
@@ -216,7 +216,7 @@ def test_scan_cache_is_bounded_and_incremental(monkeypatch):
     feed(store, table, [S(1, 1, attrs={"k": f"value-{i}"}) for i in range(5)])
     for word in ("va", "val", "valu", "value", "value-"):
         assert len(store.search(compile_query(word))) == 5
-    assert len(store._scan_cache) == 3
+    assert len(store.writer._scan_cache) == 3
     feed(store, table, [S(2, 9, attrs={"k": "value-new"})])
     assert store.search(compile_query("value-")).tolist() == [0, 1, 2, 3, 4, 5]
     assert store.search(compile_query("k=~value-n.*")).tolist() == [5]
@@ -225,9 +225,9 @@ def test_scan_cache_is_bounded_and_incremental(monkeypatch):
 def test_trace_pages_and_orphan_roots():
     store, table = make()
     feed(store, table, [S(t, t, start=t * 10, parent=99 if t == 2 else 0) for t in range(1, 6)])
-    assert store.trace_page(None, 1, 2) == (5, [trace_id(4), trace_id(3)])
+    assert store.trace_page(None, 1, 2) == TracePage(5, [trace_id(4), trace_id(3)])
     assert store.search_traces(None, offset=4) == [trace_id(1)]
-    assert store.trace_page(compile_query("nothing-matches"), 0, 10) == (0, [])
+    assert store.trace_page(compile_query("nothing-matches"), 0, 10) == TracePage(0, [])
     assert store.trace_summary(trace_id(2)).orphan_root and not store.trace_summary(trace_id(3)).orphan_root
 
 
@@ -249,13 +249,13 @@ def test_attribute_stats():
 def test_index_ahead_sorts_sealed_segments_only(monkeypatch):
     monkeypatch.setattr(chunk_module, "INDEXED_CHUNK_SPANS", 1024)
     store, table = make()
-    store._segment = 1024
+    store.writer._segment = 1024
     indexer = store.index_ahead()
     for index in range(120):
         feed(store, table, [S(index + 1, index * 20 + j + 1, attrs={"i": index % 7}) for j in range(20)])
     assert indexer.wait(10)
-    sealed = store._sealed
+    sealed = store.writer._sealed
     assert sealed and all(chunk.attr_perm is not None for chunk in sealed)
-    assert store._open is None or store._open.attr_perm is None  # still growing: scanned, not sorted
+    assert store.writer._open is None or store.writer._open.attr_perm is None  # still growing: scanned, not sorted
     expected = [o for o in range(2400) if (o // 20) % 7 == 3]
     assert store.search(compile_query("i=3")).tolist() == expected

@@ -12,7 +12,7 @@ BUDGET_MB = 0.5
 
 def live_bytes(store: SpanStore) -> int:
     """What the store really holds: every chunk it still references, whole, plus the trace table."""
-    return sum(chunk.nbytes() for chunk in store._chunks()) + store._traces.nbytes()
+    return sum(chunk.nbytes() for chunk in store.writer.chunks()) + store.writer._traces.nbytes()
 
 
 def fill(store: SpanStore, table: AttributeTable, batches: int, spans_per_batch: int = 8):

@@ -1,0 +1,278 @@
+"""The reading side of the span store: every read answers from one immutable `Snapshot`.
+
+`StoreReader(snapshot)` is cheap to make; take one per consistent set of reads (a screen,
+an API answer). All methods are pure functions of the snapshot, safe from any thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from kubespan.query import Query
+from kubespan.query.limits import Deadline, QueryCounters, QueryStopped
+from kubespan.store import catalog
+from kubespan.store.chunk import Chunk
+from kubespan.store.engine import Evaluator, trace_flags
+from kubespan.store.rows import SpanDetail, SpanRow, TagValue, TraceSummary, ValueStats
+from kubespan.store.snapshot import Mask, Ordinals, Snapshot
+from kubespan.store.traces import ERROR
+
+TraceGroup = tuple[npt.NDArray[np.int64], ...]
+"""One trace's live spans by start: ordinals, start, end, span id, parent id, status, scope, name."""
+_GROUP_COLUMNS = ("start", "end", "span_id", "parent_id", "status", "scope", "name")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """Spans that start in [start, end) (unix ns); None leaves a side open."""
+
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TracePage:
+    total: int  # traces matching
+    trace_ids: list[bytes]  # the page asked for, newest trace start first
+
+
+class StoreReader:
+    """Typed reads over one snapshot: search, traces, spans, tags and their values."""
+
+    __slots__ = ("snap", "query_counters")
+
+    def __init__(self, snap: Snapshot, query_counters: QueryCounters | None = None) -> None:
+        self.snap = snap
+        self.query_counters = query_counters  # counts queries run and stopped (the stats line)
+
+    def __len__(self) -> int:
+        return len(self.snap)
+
+    # ------------------------------------------------------------------ search
+    def search(self, query: Query | None = None, deadline: Deadline | None = None, *,
+               window: TimeWindow | None = None) -> Ordinals:
+        """Ordinals of the matching spans, ascending (arrival order). None matches all.
+
+        `deadline` (kubespan.query.limits) cancels or times the query out with `QueryStopped`.
+        """
+        snap = self.snap
+        mask = None if query is None or not len(snap) else self._evaluate(query, deadline)
+        if window is not None and (window.start is not None or window.end is not None):
+            inside = self._in_window(window)
+            mask = inside if mask is None else mask & inside
+        if mask is None:
+            return np.arange(snap.floor, snap.stop, dtype=np.int64)
+        return np.flatnonzero(mask).astype(np.int64) + snap.floor
+
+    def _evaluate(self, query: Query, deadline: Deadline | None) -> Mask:
+        counters = self.query_counters
+        if counters is not None:
+            counters.ran()
+        try:
+            return Evaluator(self.snap, deadline).spanset(query.root)
+        except QueryStopped as stopped:
+            if counters is not None:
+                counters.stopped(stopped)
+            raise
+
+    def _in_window(self, window: TimeWindow) -> Mask:
+        inside = np.ones(len(self.snap), bool)
+        start = self.snap.column("start")
+        if window.start is not None:
+            inside &= start >= window.start
+        if window.end is not None:
+            inside &= start < window.end
+        return inside
+
+    def search_traces(self, query: Query | None = None, offset: int = 0, limit: int | None = None,
+                      deadline: Deadline | None = None, *, window: TimeWindow | None = None) -> list[bytes]:
+        """Ids of the traces with a matching span, newest trace start first (optionally a window)."""
+        return self.trace_page(query, offset, limit, deadline, window=window).trace_ids
+
+    def trace_page(self, query: Query | None = None, offset: int = 0, limit: int | None = None,
+                   deadline: Deadline | None = None, *, window: TimeWindow | None = None) -> TracePage:
+        """The number of matching traces and the ids of [offset, offset + limit), newest first.
+
+        Only the page's ids are materialised, so a UI can show a page of a huge result.
+        """
+        snap = self.snap
+        trace_col = snap.column("trace")
+        if query is None and window is None:
+            matched = trace_col
+        else:
+            matched = trace_col[self.search(query, deadline, window=window) - snap.floor]
+        rows = np.flatnonzero(trace_flags(matched, snap.n_traces + 1))
+        if not len(rows):
+            return TracePage(0, [])
+        starts = self._trace_starts(rows, trace_col)
+        order = np.lexsort((-rows, -starts))
+        stop = None if limit is None else offset + max(0, limit)
+        ids = snap.trace_ids
+        window_ids = [ids[row] for row in rows[order[offset:stop]].tolist()]
+        return TracePage(len(rows), [trace_id for trace_id in window_ids if trace_id is not None])
+
+    def _trace_starts(self, rows: npt.NDArray[np.intp], trace_col: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+        start, dirty = self.snap.trace_start, self.snap.trace_dirty
+        starts = start[rows].copy()
+        stale = rows[dirty[rows]]
+        if len(stale):
+            lut = np.zeros(len(start), bool)
+            lut[stale] = True
+            selected = lut[trace_col]
+            fresh = np.full(len(start), np.iinfo(np.int64).max, np.int64)
+            np.minimum.at(fresh, trace_col[selected], self.snap.column("start")[selected])
+            starts[dirty[rows]] = fresh[stale]
+        return starts
+
+    # ------------------------------------------------------------------ spans
+    def span_row(self, ordinal: int) -> SpanRow | None:
+        """The span at `ordinal`, or None if evicted (or never stored)."""
+        found = self.snap.locate(int(ordinal))
+        return None if found is None else self._row(int(ordinal), *found)
+
+    def span_rows(self, ordinals: Iterable[int]) -> list[SpanRow]:
+        """Rows for the ordinals still stored, in the given order (evicted ones skipped)."""
+        rows = []
+        for ordinal in ordinals:
+            found = self.snap.locate(int(ordinal))
+            if found is not None:
+                rows.append(self._row(int(ordinal), *found))
+        return rows
+
+    def _row(self, ordinal: int, chunk: Chunk, i: int) -> SpanRow:
+        snap = self.snap
+        attributes = snap.attributes
+        flat = chunk.attr_flat[chunk.attr_off[i]:chunk.attr_off[i + 1]].tolist()
+        resource = int(snap.scope_resource[chunk.scope[i]])
+        parent = int(chunk.parent_id[i])
+        return SpanRow(
+            ordinal=ordinal,
+            trace_id=snap.trace_ids[chunk.trace[i]] or b"",
+            span_id=int(chunk.span_id[i]).to_bytes(8, "big"),
+            parent_id=parent.to_bytes(8, "big") if parent else b"",
+            name=snap.names[chunk.name[i]],
+            service=snap.services[snap.resource_service[resource]],
+            kind=int(chunk.kind[i]),
+            status=int(chunk.status[i]),
+            start=int(chunk.start[i]),
+            end=int(chunk.end[i]),
+            attributes=tuple((attributes[a].key, attributes[a].value) for a in flat),
+            resource_attributes=tuple((attributes[a].key, attributes[a].value) for a in snap.resource_attrs[resource]),
+        )
+
+    def span_detail(self, ordinal: int) -> SpanDetail | None:
+        """The official protobuf messages of a stored span (decoded on demand)."""
+        found = self.snap.locate(int(ordinal))
+        if found is None:
+            return None
+        chunk, i = found
+        scope = self.snap.scopes[chunk.scope[i]]
+        resource = self.snap.resources[scope.resource]
+        return SpanDetail(
+            ordinal=int(ordinal),
+            span=Span.FromString(chunk.raw_span(i)),
+            resource=Resource.FromString(resource.raw),
+            scope=InstrumentationScope.FromString(scope.raw),
+            resource_schema_url=resource.schema_url,
+            scope_schema_url=scope.schema_url,
+            service=self.snap.services[resource.service],
+        )
+
+    # ------------------------------------------------------------------ traces
+    def trace_ordinals(self, trace_id: bytes) -> list[int]:
+        """Ordinals of the trace's stored spans, by start time (then arrival)."""
+        row = self.snap.trace_lookup(trace_id)
+        if row is None:
+            return []
+        group = self._gather(np.array([row])).get(row)
+        return [] if group is None else group[0].tolist()
+
+    def trace_spans(self, trace_id: bytes, limit: int | None = None) -> list[SpanRow]:
+        """The trace's stored spans as rows, by start time (at most `limit`)."""
+        return self.span_rows(self.trace_ordinals(trace_id)[:limit])
+
+    def trace_summary(self, trace_id: bytes) -> TraceSummary | None:
+        found = self.trace_summaries([trace_id])
+        return found[0] if found else None
+
+    def trace_summaries(self, trace_ids: Iterable[bytes]) -> list[TraceSummary]:
+        """Summaries of the traces still stored, in the given order (unknown ids skipped)."""
+        wanted = [(tid, self.snap.trace_lookup(tid)) for tid in trace_ids]
+        rows = np.array([row for _, row in wanted if row is not None], np.int64)
+        groups = self._gather(rows) if len(rows) else {}
+        return [self._summary(tid, groups[row]) for tid, row in wanted if row is not None and row in groups]
+
+    def _gather(self, rows: npt.NDArray[np.int64]) -> dict[int, TraceGroup]:
+        """Per trace row: its live spans' ordinals and columns (`TraceGroup`), by start."""
+        snap = self.snap
+        lut = np.zeros(snap.n_traces + 1, bool)
+        lut[rows] = True
+        parts = []
+        for chunk, i in snap.live_slices():
+            where = np.flatnonzero(lut[chunk.trace[i:]]) + i
+            if len(where):
+                parts.append((chunk, where))
+        if not parts:
+            return {}
+        trace = np.concatenate([c.trace[w] for c, w in parts])
+        cols = [np.concatenate([getattr(c, name)[w] for c, w in parts]) for name in _GROUP_COLUMNS]
+        ordinals = np.concatenate([w + c.base for c, w in parts]).astype(np.int64)
+        order = np.lexsort((ordinals, cols[0], trace))
+        bounds = np.flatnonzero(np.diff(trace[order])) + 1
+        out = {}
+        for group in np.split(order, bounds):
+            out[int(trace[group[0]])] = (ordinals[group],) + tuple(col[group] for col in cols)
+        return out
+
+    def _summary(self, trace_id: bytes, group: TraceGroup) -> TraceSummary:
+        snap = self.snap
+        ordinals, start, end, span_id, parent_id, status, scope, name = group
+        roots = np.flatnonzero(parent_id == 0)
+        orphan = not len(roots)
+        if orphan:
+            roots = np.flatnonzero(~np.isin(parent_id, span_id))
+        root = int(roots[0]) if len(roots) else None
+        service_ids = snap.resource_service[snap.scope_resource[scope]]
+        services = tuple(sorted({snap.services[s] for s in np.unique(service_ids).tolist()}))
+        first, last = int(start.min()), int(end.max())
+        return TraceSummary(
+            trace_id=trace_id,
+            root_service=snap.services[service_ids[root]] if root is not None else "",
+            root_name=snap.names[name[root]] if root is not None else "",
+            start=first, end=last, duration=last - first,
+            span_count=len(ordinals), error_count=int((status == ERROR).sum()),
+            services=services, root=int(ordinals[root]) if root is not None else None,
+            orphan_root=orphan and root is not None,
+        )
+
+    # ------------------------------------------------------------------ tags, values, catalog
+    def tag_names(self) -> dict[str, list[str]]:
+        """Attribute keys of the stored spans by scope: {"span": [...], "resource": [...]}, sorted."""
+        return catalog.tag_names(self.snap)
+
+    def tag_values(self, key: str, scope: str | None = None, limit: int = 1000) -> list[TagValue]:
+        """Distinct values of `key` in `scope` ("span", "resource" or None for both), typed."""
+        return catalog.tag_values(self.snap, key, scope, limit)
+
+    def attribute_stats(self, key: str, limit: int = 1000) -> list[ValueStats]:
+        """Per distinct value text of `key`: spans, error spans, latest end; most spans first."""
+        return catalog.attribute_stats(self.snap, key, limit)
+
+    def attribute_values(self, key: str, limit: int = 1000) -> list[tuple[str, int]]:
+        """Distinct values of `key` (span and resource attributes) with their span counts."""
+        return [(stat.value, stat.spans) for stat in self.attribute_stats(key, limit)]
+
+    def services(self) -> list[str]:
+        """Service names of the stored spans, sorted."""
+        return catalog.services(self.snap)
+
+    def operations(self, service: str | None = None) -> list[tuple[str, str]]:
+        """(service, span name) pairs of the stored spans, sorted; one service's if given."""
+        return catalog.operations(self.snap, service)

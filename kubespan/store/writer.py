@@ -1,0 +1,230 @@
+"""The writing side of the span store: ingest, eviction, compaction, and taking snapshots.
+
+Single writer (the pipeline calls `consume_traces` under its lock). `_lock` is held while
+appending and while a snapshot is taken; every read runs on a `Snapshot` without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from itertools import chain
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from kubespan.model import AttributeTable, TraceBatch
+from kubespan.store.chunk import Chunk, build_chunk, merge_chunks
+from kubespan.store.snapshot import ScanCache, Snapshot
+from kubespan.store.tables import AttributeIndex, ResourceScopes, StringTable
+from kubespan.store.traces import TraceTable
+
+if TYPE_CHECKING:
+    from kubespan.store.indexer import AheadIndexer
+
+SEGMENT_SPANS = 65_536
+"""Chunks are merged into segments of about this many spans."""
+MERGE_TAIL = 32
+"""Per-batch chunks are merged once this many are waiting."""
+MEMORY_SLICES = 16
+"""Under `max_memory_mib`, segments are sealed at 1/16 of the budget, so evicting the oldest
+whole chunk frees memory in small steps and the store stays between ~15/16 and all of it."""
+
+
+class StoreWriter:
+    """Appends batches as columnar chunks, evicts the oldest spans beyond the bounds."""
+
+    def __init__(self, table: AttributeTable, *, max_spans: int = 1_000_000,
+                 max_memory_mib: float | None = None) -> None:
+        self.table = table
+        self.max_spans = max(0, int(max_spans))
+        self.max_memory_bytes = None if max_memory_mib is None else int(max_memory_mib * 1024 * 1024)
+        self.version = 0
+        self.evicted_spans = 0
+        self.lock = threading.RLock()
+        self._sealed: list[Chunk] = []
+        self._open: Chunk | None = None
+        self._tail: list[Chunk] = []
+        self._floor = 0  # first live ordinal
+        self._next = 0  # next ordinal
+        self._names = StringTable()
+        self._services = StringTable()
+        self._events = StringTable()
+        self._rs = ResourceScopes()
+        self._index = AttributeIndex(table)
+        self._traces = TraceTable()
+        self._resource_service = np.zeros(0, np.int32)
+        self._scan_cache: ScanCache = {}
+        self._indexer: AheadIndexer | None = None
+        self._segment = max(1024, min(SEGMENT_SPANS, self.max_spans // 8))
+        # a chunk is freed whole, so under a memory budget no chunk may hold more than a slice of it
+        budget = self.max_memory_bytes
+        self._segment_bytes: float = budget // MEMORY_SLICES if budget else math.inf
+
+    def __len__(self) -> int:
+        return self._next - self._floor
+
+    @property
+    def live_traces(self) -> int:
+        return self._traces.live
+
+    # ------------------------------------------------------------------ ingest
+    def consume_traces(self, batch: TraceBatch) -> None:
+        """Append a batch's spans (TracesConsumer); evict the oldest spans beyond the bounds."""
+        spans = batch.spans
+        if not self.max_spans or not len(spans):
+            return
+        with self.lock:
+            scope = self._scope_ids(batch)[np.array(spans.scope, np.int32)]
+            names = self._names.intern_many(spans.name)
+            trace = self._traces.rows(spans.trace_id)
+            events = None
+            if any(spans.event_names):
+                flat = list(chain.from_iterable(spans.event_names))
+                events = (self._events.intern_many(flat), list(map(len, spans.event_names)))
+            chunk = build_chunk(self._next, spans, trace, names, scope, events)
+            self._traces.add(chunk.trace, chunk.start, chunk.end, chunk.status)
+            self._next += chunk.n
+            self._append(chunk)
+            self._enforce_limits()
+            if self._traces.needs_compaction(self._segment_bytes):
+                self._compact_traces()
+            self.version += 1
+
+    def _scope_ids(self, batch: TraceBatch) -> npt.NDArray[np.int32]:
+        rs = self._rs
+        resources = [
+            rs.intern_resource(r.raw, r.schema_url, r.attribute_ids, self._services.intern(r.service))
+            for r in batch.resources
+        ]
+        if len(rs.resources) != len(self._resource_service):
+            self._resource_service = np.array([r.service for r in rs.resources], np.int32)
+        return np.array([rs.intern_scope(resources[s.resource], s.raw, s.schema_url) for s in batch.scopes], np.int32)
+
+    def _append(self, chunk: Chunk) -> None:
+        self._tail.append(chunk)
+        tail = self._tail
+        if (len(tail) < MERGE_TAIL and sum(c.n for c in tail) < self._segment // 4
+                and sum(c.nbytes() for c in tail) < self._segment_bytes / 4):
+            return
+        parts = ([self._open] if self._open is not None else []) + self._tail
+        self._open = merge_chunks(parts)
+        self._tail = []
+        if self._open.n >= self._segment or self._open.nbytes() >= self._segment_bytes:
+            self._sealed.append(self._open)
+            if self._indexer is not None:
+                self._indexer.submit(self._open)
+            self._open = None
+
+    def index_ahead(self) -> AheadIndexer:
+        """Sort each sealed segment's attribute index in the background (the viewer does), so
+        that the first query on a key does not pay for every segment at once."""
+        from kubespan.store.indexer import AheadIndexer
+
+        with self.lock:
+            if self._indexer is None:
+                self._indexer = AheadIndexer()
+                for chunk in self._sealed:
+                    self._indexer.submit(chunk)
+            return self._indexer
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk still referenced, oldest first (call with the lock held)."""
+        return self._sealed + ([self._open] if self._open is not None else []) + self._tail
+
+    # ------------------------------------------------------------------ eviction
+    def _enforce_limits(self) -> None:
+        excess = len(self) - self.max_spans
+        if excess > 0:
+            self._evict(excess)
+        if self.max_memory_bytes is not None and len(self):
+            excess = self.memory_bytes() - self.max_memory_bytes
+            if excess > 0:
+                self._evict(self._spans_to_free(excess))
+
+    def _spans_to_free(self, excess: int) -> int:
+        """Spans to evict so that whole chunks holding at least `excess` bytes are freed.
+
+        Memory comes back only when a chunk dies whole, so eviction runs to a chunk's end.
+        """
+        freed = 0
+        for chunk in self.chunks():
+            if chunk.stop <= self._floor:
+                continue
+            freed += chunk.nbytes()
+            if freed >= excess:
+                return chunk.stop - self._floor
+        return len(self)
+
+    def _evict(self, count: int) -> None:
+        new_floor = self._floor + count
+        for chunk in self.chunks():
+            if chunk.base >= new_floor:
+                break
+            if chunk.stop <= self._floor:
+                continue
+            a, b = max(self._floor, chunk.base) - chunk.base, min(new_floor, chunk.stop) - chunk.base
+            self._traces.remove(chunk.trace[a:b], chunk.status[a:b])
+        self._floor = new_floor
+        self.evicted_spans += count
+        self._drop_dead_chunks()
+
+    def _drop_dead_chunks(self) -> None:
+        floor = self._floor
+        self._sealed = [c for c in self._sealed if c.stop > floor]
+        if self._open is not None and self._open.stop <= floor:
+            self._open = None
+        self._tail = [c for c in self._tail if c.stop > floor]
+
+    def _compact_traces(self) -> None:
+        remap = self._traces.compact()
+
+        def renumbered(chunk: Chunk) -> Chunk:
+            return dataclasses.replace(chunk, trace=remap[chunk.trace])
+
+        self._sealed = [renumbered(c) for c in self._sealed]
+        self._open = renumbered(self._open) if self._open is not None else None
+        self._tail = [renumbered(c) for c in self._tail]
+
+    def memory_bytes(self) -> int:
+        """Bytes held: every chunk with a live span (whole: memory is freed per chunk) plus the
+        trace table. Recomputed from the live chunks each time, so it cannot drift."""
+        return sum(chunk.nbytes() for chunk in self.chunks()) + self._traces.nbytes()
+
+    def locked_memory_bytes(self) -> int:
+        with self.lock:
+            return self.memory_bytes()
+
+    # ------------------------------------------------------------------ snapshots
+    def snapshot(self) -> Snapshot:
+        """Everything a reader needs, taken under the lock; new attributes indexed outside it."""
+        with self.lock:
+            traces, rs = self._traces, self._rs
+            trace_start, trace_dirty = traces.share()
+            snap = Snapshot(
+                chunks=tuple(self.chunks()), floor=self._floor, stop=self._next,
+                names=self._names.strings, services=self._services.strings, event_names=self._events.strings,
+                scope_resource=rs.scope_resource, resource_attrs=[r.attribute_ids for r in rs.resources],
+                resource_service=self._resource_service, resources=rs.resources, scopes=rs.scopes,
+                trace_ids=traces.ids, trace_rows=traces.index.get, n_traces=len(traces.ids),
+                trace_start=trace_start, trace_dirty=trace_dirty,
+                attributes=self.table.attributes, n_attributes=len(self.table.attributes),
+                index=self._index, cache=self._scan_cache,
+            )
+        self._index.update(snap.n_attributes)
+        return snap
+
+    def stats(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "stored_spans": len(self),
+                "evicted_spans": self.evicted_spans,
+                "traces": self._traces.live,
+                "memory_bytes": self.memory_bytes(),
+                "segments": len(self.chunks()),
+                "attributes": len(self.table),
+                "names": len(self._names),
+                "max_spans": self.max_spans,
+            }
