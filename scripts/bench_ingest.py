@@ -6,6 +6,7 @@ noisy, so only ratios measured in one run mean much.
 
     python scripts/bench_ingest.py --seconds 10 --clients 4 --batch 512 --rounds 3
     python scripts/bench_ingest.py --variants bare,serve,serve-2workers,serve-pure,serve-nostore,jsonl,jsonl-pure
+    python scripts/bench_ingest.py --data high-cardinality --rounds 3 --variants bare,serve,jsonl
 
 The first variant is the baseline the others are compared with. These machines are noisy
 (the same run can vary by a quarter): `--rounds N` interleaves N runs of every variant and
@@ -46,7 +47,12 @@ VARIANTS: dict[str, tuple[list[str], dict[str, str]]] = {
 """Name: (command, environment added). `serve-pure*` set KUBESPAN_PURE_PYTHON=1."""
 
 
-def client(address: str, payloads: list[bytes], spans_per: int, seconds: float, gzip: bool, out) -> None:
+def client(address: str, payloads: list[bytes], spans_per: int, seconds: float, gzip: bool, out,
+           vary: tuple[int, int] | None = None) -> None:
+    """Send `payloads` round-robin for `seconds`. With `vary=(index, clients)` (high-cardinality data),
+    each pass rewrites the requests' epoch token, so no unique value is ever sent twice."""
+    if vary is not None:
+        from high_cardinality import vary as with_epoch
     channel = grpc.insecure_channel(address, options=[("grpc.max_send_message_length", 64 << 20)])
     call = channel.unary_unary(EXPORT)
     compression = grpc.Compression.Gzip if gzip else None
@@ -56,8 +62,11 @@ def client(address: str, payloads: list[bytes], spans_per: int, seconds: float, 
     index = 0
     while time.monotonic() < deadline:
         began = time.perf_counter()
+        payload = payloads[index % len(payloads)]
+        if vary is not None:
+            payload = with_epoch(payload, 1 + vary[0] + vary[1] * (index // len(payloads)))
         try:
-            call(payloads[index % len(payloads)], timeout=30, compression=compression)
+            call(payload, timeout=30, compression=compression)
             sent += spans_per
         except grpc.RpcError:
             errors += 1
@@ -91,8 +100,9 @@ def run_variant(name: str, payloads: list[bytes], spans_per: int, args) -> dict:
     process, address = start_server(*VARIANTS[name])
     queue = multiprocessing.Queue()
     clients = [
-        multiprocessing.Process(target=client, args=(address, payloads, spans_per, args.seconds, args.gzip, queue))
-        for _ in range(args.clients)
+        multiprocessing.Process(target=client, args=(address, payloads, spans_per, args.seconds, args.gzip, queue,
+                                                     (index, args.clients) if args.data == "high-cardinality" else None))
+        for index in range(args.clients)
     ]
     servers = [process.pid, *child_pids(process.pid)]  # kubespan and its decode workers
     cpu_before = sum(map(cpu_seconds, servers))
@@ -146,6 +156,17 @@ def median_row(runs: list[dict], base_runs: list[dict]) -> dict:
     return row
 
 
+def make_payloads(data: str, batch: int, count: int = 40) -> list[bytes]:
+    """`count` requests of `batch` spans of the chosen data."""
+    if data == "demo":
+        from kubespan.k8s.demo import load_batch
+
+        return load_batch(batch * count, seed=1, batch_size=batch)
+    sys.path.insert(0, SCRIPTS)
+    module = __import__("high_cardinality" if data == "high-cardinality" else "k8s_like")
+    return [raw for raw, _ in module.requests(batch * count, batch, seed=1)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=8)
@@ -155,10 +176,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="run every variant this many times, interleaved")
     parser.add_argument("--variants", default="bare,serve,serve-nostore,jsonl",
                         help=f"comma-separated, from: {', '.join(VARIANTS)}")
+    parser.add_argument("--data", choices=("demo", "varied", "high-cardinality"), default="demo",
+                        help="demo: kubespan.k8s.demo.load_batch (the default); varied: scripts/k8s_like.py; "
+                             "high-cardinality: scripts/high_cardinality.py, a new epoch per pass (nothing repeats)")
     args = parser.parse_args()
-    from kubespan.k8s.demo import load_batch
-
-    payloads = load_batch(args.batch * 40, seed=1, batch_size=args.batch)
+    payloads = make_payloads(args.data, args.batch)
     names = args.variants.split(",")
     runs: dict[str, list[dict]] = {name: [] for name in names}
     for _ in range(args.rounds):  # variants interleaved, so that each round shares the machine's mood
@@ -173,7 +195,7 @@ def main() -> None:
         print(f"{row['variant']:<{width}} {row['spans_per_s']:>10,.0f} {row['ratio']:>8.2f} {spread:>17} "
               f"{row['server_cpu_us_per_span']:>11.2f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} "
               f"{row['errors']:>6.0f} {row['server_rss_mb']:>7.0f}")
-    print(f"(medians of {args.rounds} round(s); clients={args.clients} batch={args.batch} gzip={args.gzip} "
+    print(f"(medians of {args.rounds} round(s); data={args.data} clients={args.clients} batch={args.batch} gzip={args.gzip} "
           f"seconds={args.seconds} cores={os.cpu_count()})")
 
 

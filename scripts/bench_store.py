@@ -1,6 +1,7 @@
 """Store benchmark: ingest cost, memory per span, and query latency against naive scans.
 
     python scripts/bench_store.py --spans 1000000 --batch 512
+    python scripts/bench_store.py --spans 1000000 --data high-cardinality
 
 Ingest: `decode_request` alone vs `decode_request` + `SpanStore.consume_traces`, in-process.
 Memory: RSS delta after streaming `--spans` k8s-like spans into a store sized to keep them all.
@@ -19,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import high_cardinality  # noqa: E402
 import k8s_like  # noqa: E402
 
 from kubespan.model import AttributeTable  # noqa: E402
@@ -53,6 +55,16 @@ def requests(data: str, spans: int, batch: int, seed: int):
     """Serialized requests of `batch` spans: kubespan's k8s demo templates, or the varied generator."""
     if data == "varied":
         yield from (raw for raw, _ in k8s_like.requests(spans, batch, seed=seed))
+        return
+    if data == "high-cardinality":  # 40 requests, then the same with a new epoch token: nothing unique repeats
+        template = [raw for raw, _ in high_cardinality.requests(min(spans, 40 * batch), batch, seed=seed)]
+        made = 0
+        for epoch in range(1 << 16):
+            for raw in template:
+                if made >= spans:
+                    return
+                yield high_cardinality.vary(raw, epoch)
+                made += batch
         return
     from kubespan.k8s.demo import DEFAULT_START_NS, load_batch
 
@@ -130,9 +142,10 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--ingest-spans", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=512)
-    parser.add_argument("--data", choices=("demo", "varied"), default="demo",
+    parser.add_argument("--data", choices=("demo", "varied", "high-cardinality"), default="demo",
                         help="demo: kubespan.k8s.demo.load_batch (few distinct values); "
-                             "varied: scripts/k8s_like.py (per-request audit ids, ports, pods)")
+                             "varied: scripts/k8s_like.py (per-request audit ids, ports, pods); "
+                             "high-cardinality: scripts/high_cardinality.py (unique ids and URLs)")
     args = parser.parse_args()
 
     rows = ["| measure | result | per span | note |", "|---|---|---|---|"]
