@@ -42,6 +42,7 @@ class Chunk:
     raw_part_first: np.ndarray  # int64[parts+1] index of the first span of each request blob
     attr_perm: np.ndarray | None = None  # int32 argsort of attr_flat, built by the first query
     attr_distinct: np.ndarray | None = None  # the distinct attribute ids, built by the first tag listing
+    raw_skip: int = 0  # spans of raw_parts[0] before this chunk's first span (evicted, see live_tail)
 
     def attribute_ids(self) -> np.ndarray:
         """The distinct attribute ids of the chunk's spans (computed once; chunks are immutable)."""
@@ -72,7 +73,8 @@ class Chunk:
     def raw_span(self, i: int) -> bytes:
         """The wire bytes of span `i`, split from its request blob (detail view only)."""
         part = int(np.searchsorted(self.raw_part_first, i, "right")) - 1
-        return split_spans(self.raw_parts[part])[i - int(self.raw_part_first[part])]
+        skip = self.raw_skip if part == 0 else 0
+        return split_spans(self.raw_parts[part])[i - int(self.raw_part_first[part]) + skip]
 
 
 def _offsets(lengths: list[int]) -> np.ndarray:
@@ -129,6 +131,27 @@ def build_chunk(base: int, spans: SpanColumns, trace: list[int], names: list[int
     )
 
 
+def live_tail(chunk: Chunk, floor: int) -> Chunk:
+    """A copy of `chunk` holding only its spans from ordinal `floor` on, and only the request
+    blobs those spans came in (the others are dropped; a blob still holding a live span stays
+    whole). The copy's arrays are new, so the evicted spans' columns are freed with the old chunk."""
+    i = floor - chunk.base
+    a, b = int(chunk.attr_off[i]), int(chunk.event_off[i])
+    first_part = int(np.searchsorted(chunk.raw_part_first, i, "right")) - 1
+    columns: dict[str, Any] = {name: getattr(chunk, name)[i:].copy() for name in COLUMNS}
+    return Chunk(
+        base=floor,
+        attr_flat=chunk.attr_flat[a:].copy(),
+        attr_off=chunk.attr_off[i:] - a,
+        event_flat=chunk.event_flat[b:].copy(),
+        event_off=chunk.event_off[i:] - b,
+        raw_parts=chunk.raw_parts[first_part:],
+        raw_part_first=np.maximum(chunk.raw_part_first[first_part:] - i, 0),
+        raw_skip=i - int(chunk.raw_part_first[first_part]) + (chunk.raw_skip if first_part == 0 else 0),
+        **columns,
+    )
+
+
 def _concat_offsets(parts: list[np.ndarray]) -> np.ndarray:
     out = [parts[0]]
     shift = parts[0][-1]
@@ -149,6 +172,7 @@ def merge_chunks(chunks: list[Chunk]) -> Chunk:
         attr_off=_concat_offsets([c.attr_off for c in chunks]),
         event_flat=np.concatenate([c.event_flat for c in chunks]),
         event_off=_concat_offsets([c.event_off for c in chunks]),
+        raw_skip=chunks[0].raw_skip,
         **columns,
         **_coalesce([(part, int(count)) for c in chunks
                      for part, count in zip(c.raw_parts, np.diff(c.raw_part_first))]),

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kubespan.model import AttributeTable, TraceBatch
-from kubespan.store.chunk import Chunk, build_chunk, merge_chunks
+from kubespan.store.chunk import Chunk, build_chunk, live_tail, merge_chunks
 from kubespan.store.snapshot import ScanCache, Snapshot
 from kubespan.store.tables import AttributeIndex, ResourceScopes, StringTable
 from kubespan.store.traces import TraceTable
@@ -28,6 +28,8 @@ SEGMENT_SPANS = 65_536
 """Chunks are merged into segments of about this many spans."""
 MERGE_TAIL = 32
 """Per-batch chunks are merged once this many are waiting."""
+TRIM_SPANS = 16_384
+"""A chunk with at least this many evicted spans (and half of it) is copied without them."""
 MEMORY_SLICES = 16
 """Under `max_memory_mib`, segments are sealed at 1/16 of the budget, so evicting the oldest
 whole chunk frees memory in small steps and the store stays between ~15/16 and all of it."""
@@ -172,11 +174,21 @@ class StoreWriter:
         self._drop_dead_chunks()
 
     def _drop_dead_chunks(self) -> None:
+        """Forget chunks below the floor; copy the live tail of a chunk mostly below it."""
         floor = self._floor
-        self._sealed = [c for c in self._sealed if c.stop > floor]
-        if self._open is not None and self._open.stop <= floor:
-            self._open = None
-        self._tail = [c for c in self._tail if c.stop > floor]
+        self._sealed = [self._trimmed(c) for c in self._sealed if c.stop > floor]
+        if self._open is not None:
+            self._open = self._trimmed(self._open) if self._open.stop > floor else None
+        self._tail = [self._trimmed(c) for c in self._tail if c.stop > floor]
+
+    def _trimmed(self, chunk: Chunk) -> Chunk:
+        """`chunk`, or a copy of its live spans when at least TRIM_SPANS and half of it are dead
+        (a huge request mostly evicted at once must not pin its columns; each span is copied
+        O(log) times at most as a chunk dies)."""
+        dead = self._floor - chunk.base
+        if dead < TRIM_SPANS or 2 * dead < chunk.n:
+            return chunk
+        return live_tail(chunk, self._floor)
 
     def _compact_traces(self) -> None:
         remap = self._traces.compact()
