@@ -2,6 +2,13 @@
 """Benchmark the TUI: first frame and keypress latency with 1M spans stored and 20k spans/s arriving.
 
     python scripts/bench_tui.py [--spans 1000000] [--rate 20000]
+    python scripts/bench_tui.py --data high-cardinality [--clients 4]
+
+With `--data high-cardinality` the store is filled with `scripts/high_cardinality.py` spans
+through the pipeline, and the live traffic is real: the viewer's gRPC receiver, started as
+`kubespan` starts it, takes requests from `--clients` processes as fast as it answers, while
+the keys are pressed. The bare parse-and-count receiver is fed by the same clients before
+and after, and the ingest rate with the viewer open is given as a ratio to it.
 
 The store is filled by feeding the pipeline pre-decoded batches (a 1,000-span
 template whose trace ids are rewritten per copy), then the app runs headless
@@ -314,7 +321,12 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--profile", metavar="FILE", help="cProfile the UI thread during the keypresses")
+    parser.add_argument("--data", choices=("template", "high-cardinality"), default="template")
+    parser.add_argument("--clients", type=int, default=4, help="with --data high-cardinality")
+    parser.add_argument("--bare-seconds", type=float, default=8.0, help="each bare-receiver run")
     args = parser.parse_args()
+    if args.data == "high-cardinality":
+        return main_live(args)
 
     from kubespan.store import SpanStore
 
@@ -335,6 +347,43 @@ def main() -> int:
     feeder.stop.set()
     feeder.join()
     report(results, feeder, seconds, len(store))
+    return 0
+
+
+def main_live(args) -> int:
+    """The viewer following real high-cardinality gRPC traffic, against the bare receiver."""
+    import live_feed
+
+    from kubespan.receive.settings import ReceiverSettings
+    from kubespan.runtime import Runtime, RuntimeConfig
+
+    bare = [live_feed.bare_rate(args.clients, args.bare_seconds)]
+    runtime = Runtime(RuntimeConfig(receivers=ReceiverSettings(grpc="127.0.0.1:0", http=None), store=True,
+                                    max_spans=args.spans))
+    indexer = runtime.store.index_ahead()
+    took = live_feed.fill(runtime.pipeline, args.spans)
+    indexer.wait()
+    print(f"filled {len(runtime.store):,} high-cardinality spans in {took:.1f}s")
+    address = runtime.start()["grpc"]
+    clients = live_feed.Clients(address, args.clients)
+    received = lambda: runtime.counters.get("received_spans")  # noqa: E731
+    clients.start()
+    time.sleep(2.0)  # clients connected and sending
+    before, started = received(), time.perf_counter()
+    results = asyncio.run(run_app(runtime.store, runtime.counters, args))
+    seconds = time.perf_counter() - started
+    rate = (received() - before) / seconds
+    clients.stop()
+    runtime.stop()
+    bare.append(live_feed.bare_rate(args.clients, args.bare_seconds))
+
+    class Fed:
+        fed = rate * seconds
+
+    report(results, Fed, seconds, len(runtime.store))
+    baseline = live_feed.median(bare)
+    print(f"ingest with the viewer open and following: {rate:,.0f} spans/s over {seconds:.0f} s; bare receiver "
+          f"{' / '.join(f'{b:,.0f}' for b in bare)} spans/s (before / after) -> ratio {rate / baseline:.2f}")
     return 0
 
 
