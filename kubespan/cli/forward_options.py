@@ -150,6 +150,8 @@ def finish_runtime_config(config, args: argparse.Namespace):
         for warning in update.warnings:
             print(f"kubespan: config {args.config}: {warning}", file=sys.stderr)
         apply_update(config, update, given)
+        for note in update.components:  # one line per component: what it became
+            print(f"kubespan: config {args.config}: {note.line()}", file=sys.stderr, flush=True)
     _refuse_loops(config)
     return config
 

@@ -27,6 +27,22 @@ PIPELINE = section({"receivers": string_list, "processors": string_list, "export
 
 
 @dataclasses.dataclass
+class ComponentNote:
+    """What one of the file's components became, for the line said on stderr at start."""
+
+    kind: str  # "receiver", "processor" or "exporter"
+    component_id: str
+    became: str
+    replaced_by: tuple[str, ...] = ()  # filled by `apply_update`: the options that win over it
+
+    def line(self) -> str:
+        text = f"{self.kind} {self.component_id} → {self.became}"
+        if self.replaced_by:
+            text += f"; {', '.join(self.replaced_by)} from the command line win{'s' if len(self.replaced_by) == 1 else ''}"
+        return text
+
+
+@dataclasses.dataclass
 class ConfigUpdate:
     """What a config file asks for; `None`/empty means the file says nothing about it."""
 
@@ -38,6 +54,7 @@ class ConfigUpdate:
     sample: tuple[float, int] | None = None
     max_memory_mib: float | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
+    components: list[ComponentNote] = dataclasses.field(default_factory=list)
 
 
 def load_collector_config(
@@ -86,12 +103,35 @@ def _plan(document: dict[str, Any], source: str, defaults: tuple[str, str]) -> C
     for receiver_id in pipeline["receivers"]:
         if update.receivers is not None:
             raise ConfigError(f"service::pipelines::traces: kubespan runs one otlp receiver, got {pipeline['receivers']}")
-        update.receivers = c.otlp_receiver(defined["receivers"][receiver_id], f"receivers::{receiver_id}", defaults)
+        receiver_config = defined["receivers"][receiver_id]
+        update.receivers = c.otlp_receiver(receiver_config, f"receivers::{receiver_id}", defaults)
+        update.components.append(ComponentNote("receiver", receiver_id, _receiver_became(update.receivers,
+                                                                                         receiver_config)))
     for processor_id in pipeline.get("processors", []):
         _use_processor(processor_id, defined["processors"][processor_id], update)
     for exporter_id in pipeline["exporters"]:
         _use_exporter(exporter_id, defined["exporters"][exporter_id], update)
+    for kind, used in (("receivers", pipeline["receivers"]), ("processors", pipeline.get("processors", [])),
+                       ("exporters", pipeline["exporters"])):
+        for component_id in defined[kind]:
+            if component_id not in used:
+                update.components.append(ComponentNote(kind[:-1], component_id, "not in the traces pipeline: "
+                                                       "checked, not run"))
     return update
+
+
+def _receiver_became(plan: c.ReceiverPlan, config: Any) -> str:
+    listening = [f"OTLP/{name} on {address}" for name, address in (("gRPC", plan.grpc), ("HTTP", plan.http))
+                 if address]
+    text = " and ".join(listening)
+    protocols = (config or {}).get("protocols") or {}
+    defaulted = any(not (protocols.get(name) or {}).get("endpoint") for name in ("grpc", "http")
+                    if name in protocols)
+    if plan.tls_cert:
+        text += " with TLS"
+    if defaulted:
+        text += " (no endpoint in the file: loopback)"
+    return text
 
 
 def _components(document: dict, kind: str, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -154,10 +194,15 @@ def _use_processor(component_id: str, config: Any, update: ConfigUpdate) -> None
         if update.sample is not None:
             raise ConfigError(f"{path}: kubespan runs one probabilistic_sampler per pipeline")
         update.sample = c.sampler(config, path)
+        became = f"sampling {update.sample[0]:g}% of traces (hash_seed {update.sample[1]})"
     elif kind == "batch":
         c.batch(config, path)
+        became = ("ignored: kubespan passes each request on as it arrives; batching would only delay "
+                  "the viewer and the forward targets")
     else:
         update.max_memory_mib = c.memory_limiter(config, path)
+        became = f"a memory budget of {update.max_memory_mib:.0f} MiB for the span store (--max-memory-mib)"
+    update.components.append(ComponentNote("processor", component_id, became))
 
 
 def _use_exporter(component_id: str, config: Any, update: ConfigUpdate) -> None:
@@ -168,21 +213,49 @@ def _use_exporter(component_id: str, config: Any, update: ConfigUpdate) -> None:
         if settings.protocol == "grpc" and settings.tls.insecure_skip_verify and not settings.tls.insecure:
             raise ConfigError(f"{path}::tls::insecure_skip_verify: not supported for gRPC by grpcio; give ca_file")
         update.forwards.append(settings)
+        became = f"forward target {settings.describe()}"
     elif kind in ("logging", "debug"):
         chosen = c.print_format(kind, config, path)
         if chosen and update.print_format != "detailed":
             update.print_format = chosen
+        became = (f"--print-format {chosen} on stdout" if chosen else
+                  "prints nothing at this verbosity (the counts are in --stats)")
     else:
         if update.dump is not None:
             raise ConfigError(f"{path}: kubespan writes one file; another file exporter is already in the pipeline")
         update.dump = c.file_exporter(config, path)
+        became = f"--dump {update.dump} (OTLP/JSON lines)"
+    update.components.append(ComponentNote("exporter", component_id, became))
 
 
 RECEIVER_FLAGS = ("grpc", "http", "max_recv_mib", "tls_cert", "tls_key", "tls_client_ca")
 
 
+REPLACED_BY = {
+    "otlp": ("grpc", "http", "max_recv_mib", "tls_cert", "tls_key", "tls_client_ca"),
+    "probabilistic_sampler": ("sample", "sample_seed"),
+    "memory_limiter": ("max_memory_mib",),
+    "otlp_grpc": ("forward", "forward_env"), "otlphttp": ("forward", "forward_env"),
+    "otlp_http": ("forward", "forward_env"),
+    "logging": ("print_spans", "print_format"), "debug": ("print_spans", "print_format"),
+    "file": ("dump",),
+}
+"""Per component type, the options (argparse dests) that win over it."""
+FLAG_NAMES = {"print_spans": "--print"}
+
+
+def _note_replacements(update: ConfigUpdate, given: set[str]) -> None:
+    for note in update.components:
+        if note.became.startswith("not in the traces pipeline"):
+            continue
+        kind = c.component_type(note.component_id)
+        dests = REPLACED_BY.get("otlp_grpc" if (kind, note.kind) == ("otlp", "exporter") else kind, ())
+        note.replaced_by = tuple(FLAG_NAMES.get(d, "--" + d.replace("_", "-")) for d in dests if d in given)
+
+
 def apply_update(config, update: ConfigUpdate, given: set[str]):
     """Apply `update` to a `RuntimeConfig`, except what the command line set (`given` dests)."""
+    _note_replacements(update, given)
     plan = update.receivers
     if plan is not None:
         receivers = config.receivers
