@@ -16,6 +16,7 @@ from kubespan.cli.forward_options import (
     print_processing,
 )
 from kubespan.cli.options import add_output_options, add_receiver_options, add_store_options, runtime_config
+from kubespan.receive.settings import ListenError
 from kubespan.resources import raise_open_files_limit, tune_malloc
 from kubespan.runtime import Runtime, print_warnings
 
@@ -57,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         addresses = runtime.start()
+    except ListenError as exc:  # a port in use: one line, no grpc log or errno
+        runtime.stop()
+        print(f"kubespan: {exc}", file=sys.stderr)
+        return 1
     except (OSError, RuntimeError, ValueError) as exc:
         runtime.stop()
         print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)

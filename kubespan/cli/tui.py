@@ -14,6 +14,7 @@ from kubespan.cli.forward_options import (
     finish_runtime_config,
 )
 from kubespan.cli.options import add_receiver_options, add_store_options, positive_float, runtime_config
+from kubespan.receive.settings import ListenError
 from kubespan.resources import raise_open_files_limit, tune_malloc
 from kubespan.runtime import Runtime
 
@@ -91,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
     runtime.store.index_ahead()
     try:
         runtime.start()
+    except ListenError as exc:  # a port in use: one line, no grpc log or errno
+        runtime.stop()
+        print(f"kubespan: {exc}", file=sys.stderr)
+        return 1
     except (OSError, RuntimeError, ValueError) as exc:
         runtime.stop()
         print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)

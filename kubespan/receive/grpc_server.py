@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from kubespan.otlp.decode import UndecodableRequest
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
-from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, listen_address
+from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, check_can_listen, listen_address
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
@@ -60,6 +60,7 @@ class GrpcReceiver:
         self.handshake_timeout = HANDSHAKE_TIMEOUT_S
 
     def start(self) -> str:
+        check_can_listen(self.address)
         limit = self.settings.max_recv_bytes
         interceptors = [TokenInterceptor(self.settings, self.pipeline)] if self.settings.token else []
         server = grpc.server(

@@ -28,7 +28,14 @@ from kubespan.otlp.decode import UndecodableRequest
 from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
 from kubespan.receive.grpc_server import RETRY_AFTER_SECONDS
-from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, listen_address, split_host_port
+from kubespan.receive.settings import (
+    SUCCESS_PROTOBUF,
+    ReceiverSettings,
+    check_can_listen,
+    listen_address,
+    listen_error,
+    split_host_port,
+)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -88,6 +95,7 @@ class HttpReceiver:
 
     def start(self) -> str:
         """Start serving in a background thread; return the bound `host:port`."""
+        check_can_listen(self.address)
         self._loop = asyncio.new_event_loop()
         started = threading.Event()
         result: dict[str, object] = {}
@@ -130,7 +138,10 @@ class HttpReceiver:
         await self._runner.setup()
         host, port = split_host_port(listen_address(self.address))
         site = web.TCPSite(self._runner, host, port, ssl_context=self.settings.server_ssl_context())
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # taken since check_can_listen: still one line, not aiohttp's [Errno 98]
+            raise listen_error(listen_address(self.address), exc) from None
         bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
         shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         return f"{shown}:{bound[1]}"

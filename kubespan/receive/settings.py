@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import ipaddress
+import socket
 import ssl
 from dataclasses import dataclass, field
 
@@ -86,6 +88,47 @@ def listen_address(address: str) -> str:
     """The `host:port` to bind: an empty host (`:4317`) means loopback, not every interface."""
     host, port = split_host_port(address)
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class ListenError(OSError):
+    """A receiver cannot listen where it was asked to; the message is one line for the user."""
+
+
+def check_can_listen(address: str) -> None:
+    """Raise `ListenError` when `address` cannot be bound (in use, not ours, not allowed).
+
+    Checked with a socket of our own before the server binds, because grpc core answers
+    a port in use with a log line, a `GRPC_VERBOSITY` hint and a bare RuntimeError.
+    """
+    host, port = split_host_port(address)
+    shown = listen_address(address)
+    try:
+        candidates = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise ListenError(f"cannot listen on {shown}: {host!r} is not a name or address of this machine") from None
+    failures = []
+    for family, kind, proto, _, sockaddr in candidates:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers bind
+            try:
+                probe.bind(sockaddr)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise listen_error(shown, exc) from None
+                failures.append(exc)
+    if failures and len(failures) == len(candidates):  # a name binds where it can (localhost without ::1)
+        raise listen_error(shown, failures[0])
+
+
+def listen_error(shown: str, exc: OSError) -> ListenError:
+    """The one-line explanation of a failed bind."""
+    if exc.errno == errno.EADDRINUSE:
+        return ListenError(f"{shown} is already in use (is another kubespan or a Collector running?)")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ListenError(f"cannot listen on {shown}: not an address of this machine")
+    if exc.errno == errno.EACCES:
+        return ListenError(f"cannot listen on {shown}: permission denied (ports below 1024 need privileges)")
+    return ListenError(f"cannot listen on {shown}: {exc.strerror or exc}")
 
 
 def is_loopback(host: str) -> bool:

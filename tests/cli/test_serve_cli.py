@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -116,21 +119,40 @@ def test_print_writes_the_debug_exporter_text(tmp_path):
         process.kill()
 
 
-def test_port_in_use_is_a_clear_error():
-    first = ServeProcess("--grpc", "127.0.0.1:0", "--http", "off")
+@pytest.mark.parametrize("receiver", ["grpc", "http"])
+def test_port_in_use_is_one_clear_line(receiver: str):
+    """No grpc core log line, no GRPC_VERBOSITY hint, no [Errno 98]: one line and exit 1."""
+    first = ServeProcess("--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0")
     try:
-        taken = first.addresses["grpc"]
-        import subprocess
-        import sys
-
+        taken = first.addresses[receiver]
+        other = "http" if receiver == "grpc" else "grpc"
         result = subprocess.run(
-            [sys.executable, "-m", "kubespan", "serve", "--grpc", taken, "--http", "off"],
-            capture_output=True, text=True, timeout=60,
+            [sys.executable, "-m", "kubespan", "serve", f"--{receiver}", taken, f"--{other}", "127.0.0.1:0"],
+            capture_output=True, text=True, timeout=60, check=False,
         )
         assert result.returncode == 1
-        assert "cannot start receivers" in result.stderr
+        assert result.stderr == f"kubespan: {taken} is already in use (is another kubespan or a Collector running?)\n"
     finally:
         first.kill()
+
+
+def test_port_in_use_in_the_viewer_is_one_clear_line(capsys):
+    from kubespan.cli.main import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        assert main(["--grpc", "127.0.0.1:0", "--http", address]) == 1
+    assert capsys.readouterr().err == f"kubespan: {address} is already in use (is another kubespan or a Collector running?)\n"
+
+
+def test_an_address_of_another_machine_is_one_clear_line():
+    from kubespan.receive.settings import ListenError, check_can_listen
+
+    with pytest.raises(ListenError) as error:
+        check_can_listen("198.51.100.7:4317")  # a documentation address: binding it fails here, nothing is sent
+    assert str(error.value) == "cannot listen on 198.51.100.7:4317: not an address of this machine"
 
 
 def test_exposed_bind_without_token_warns():
