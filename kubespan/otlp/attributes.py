@@ -7,6 +7,7 @@ message and so also validates it (UTF-8, nesting, wire types).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -53,6 +54,7 @@ def any_value_to_python(value: AnyValue) -> tuple[Any, str]:
     return None, "empty"
 
 
+_scalar_key_value = compiled.scalar_key_value
 _NESTED = ("array_value", "kvlist_value")
 _SPAN_ATTRIBUTE_PATH = (9, 2, 2, 1)
 """Field numbers from a span attribute up to its request: Span.attributes,
@@ -65,7 +67,14 @@ def decode_key_value(raw: bytes) -> Attribute:
     Arrays and maps are parsed again where a span attribute sits in a request, so
     protobuf's nesting limit counts the same levels as for the whole request: whatever
     is accepted here, every writer can parse again as an `ExportTraceServiceRequest`.
+    A scalar value (string, int, double, bool) is read by the compiled decoder when it is
+    built (`compiled.scalar_key_value`, about 10× cheaper); it answers None for anything
+    else, and this official path decides. Keys are interned: one `str` per distinct key.
     """
+    if _scalar_key_value is not None:
+        found = _scalar_key_value(raw)
+        if found is not None:
+            return Attribute(*found)
     try:
         kv = KeyValue.FromString(raw)
         if kv.value.WhichOneof("value") in _NESTED:
@@ -73,7 +82,7 @@ def decode_key_value(raw: bytes) -> Attribute:
         value, kind = any_value_to_python(kv.value)
     except (DecodeError, RecursionError) as exc:
         raise InvalidAttribute(f"undecodable attribute: {exc}") from None
-    return Attribute(kv.key, value, kind)
+    return Attribute(sys.intern(kv.key), value, kind)
 
 
 def _parse_at_span_depth(raw: bytes) -> KeyValue:

@@ -31,6 +31,8 @@ span_json_lines = getattr(_spanwalk, "span_json_lines", None)
 """One-span-per-line OTLP/JSON of a request, or None for the view encoder (kubespan.encode.span_lines)."""
 count_messages = getattr(_spanwalk, "count_messages", None)
 """The message-bomb walk of kubespan.otlp.wire, in C."""
+scalar_key_value = getattr(_spanwalk, "scalar_key_value", None)
+"""(key, value, type) of a scalar KeyValue's wire bytes, or None for kubespan.otlp.attributes' official path."""
 BytesCache = getattr(_spanwalk, "BytesCache", None)
 """`BytesCache(miss, limit=0)`: `cache[raw]` is `miss(raw)`, computed once per distinct bytes; the C
 functions look wire slices up in it without making a bytes object (kubespan/otlp/csrc/bytes_cache.h)."""

@@ -2,6 +2,8 @@
 #include "wire.h"
 #include "bytes_cache.h"
 
+PyObject *scalar_key_value(PyObject *module, PyObject *raw);
+
 static PyMethodDef methods[] = {
     {"span_columns", span_columns, METH_VARARGS,
      "span_columns(raw, ids) -> (trace_id, span_id, parent_id, name, kind, start, end, status, "
@@ -13,6 +15,9 @@ static PyMethodDef methods[] = {
      "per ScopeSpans, in wire order."},
     {"count_messages", (PyCFunction)(void (*)(void))count_messages, METH_VARARGS | METH_KEYWORDS,
      "count_messages(raw, stop) -> (ResourceSpans + ScopeSpans, spans): kubespan.otlp.wire.count_messages in C."},
+    {"scalar_key_value", scalar_key_value, METH_O,
+     "scalar_key_value(raw) -> (key, value, type) of a KeyValue holding a string, int, double or bool (or no "
+     "value), or None for anything else (the official decoder decides)."},
     {NULL, NULL, 0, NULL},
 };
 
