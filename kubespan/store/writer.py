@@ -10,7 +10,7 @@ import dataclasses
 import math
 import threading
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +60,7 @@ class StoreWriter:
         self._resource_service = np.zeros(0, np.int32)
         self._scan_cache: ScanCache = {}
         self._indexer: AheadIndexer | None = None
+        self._listeners: list[Callable[[Chunk], None]] = []
         self._segment = max(1024, min(SEGMENT_SPANS, self.max_spans // 8))
         # a chunk is freed whole, so under a memory budget no chunk may hold more than a slice of it
         budget = self.max_memory_bytes
@@ -90,6 +91,8 @@ class StoreWriter:
             self._traces.add(chunk.trace, chunk.start, chunk.end, chunk.status)
             self._next += chunk.n
             self._append(chunk)
+            for listener in self._listeners:
+                listener(chunk)
             self._enforce_limits()
             if self._traces.needs_compaction(self._segment_bytes):
                 self._compact_traces()
@@ -119,6 +122,14 @@ class StoreWriter:
             if self._indexer is not None:
                 self._indexer.submit(self._open)
             self._open = None
+
+    def on_append(self, listener: Callable[[Chunk], None]) -> None:
+        """Call `listener(chunk)` with each batch's chunk (ordinals chunk.base to chunk.stop) once it
+        is stored, before eviction, under the writer's lock: keep it short (incremental
+        aggregates). The chunk is immutable; its name, scope and attribute ids resolve through
+        any snapshot taken after the call (the tables only grow)."""
+        with self.lock:
+            self._listeners.append(listener)
 
     def index_ahead(self) -> AheadIndexer:
         """Sort each sealed segment's attribute index in the background (the viewer does), so

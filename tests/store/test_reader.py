@@ -88,3 +88,12 @@ def test_an_unknown_scope_is_refused():
     store, _ = make()
     with pytest.raises(ValueError, match="unknown attribute scope 'event'"):
         store.reader().tag_values("k", "event")
+
+
+def test_append_listeners_see_each_batch_once_stored():
+    store, table = make(max_spans=3)
+    seen = []
+    store.writer.on_append(lambda chunk: seen.append((chunk.base, chunk.n, store.writer.evicted_spans)))
+    feed(store, table, [S(1, 1), S(1, 2)])
+    feed(store, table, [S(2, 3), S(2, 4)])
+    assert seen == [(0, 2, 0), (2, 2, 0)] and store.evicted_spans == 1
