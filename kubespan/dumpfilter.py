@@ -8,17 +8,17 @@ the matching spans are written in input order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import IO
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from kubespan.dumps import DumpReader, DumpReport, open_dump, read_error, span_lines_text, stored_requests
 from kubespan.encode.debugtext import render_traces
-from kubespan.encode.span_lines import encode_span_lines
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
-from kubespan.otlp.jsoncodec import DumpLineError, iter_dump_requests
 from kubespan.otlp.select import select_spans
 from kubespan.query import Query
 from kubespan.query.ast import Filter
@@ -30,30 +30,69 @@ OUTPUT_CHUNK_SPANS = 512
 
 @dataclass
 class FilterReport:
+    """What `filter_dumps` read and wrote; ``files`` has one report per input file."""
+
     read_spans: int = 0
     written_spans: int = 0
     rejected_spans: int = 0
-    warnings: list[str] = field(default_factory=list)
+    files: list[DumpReport] = field(default_factory=list)
+    rejections: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """Per file: spans the decoder rejected (bad ids, ...) and the first reason."""
+
+    def warnings(self) -> list[str]:
+        """One line per file that had bad records or rejected spans."""
+        out = []
+        for report in self.files:
+            skipped = report.skipped()
+            if skipped and report.good:
+                out.append(skipped)
+            rejected = self.rejections.get(report.name)
+            if rejected:
+                out.append(f"{report.name}: rejected {rejected[0]:,} spans: {rejected[1]}")
+        return out
+
+    def problems(self) -> list[str]:
+        """One line per file that gave nothing: unreadable, or no record is OTLP/JSON."""
+        return [problem for report in self.files if (problem := report.problem())]
 
 
 def formatter(print_format: str | None) -> Callable[[ExportTraceServiceRequest], str]:
     """JSON lines (one span per line) by default, or the Collector's debug text."""
     if print_format is None:
-        return lambda request: "".join(line + "\n" for line in encode_span_lines(request))
+        return span_lines_text
     return lambda request: render_traces(request, legacy=print_format == "legacy")
 
 
-def filter_dumps(query: Query, sources: Iterable[tuple[str, Iterable[bytes]]], write: Callable[[str], None],
-                 *, traces: bool = False, print_format: str | None = None,
+def filter_files(query: Query, names: Iterable[str], write: Callable[[str], None], *, traces: bool = False,
+                 print_format: str | None = None, stdin: IO[bytes] | None = None,
                  deadline: Deadline | None = None) -> FilterReport:
-    """Write the spans of `sources` (name, lines) that match `query`; `traces` keeps whole traces.
-
-    `deadline` stops the query (`QueryStopped`, carrying how far it got); what was written stays.
-    """
+    """`filter_dumps` over files by name (`-` is stdin), each opened when its turn comes."""
     report = FilterReport()
+
+    def sources() -> Iterator[DumpReader]:
+        for name in names:
+            try:
+                with open_dump(name, stdin) as stream:
+                    yield DumpReader(name, stream)
+            except OSError as exc:
+                failed = DumpReport(name, error=read_error(exc))
+                report.files.append(failed)
+
+    return filter_dumps(query, sources(), write, traces=traces, print_format=print_format, report=report,
+                        deadline=deadline)
+
+
+def filter_dumps(query: Query, readers: Iterable[DumpReader], write: Callable[[str], None], *,
+                 traces: bool = False, print_format: str | None = None,
+                 report: FilterReport | None = None, deadline: Deadline | None = None) -> FilterReport:
+    """Write the spans of ``readers`` that match ``query``; ``traces`` keeps whole traces.
+
+    ``deadline`` stops the query (`QueryStopped`, carrying how far it got); what was written stays.
+    """
+    report = report if report is not None else FilterReport()
     table = new_attribute_table()
     render = formatter(print_format)
-    batches = _batches(sources, table, report)
+    batches = _batches(readers, table, report)
     if isinstance(query.root, Filter) and not traces:
         for batch in batches:
             keep = query.match_batch(batch, table, deadline)
@@ -72,44 +111,25 @@ def filter_dumps(query: Query, sources: Iterable[tuple[str, Iterable[bytes]]], w
         ordinals = sorted(o for trace_id in found for o in store.trace_ordinals(trace_id))
     else:
         ordinals = store.search(query, deadline).tolist()
-    for request in _requests(store, ordinals):
+    for request in stored_requests(store, ordinals, OUTPUT_CHUNK_SPANS):
         report.written_spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
         write(render(request))
     return report
 
 
-def _batches(sources, table: AttributeTable, report: FilterReport) -> Iterator[TraceBatch]:
-    for name, lines in sources:
-        def warn(error: DumpLineError, name: str = name) -> None:
-            report.warnings.append(f"{name}: {error}")
-
-        for request in iter_dump_requests(lines, on_error=warn):
-            batch, rejections = decode_request(request.SerializeToString(), table)
-            report.read_spans += batch.span_count + rejections.count
-            if rejections.count:
-                report.rejected_spans += rejections.count
-                report.warnings.append(f"{name}: {rejections.message}")
-            if batch.span_count:
-                yield batch
-
-
-def _requests(store, ordinals: list[int]) -> Iterator[ExportTraceServiceRequest]:
-    """Requests rebuilt from stored spans, in order, consecutive spans sharing resource and scope."""
-    for first in range(0, len(ordinals), OUTPUT_CHUNK_SPANS):
-        request = ExportTraceServiceRequest()
-        last_resource = last_scope = None
-        scope_spans = None
-        for ordinal in ordinals[first:first + OUTPUT_CHUNK_SPANS]:
-            detail = store.span_detail(ordinal)
-            resource_key = (detail.resource.SerializeToString(), detail.resource_schema_url)
-            scope_key = (detail.scope.SerializeToString(), detail.scope_schema_url)
-            if resource_key != last_resource:
-                resource_spans = request.resource_spans.add(schema_url=detail.resource_schema_url)
-                resource_spans.resource.CopyFrom(detail.resource)
-                last_resource, last_scope = resource_key, None
-            if scope_key != last_scope:
-                scope_spans = resource_spans.scope_spans.add(schema_url=detail.scope_schema_url)
-                scope_spans.scope.CopyFrom(detail.scope)
-                last_scope = scope_key
-            scope_spans.spans.add().CopyFrom(detail.span)
-        yield request
+def _batches(readers: Iterable[DumpReader], table: AttributeTable, report: FilterReport) -> Iterator[TraceBatch]:
+    for reader in readers:
+        report.files.append(reader.report)
+        name = reader.report.name
+        try:
+            for request in reader.requests():
+                batch, rejections = decode_request(request.SerializeToString(), table)
+                report.read_spans += batch.span_count + rejections.count
+                if rejections.count:
+                    report.rejected_spans += rejections.count
+                    count, first = report.rejections.get(name, (0, rejections.message))
+                    report.rejections[name] = (count + rejections.count, first)
+                if batch.span_count:
+                    yield batch
+        except OSError as exc:  # a read error midway: keep what was read
+            reader.report.error = read_error(exc)

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import Iterator
 
 from kubespan.query import QuerySyntaxError, compile_query
 from kubespan.query.limits import DEFAULT_TIMEOUT_S, Deadline, QueryStopped
@@ -15,10 +14,11 @@ from kubespan.query.limits import DEFAULT_TIMEOUT_S, Deadline, QueryStopped
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "filter",
-        help="write the spans of OTLP/JSON-lines dumps that match a query",
-        description="Read OTLP/JSON lines (kubespan dumps, one span per line, or the Collector's file "
-        "exporter, many spans per line) and write the matching spans, one per line. QUERY is the "
-        "filter-bar shorthand (service=kubelet name=syncPod) or TraceQL ({ ... }).",
+        help="write the spans of OTLP/JSON dumps that match a query",
+        description="Read OTLP/JSON (kubespan dumps, one span per line; the Collector's file exporter, many "
+        "spans per line; or whole JSON documents, pretty-printed or not) and write the matching spans, one "
+        "per line. QUERY is the filter-bar shorthand (service=kubelet name=syncPod) or TraceQL ({ ... }). "
+        "Exits 1 when a file cannot be read or holds no OTLP/JSON, 130 when interrupted.",
     )
     parser.add_argument("query", metavar="QUERY")
     parser.add_argument("files", metavar="FILE", nargs="*", help="dump files; '-' or none for stdin")
@@ -33,37 +33,50 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        return _run(args)
+    except KeyboardInterrupt:
+        try:  # keep the spans already matched
+            sys.stdout.flush()
+        except (KeyboardInterrupt, OSError, ValueError):
+            _quiet_stdout()
+        print("kubespan filter: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         query = compile_query(args.query)
     except QuerySyntaxError as exc:
         print(f"kubespan filter: invalid query: {exc.message} at column {exc.column}", file=sys.stderr)
         print("  " + exc.caret(args.query).replace("\n", "\n  "), file=sys.stderr)
         return 2
-    from kubespan.dumpfilter import filter_dumps
+    from kubespan.dumpfilter import filter_files
 
+    files = args.files or ["-"]
+    if "-" in files and sys.stdin is not None and sys.stdin.isatty():
+        print("kubespan filter: reading OTLP/JSON from stdin (the terminal); end with Ctrl-D, "
+              "or name dump files", file=sys.stderr, flush=True)
     print_format = args.print_format or ("detailed" if args.print_spans else None)
     out = sys.stdout
     deadline = Deadline(args.query_timeout)
     try:
-        with contextlib.ExitStack() as stack:
-            sources = list(_sources(args.files or ["-"], stack))
-            report = filter_dumps(query, sources, out.write, traces=args.traces, print_format=print_format,
-                                  deadline=deadline)
-            out.flush()
+        report = filter_files(query, files, out.write, traces=args.traces, print_format=print_format,
+                              deadline=deadline)
+        out.flush()
     except QueryStopped as stopped:
         out.flush()
         print(f"kubespan filter: {stopped.message}; {stopped.progress.describe()} before it stopped "
               "(spans written so far stay written)", file=sys.stderr)
         return 1
     except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        _quiet_stdout()
         return 0
-    except OSError as exc:
-        print(f"kubespan filter: {exc}", file=sys.stderr)
-        return 1
-    for warning in report.warnings:
+    for warning in report.warnings():
         print(f"kubespan filter: warning: {warning}", file=sys.stderr)
-    return 0
+    problems = report.problems()
+    for problem in problems:
+        print(f"kubespan filter: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _seconds(text: str) -> float:
@@ -76,9 +89,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _sources(files: list[str], stack: contextlib.ExitStack) -> Iterator[tuple[str, object]]:
-    for name in files:
-        if name == "-":
-            yield "<stdin>", sys.stdin.buffer
-        else:
-            yield name, stack.enter_context(open(name, "rb"))
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail or complain."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

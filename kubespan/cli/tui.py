@@ -56,11 +56,13 @@ def add_main_options(parser: argparse.ArgumentParser) -> None:
 def add_open_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "open",
-        help="open OTLP/JSON-lines dumps in the viewer ('-' reads stdin)",
-        description="Load OTLP/JSON-lines files (kubespan --dump, the Collector's file exporter) into the viewer. "
+        help="open OTLP/JSON dumps in the viewer ('-' reads stdin)",
+        description="Load OTLP/JSON files (kubespan --dump, the Collector's file exporter, or whole JSON "
+                    "documents such as Tempo's trace answers) into the viewer. A file that cannot be read or "
+                    "holds no OTLP/JSON is refused before the screen is taken (exit 1). "
                     "With --grpc/--http it also listens for new spans.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="OTLP/JSON-lines file, or '-' for stdin")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="OTLP/JSON file, or '-' for stdin (piped)")
     add_receiver_options(parser, grpc_default=None, http_default=None)
     add_tui_options(parser)
     add_core_options(parser)
@@ -68,6 +70,12 @@ def add_open_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    files = list(getattr(args, "files", []) or [])
+    refused = _refuse_files(files)
+    if refused:
+        message, code = refused
+        print(f"kubespan open: {message}", file=sys.stderr)
+        return code
     try:
         from kubespan.tui.app import KubespanApp
     except ImportError as exc:  # the viewer's dependencies are missing
@@ -100,7 +108,6 @@ def run(args: argparse.Namespace) -> int:
         runtime.stop()
         print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)
         return 1
-    files = list(getattr(args, "files", []) or [])
     stdin = _take_piped_stdin() if "-" in files else None
     loader = _dump_loader(files, runtime, stdin) if files else None
     demo = start_demo(args, runtime)
@@ -127,9 +134,29 @@ def run(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def _refuse_files(files: list[str]) -> tuple[str, int] | None:
+    """Why `open` cannot take these files, and its exit code, before the screen is taken.
+
+    A terminal on stdin for `-` would leave the viewer waiting for input it cannot get while it
+    holds the keyboard. A file that cannot be read, or holds no OTLP/JSON, would open an empty
+    viewer. Piped stdin is not checked: it may be a live stream.
+    """
+    from kubespan.dumps import check_dump
+
+    if "-" in files and (sys.stdin is None or sys.stdin.isatty()):
+        return ("'-' reads a dump from stdin, which is the terminal; pipe one in "
+                "(kubespan open - < spans.jsonl) or name the file", 2)
+    for name in dict.fromkeys(files):
+        if name != "-":
+            problem = check_dump(name)
+            if problem:
+                return problem, 1
+    return None
+
+
 def _dump_loader(files: list[str], runtime: Runtime, stdin):
     """The viewer's background loader for `kubespan open FILE...`."""
-    from kubespan.tui.export import load_dumps
+    from kubespan.dumps import load_dumps
 
     def loader(progress):
         return load_dumps(files, runtime.pipeline, progress, stdin=stdin)

@@ -81,7 +81,7 @@ class SelectionActions:
         if trace_id is None:
             self.notify("No trace selected to save", severity="warning")
             return
-        from kubespan.tui.export import save_trace
+        from kubespan.dumps import save_trace
 
         try:
             path, count = save_trace(self.store, trace_id, self.save_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -97,10 +98,68 @@ def test_torn_last_line_is_skipped_with_a_warning(dump, capsys):
     assert main(["filter", "name=syncPod", str(dump)]) == 0
     captured = capsys.readouterr()
     assert names_of(captured.out) == [("kubelet", "syncPod"), ("kubelet", "syncPod")]
-    assert "torn last line skipped" in captured.err
+    assert "skipped 1 of 6 lines" in captured.err and "line 6: torn last line" in captured.err
 
 
 def test_output_lines_are_valid_json(dump, capsys):
     assert main(["filter", "", str(dump)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(SPANS) and all(json.loads(line) for line in lines)
+
+
+# ---- files that are not dumps, whole documents, interruption ---------------------------------
+
+PROTO_EXAMPLE = Path(__file__).parents[1] / "data" / "otlp-proto" / "trace.json"
+
+
+def test_a_binary_file_is_one_line_and_exit_1(capsys):
+    assert main(["filter", "", "/usr/bin/ls"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("kubespan filter: /usr/bin/ls: not OTLP/JSON (none of its ")
+
+
+def test_json_that_is_not_otlp_is_refused(tmp_path, capsys):
+    path = tmp_path / "other.json"
+    path.write_text('{"not":"otlp"}\n')
+    assert main(["filter", "", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        f"kubespan filter: {path}: not OTLP/JSON (the only line: line 1: not OTLP/JSON: no resourceSpans "
+        "(keys: 'not'))\n")
+
+
+def test_some_bad_lines_warn_once_with_a_count(dump, tmp_path, capsys):
+    lines = dump.read_text().splitlines()
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(lines[:2] + ["oops", '{"not":"otlp"}'] * 50 + lines[2:]) + "\n")
+    assert main(["filter", "", str(mixed), str(dump)]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2 * len(SPANS)
+    assert captured.err.splitlines() == [
+        f"kubespan filter: warning: skipped 100 of 105 lines in {mixed}: line 3: invalid JSON: Expecting value "
+        "(line 1 column 1)"]
+
+
+def test_a_missing_file_is_named_and_the_others_are_read(dump, tmp_path, capsys):
+    missing = tmp_path / "missing.jsonl"
+    assert main(["filter", "name=syncPod", str(missing), str(dump)]) == 1
+    captured = capsys.readouterr()
+    assert names_of(captured.out) == [("kubelet", "syncPod"), ("kubelet", "syncPod")]
+    assert captured.err == f"kubespan filter: {missing}: No such file or directory\n"
+
+
+def test_the_proto_example_document_is_read(capsys):
+    assert main(["filter", "", str(PROTO_EXAMPLE)]) == 0
+    captured = capsys.readouterr()
+    assert names_of(captured.out) == [("my.service", "I'm a server span")] and captured.err == ""
+    assert json.loads(captured.out)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"] == (
+        "5b8efff798038103d269b633813fc60c")
+
+
+def test_structural_query_over_a_pretty_printed_document(tmp_path, capsys):
+    path = tmp_path / "pretty.json"
+    path.write_text(json.dumps(json.loads(encode_request_json(request(SPANS))), indent=2))
+    query = '{ name = "syncPod" } >> { resource.service.name = "containerd" }'
+    assert main(["filter", query, str(path)]) == 0
+    assert names_of(capsys.readouterr().out) == [("containerd", "PullImage")]

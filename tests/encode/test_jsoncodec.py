@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -23,10 +22,8 @@ from kubespan.encode.otlp_json import encode_request_json
 from kubespan.encode.span_lines import encode_span_lines
 from kubespan.otlp.jsoncodec import (
     MAX_VALUE_NESTING,
-    DumpLineError,
     JsonDecodeError,
     decode_traces_json,
-    iter_dump_requests,
 )
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "jsonl"
@@ -827,75 +824,6 @@ def test_encode_status_with_retry_info_detail() -> None:
         "message": "busy",
         "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "30s"}],
     }
-
-
-# --------------------------------------------------------------------------
-# Dump reader
-# --------------------------------------------------------------------------
-
-
-def test_iter_dump_requests_reads_span_lines_and_collector_lines() -> None:
-    req = kubelet_request()
-    lines = encode_span_lines(req)
-    collector_line = encode_request_json(full_request())  # many spans on one line
-    text = "\n".join(lines) + "\n\n" + collector_line + "\n"
-    errors: list[DumpLineError] = []
-    got = list(iter_dump_requests(io.StringIO(text), on_error=errors.append))
-    assert errors == []
-    assert merge_lines(got[:-1]) == req
-    assert got[-1] == full_request()
-    binary = list(iter_dump_requests(io.BytesIO(text.encode()), on_error=errors.append))
-    assert binary == got and errors == []
-
-
-def test_iter_dump_requests_skips_bad_lines_with_line_numbers() -> None:
-    lines = encode_span_lines(kubelet_request())
-    text = lines[0] + "\nnot json\n" + lines[1] + "\n" + lines[2][:50]  # torn last line
-    errors: list[DumpLineError] = []
-    got = list(iter_dump_requests(io.BytesIO(text.encode()), on_error=errors.append))
-    assert [r.resource_spans[0].scope_spans[0].spans[0].name for r in got] == [
-        "syncPod", "runtime.v1.ImageService/PullImage",
-    ]  # fmt: skip
-    assert [(e.line_no, e.last, e.torn) for e in errors] == [(2, False, False), (4, True, True)]
-    assert str(errors[0]).startswith("line 2: line skipped: invalid JSON")
-    assert str(errors[1]).startswith("line 4: torn last line skipped: invalid JSON")
-
-
-def test_iter_dump_requests_invalid_complete_last_line() -> None:
-    errors: list[DumpLineError] = []
-    got = list(iter_dump_requests(["{}\n", '{"resourceSpans": 1}\n', "\n"], on_error=errors.append))
-    assert got == [ExportTraceServiceRequest()]
-    assert [(e.line_no, e.last, e.torn) for e in errors] == [(2, True, False)]
-    assert errors[0].error.path == "resourceSpans"
-
-
-def test_iter_dump_requests_logs_by_default(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("WARNING", logger="kubespan.otlp.jsoncodec"):
-        assert list(iter_dump_requests([b"{}\n", b"{"])) == [ExportTraceServiceRequest()]
-    assert "line 2: torn last line skipped" in caplog.text
-
-
-def test_iter_dump_requests_is_lazy() -> None:
-    line = encode_span_lines(spec_example_request())[0] + "\n"
-    consumed = []
-
-    def source():
-        for i in range(1_000_000):
-            consumed.append(i)
-            yield line
-
-    it = iter_dump_requests(source())
-    first = next(it)
-    assert first == spec_example_request()
-    assert len(consumed) == 1
-
-
-def test_iter_dump_requests_strict_ids() -> None:
-    lines = ['{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01"}]}]}]}\n']
-    errors: list[DumpLineError] = []
-    assert len(list(iter_dump_requests(lines, on_error=errors.append))) == 1
-    assert list(iter_dump_requests(lines, on_error=errors.append, strict_ids=True)) == []
-    assert "length mismatch" in str(errors[0])
 
 
 @pytest.mark.parametrize(

@@ -19,18 +19,23 @@ default recursion limit (100 message levels) once the request is serialised,
 so kubespan's own gRPC receiver could not accept them either.
 
 Modules: :mod:`.errors`, :mod:`.scalars` and :mod:`.values` (JSON readers),
-:mod:`.decoder` (requests) and :mod:`.dump` (JSONL dump reader).
+:mod:`.jsontext` (JSON text to values) and :mod:`.decoder` (requests). Dump files are read by
+:mod:`kubespan.dumps`.
 """
 
-from kubespan.otlp.jsoncodec.decoder import decode_traces_json
-from kubespan.otlp.jsoncodec.dump import DumpLineError, iter_dump_requests
+from kubespan.otlp.jsoncodec.decoder import decode_resource_spans, decode_traces_json
 from kubespan.otlp.jsoncodec.errors import JsonDecodeError
+from kubespan.otlp.jsoncodec.jsontext import iter_json_documents, load_json
+from kubespan.otlp.jsoncodec.scalars import HEX_IDS, IdRules
 from kubespan.otlp.jsoncodec.values import MAX_VALUE_NESTING
 
 __all__ = [
+    "HEX_IDS",
     "MAX_VALUE_NESTING",
-    "DumpLineError",
+    "IdRules",
     "JsonDecodeError",
+    "decode_resource_spans",
     "decode_traces_json",
-    "iter_dump_requests",
+    "iter_json_documents",
+    "load_json",
 ]

@@ -7,7 +7,6 @@ always writes (resource, scope, status).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -22,13 +21,16 @@ from kubespan.otlp.jsoncodec.errors import (
     json_type_name,
     want,
 )
+from kubespan.otlp.jsoncodec.jsontext import load_json
 from kubespan.otlp.jsoncodec.scalars import (
+    HEX_IDS,
     SPAN_ID_SIZE,
     SPAN_KIND_NAMES,
     STATUS_CODE_NAMES,
     TRACE_ID_SIZE,
     U32_MAX,
     U64_MAX,
+    IdRules,
     read_enum,
     read_id,
     read_list,
@@ -37,12 +39,6 @@ from kubespan.otlp.jsoncodec.scalars import (
     read_uint,
 )
 from kubespan.otlp.jsoncodec.values import decode_attributes, decode_repeated
-
-OBJECT_SCAN_FROM = 64 * 1024
-"""Bodies at least this large have their JSON objects counted before parsing."""
-MIN_OBJECT_BYTES = 8
-"""Fewest bytes per JSON object a body may average: real OTLP/JSON averages about 60,
-an array of small numbers `{"intValue":1},` 15; empty spans `{},` are 3."""
 
 
 def _keymap(*names: str) -> dict[str, str]:
@@ -62,7 +58,7 @@ _SPAN_KEYS = _keymap(
 )  # fmt: skip
 
 
-def _dec_span(span: Span, obj: dict, strict: bool) -> None:
+def _dec_span(span: Span, obj: dict, ids: IdRules) -> None:
     """Fill ``span`` from its JSON object."""
     for key, val in obj.items():
         f = _SPAN_KEYS.get(key)
@@ -74,11 +70,11 @@ def _dec_span(span: Span, obj: dict, strict: bool) -> None:
             elif f == "name":
                 span.name = read_str(val)
             elif f == "trace_id":
-                span.trace_id = read_id(val, TRACE_ID_SIZE, strict)
+                span.trace_id = read_id(val, TRACE_ID_SIZE, ids)
             elif f == "span_id":
-                span.span_id = read_id(val, SPAN_ID_SIZE, strict)
+                span.span_id = read_id(val, SPAN_ID_SIZE, ids)
             elif f == "parent_span_id":
-                span.parent_span_id = read_id(val, SPAN_ID_SIZE, strict)
+                span.parent_span_id = read_id(val, SPAN_ID_SIZE, ids)
             elif f == "kind":
                 span.kind = read_enum(val, SPAN_KIND_NAMES)
             elif f == "start_time_unix_nano":
@@ -94,7 +90,7 @@ def _dec_span(span: Span, obj: dict, strict: bool) -> None:
             elif f == "events":
                 decode_repeated(span.events, val, _dec_event)
             elif f == "links":
-                decode_repeated(span.links, val, lambda m, o: _dec_link(m, o, strict))
+                decode_repeated(span.links, val, lambda m, o: _dec_link(m, o, ids))
             elif f == "dropped_attributes_count":
                 span.dropped_attributes_count = read_uint(val, U32_MAX)
             elif f == "dropped_events_count":
@@ -150,16 +146,16 @@ _LINK_KEYS = _keymap(
 )
 
 
-def _dec_link(link: Span.Link, obj: dict, strict: bool) -> None:
+def _dec_link(link: Span.Link, obj: dict, ids: IdRules) -> None:
     for key, val in obj.items():
         f = _LINK_KEYS.get(key)
         if f is None or val is None:
             continue
         try:
             if f == "trace_id":
-                link.trace_id = read_id(val, TRACE_ID_SIZE, strict)
+                link.trace_id = read_id(val, TRACE_ID_SIZE, ids)
             elif f == "span_id":
-                link.span_id = read_id(val, SPAN_ID_SIZE, strict)
+                link.span_id = read_id(val, SPAN_ID_SIZE, ids)
             elif f == "trace_state":
                 link.trace_state = read_str(val)
             elif f == "attributes":
@@ -238,16 +234,18 @@ def _dec_scope(scope: InstrumentationScope, obj: dict) -> None:
 
 
 _SCOPE_SPANS_KEYS = _keymap("scope", "spans", "schema_url")
+_LEGACY_SCOPE_SPANS_KEYS = {**_SCOPE_SPANS_KEYS, **{k: "scope" for k in _keymap("instrumentation_library")}}
+"""Files of old SDKs and Collectors (v0.59 and before) name the scope `instrumentationLibrary`."""
 
 
-def _dec_scope_spans(ss: ScopeSpans, obj: dict, strict: bool) -> None:
+def _dec_scope_spans(ss: ScopeSpans, obj: dict, ids: IdRules, keys: dict[str, str]) -> None:
     for key, val in obj.items():
-        f = _SCOPE_SPANS_KEYS.get(key)
+        f = keys.get(key)
         if f is None or val is None:
             continue
         try:
             if f == "spans":
-                _dec_spans(ss.spans, val, strict)
+                _dec_spans(ss.spans, val, ids)
             elif f == "scope":
                 _dec_scope(ss.scope, read_obj(val))
             else:
@@ -257,7 +255,7 @@ def _dec_scope_spans(ss: ScopeSpans, obj: dict, strict: bool) -> None:
     ss.scope.SetInParent()
 
 
-def _dec_spans(container: Any, arr: object, strict: bool) -> None:
+def _dec_spans(container: Any, arr: object, ids: IdRules) -> None:
     add = container.add
     items = read_list(arr)
     item = None
@@ -265,7 +263,7 @@ def _dec_spans(container: Any, arr: object, strict: bool) -> None:
         for item in items:
             span = add()
             if type(item) is dict:
-                _dec_span(span, item, strict)
+                _dec_span(span, item, ids)
             elif item is None:
                 span.status.SetInParent()
             else:
@@ -275,62 +273,36 @@ def _dec_spans(container: Any, arr: object, strict: bool) -> None:
 
 
 _RESOURCE_SPANS_KEYS = _keymap("resource", "scope_spans", "schema_url")
+_LEGACY_RESOURCE_SPANS_KEYS = {
+    **_RESOURCE_SPANS_KEYS, **{k: "legacy_scope_spans" for k in _keymap("instrumentation_library_spans")}
+}
 
 
-def _dec_resource_spans(rs: ResourceSpans, obj: dict, strict: bool) -> None:
+def _dec_resource_spans(rs: ResourceSpans, obj: dict, ids: IdRules, legacy: bool) -> None:
+    keys = _LEGACY_RESOURCE_SPANS_KEYS if legacy else _RESOURCE_SPANS_KEYS
+    scope_keys = _LEGACY_SCOPE_SPANS_KEYS if legacy else _SCOPE_SPANS_KEYS
+    old: tuple[str, object] | None = None
     for key, val in obj.items():
-        f = _RESOURCE_SPANS_KEYS.get(key)
+        f = keys.get(key)
         if f is None or val is None:
             continue
         try:
             if f == "scope_spans":
-                decode_repeated(rs.scope_spans, val, lambda m, o: _dec_scope_spans(m, o, strict))
+                decode_repeated(rs.scope_spans, val, lambda m, o: _dec_scope_spans(m, o, ids, scope_keys))
             elif f == "resource":
                 _dec_resource(rs.resource, read_obj(val))
+            elif f == "legacy_scope_spans":
+                old = (key, val)
             else:
                 rs.schema_url = read_str(val)
         except DecodeFailure as e:
             raise e.at(key)
-    rs.resource.SetInParent()
-
-
-def _reject_constant(name: str) -> None:
-    raise DecodeFailure(f"invalid JSON: {name} is not a JSON value")
-
-
-def _refuse_object_bomb(text: str) -> None:
-    """Refuse millions of tiny objects (`{},{},…` spans) before they become Python dicts."""
-    if len(text) < OBJECT_SCAN_FROM:
-        return
-    most = len(text) // MIN_OBJECT_BYTES
-    if text.count("{") > most:
-        raise JsonDecodeError("", f"more than {most} JSON objects in {len(text)} characters")
-
-
-def _load_json(data: bytes | bytearray | memoryview | str) -> object:
-    """Parse JSON text (UTF-8 bytes or str) into Python values, raising JsonDecodeError."""
-    if isinstance(data, str):
-        text = data
-    elif isinstance(data, (bytes, bytearray, memoryview)):
+    if old is not None and not rs.scope_spans:  # as the Collector migrated them: only without scopeSpans
         try:
-            text = bytes(data).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise JsonDecodeError("", f"invalid UTF-8 at byte offset {e.start}") from None
-    else:
-        raise TypeError(f"want bytes or str, got {type(data).__name__}")
-    _refuse_object_bomb(text)
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as e:
-        raise JsonDecodeError(
-            "", f"invalid JSON: {e.msg} (line {e.lineno} column {e.colno})"
-        ) from None
-    except DecodeFailure as e:
-        raise e.public() from None
-    except RecursionError:
-        raise JsonDecodeError("", "invalid JSON: nesting too deep") from None
-    except ValueError as e:  # e.g. integer literal too long to convert
-        raise JsonDecodeError("", f"invalid JSON: {e}") from None
+            decode_repeated(rs.scope_spans, old[1], lambda m, o: _dec_scope_spans(m, o, ids, scope_keys))
+        except DecodeFailure as e:
+            raise e.at(old[0])
+    rs.resource.SetInParent()
 
 
 def decode_traces_json(
@@ -342,16 +314,28 @@ def decode_traces_json(
     Ids of the wrong length are kept as decoded unless ``strict_ids`` is true,
     in which case they fail with the Collector's "length mismatch" error.
     """
-    obj = _load_json(data)
+    obj = load_json(data)
     if type(obj) is not dict:
         raise JsonDecodeError("", f"top-level value must be a JSON object, got {json_type_name(obj)}")
+    return decode_resource_spans(obj, ("resourceSpans", "resource_spans"),
+                                 ids=IdRules(strict=strict_ids))
+
+
+def decode_resource_spans(
+    obj: dict, keys: tuple[str, ...], *, ids: IdRules = HEX_IDS, legacy: bool = False
+) -> ExportTraceServiceRequest:
+    """A request from the ResourceSpans arrays under ``keys`` of a parsed JSON object.
+
+    ``legacy`` also reads `instrumentationLibrarySpans` and `instrumentationLibrary`, which old
+    SDKs and Collectors wrote instead of `scopeSpans` and `scope`.
+    """
     req = ExportTraceServiceRequest()
     try:
         for key, val in obj.items():
-            if (key == "resourceSpans" or key == "resource_spans") and val is not None:
+            if key in keys and val is not None:
                 try:
                     decode_repeated(
-                        req.resource_spans, val, lambda m, o: _dec_resource_spans(m, o, strict_ids)
+                        req.resource_spans, val, lambda m, o: _dec_resource_spans(m, o, ids, legacy)
                     )
                 except DecodeFailure as e:
                     raise e.at(key)
@@ -360,4 +344,3 @@ def decode_traces_json(
     except (ValueError, TypeError, OverflowError) as e:  # safety net: protobuf rejected a value
         raise JsonDecodeError("", f"invalid value: {e}") from None
     return req
-

@@ -7,6 +7,7 @@ from __future__ import annotations
 import binascii
 import math
 import re
+from dataclasses import dataclass
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -127,8 +128,25 @@ SPAN_KIND_NAMES = dict(Span.SpanKind.items())
 STATUS_CODE_NAMES = dict(Status.StatusCode.items())
 
 
-def read_id(val: object, size: int, strict: bool) -> bytes:
-    """Trace/span id from a hex string; "" is the empty id."""
+@dataclass(frozen=True)
+class IdRules:
+    """How trace and span ids are read.
+
+    ``strict``: an id of the wrong length fails with the Collector's "length mismatch" error.
+    ``base64``: an id that is not hex of the right length may be base64 of the right length,
+    as files saved from Tempo's API or by protobuf's generic JSON printer carry them. Receivers
+    keep hex only, as the Collector does; files read both.
+    """
+
+    strict: bool = False
+    base64: bool = False
+
+
+HEX_IDS = IdRules()
+
+
+def read_id(val: object, size: int, rules: IdRules = HEX_IDS) -> bytes:
+    """Trace/span id from a hex string (or base64 under ``rules.base64``); "" is the empty id."""
     if type(val) is not str:
         raise want("a hex string", val)
     if not val:
@@ -136,10 +154,28 @@ def read_id(val: object, size: int, strict: bool) -> bytes:
     try:
         raw = binascii.unhexlify(val)
     except (binascii.Error, ValueError):
-        raise DecodeFailure(f"invalid hex id {short_repr(val)}") from None
-    if strict and len(raw) != size:
+        raw = None
+    if rules.base64 and (raw is None or len(raw) != size):
+        decoded = _base64_id(val, size)
+        if decoded is not None:
+            return decoded
+    if raw is None:
+        what = "hex or base64" if rules.base64 else "hex"
+        raise DecodeFailure(f"invalid {what} id {short_repr(val)}")
+    if rules.strict and len(raw) != size:
         raise DecodeFailure(f"length mismatch: want {size} bytes, got {len(raw)}")
     return raw
+
+
+def _base64_id(val: str, size: int) -> bytes | None:
+    """``val`` as base64 of exactly ``size`` bytes, or None."""
+    if len(val) > 2 * size:
+        return None
+    try:
+        raw = read_b64(val)
+    except DecodeFailure:
+        return None
+    return raw if len(raw) == size else None
 
 
 _B64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}\Z")
