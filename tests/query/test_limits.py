@@ -8,6 +8,7 @@ import pytest
 
 from kubespan.cli.main import main
 from kubespan.dumpfilter import filter_dumps
+from kubespan.dumps import DumpReader
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.encode.span_lines import encode_span_lines
 from kubespan.query import QuerySyntaxError, compile_query
@@ -102,7 +103,7 @@ def test_filter_dumps_stops_and_keeps_what_it_wrote() -> None:
         deadline.cancel()
 
     with pytest.raises(QueryCancelled) as err:
-        filter_dumps(compile_query("name=op1"), [("dump", lines)], write, deadline=deadline)
+        filter_dumps(compile_query("name=op1"), [DumpReader("dump", lines)], write, deadline=deadline)
     assert len(written) == 1
     assert err.value.progress.spans_done == 3  # op1 is the 2nd span; the check after the 3rd stops it
 
