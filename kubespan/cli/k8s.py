@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import signal
 import sys
 import threading
 
 from kubespan.cli.options import positive_float
+from kubespan.k8s.exporters import DEFAULT_ENDPOINTS, PROTOCOLS
 from kubespan.k8s.init import (
     DEFAULT_CLUSTER_NAME,
     DEFAULT_ENDPOINT,
@@ -44,13 +45,21 @@ def add_parsers(subparsers) -> None:
 
     demo = subparsers.add_parser(
         "demo",
-        help="send realistic Kubernetes traces to an OTLP/gRPC endpoint",
-        description="Simulate kube-apiserver, kubelet, containerd and etcd traces and send them over OTLP/gRPC.",
+        help="send realistic Kubernetes traces to an OTLP endpoint",
+        description="Simulate kube-apiserver, kubelet, containerd and etcd traces and send them over OTLP/gRPC "
+        "or OTLP/HTTP. Span times follow the wall clock: each span is sent once it has ended.",
     )
-    demo.add_argument("--endpoint", default="127.0.0.1:4317", help="OTLP/gRPC HOST:PORT (default %(default)s)")
-    demo.add_argument("--rate", type=positive_float, help="spans per second (default: the cluster's own pace)")
+    demo.add_argument("--protocol", choices=PROTOCOLS, default="grpc",
+                      help="OTLP/gRPC or OTLP/HTTP with protobuf bodies (default %(default)s)")
+    demo.add_argument("--endpoint", default=None,
+                      help="HOST:PORT to send to (default 127.0.0.1:4317 for grpc, 127.0.0.1:4318 for http)")
+    demo.add_argument("--rate", type=positive_float,
+                      help="spans per second: a busier (or calmer) cluster, in real time (default: the cluster's "
+                           "own pace, 15-25 spans/s)")
     demo.add_argument("--duration", type=positive_float, help="stop after SECONDS (default: until interrupted)")
-    demo.add_argument("--seed", type=int, default=0, help="same seed, same traces (default %(default)s)")
+    demo.add_argument("--seed", type=int, default=None,
+                      help="repeat the traces of an earlier run (same ids; times are now's); default: a fresh "
+                           "seed, said on stderr")
     demo.add_argument("--k8s-version", choices=["1.27", "1.36"], default="1.27",
                       help="attribute names of Kubernetes 1.27 or of the stable conventions (1.36)")
     demo.add_argument("--gzip", action="store_true", help="compress requests")
@@ -72,19 +81,22 @@ def run_k8s_init(args: argparse.Namespace) -> int:
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
-    from kubespan.k8s.send import run_demo
+    from kubespan.k8s.send import fresh_seed, run_demo
 
+    endpoint = args.endpoint or DEFAULT_ENDPOINTS[args.protocol]
     try:
-        host, _ = split_host_port(args.endpoint)
+        host, _ = split_host_port(endpoint.removeprefix("http://") if args.protocol == "http" else endpoint)
     except ValueError as exc:
         print(f"kubespan demo: {exc}", file=sys.stderr)
         return 2
     if not is_loopback(host):
-        print(f"kubespan demo: sending to {args.endpoint}, which is not this machine", file=sys.stderr)
+        print(f"kubespan demo: sending to {endpoint}, which is not this machine", file=sys.stderr)
+    seed = fresh_seed() if args.seed is None else args.seed
+    print(f"kubespan demo: seed {seed} (--seed {seed} sends the same traces again)", file=sys.stderr, flush=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stats = run_demo(args.endpoint, rate=args.rate, duration=args.duration, seed=args.seed,
-                     k8s_version=args.k8s_version, stop_event=stop, gzip=args.gzip, token=args.token)
+    stats = run_demo(endpoint, rate=args.rate, duration=args.duration, seed=seed, k8s_version=args.k8s_version,
+                     stop_event=stop, gzip=args.gzip, token=args.token, protocol=args.protocol)
     print(json.dumps(stats, separators=(",", ":")), file=sys.stderr)
     return 0 if not stats.get("errors") or stats.get("spans") else 1

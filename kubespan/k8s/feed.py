@@ -12,7 +12,9 @@ import time
 from kubespan.receive.settings import split_host_port
 
 BACKLOG_S = 60.0
-"""The simulated cluster starts this long ago, so the viewer opens on a minute of traffic."""
+"""The simulated cluster starts this long ago, so the viewer opens on a minute of traffic..."""
+BACKLOG_SPANS = 20_000
+"""...or on about this many spans, when `--demo-rate` makes a minute much more."""
 
 JOIN_TIMEOUT_S = 5.0
 """How long `stop()` waits for the sender to finish its request in flight."""
@@ -29,9 +31,12 @@ def loopback_endpoint(address: str) -> str:
 
 
 class DemoFeed:
-    """Streams simulated k3d traces to a receiver on a background thread until stopped."""
+    """Streams simulated k3d traces to a receiver on a background thread until stopped.
 
-    def __init__(self, endpoint: str, *, rate: float | None = None, seed: int = 0,
+    ``seed`` None picks a fresh one, so two viewers fed by demos do not share trace ids.
+    """
+
+    def __init__(self, endpoint: str, *, rate: float | None = None, seed: int | None = None,
                  token: str | None = None) -> None:
         self.endpoint = endpoint
         self.rate = rate
@@ -54,6 +59,7 @@ class DemoFeed:
     def _run(self) -> None:
         from kubespan.k8s.send import run_demo
 
-        start_ns = time.time_ns() - int(BACKLOG_S * 1e9)
+        backlog_s = BACKLOG_S if not self.rate else min(BACKLOG_S, BACKLOG_SPANS / self.rate)
+        start_ns = time.time_ns() - int(backlog_s * 1e9)
         self.stats = run_demo(self.endpoint, rate=self.rate, seed=self.seed, stop_event=self._stop,
                               token=self.token, start_ns=start_ns)

@@ -57,3 +57,20 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path) -> None:
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0, stderr
     assert "Traceback" not in stderr and (tmp_path / "config").is_dir()
+
+
+def test_demo_over_otlp_http_keeps_its_duration_and_says_its_seed(tmp_path):
+    process = ServeProcess("--grpc", "off", "--http", "127.0.0.1:0", "--jsonl")
+    try:
+        result = kubespan("demo", "--protocol", "http", "--endpoint", process.addresses["http"], "--rate", "500",
+                          "--duration", "1.5", "--gzip")
+        assert result.returncode == 0, result.stderr
+        summary = process.stop()
+    finally:
+        process.kill()
+    note, last = result.stderr.strip().splitlines()[-2:]
+    sent = __import__("json").loads(last)
+    assert note == f"kubespan demo: seed {sent['seed']} (--seed {sent['seed']} sends the same traces again)"
+    assert sent["spans"] > 100 and sent["errors"] == 0 and 1.5 <= sent["elapsed_s"] <= 2.0
+    assert summary["received_spans"] == summary["written_spans"] == sent["spans"]
+    assert len(process.remaining_stdout()) == sent["spans"]

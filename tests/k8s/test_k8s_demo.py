@@ -226,10 +226,14 @@ def test_the_walkthrough_pod_appears(spans) -> None:
     assert a["k8s.namespace.name"] == "default" and a["k8s.pod.name"] == "echo-command"
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", a["k8s.pod.uid"])
     trace = [(svc, s) for svc, s in sp if s.trace_id == create[0].trace_id]
-    names = [s.name for svc, s in trace if svc == "kubelet"]
-    for method in ("RunPodSandbox", "CreateContainer", "StartContainer"):
-        assert f"runtime.v1.RuntimeService/{method}" in names
-    assert "runtime.v1.ImageService/PullImage" in names
+    names = [s.name for svc, s in sorted(trace, key=lambda item: item[1].start_time_unix_nano) if svc == "kubelet"]
+    assert names == ["syncPod"] + [f"runtime.v1.{method}" for method in (  # the blog's trace, in order
+        "ImageService/ImageStatus", "ImageService/PullImage", "ImageService/ImageStatus",
+        "RuntimeService/CreateContainer", "RuntimeService/StartContainer")]
+    assert len(trace) == (11 if version == "1.27" else 13)  # 1.36: containerd's two ttrpc task spans
+    sandbox = [s for svc, s in sp if svc == "kubelet" and s.name.endswith("RunPodSandbox")
+               and s.start_time_unix_nano < create[0].start_time_unix_nano and not s.parent_span_id]
+    assert sandbox  # the sandbox is started before, in traces of its own
     pulls = [s for svc, s in trace if svc == "containerd" and s.name.endswith("PullImage")]
     assert any(ev.name == 'PullImage "alpine:latest"' for ev in pulls[0].events)
     assert {"apiserver", "kubelet", "containerd"} == {svc for svc, _ in sp}

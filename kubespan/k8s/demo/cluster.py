@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.k8s.demo.kubelet import KubeletSpans
@@ -14,13 +16,13 @@ from kubespan.k8s.demo.model import (
     CLIENT,
     MS,
     NODE,
-    S,
     SCOPE_OTELHTTP,
     US,
     ApiRequest,
     Attrs,
     Caller,
     Pod,
+    S,
 )
 
 _SYSTEM_PODS = [
@@ -39,11 +41,20 @@ _WORKLOADS = [
 ]
 
 
+ECHO_COMMAND_AT = 300 * MS
+"""When the walkthrough's `kubectl run ... echo-command` starts: its 11-span `syncPod` create trace
+has ended within the first 3 seconds, so the viewer shows the walkthrough's query result at once."""
+MAX_WORKLOAD_PODS = 200
+"""Most replicaset pods at once, however busy the cluster runs."""
+
+
 class DemoCluster(KubeletSpans):
     """A simulated k3d node that produces OTLP export requests, one per service per batch."""
 
-    def __init__(self, seed: int = 0, k8s_version: str = "1.27", start_ns: int | None = None) -> None:
+    def __init__(self, seed: int = 0, k8s_version: str = "1.27", start_ns: int | None = None,
+                 pace: float = 1.0) -> None:
         super().__init__(seed, k8s_version, start_ns)
+        self.pace = pace
         self.pods: dict[str, Pod] = {}
         self._pulled: set[str] = set()
         git = "0f1c7a4" if self.stable else "bc5b42c"
@@ -66,10 +77,10 @@ class DemoCluster(KubeletSpans):
         for delay, handler in [
             (0, self._pleg), (3 * S, self._node_lease), (1 * S, self._leases), (2 * S, self._health),
             (4 * S, self._metrics_scrape), (5 * S, self._resync), (1500 * MS, self._controller_get),
-            (7 * S, self._controller_list), (11 * S, self._controller_update), (2 * S, self._echo_command),
+            (7 * S, self._controller_list), (11 * S, self._controller_update), (ECHO_COMMAND_AT, self._echo_command),
             (25 * S, self._workload),
         ]:
-            self._at(t + delay, handler)
+            self._at(t + (delay if handler == self._echo_command else int(delay / pace)), handler)
 
     # ---- scheduled events -------------------------------------------------------------------
 
@@ -77,12 +88,12 @@ class DemoCluster(KubeletSpans):
         """Generic PLEG relist every second: ListPodSandbox and ListContainers."""
         end = self._cri_root(t, "ListPodSandbox", self._jit(700 * US))
         self._cri_root(end + self._jit(200 * US), "ListContainers", self._jit(900 * US))
-        self._at(t + S, self._pleg)
+        self._again(t, S, self._pleg)
 
     def _node_lease(self, t: int) -> None:
         req = ApiRequest("PUT", "leases", "kube-node-lease", NODE, group="coordination.k8s.io")
         self._kubelet_http(t, req, dur=self._jit(5 * MS), object_type="*coordination.Lease")
-        self._at(t + 10 * S, self._node_lease)
+        self._again(t, 10 * S, self._node_lease)
 
     def _leases(self, t: int) -> None:
         """Leader-election lease renewals of the embedded controller-manager and scheduler."""
@@ -90,19 +101,19 @@ class DemoCluster(KubeletSpans):
             req = ApiRequest("PUT", "leases", "kube-system", name, group="coordination.k8s.io")
             self.api_request(t, req, self.leader, dur=self._jit(4 * MS), object_type="*coordination.Lease")
             t += self._jit(3 * MS)
-        self._at(t + 2 * S, self._leases)
+        self._again(t, 2 * S, self._leases)
 
     def _health(self, t: int) -> None:
         for path in ("/readyz", "/livez"):
             self.api_request(t, ApiRequest("GET", raw_path=path), self.k3s_agent, dur=self._jit(1 * MS))
             t += self._jit(2 * MS)
-        self._at(t + 5 * S, self._health)
+        self._again(t, 5 * S, self._health)
 
     def _metrics_scrape(self, t: int) -> None:
         """metrics-server scrapes the kubelet every 15 s (otelrestful SERVER root)."""
         self._kubelet_server(self._id(16), b"", t, self._jit(6 * MS), "/metrics/resource", "/metrics/resource",
                              "metrics-server/v0.6.3 (linux/amd64) kubernetes/$Format", "10.42.0.4")
-        self._at(t + 15 * S, self._metrics_scrape)
+        self._again(t, 15 * S, self._metrics_scrape)
 
     def _resync(self, t: int) -> None:
         """Periodic no-op resync of a running pod, sometimes with a status call."""
@@ -110,7 +121,7 @@ class DemoCluster(KubeletSpans):
         pod = self.pods[pods[self.rng.randrange(len(pods))]]
         calls = [] if self.rng.random() < 0.6 else ["PodSandboxStatus"]
         self._sync_pod(t, pod, "sync", self._status_body(calls))
-        self._at(t + self._jit(6 * S, 0.5), self._resync)
+        self._again(t, self._jit(6 * S, 0.5), self._resync)
 
     def _controller_get(self, t: int) -> None:
         choices = [
@@ -125,12 +136,12 @@ class DemoCluster(KubeletSpans):
                              etcd_error="etcdserver: request timed out")
         else:
             self.api_request(t, req, self.k3s_agent, dur=self._jit(3 * MS))
-        self._at(t + self._jit(3 * S, 0.5), self._controller_get)
+        self._again(t, self._jit(3 * S, 0.5), self._controller_get)
 
     def _controller_list(self, t: int) -> None:
         req = ApiRequest("GET", "pods", query="limit=500&resourceVersion=0")
         self.api_request(t, req, self.k3s_agent, dur=self._jit(6 * MS))
-        self._at(t + self._jit(20 * S, 0.5), self._controller_list)
+        self._again(t, self._jit(20 * S, 0.5), self._controller_list)
 
     def _controller_update(self, t: int) -> None:
         """Controllers updating objects; some lose the optimistic-concurrency race (409)."""
@@ -138,7 +149,7 @@ class DemoCluster(KubeletSpans):
         conflict = self.rng.random() < 0.15
         self.api_request(t, req, self.rs_controller, status=409 if conflict else 200, dur=self._jit(5 * MS),
                          object_type="*apps.ReplicaSet", conflict=conflict)
-        self._at(t + self._jit(8 * S, 0.5), self._controller_update)
+        self._again(t, self._jit(8 * S, 0.5), self._controller_update)
 
     def _create_pod(self, t: int, pod: Pod, creator: Caller, query: str = "") -> int:
         """Create, bind, start and report a pod; returns when the pod is running (or failed)."""
@@ -146,7 +157,8 @@ class DemoCluster(KubeletSpans):
                              dur=self._jit(7 * MS))
         t = self.api_request(t + self._jit(4 * MS), ApiRequest("POST", "pods", pod.namespace, pod.name, "binding"),
                              self.scheduler, status=201, dur=self._jit(4 * MS))
-        t = self._sync_pod(t + self._jit(8 * MS), pod, "create", self._start_pod(pod))
+        t = self._run_sandbox(t + self._jit(8 * MS), pod)
+        t = self._sync_pod(t + self._jit(300 * US), pod, "create", self._start_pod(pod))
         self._kubelet_http(t + self._jit(2 * MS), ApiRequest("PATCH", "pods", pod.namespace, pod.name, "status"),
                            dur=self._jit(6 * MS))
         return t
@@ -192,7 +204,8 @@ class DemoCluster(KubeletSpans):
                             [("http.url", url), ("http.scheme", "https"), ("http.host", "172.18.0.2:10250"),
                              ("http.flavor", "1.1"), ("http.method", "GET"), ("http.status_code", 200)])
             client = self._span("apiserver", SCOPE_OTELHTTP, "HTTP GET", CLIENT, trace_id, parent, start, end, attrs)
-            self._kubelet_server(trace_id, client, start + 200 * US, end - start - 400 * US,
+            margin = min(200 * US, (end - start) // 4)  # inside the client span, however short
+            self._kubelet_server(trace_id, client, start + margin, end - start - 2 * margin,
                                  "/containerLogs/{podNamespace}/{podID}/{containerName}",
                                  "/containerLogs/default/echo-command/echo-command?follow=true",
                                  self.kubelet.user_agent, "127.0.0.1")
@@ -207,7 +220,7 @@ class DemoCluster(KubeletSpans):
     def _workload(self, t: int) -> None:
         """A replicaset controller starts a pod; it runs a while and is deleted again."""
         active = [p for p in self.pods if p.startswith("default/")]
-        if len(active) < 6:
+        if len(active) < min(MAX_WORKLOAD_PODS, int(6 * max(1.0, self.pace))):
             name, image = _WORKLOADS[self.rng.randrange(len(_WORKLOADS))]
             pod = Pod("default", f"{name}-{self._hex(3)[:5]}-{self._hex(3)[:5]}", image, self._uuid(),
                       image_ok=image != "nginx:latests")
@@ -215,7 +228,7 @@ class DemoCluster(KubeletSpans):
             running = self._create_pod(t, pod, self.rs_controller)
             lifetime = self._jit(90 * S, 0.6) if pod.image_ok else self._jit(20 * S)
             self._at(running + lifetime, lambda when: self._delete_pod(when, pod, self.rs_controller))
-        self._at(t + self._jit(25 * S, 0.5), self._workload)
+        self._again(t, self._jit(25 * S, 0.5), self._workload)
 
 
 def spans_in(requests: Iterable[ExportTraceServiceRequest]) -> list[tuple[str, Span]]:

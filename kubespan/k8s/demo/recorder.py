@@ -11,7 +11,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -30,6 +32,9 @@ from kubespan.k8s.demo.model import (
     apiserver_instance_id,
     kv,
 )
+
+NATURAL_SPANS_PER_S = {"1.27": 16.6, "1.36": 25.8}
+"""Spans per second of the simulated cluster at pace 1, per version."""
 
 
 @dataclass(order=True)
@@ -59,6 +64,8 @@ class SpanRecorder:
         self._pending: list[PendingSpan] = []
         self._ready: list[PendingSpan] = []
         self._resources = self._make_resources()
+        self.pace = 1.0
+        """How much busier than a real cluster the background activity runs (`kubespan demo --rate`)."""
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -75,6 +82,25 @@ class SpanRecorder:
                 self._ready.append(heapq.heappop(self._pending))
         batch, self._ready = self._ready[:max_spans], self._ready[max_spans:]
         return self._to_requests(batch)
+
+    def requests_until(self, t_ns: int, max_spans: int = 512) -> list[ExportTraceServiceRequest]:
+        """Advance simulated time to ``t_ns`` and return up to ``max_spans`` of the spans that have
+        ended by then, as export requests (none when every such span was returned already)."""
+        if max_spans < 1:
+            raise ValueError("max_spans must be at least 1")
+        while self._events and self._events[0][0] <= t_ns:
+            t, _, handler = heapq.heappop(self._events)
+            self.now = t
+            handler(t)
+        self.now = max(self.now, t_ns)
+        while self._pending and self._pending[0].end <= t_ns:
+            self._ready.append(heapq.heappop(self._pending))
+        batch, self._ready = self._ready[:max_spans], self._ready[max_spans:]
+        return self._to_requests(batch)
+
+    def natural_rate(self) -> float:
+        """Spans per second at pace 1 (measured over 10 simulated minutes, seed 3)."""
+        return NATURAL_SPANS_PER_S[self.version]
 
     def requests(self, n_spans: int, max_spans: int = 512) -> Iterable[ExportTraceServiceRequest]:
         """Yield requests until at least `n_spans` spans were produced."""
@@ -124,6 +150,10 @@ class SpanRecorder:
     def _at(self, t: int, handler: Callable[[int], None]) -> None:
         self._seq += 1
         heapq.heappush(self._events, (t, self._seq, handler))
+
+    def _again(self, t: int, interval: int, handler: Callable[[int], None]) -> None:
+        """Run ``handler`` again after ``interval`` ns of a real cluster, shortened by the pace."""
+        self._at(t + max(US, int(interval / self.pace)), handler)
 
     def _id(self, n: int) -> bytes:
         return (self.rng.getrandbits(8 * n) or 1).to_bytes(n, "big")
