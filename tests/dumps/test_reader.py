@@ -226,3 +226,22 @@ def test_check_dump_stops_scanning_a_large_file_without_otlp(tmp_path: Path) -> 
     assert check_dump(str(junk), scan_bytes=1000) == (
         f"{junk}: not OTLP/JSON (nothing in its first 1,000 bytes: line 1: invalid JSON: Expecting value "
         "(line 1 column 1))")
+
+
+TEMPO_TRACES = Path(__file__).parents[1] / "golden" / "tempo" / "traces"
+
+
+@pytest.mark.parametrize("answer", ["v1-blog", "v2-blog"])
+def test_a_trace_saved_from_a_real_tempo_reads_whole(answer: str, tmp_path: Path) -> None:
+    """Tempo's own answer (tests/golden/tempo), saved as `curl .../api/traces/<id> > trace.json` would."""
+    golden = json.loads((TEMPO_TRACES / f"{answer}.json").read_text())
+    saved = tmp_path / "trace.json"
+    saved.write_text(json.dumps(golden["json"], indent=2))  # base64 ids, enum names, pretty-printed
+    with saved.open("rb") as stream:
+        reader = DumpReader(str(saved), stream)
+        requests = list(reader.requests())
+    trace_hex = golden["request"]["path"].rsplit("/", 1)[1]
+    spans = [s for r in requests for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert len(spans) == 11 and {s.trace_id.hex() for s in spans} == {trace_hex}
+    assert sum(s.name == "syncPod" for s in spans) == 1 and all(len(s.span_id) == 8 for s in spans)
+    assert (reader.report.records, reader.report.bad) == (1, 0)
