@@ -65,7 +65,7 @@ def load_json(data: bytes | bytearray | memoryview | str) -> object:
     text = _text(data)
     _refuse_object_bomb(text)
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _DECODER.decode(text)  # json.loads would build a new decoder for every call
     except json.JSONDecodeError as e:
         raise JsonDecodeError("", f"invalid JSON: {e.msg} (line {e.lineno} column {e.colno})") from None
     except DecodeFailure as e:
