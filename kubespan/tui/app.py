@@ -292,7 +292,7 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         return [
             ("Everywhere", self.BINDINGS),
             ("Lists (traces, spans, pods)", LineList.BINDINGS + TraceList.BINDINGS),
-            ("Waterfall", Waterfall.BINDINGS),
+            ("Waterfall", Waterfall.BINDINGS + TraceView.BINDINGS),
             ("Span detail", SpanDetail.BINDINGS),
             ("Filter bar", [Binding("enter", "", "Apply")] + FilterInput.BINDINGS),
         ]

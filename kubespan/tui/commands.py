@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual.app import SystemCommand
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from kubespan.tui.app import KubespanApp
@@ -44,6 +45,9 @@ PALETTE: list[tuple[str, str, str]] = [
     ("Unfold", "Unfold the selected span's children in the waterfall (Right or l)", "unfold"),
     ("Fold/unfold", "Toggle folding of the selected span in the waterfall (Space)", "toggle_fold"),
     ("Full value", "Show the selected value of the span detail in full (Enter or v)", "view_value"),
+    ("Taller waterfall", "Move the split between waterfall and detail down (+)", "move_split(1)"),
+    ("Shorter waterfall", "Move the split between waterfall and detail up (-)", "move_split(-1)"),
+    ("Split by size", "Size the waterfall to the trace again (=)", "reset_split"),
     # Filter bar
     ("Apply filter", "Apply the text in the filter bar (Enter in the bar)", ""),
     ("Revert filter", "Put back the applied filter in the bar (Escape in the bar)", "revert"),
@@ -54,6 +58,8 @@ PALETTE: list[tuple[str, str, str]] = [
 
 PANE_ACTIONS = {"select", "cursor_up", "cursor_down", "page_up", "page_down", "first", "last"}
 WATERFALL_ACTIONS = {"fold", "unfold", "toggle_fold"}
+SPLIT_ACTIONS = {"move_split(1)": ("move_split", 1), "move_split(-1)": ("move_split", -1),
+                 "reset_split": ("reset_split",)}
 
 
 def system_commands(app: "KubespanApp") -> Iterable[SystemCommand]:
@@ -80,6 +86,8 @@ def _handler(app: "KubespanApp", action: str) -> Callable[[], object]:
         return lambda: _on_pane(app, action)
     if action in WATERFALL_ACTIONS:
         return lambda: _on_trace_pane(app, app.waterfall, action)
+    if action in SPLIT_ACTIONS:
+        return lambda: _on_trace_pane(app, app.trace_view, *SPLIT_ACTIONS[action])
     if action == "view_value":
         return lambda: _on_trace_pane(app, app.detail, action)
     return lambda: app.run_action(action)
@@ -97,8 +105,8 @@ def _on_pane(app: "KubespanApp", action: str) -> None:
     getattr(_shown_pane(app), f"action_{action}")()
 
 
-def _on_trace_pane(app: "KubespanApp", pane: "LineList", action: str) -> None:
+def _on_trace_pane(app: KubespanApp, pane: Widget, action: str, *args: int) -> None:
     if app.view != "trace":
         app.notify("Open a trace first (Enter on a trace or span)", severity="warning")
         return
-    getattr(pane, f"action_{action}")()
+    getattr(pane, f"action_{action}")(*args)

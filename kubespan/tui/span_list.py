@@ -9,7 +9,8 @@ from rich.text import Text
 from textual.binding import Binding
 
 from kubespan.tui.format import STATUS_ERROR, format_clock, format_duration, kind_name, status_name
-from kubespan.tui.line_list import LineList, cells
+from kubespan.tui.columns import Column, Columns
+from kubespan.tui.line_list import LineList
 from kubespan.tui.text import inert
 from kubespan.tui.tree import service_color
 
@@ -21,6 +22,17 @@ KEY_ATTRIBUTES = (
 """Attributes shown in the span list's last column, in this order, when present."""
 
 ROW_CACHE_SIZE = 4096
+
+COLUMNS = Columns(
+    Column("TIME", 12),
+    Column("SERVICE", None, min_width=10, max_width=16),
+    Column("NAME", None, min_width=24, max_width=56),
+    Column("KIND", 8, drop=2),
+    Column("DURATION", 8, "right"),
+    Column("STATUS", 6),
+    Column("ATTRIBUTES", None, min_width=20, drop=1),
+)
+"""The span list's columns; ATTRIBUTES, then KIND, are left out on narrow terminals."""
 
 
 class SpanList(LineList):
@@ -87,15 +99,7 @@ class SpanList(LineList):
         return (self.ordinal_at(index), bool(self.row(index)))
 
     def render_header(self, width: int) -> Text:
-        return self._layout(width, "TIME", "SERVICE", "NAME", "KIND", "DURATION", "STATUS", "ATTRIBUTES")
-
-    def _layout(self, width, time, service, name, kind, duration, status, attributes) -> Text:
-        name_width = max(10, min(48, (width - 12 - 16 - 8 - 9 - 6 - 6) // 2))
-        attr_width = max(0, width - 12 - 16 - name_width - 8 - 9 - 6 - 6)
-        return cells(
-            (time, 12, "left"), (service, 16, "left"), (name, name_width, "left"), (kind, 8, "left"),
-            (duration, 9, "right"), (status, 6, "left"), (attributes, attr_width, "left"),
-        )
+        return COLUMNS.header(width)
 
     def render_row(self, index: int, width: int) -> Text:
         row = self.row(index)
@@ -103,7 +107,7 @@ class SpanList(LineList):
             return Text(f"#{self.ordinal_at(index)} (evicted)", style="dim")
         error = row.status == STATUS_ERROR
         status = Text(status_name(row.status), style="bold red" if error else "dim")
-        return self._layout(
+        return COLUMNS.row(
             width,
             Text(format_clock(row.start, self.tz), style="dim"),
             inert(row.service or "?", service_color(row.service or "?"), limit=64),

@@ -8,10 +8,23 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
+from kubespan.tui.columns import Column, Columns
 from kubespan.tui.format import format_clock, format_count, format_duration
-from kubespan.tui.line_list import LineList, cells
+from kubespan.tui.line_list import LineList
 from kubespan.tui.text import inert
 from kubespan.tui.tree import service_color
+
+
+COLUMNS = Columns(
+    Column("START", 12),
+    Column("SERVICE", None, min_width=10, max_width=16),
+    Column("ROOT SPAN", None, min_width=20, max_width=48),
+    Column("DURATION", 8, "right"),
+    Column("SPANS", 5, "right"),
+    Column("ERR", 4, "right"),
+    Column("SERVICES", None, min_width=16, drop=1),
+)
+"""The trace list's columns; SERVICES is left out below about 100 columns."""
 
 
 class TraceList(LineList):
@@ -89,16 +102,7 @@ class TraceList(LineList):
             self._summaries.setdefault(trace_id, False)
 
     def render_header(self, width: int) -> Text:
-        return self._layout(width, "START", "SERVICE", "ROOT SPAN", "DURATION", "SPANS", "ERR", "SERVICES")
-
-    def _layout(self, width, start, service, name, duration, spans, errors, services) -> Text:
-        services_width = max(0, min(32, width - 90))
-        name_width = max(8, width - 12 - 18 - 9 - 6 - 4 - services_width - 7)
-        return cells(
-            (start, 12, "left"), (service, 18, "left"), (name, name_width, "left"),
-            (duration, 9, "right"), (spans, 6, "right"), (errors, 4, "right"),
-            (services, services_width, "left"),
-        )
+        return COLUMNS.header(width)
 
     def render_row(self, index: int, width: int) -> Text:
         summary = self.summary(index)
@@ -111,7 +115,7 @@ class TraceList(LineList):
         services = Text(", ", style="dim").join(
             inert(s, service_color(s), limit=40) for s in summary.services
         )
-        return self._layout(
+        return COLUMNS.row(
             width,
             Text(format_clock(summary.start, self.tz), style="dim"),
             inert(service, service_color(service), limit=64),

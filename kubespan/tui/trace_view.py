@@ -7,6 +7,8 @@ from datetime import tzinfo
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import var
 from textual.containers import Vertical
 from textual.widgets import Static
 
@@ -18,10 +20,29 @@ from kubespan.tui.waterfall import Waterfall
 
 MAX_TRACE_SPANS = 20_000
 """Spans of one trace laid out in the waterfall (a runaway watch trace stays usable)."""
+MIN_PANE_ROWS = 3
+"""Neither pane gets less: the waterfall keeps its header, one span and the rule under it."""
+DETAIL_ROWS = 10
+"""Rows the split leaves to the detail before the waterfall may take more."""
+SPLIT_STEP = 2
+"""Rows one + or - moves the split."""
 
 
 class TraceView(Vertical):
-    """Reads one trace from the store; the waterfall cursor drives the detail pane."""
+    """Reads one trace from the store; the waterfall cursor drives the detail pane.
+
+    The waterfall is as tall as the trace needs (a 2-span trace takes 4 rows, the detail
+    gets the rest) up to what leaves the detail `DETAIL_ROWS`; + and - move the split
+    from there and = gives it back to the trace's size."""
+
+    BINDINGS = [
+        Binding("plus", "move_split(1)", "Taller waterfall", show=False),
+        Binding("minus", "move_split(-1)", "Shorter waterfall", show=False),
+        Binding("equals_sign", "reset_split", "Split by size", show=False),
+    ]
+
+    split_offset: var[int] = var(0)
+    """Rows the user moved the split by (+ grows the waterfall); kept from trace to trace."""
 
     def __init__(self, store, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -89,10 +110,8 @@ class TraceView(Vertical):
         waterfall = self.waterfall
         trace_id = waterfall.trace_id
         summary = self.store.trace_summary(trace_id) if trace_id else None
-        text = Text("Trace ", style="bold", end="")
-        text.append(trace_id.hex() if trace_id else "?")
-        if summary is not None:
-            text.append("  ")
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        if summary is not None:  # what the trace is first: a narrow terminal cuts the id, not the story
             text.append_text(inert(summary.root_service or "?", "bold", limit=40))
             text.append(" ")
             text.append_text(inert(summary.root_name or "(missing root)", limit=120))
@@ -101,7 +120,46 @@ class TraceView(Vertical):
                 text.append(f"  {plural(summary.error_count, 'error')}", "bold red")
             if len(waterfall.rows) < summary.span_count:
                 text.append(f"  (showing {len(waterfall.rows)})", "yellow")
+            text.append("  ")
+        text.append("Trace ", "bold")
+        text.append(trace_id.hex() if trace_id else "?")
         self.query_one("#trace-title", Static).update(text)
+
+    # -- the split between waterfall and detail ------------------------------------------------
+
+    def watch_split_offset(self) -> None:
+        self.fit_split()
+
+    def on_resize(self) -> None:
+        self.fit_split()
+
+    @on(Waterfall.Relaid)
+    def _waterfall_relaid(self, message: Waterfall.Relaid) -> None:
+        message.stop()
+        self.fit_split()
+
+    def action_move_split(self, step: int) -> None:
+        low, high = self._split_bounds()
+        height = self._split_height()
+        moved = max(low, min(high, height + step * SPLIT_STEP))
+        self.split_offset += moved - height
+
+    def action_reset_split(self) -> None:
+        self.split_offset = 0
+
+    def fit_split(self) -> None:
+        if self.size.height:  # hidden views have no height to split (sized again when shown)
+            self.waterfall.styles.height = self._split_height()
+
+    def _split_bounds(self) -> tuple[int, int]:
+        available = max(2 * MIN_PANE_ROWS, self.size.height - 1)  # the title line
+        return MIN_PANE_ROWS, available - MIN_PANE_ROWS
+
+    def _split_height(self) -> int:
+        low, high = self._split_bounds()
+        wanted = self.waterfall.row_count() + 2  # header and the rule below
+        auto = max(low, min(wanted, high + MIN_PANE_ROWS - DETAIL_ROWS))
+        return max(low, min(high, auto + self.split_offset))
 
     @on(LineList.Highlighted, "#waterfall")
     def _waterfall_moved(self, message: LineList.Highlighted) -> None:

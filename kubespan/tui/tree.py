@@ -124,3 +124,32 @@ def time_ticks(trace_start: int, trace_end: int, width: int, count: int = 4) -> 
     """(column, offset ns) of `count + 1` ticks along the axis."""
     total = max(0, trace_end - trace_start)
     return [(int(width * i / count), total * i // count) for i in range(count + 1)]
+
+
+TICK_SPACING = 12
+"""Columns per tick label on the waterfall's time axis (`|1.33s` plus room to breathe)."""
+
+
+def time_axis(trace_start: int, trace_end: int, width: int) -> str:
+    """The axis line above the bars: `|0ns    |332ms    |665ms`, as many ticks as fit
+    without two labels touching; the last label ends at the right edge."""
+    if width <= 0:
+        return ""
+    from kubespan.tui.format import format_duration
+
+    count = max(1, min(4, width // TICK_SPACING))
+    axis = [" "] * width
+    *ticks, (_, total) = time_ticks(trace_start, trace_end, max(1, width - 1), count)
+    last = "|" + format_duration(total)
+    if len(last) > width:
+        return " " * width
+    end = width - len(last)  # the total, flush right, always shown
+    axis[end:] = last
+    free = 0  # first column the next label may start at
+    for column, offset in ticks:
+        label = "|" + format_duration(offset)
+        if column < free or column + len(label) >= end:
+            continue
+        axis[column:column + len(label)] = label
+        free = column + len(label) + 1
+    return "".join(axis)

@@ -6,15 +6,19 @@ from typing import Callable
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.message import Message
 
 from kubespan.tui.format import STATUS_ERROR, format_duration, plural
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.text import inert
-from kubespan.tui.tree import TreeLine, bar_cells, build_tree, service_color, time_ticks, tree_prefix
+from kubespan.tui.tree import TreeLine, bar_cells, build_tree, service_color, time_axis, tree_prefix
 
 
 class Waterfall(LineList):
     """Rows are `TreeLine`s; the cursor selects a span."""
+
+    class Relaid(Message):
+        """The number of visible rows changed (a new trace, a fold)."""
 
     BINDINGS = [
         Binding("left,h", "fold", "Fold"),
@@ -65,21 +69,17 @@ class Waterfall(LineList):
                     self.cursor = index
                     break
         self.data_changed()
+        self.post_message(self.Relaid())
 
     def render_header(self, width: int) -> Text:
         name_width, bar_width = self._widths(width)
-        axis = [" "] * bar_width
-        for column, offset in time_ticks(self.trace_start, self.trace_end, max(1, bar_width - 1)):
-            label = "|" + format_duration(offset)
-            start = min(column, max(0, bar_width - len(label)))
-            axis[start:start + len(label)] = label
-        line = Text("".join(axis[:bar_width]), end="")
+        line = Text(time_axis(self.trace_start, self.trace_end, bar_width), end="")
         total = format_duration(self.trace_end - self.trace_start) if self.rows else ""
         title = f"SPAN ({plural(len(self.rows), 'span')}, {total})" if self.rows else "SPAN"
         return cells((title, name_width, "left"), ("DURATION", 9, "right"), (line, bar_width, "left"))
 
     def _widths(self, width: int) -> tuple[int, int]:
-        name_width = max(20, min(64, int(width * 0.45)))
+        name_width = max(24, min(64, width // 2))
         return name_width, max(1, width - name_width - 9 - 2)
 
     def render_row(self, index: int, width: int) -> Text:

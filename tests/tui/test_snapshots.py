@@ -1,44 +1,50 @@
-"""Snapshots of every screen at 120×36, deterministic data, frozen clock, UTC."""
+"""Snapshots of every screen at 80×24 (the smallest usual terminal) and 160×45,
+deterministic data, frozen clock, UTC."""
 
 from __future__ import annotations
+
+import pytest
 
 from tests.tui import data
 from tests.tui.conftest import make_app
 from tests.tui.helpers import ready, wait_for
 
-SIZE = (120, 36)
+SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
 
 
 def app_with(requests=None):
     return make_app(data.cluster() if requests is None else requests, save_dir="/nonexistent")
 
 
-def snap(snap_compare, app, steps=None) -> bool:
+def snap(snap_compare, app, size, steps=None) -> bool:
     async def run_before(pilot):
         await ready(pilot, app)
         if steps is not None:
             await steps(pilot)
         await pilot.pause()
 
-    return snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    return snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_trace_list(snap_compare):
+@SIZES
+def test_trace_list(snap_compare, size):
     """Newest trace first; error counts in red; services per trace; status line."""
-    assert snap(snap_compare, app_with())
+    assert snap(snap_compare, app_with(), size)
 
 
-def test_span_list(snap_compare):
+@SIZES
+def test_span_list(snap_compare, size):
     app = app_with()
 
     async def steps(pilot):
         await pilot.press("t")
         await wait_for(pilot, lambda: app.span_list.row_count() == 66)
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_waterfall_and_detail(snap_compare):
+@SIZES
+def test_waterfall_and_detail(snap_compare, size):
     """A failing syncPod: kubelet CRI calls with containerd under them; errors marked."""
     app = app_with()
 
@@ -46,29 +52,32 @@ def test_waterfall_and_detail(snap_compare):
         app.trace_list.move_cursor(app.trace_list.trace_ids.index(data.trace_id(2)))
         await pilot.press("enter", "down", "down", "down")
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_waterfall_folded_and_orphan(snap_compare):
+@SIZES
+def test_waterfall_folded_and_orphan(snap_compare, size):
     app = app_with(data.sync_pod_trace(1, "default/web-0") + data.orphan_trace(1))
 
     async def steps(pilot):
         await pilot.press("enter", "left")
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_detail_focused(snap_compare):
+@SIZES
+def test_detail_focused(snap_compare, size):
     app = app_with()
 
     async def steps(pilot):
         app.open_trace(data.trace_id(2))
         await pilot.press("enter", "pagedown")
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_filter_syntax_error(snap_compare):
+@SIZES
+def test_filter_syntax_error(snap_compare, size):
     app = app_with()
 
     async def steps(pilot):
@@ -76,10 +85,11 @@ def test_filter_syntax_error(snap_compare):
         await pilot.press("slash", *"{ name", "enter")
         await wait_for(pilot, lambda: app.filter_bar.has_class("-error"))
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_filtered_and_paused(snap_compare):
+@SIZES
+def test_filtered_and_paused(snap_compare, size):
     app = app_with()
 
     async def steps(pilot):
@@ -88,39 +98,43 @@ def test_filtered_and_paused(snap_compare):
         app.action_pause()
         app.clear_notifications()
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_pod_view(snap_compare):
+@SIZES
+def test_pod_view(snap_compare, size):
     app = app_with()
 
     async def steps(pilot):
         await pilot.press("P")
         await wait_for(pilot, lambda: app.pod_list.row_count() == 3)
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_help_screen(snap_compare):
+@SIZES
+def test_help_screen(snap_compare, size):
     app = app_with()
 
     async def steps(pilot):
         await pilot.press("question_mark")
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_hostile_text(snap_compare):
+@SIZES
+def test_hostile_text(snap_compare, size):
     """Markup shows literally; ESC, BEL, CR and bidi overrides show as escapes."""
     app = app_with(data.hostile_trace(1))
 
     async def steps(pilot):
         await pilot.press("enter", "down", "down")
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_full_value_modal(snap_compare):
+@SIZES
+def test_full_value_modal(snap_compare, size):
     """A 1 MB attribute opens in a scrollable view."""
     app = app_with(data.hostile_trace(1))
 
@@ -130,15 +144,18 @@ def test_full_value_modal(snap_compare):
         app.detail.move_cursor(labels.index("big"))
         await pilot.press("enter")
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_forwarding_counters_in_footer(snap_compare):
+@SIZES
+def test_forwarding_counters_in_footer(snap_compare, size):
     app = app_with()
     app.counters.add("forward_queue_spans", 12)
     app.counters.add("forward_dropped_spans", 3)
+    app.counters.add("unauthenticated_requests", 2)
+    app.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": True, "queue_spans": 1200}]
     app.warnings.append("WARNING: the gRPC receiver on 0.0.0.0:4317 is reachable from other machines without auth or TLS")
-    assert snap(snap_compare, app)
+    assert snap(snap_compare, app, size)
 
 
 def demo_requests(spans: int = 1500) -> list[bytes]:
@@ -147,21 +164,24 @@ def demo_requests(spans: int = 1500) -> list[bytes]:
     return [request.SerializeToString() for request in DemoCluster(seed=1, k8s_version="1.27").requests(spans)]
 
 
-def test_demo_cluster_traces(snap_compare):
+@SIZES
+def test_demo_cluster_traces(snap_compare, size):
     """The demo k3s cluster (seed 1): apiserver requests, kubelet syncs, PLEG relists."""
-    assert snap(snap_compare, app_with(demo_requests()))
+    assert snap(snap_compare, app_with(demo_requests()), size)
 
 
-def test_demo_cluster_pods(snap_compare):
+@SIZES
+def test_demo_cluster_pods(snap_compare, size):
     app = app_with(demo_requests())
 
     async def steps(pilot):
         await pilot.press("P")
         await wait_for(pilot, lambda: app.pod_list.row_count() > 0)
 
-    assert snap(snap_compare, app, steps)
+    assert snap(snap_compare, app, size, steps)
 
 
-def test_empty_waiting_for_spans(snap_compare):
+@SIZES
+def test_empty_waiting_for_spans(snap_compare, size):
     """First start: where to send spans."""
-    assert snap(snap_compare, app_with([]))
+    assert snap(snap_compare, app_with([]), size)
