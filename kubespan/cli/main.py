@@ -8,6 +8,7 @@ import sys
 from kubespan import __version__
 from kubespan.cli import filter as filter_command
 from kubespan.cli import k8s, serve, tui
+from kubespan.cli import metrics as metrics_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(subparsers)
     tui.add_open_parser(subparsers)
     filter_command.add_parser(subparsers)
+    metrics_command.add_parser(subparsers)
     k8s.add_parsers(subparsers)
     return parser
 
