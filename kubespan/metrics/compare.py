@@ -226,9 +226,7 @@ def _trace_intrinsics(columns: Any, snap: Any) -> list[tuple[str, list[LabelValu
 
 
 def _scope_intrinsics(columns: Any, snap: Any) -> list[tuple[str, list[LabelValue], npt.NDArray[np.int64]]]:
-    scopes = getattr(snap, "scopes", None)
-    if scopes is None:
-        return []
+    scopes = snap.scopes
     from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 
     parsed = [InstrumentationScope.FromString(entry.raw) for entry in scopes]

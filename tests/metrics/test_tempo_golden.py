@@ -84,8 +84,7 @@ def test_compare_counts_attribute_values_as_tempo_does(golden_store, name):
     if tempo["status"] != 200:
         return  # the error cases are checked by test_same_answer_as_tempo
     mine, theirs = compare_groups(ours.body), compare_groups(tempo["json"])
-    scopes_known = hasattr(golden_store.snapshot(), "scopes")
-    skip = set(COMPARE_UNLIKE_TEMPO) | (set() if scopes_known else {"instrumentation:name", "instrumentation:version"})
+    skip = set(COMPARE_UNLIKE_TEMPO)
     assert {k for k in mine if k[1] not in skip} == {k for k in theirs if k[1] not in skip}
     for key, values in theirs.items():
         if key[1] in skip:
