@@ -8,12 +8,10 @@ The dumps are loaded into a span store and the query runs on the same engine as 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from kubespan.query.limits import DEFAULT_TIMEOUT_S, Deadline, QueryStopped
@@ -152,31 +150,29 @@ def _in_seconds(query: Any) -> bool:
 
 
 def _load(files: list[str]) -> tuple[Any, list[str]]:
+    """The spans of the dumps in one store, and what was wrong with them (one line each)."""
+    from kubespan.dumps import DumpReader, open_dump, read_error
     from kubespan.otlp.attributes import new_attribute_table
     from kubespan.otlp.decode import decode_request
-    from kubespan.otlp.jsoncodec import iter_dump_requests
     from kubespan.store import SpanStore
 
     table = new_attribute_table()
     store = SpanStore(table, max_spans=2**62)
     warnings: list[str] = []
-    with contextlib.ExitStack() as stack:
-        for name, lines in _sources(files, stack):
-            for request in iter_dump_requests(lines, on_error=lambda err, name=name: warnings.append(f"{name}: {err}")):
-                batch, rejections = decode_request(request.SerializeToString(), table)
-                if rejections.count:
-                    warnings.append(f"{name}: {rejections.message}")
-                if batch.span_count:
-                    store.consume_traces(batch)
-    return store, warnings
-
-
-def _sources(files: list[str], stack: contextlib.ExitStack) -> Iterator[tuple[str, Any]]:
     for name in files:
-        if name == "-":
-            yield "<stdin>", sys.stdin.buffer
-        else:
-            yield name, stack.enter_context(open(name, "rb"))  # noqa: SIM115 (closed by the stack)
+        try:
+            with open_dump(name) as stream:
+                reader = DumpReader("<stdin>" if name == "-" else name, stream)
+                for request in reader.requests():
+                    batch, rejections = decode_request(request.SerializeToString(), table)
+                    if rejections.count:
+                        warnings.append(f"{reader.report.name}: {rejections.message}")
+                    if batch.span_count:
+                        store.consume_traces(batch)
+        except OSError as exc:
+            raise OSError(f"{name}: {read_error(exc)}") from None
+        warnings += [line for line in (reader.report.skipped(), reader.report.problem()) if line]
+    return store, warnings
 
 
 def _seconds(text: str) -> float:
