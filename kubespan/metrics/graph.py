@@ -6,8 +6,9 @@ make one call from the client's service to the server's (`messaging_system` for 
 consumer); a client span with `db.namespace`, `db.name`, `db.system` or `db.system.name` is a call
 to a database node named by `peer.service`, `server.address`, `network.peer.address[:port]` or the
 database name (`database`). A half that finds no partner within `wait` becomes a `virtual_node`
-edge: a client with `peer.service` (or `db.name`/`db.system`) calls that peer; a root server span
-is called by `user`. Otherwise it expires uncounted.
+edge: a client with `peer.service` (or `db.name`/`db.system`) calls that peer. A root server span
+is called by `user` (or its `peer.service`) at once: no client can answer it. Other halves expire
+uncounted.
 
 Kubernetes adds one kind of its own: up to 1.32 the apiserver starts a new trace for every request
 and *links* it to the caller's span, so the kubelet's `HTTP PUT` client span and the apiserver's
@@ -58,7 +59,6 @@ class _Half:
     failed: bool
     kind: int
     peer: str
-    root: bool
     seen: float  # monotonic time it arrived
 
 
@@ -125,30 +125,37 @@ class ServiceGraph:
         paired = is_server & (parent >= 0) & is_client[np.maximum(parent, 0)] & ~is_db[np.maximum(parent, 0)]
         server_rows = np.flatnonzero(paired)
         _, first = np.unique(parent[server_rows], return_index=True)  # a client pairs once, as in Tempo
-        extra = np.setdiff1d(server_rows, server_rows[first])
         server_rows = server_rows[first]
         client_rows = parent[server_rows]
         names = snap.services
-        connection = np.where(np.isin(kind[client_rows], MESSAGING), "messaging_system", "")
-        self._count([Edge(names[services[c]], names[services[s]], str(t))
-                     for c, s, t in zip(client_rows.tolist(), server_rows.tolist(), connection.tolist())],
-                    start[client_rows], failed[client_rows] | failed[server_rows], end[server_rows] - start[server_rows])
+        messaging = np.isin(kind[client_rows], MESSAGING).astype(np.int64)
+        self._count_codes(services[client_rows], services[server_rows], messaging, names,
+                          start[client_rows], failed[client_rows] | failed[server_rows],
+                          end[server_rows] - start[server_rows])
         db_rows = np.flatnonzero(is_db)
         self._count([Edge(names[services[c]], database[c], "database") for c in db_rows.tolist()],
                     start[db_rows], failed[db_rows], end[db_rows] - start[db_rows])
-        done = np.zeros(len(kind), bool)
-        done[server_rows] = done[client_rows] = done[db_rows] = True
-        done[extra] = True  # a second server child of one client: its edge was taken
-        self.expired += len(extra)
-        trace_ids = snap.trace_ids
         linked = span_links(snap)
+        has_link = np.zeros(len(kind), bool)
+        has_link[list(linked)] = True
+        roots = np.flatnonzero(is_server & (parent_id == 0) & ~has_link)  # nothing can answer them: called by
+        self._count([Edge(peer[r] or "user", names[services[r]], "virtual_node") for r in roots.tolist()],  # "user"
+                    start[roots], failed[roots], end[roots] - start[roots])
+        done = np.zeros(len(kind), bool)
+        done[server_rows] = done[client_rows] = done[db_rows] = done[roots] = True
+        # a second server child of one client (its edge was taken), or a server whose parent is here
+        # and is no client: no client will ever answer them
+        stranded = is_server & ~done & (parent >= 0)
+        self.expired += int(stranded.sum())
+        done |= stranded
+        trace_ids = snap.trace_ids
         for row in edge_rows[~done[edge_rows]].tolist():
             tid = trace_ids[int(trace[row])] or b""
             half = _Half(names[services[row]], int(start[row]), int(end[row] - start[row]), bool(failed[row]),
-                         int(kind[row]), str(peer[row]), int(parent_id[row]) == 0, now)
+                         int(kind[row]), str(peer[row]), now)
             if is_client[row]:
                 self._client_half((tid, int(span_id[row])), half)
-            elif int(parent_id[row]) != 0 or row not in linked:
+            elif int(parent_id[row]) != 0:
                 self._server_half((tid, int(parent_id[row])), half)
             for target in linked.get(row, ()):
                 self._link(target, half)
@@ -172,7 +179,7 @@ class ServiceGraph:
             connection = "messaging_system" if client.kind in MESSAGING else ""
             self._count_one(Edge(client.service, half.service, connection), half, client)
         else:
-            self.servers[(key[0], key[1] or -id(half))] = half  # roots never match: unique keys
+            self.servers[key] = half
             self._bound(self.servers)
 
     def _link(self, target: tuple[bytes, int], server: _Half) -> None:
@@ -190,20 +197,18 @@ class ServiceGraph:
         self._flush()
 
     def _expire(self, before: float) -> None:
-        for key in [k for k, half in self.servers.items() if half.seen < before]:
-            half = self.servers.pop(key)
-            if half.root:
-                self._count_one(Edge(half.peer or "user", half.service, "virtual_node"), half, None)
-            else:
-                self.expired += 1
-        for key in [k for k, half in self.clients.items() if half.seen < before]:
-            half = self.clients.pop(key)
+        """Halves are kept in arrival order, so the expired ones are at the front."""
+        while self.servers and next(iter(self.servers.values())).seen < before:
+            self.servers.pop(next(iter(self.servers)))
+            self.expired += 1
+        while self.clients and next(iter(self.clients.values())).seen < before:
+            half = self.clients.pop(next(iter(self.clients)))
             if half.peer:
                 self._count_one(Edge(half.service, half.peer, "virtual_node"), None, half)
             else:
                 self.expired += 1
-        for key in [k for k, halves in self.links.items() if halves[0].seen < before]:
-            for half in self.links.pop(key):  # the linked span never came: an ordinary root
+        while self.links and next(iter(self.links.values()))[0].seen < before:
+            for half in self.links.pop(next(iter(self.links))):  # the linked span never came: an ordinary root
                 self._count_one(Edge(half.peer or "user", half.service, "virtual_node"), half, None)
 
     def _bound(self, pending: dict[Any, Any]) -> None:
@@ -225,6 +230,19 @@ class ServiceGraph:
             edges, starts, failed, durations = zip(*self._queue)
             self._queue.clear()
             self._count(list(edges), np.array(starts, np.int64), np.array(failed, bool), np.array(durations, np.int64))
+
+    def _count_codes(self, clients: npt.NDArray[np.int64], servers: npt.NDArray[np.int64],
+                     messaging: npt.NDArray[np.int64], names: Any, start: npt.NDArray[np.int64],
+                     failed: npt.NDArray[np.bool_], duration: npt.NDArray[np.int64]) -> None:
+        """Count paired calls given as service ids: one Edge per distinct (client, server, kind)."""
+        if not len(clients):
+            return
+        combo = (clients.astype(np.int64) << 33) | (servers.astype(np.int64) << 1) | messaging
+        distinct, where = np.unique(combo, return_inverse=True)
+        edges = [Edge(names[c >> 33], names[(c >> 1) & 0xFFFFFFFF], "messaging_system" if c & 1 else "")
+                 for c in distinct.tolist()]
+        self.table.add(self.table.key_ids(edges)[where.reshape(-1)], start.astype(np.int64), failed.astype(bool),
+                       duration.astype(np.int64))
 
     def _count(self, edges: list[Edge], start: npt.NDArray[np.int64], failed: npt.NDArray[np.bool_],
                duration: npt.NDArray[np.int64]) -> None:
@@ -262,3 +280,24 @@ def _database_server(columns: FieldColumns) -> npt.NDArray[np.str_]:
     chosen = _first_text(columns, ("peer.service", "server.address"), span_only=False)
     chosen = np.where(chosen != "", chosen, np.where(peer_host != "", peer_host, name))
     return np.where(name != "", chosen, "")
+
+
+def edge_query(edge: Edge) -> str:
+    """A TraceQL filter for the spans behind an edge (Enter in the Graph view)."""
+    from kubespan.metrics.red import traceql_string
+
+    client = f"resource.service.name = {traceql_string(edge.client)}"
+    server = f"resource.service.name = {traceql_string(edge.server)}"
+    if edge.connection in ("", "messaging_system"):
+        kinds = ("producer", "consumer") if edge.connection else ("client", "server")
+        return f"{{ {client} && kind = {kinds[0]} }} > {{ {server} && kind = {kinds[1]} }}"
+    if edge.connection == "database":
+        marks = " || ".join(f"span.{key} != nil" for key in DATABASE_KEYS)
+        return f"{{ {client} && kind = client && ({marks}) }}"
+    if edge.connection == "virtual_node" and edge.client == "user":
+        return f"{{ {server} && kind = server }}"
+    if edge.connection == "virtual_node":
+        peer = traceql_string(edge.server)
+        marks = " || ".join(f"span.{key} = {peer}" for key in PEER_KEYS)
+        return f"{{ {client} && (kind = client || kind = producer) && ({marks}) }}"
+    return f"{{ {server} && kind = server }}"  # link: the apiserver roots that name their caller in a link
