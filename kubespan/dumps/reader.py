@@ -11,6 +11,8 @@ not OTLP/JSON and is counted bad.
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -170,9 +172,13 @@ def check_dump(name: str, *, scan_bytes: int = MAX_DOCUMENT_BYTES) -> str | None
     """Why ``name`` cannot be opened as a dump, or None: it reads and holds OTLP/JSON.
 
     Reads until the first good record, or ``scan_bytes`` without one (then the file is taken
-    for something else). An empty file is fine: it holds no spans, and nothing wrong.
+    for something else). An empty file is fine: it holds no spans, and nothing wrong. A pipe or
+    device (a FIFO, `/dev/stdin`) is not read here: what it gives could not be read again.
     """
     try:
+        mode = os.stat(name).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return None
         with open_dump(name) as stream:
             reader = DumpReader(name, stream, stop_after_bytes=scan_bytes)
             for _ in reader.requests():

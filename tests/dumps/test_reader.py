@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -216,6 +217,12 @@ def test_check_dump(tmp_path: Path) -> None:
     assert check_dump(str(tmp_path / "missing")) == f"{tmp_path / 'missing'}: No such file or directory"
     assert check_dump(str(tmp_path)) == f"{tmp_path}: Is a directory"
     assert check_dump(str(binary)).startswith(f"{binary}: not OTLP/JSON (none of its ")
+
+
+def test_check_dump_leaves_a_pipe_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "live.jsonl"
+    os.mkfifo(fifo)
+    assert check_dump(str(fifo)) is None  # returns at once: opening a FIFO would wait for a writer
 
 
 def test_check_dump_stops_scanning_a_large_file_without_otlp(tmp_path: Path) -> None:
