@@ -1,0 +1,212 @@
+"""Tag names and values for the tag endpoints, over all live spans or a subset (a window, a `q`).
+
+Span and resource attributes come from the store's columns (attribute ids). Event, link and
+instrumentation-scope attributes are not columns: they are read from the stored spans themselves,
+once per chunk (chunks are immutable), newest chunks first and at most `EXTRA_SCAN_SPANS` spans per
+answer, the way Tempo bounds a tag query by the bytes it reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from kubespan.otlp.wire import split_spans
+
+EXTRA_SCAN_SPANS = 200_000
+TypedValue = tuple[str, Any]  # ("string" | "int" | "float" | "bool", value)
+
+
+def positions_of(snap, ordinals: npt.NDArray[np.int64] | None):
+    """(chunk, positions in the chunk) of the live spans, or of `ordinals` (ascending) only."""
+    for chunk, i in snap.live_slices():
+        if ordinals is None:
+            yield chunk, np.arange(i, chunk.n)
+            continue
+        lo, hi = np.searchsorted(ordinals, [chunk.base + i, chunk.stop])
+        if hi > lo:
+            yield chunk, ordinals[lo:hi] - chunk.base
+
+
+def span_attribute_ids(snap, ordinals: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int32]:
+    """Distinct attribute ids on the spans (all live ones, or `ordinals`)."""
+    parts = []
+    for chunk, where in positions_of(snap, ordinals):
+        off = chunk.attr_off
+        if len(where) == chunk.n:
+            parts.append(np.unique(chunk.attr_flat))
+            continue
+        lengths = off[where + 1] - off[where]
+        total = int(lengths.sum())
+        if not total:
+            continue
+        starts = np.repeat(off[where] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        parts.append(np.unique(chunk.attr_flat[starts + np.arange(total)]))
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int32)
+
+
+def live_scopes(snap, ordinals: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int32]:
+    parts = [np.unique(chunk.scope[where]) for chunk, where in positions_of(snap, ordinals)]
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int32)
+
+
+def resource_attribute_ids(snap, scopes: npt.NDArray[np.int32]) -> set[int]:
+    resources = {int(snap.scope_resource[s]) for s in scopes.tolist()}
+    return {a for r in resources for a in snap.resource_attrs[r]}
+
+
+def typed(attribute_type: str, value: Any) -> TypedValue | None:
+    """An attribute value as Tempo types it (arrays, maps and bytes are not offered)."""
+    if attribute_type == "str":
+        return ("string", value)
+    if attribute_type == "int":
+        return ("int", value)
+    if attribute_type == "double":
+        return ("float", value)
+    if attribute_type == "bool":
+        return ("bool", value)
+    return None
+
+
+def any_typed(any_value) -> TypedValue | None:
+    kind = any_value.WhichOneof("value")
+    if kind == "string_value":
+        return ("string", any_value.string_value)
+    if kind == "int_value":
+        return ("int", any_value.int_value)
+    if kind == "double_value":
+        return ("float", any_value.double_value)
+    if kind == "bool_value":
+        return ("bool", any_value.bool_value)
+    return None
+
+
+@dataclass
+class Extras:
+    """Event and link attributes, event names and status messages of some spans."""
+
+    event: dict[str, set[TypedValue]] = field(default_factory=lambda: defaultdict(set))
+    link: dict[str, set[TypedValue]] = field(default_factory=lambda: defaultdict(set))
+    status_messages: set[str] = field(default_factory=set)
+
+    def merge(self, other: Extras) -> None:
+        for mine, theirs in ((self.event, other.event), (self.link, other.link)):
+            for key, values in theirs.items():
+                mine[key] |= values
+        self.status_messages |= other.status_messages
+
+
+def _read(raw_spans: list[bytes], spans: list[int]) -> Extras:
+    out = Extras()
+    for i in spans:
+        span = Span.FromString(raw_spans[i])
+        for event in span.events:
+            for kv in event.attributes:
+                value = any_typed(kv.value)
+                if value is not None:
+                    out.event[kv.key].add(value)
+        for link in span.links:
+            for kv in link.attributes:
+                value = any_typed(kv.value)
+                if value is not None:
+                    out.link[kv.key].add(value)
+        if span.status.code:
+            out.status_messages.add(span.status.message)
+    return out
+
+
+class ExtraCatalog:
+    """Per chunk, memoised: the `Extras` of all its spans, read from their wire bytes."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[Any, int, Extras]] = {}
+        self._lock = threading.Lock()
+
+    def extras(self, snap, ordinals: npt.NDArray[np.int64] | None = None) -> Extras:
+        """Of all live spans (memoised per chunk, newest first, bounded), or of `ordinals` (read now)."""
+        out = Extras()
+        budget = EXTRA_SCAN_SPANS
+        pairs = list(positions_of(snap, ordinals))
+        for chunk, where in reversed(pairs):
+            if budget <= 0:
+                break
+            if ordinals is None and where[0] == 0:
+                out.merge(self._whole(chunk))
+            else:
+                out.merge(self._some(chunk, where[-budget:]))
+            budget -= len(where)
+        if ordinals is None:
+            self._forget(snap)
+        return out
+
+    def _whole(self, chunk) -> Extras:
+        key = id(chunk)
+        with self._lock:
+            memo = self._memo.get(key)
+        if memo is not None and memo[0] is chunk and memo[1] == chunk.n:
+            return memo[2]
+        extras = self._some(chunk, np.arange(chunk.n))
+        with self._lock:
+            self._memo[key] = (chunk, chunk.n, extras)
+        return extras
+
+    @staticmethod
+    def _some(chunk, where: npt.NDArray) -> Extras:
+        out = Extras()
+        first = chunk.raw_part_first
+        parts = np.searchsorted(first, where, "right") - 1
+        for part in np.unique(parts).tolist():
+            raw = split_spans(chunk.raw_parts[part])
+            base = int(first[part])
+            out.merge(_read(raw, (where[parts == part] - base).tolist()))
+        return out
+
+    def _forget(self, snap) -> None:
+        alive = {id(c) for c in snap.chunks}
+        with self._lock:
+            for key in [k for k in self._memo if k not in alive]:
+                del self._memo[key]
+
+
+def scope_attributes(snap, scopes: npt.NDArray[np.int32]) -> tuple[dict[str, set[TypedValue]], set[str], set[str]]:
+    """Instrumentation scopes of `scopes`: their attributes, names and versions."""
+    attributes: dict[str, set[TypedValue]] = defaultdict(set)
+    names: set[str] = set()
+    versions: set[str] = set()
+    for s in scopes.tolist():
+        scope = InstrumentationScope.FromString(snap.scopes[s].raw)
+        if scope.name:
+            names.add(scope.name)
+        if scope.version:
+            versions.add(scope.version)
+        for kv in scope.attributes:
+            value = any_typed(kv.value)
+            if value is not None:
+                attributes[kv.key].add(value)
+    return attributes, names, versions
+
+
+def event_names(snap, ordinals: npt.NDArray[np.int64] | None) -> set[str]:
+    names: set[int] = set()
+    for chunk, where in positions_of(snap, ordinals):
+        off = chunk.event_off
+        if len(where) == chunk.n:
+            names.update(np.unique(chunk.event_flat).tolist())
+            continue
+        for p in where[(off[where + 1] - off[where]) > 0].tolist():
+            names.update(chunk.event_flat[off[p]:off[p + 1]].tolist())
+    return {snap.event_names[n] for n in names}
+
+
+def span_names(snap, ordinals: npt.NDArray[np.int64] | None) -> set[str]:
+    ids: set[int] = set()
+    for chunk, where in positions_of(snap, ordinals):
+        ids.update(np.unique(chunk.name[where]).tolist())
+    return {snap.names[n] for n in ids}

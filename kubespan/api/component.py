@@ -1,0 +1,82 @@
+"""The query API as one component of a running kubespan: built from its settings, started after the
+receivers, stopped before them.
+
+A port that cannot be bound is an error when the user chose it (`--api HOST:PORT`) and a one-line
+warning when it is the default (127.0.0.1:3200 is Tempo's port, often taken by a real Tempo), after
+which kubespan goes on without the API.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from kubespan.api import probes
+from kubespan.api.context import ApiContext
+from kubespan.api.jaeger_api import Jaeger
+from kubespan.api.server import ApiServer, Route
+from kubespan.api.settings import ApiSettings
+from kubespan.api.tempo_metrics import Metrics
+from kubespan.api.tempo_search import Search
+from kubespan.api.tempo_tags import Tags
+from kubespan.api.tempo_traces import TraceById
+from kubespan.receive.settings import ReceiverSettings, is_loopback, split_host_port
+from kubespan.stats import Counters
+
+
+def build_routes(ctx: ApiContext) -> list[Route]:
+    routes = probes.routes()
+    for part in (Search(ctx), TraceById(ctx), Tags(ctx), Metrics(ctx), Jaeger(ctx)):
+        routes += part.routes()
+    return routes
+
+
+class ApiComponent:
+    """Owns the API server of one running kubespan."""
+
+    def __init__(self, settings: ApiSettings, receivers: ReceiverSettings, counters: Counters, store,
+                 query_counters=None) -> None:
+        self.settings = settings
+        self.receivers = receivers
+        self.counters = counters
+        self.context = ApiContext(store, settings, counters, query_counters)
+        self.server: ApiServer | None = None
+        self.address: str | None = None
+        self.warnings: list[str] = []
+
+    def start(self) -> str | None:
+        """Bind and serve; the bound address, or None when the default port was taken (warned)."""
+        if not self.settings.address:
+            return None
+        server = ApiServer(build_routes(self.context), self.settings, self.receivers, self.counters)
+        try:
+            self.address = server.start()
+        except OSError as exc:
+            if self.settings.explicit or exc.errno != errno.EADDRINUSE:
+                raise OSError(exc.errno, f"query API: cannot listen on {self.settings.address}: "
+                                         f"{exc.strerror or exc}") from None
+            self.warnings.append(f"warning: the query API's default address {self.settings.address} is in use "
+                                 "(is Tempo or another kubespan running?); going on without the API "
+                                 "(choose another with --api HOST:PORT, or --api off)")
+            return None
+        self.server = server
+        self.warnings += exposure_warning(self.settings, self.receivers)
+        return self.address
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def exposure_warning(settings: ApiSettings, receivers: ReceiverSettings) -> list[str]:
+    """The receivers' warning, for the API: reachable from other machines without auth or TLS."""
+    if not settings.address or is_loopback(split_host_port(settings.address)[0]):
+        return []
+    if not receivers.client_auth:
+        missing = "auth" if receivers.tls else "auth or TLS"
+        return [(f"WARNING: the query API on {settings.address} is reachable from other machines without "
+                 f"{missing}; anyone who can reach it can read every span (use --token)")]
+    if not receivers.tls:
+        return [(f"WARNING: the query API on {settings.address} is reachable from other machines without TLS; "
+                 "the token and the spans cross the network in clear text (use --tls-cert and --tls-key)")]
+    return []

@@ -1,0 +1,61 @@
+"""What every API handler shares: the store, the settings, the counters and the query limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubespan.api.responses import ApiError
+from kubespan.api.settings import ApiSettings
+from kubespan.query import Query, QuerySyntaxError, compile_query
+from kubespan.query.limits import Deadline, QueryCounters, QueryLimits, QueryStopped, QueryTooLong
+from kubespan.stats import Counters
+
+
+@dataclass
+class ApiContext:
+    store: object  # kubespan.store.SpanStore: `reader()` gives a StoreReader over a snapshot taken now
+    settings: ApiSettings
+    counters: Counters
+    query_counters: QueryCounters | None = None
+
+    def reader(self):
+        return self.store.reader()
+
+    def limits(self) -> QueryLimits:
+        return QueryLimits(timeout_s=self.settings.query_timeout_s, max_length=self.settings.max_query_bytes)
+
+    def deadline(self) -> Deadline:
+        return self.limits().deadline()
+
+    def compile(self, text: str, prefix: str = "invalid TraceQL query: ") -> Query:
+        """`text` compiled, or a 400 worded like Tempo's parse errors (`… at line 1, col N: …`)."""
+        try:
+            return compile_query(text, max_length=self.settings.max_query_bytes)
+        except QueryTooLong:
+            if self.query_counters is not None:
+                self.query_counters.too_long()
+            raise ApiError(400, too_long_message(self.settings.max_query_bytes)) from None
+        except QuerySyntaxError as exc:
+            raise ApiError(400, f"{prefix}{parse_error_text(exc)}") from None
+
+    def stopped(self, exc: QueryStopped) -> ApiError:
+        """The answer to a query stopped by its deadline or memory budget (counted)."""
+        if self.query_counters is not None:
+            self.query_counters.stopped(exc)
+        status = 504 if exc.reason == "timed_out" else 413 if exc.reason == "over_memory" else 499
+        return ApiError(status, f"{exc.message} ({exc.progress.describe()})")
+
+
+def too_long_message(limit: int) -> str:
+    """Tempo's words for a query over `max_query_expression_size_bytes`."""
+    return (f"TraceQL expression exceeds the configured maximum size of {limit} bytes, reduce the query "
+            "expression size or contact your system administrator")
+
+
+def parse_error_text(exc: QuerySyntaxError) -> str:
+    """`parse error at line 1, col N: message`, as Tempo words a TraceQL parse error."""
+    column = getattr(exc, "column", None)
+    message = getattr(exc, "message", None) or str(exc)
+    if column:
+        return f"parse error at line 1, col {column}: {message}"
+    return f"parse error: {message}"

@@ -1,0 +1,169 @@
+"""Stored spans in Jaeger's JSON model (the UI model of Jaeger's query service, `internal/uimodel`).
+
+The mapping is the OpenTelemetry Collector's OTLP→Jaeger translator as Jaeger v2 applies it, after
+its standard adjusters: the resource becomes the process (`service.name` its service name, the other
+attributes its tags; `telemetry.sdk.*` span attributes move there); span tags are `otel.scope.name`/
+`otel.scope.version`, the attributes sorted by key, then `span.kind`, `otel.status_code` (`OK`/
+`ERROR`), `error` (true), `otel.status_description` and `w3c.tracestate`; events become logs (an
+`event` field with the name first, events sorted by name); the parent is a CHILD_OF reference and
+links are FOLLOWS_FROM ones; times are microseconds; trace ids print without their high half when it
+is zero (`model.TraceID.String`). Clock-skew adjustment is not applied (one host: no skew).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from kubespan.api.tempo_json import StoredSpan
+
+_KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
+_SDK_KEYS = {"telemetry.sdk.language", "telemetry.sdk.name", "telemetry.sdk.version",
+             "telemetry.distro.name", "telemetry.distro.version"}
+JS_MAX_SAFE = (1 << 53) - 1
+NO_SERVICE = "OTLP_EMPTY_SERVICE_NAME"
+
+
+def trace_id_text(raw: bytes) -> str:
+    high, low = int.from_bytes(raw[:8].rjust(8, b"\0"), "big"), int.from_bytes(raw[8:16].rjust(8, b"\0"), "big")
+    return f"{low:016x}" if high == 0 else f"{high:016x}{low:016x}"
+
+
+def span_id_text(raw: bytes) -> str:
+    return f"{int.from_bytes(raw, 'big'):016x}"
+
+
+def _value(any_value) -> tuple[str, Any]:
+    kind = any_value.WhichOneof("value")
+    if kind == "string_value":
+        return "string", any_value.string_value
+    if kind == "bool_value":
+        return "bool", any_value.bool_value
+    if kind == "int_value":
+        number = any_value.int_value
+        return "int64", number if -JS_MAX_SAFE <= number <= JS_MAX_SAFE else str(number)
+    if kind == "double_value":
+        return "float64", any_value.double_value
+    if kind == "bytes_value":
+        return "binary", base64.b64encode(any_value.bytes_value).decode()
+    if kind in ("array_value", "kvlist_value"):
+        import json
+
+        from google.protobuf.json_format import MessageToDict
+
+        raw = MessageToDict(any_value)
+        return "string", json.dumps(_as_raw(raw), separators=(",", ":"))
+    return "string", ""
+
+
+def _as_raw(value: Any) -> Any:
+    """pcommon `AsString` of arrays and maps: their plain JSON."""
+    if isinstance(value, dict):
+        if "arrayValue" in value:
+            return [_as_raw(v) for v in value["arrayValue"].get("values", [])]
+        if "kvlistValue" in value:
+            return {kv["key"]: _as_raw(kv.get("value", {})) for kv in value["kvlistValue"].get("values", [])}
+        for key in ("stringValue", "boolValue", "doubleValue"):
+            if key in value:
+                return value[key]
+        if "intValue" in value:
+            return int(value["intValue"])
+        if "bytesValue" in value:
+            return value["bytesValue"]
+    return None
+
+
+def _tag(key: str, any_value) -> dict:
+    kind, value = _value(any_value)
+    return {"key": key, "type": kind, "value": value}
+
+
+def _string(key: str, value: str) -> dict:
+    return {"key": key, "type": "string", "value": value}
+
+
+def process_of(stored: StoredSpan) -> dict:
+    attributes = list(stored.resource.attributes)
+    sdk = [kv for kv in stored.span.attributes if kv.key in _SDK_KEYS]
+    present = {kv.key for kv in attributes}
+    attributes += [kv for kv in sdk if kv.key not in present]
+    service = next((kv.value.string_value for kv in attributes if kv.key == "service.name"), None)
+    tags = [_tag(kv.key, kv.value) for kv in sorted(attributes, key=lambda kv: kv.key) if kv.key != "service.name"]
+    return {"serviceName": service if service is not None else NO_SERVICE, "tags": tags}
+
+
+def span_json(stored: StoredSpan, process_id: str) -> dict:
+    span = stored.span
+    tags = []
+    if stored.scope.name:
+        tags.append(_string("otel.scope.name", stored.scope.name))
+    if stored.scope.version:
+        tags.append(_string("otel.scope.version", stored.scope.version))
+    tags += [_tag(kv.key, kv.value) for kv in sorted(span.attributes, key=lambda kv: kv.key)
+             if kv.key not in _SDK_KEYS]
+    if span.kind in _KINDS:
+        tags.append(_string("span.kind", _KINDS[span.kind]))
+    if span.status.code == 2:
+        tags += [_string("otel.status_code", "ERROR"), {"key": "error", "type": "bool", "value": True}]
+    elif span.status.code == 1:
+        tags.append(_string("otel.status_code", "OK"))
+    if span.status.message:
+        tags.append(_string("otel.status_description", span.status.message))
+    if span.trace_state:
+        tags.append(_string("w3c.tracestate", span.trace_state))
+    references = []
+    trace_id = trace_id_text(span.trace_id)
+    parent = span.parent_span_id
+    if parent and any(parent):
+        references.append({"refType": "CHILD_OF", "traceID": trace_id, "spanID": span_id_text(parent)})
+    for link in span.links:
+        ref_type = "FOLLOWS_FROM"
+        for kv in link.attributes:
+            if kv.key == "opentracing.ref_type" and kv.value.string_value == "child_of":
+                ref_type = "CHILD_OF"
+        if references and parent and link.trace_id == span.trace_id and link.span_id == parent:
+            references[0]["refType"] = ref_type
+            continue
+        references.append({"refType": ref_type, "traceID": trace_id_text(link.trace_id),
+                           "spanID": span_id_text(link.span_id)})
+    logs = []
+    for event in sorted(span.events, key=lambda e: e.name):
+        fields = []
+        if event.name and not any(kv.key == "event" for kv in event.attributes):
+            fields.append(_string("event", event.name))
+        fields += [_tag(kv.key, kv.value) for kv in sorted(event.attributes, key=lambda kv: kv.key)]
+        logs.append({"timestamp": event.time_unix_nano // 1000, "fields": fields})
+    out = {"traceID": trace_id, "spanID": span_id_text(span.span_id)}
+    if span.flags:
+        out["flags"] = span.flags
+    out.update({"operationName": span.name, "references": references,
+                "startTime": span.start_time_unix_nano // 1000,
+                "duration": max(0, span.end_time_unix_nano - span.start_time_unix_nano) // 1000,
+                "tags": tags, "logs": logs, "processID": process_id, "warnings": None})
+    return out
+
+
+def trace_json(spans: list[StoredSpan]) -> dict:
+    """One Jaeger trace: spans in stored order, processes `p1`… by first appearance."""
+    processes: dict[str, dict] = {}
+    keys: dict[str, str] = {}
+    out_spans = []
+    for stored in spans:
+        process = process_of(stored)
+        fingerprint = repr(process)
+        key = keys.get(fingerprint)
+        if key is None:
+            key = keys[fingerprint] = f"p{len(keys) + 1}"
+            processes[key] = process
+        out_spans.append(span_json(stored, key))
+    trace_id = out_spans[0]["traceID"] if out_spans else ""
+    return {"traceID": trace_id, "spans": out_spans, "processes": processes, "warnings": None}
+
+
+def envelope(data: Any, total: int = 0, errors: list | None = None) -> dict:
+    """Jaeger's `structuredResponse`."""
+    return {"data": data, "total": total, "limit": 0, "offset": 0, "errors": errors}
+
+
+def error_envelope(status: int, message: str) -> dict:
+    return {"data": None, "total": 0, "limit": 0, "offset": 0, "errors": [{"code": status, "msg": message}]}

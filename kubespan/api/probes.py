@@ -1,0 +1,32 @@
+"""What Grafana calls when a Tempo data source is saved, and the readiness probe."""
+
+from __future__ import annotations
+
+import platform
+
+from kubespan import __version__
+from kubespan.api.responses import Reply, json_reply, text_reply
+from kubespan.api.server import ApiRequest, Route
+
+TEMPO_LEVEL = "2.9.0"
+"""The Tempo release whose HTTP API kubespan answers like; clients read features from `version`."""
+
+
+def ready(_: ApiRequest) -> Reply:
+    return text_reply("ready\n")
+
+
+def echo(_: ApiRequest) -> Reply:
+    return text_reply("echo\n")
+
+
+def buildinfo(_: ApiRequest) -> Reply:
+    """Tempo's fields; `version` says which Tempo API level is served, `branch` that it is kubespan."""
+    return json_reply({"version": f"{TEMPO_LEVEL}-kubespan.{__version__}", "revision": __version__,
+                       "branch": "kubespan", "buildUser": "kubespan", "buildDate": "",
+                       "goVersion": f"python{platform.python_version()}"})
+
+
+def routes() -> list[Route]:
+    return [Route("/ready", ready, query=False), Route("/api/echo", echo, query=False),
+            Route("/api/status/buildinfo", buildinfo, query=False)]

@@ -1,0 +1,37 @@
+"""The query API's settings: where it listens and the limits every query runs under."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_API = "127.0.0.1:3200"
+"""Tempo's HTTP port, so that a Grafana data source or tempo-cli finds kubespan where it finds Tempo."""
+DEFAULT_QUERY_TIMEOUT_S = 30.0
+"""Like Tempo's querier `search.query_timeout`."""
+DEFAULT_MAX_CONCURRENT = 4
+"""Queries running at once; more wait up to `queue_wait_s`, then get 429."""
+DEFAULT_QUEUE_WAIT_S = 2.0
+DEFAULT_MAX_QUERY_BYTES = 128 * 1024
+"""Like Tempo's `max_query_expression_size_bytes`."""
+DEFAULT_SEARCH_LIMIT = 20
+MAX_SEARCH_LIMIT = 256 * 1024
+"""Tempo's `default_result_limit` and `max_result_limit`."""
+DEFAULT_SPSS = 3
+MAX_SPSS = 100
+"""Tempo's default and maximum spans per spanset."""
+MAX_SEARCH_RANGE_S = 168 * 3600
+"""Tempo's `max_duration` of a search, tag or trace-by-id time range."""
+RETRY_AFTER_S = 1
+
+
+@dataclass(slots=True)
+class ApiSettings:
+    """The API listener. `address` None turns it off; `explicit` says the user chose the address, so a
+    port that cannot be bound is an error rather than a warning."""
+
+    address: str | None = DEFAULT_API
+    explicit: bool = False
+    query_timeout_s: float = DEFAULT_QUERY_TIMEOUT_S
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT
+    queue_wait_s: float = DEFAULT_QUEUE_WAIT_S
+    max_query_bytes: int = DEFAULT_MAX_QUERY_BYTES

@@ -1,0 +1,132 @@
+"""What the API reads from the store, through one `StoreReader` (one immutable snapshot) per answer.
+
+Besides the reader's own methods: whole stored spans in bulk (protobuf messages with their resource
+and scope, each request blob split once), and per-trace facts for many traces at once (start, end,
+root span, spans and errors per service) in one pass over the columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from kubespan.api.tempo_json import StoredSpan
+from kubespan.otlp.wire import split_spans
+
+ERROR = 2
+
+
+def stored_spans(reader, ordinals: Iterable[int]) -> list[StoredSpan]:
+    """The spans at `ordinals` (evicted ones skipped) with their resource and scope, in ordinal order."""
+    snap = reader.snap
+    by_part: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    chunks: dict[int, object] = {}
+    for ordinal in sorted({int(o) for o in ordinals}):
+        found = snap.locate(ordinal)
+        if found is None:
+            continue
+        chunk, i = found
+        part = int(np.searchsorted(chunk.raw_part_first, i, "right")) - 1
+        chunks[id(chunk)] = chunk
+        by_part.setdefault((id(chunk), part), []).append((ordinal, i))
+    resources: dict[int, Resource] = {}
+    scopes: dict[int, InstrumentationScope] = {}
+    out = []
+    for (chunk_key, part), items in by_part.items():
+        chunk = chunks[chunk_key]
+        raw = split_spans(chunk.raw_parts[part])
+        first = int(chunk.raw_part_first[part])
+        for ordinal, i in items:
+            scope_id = int(chunk.scope[i])
+            entry = snap.scopes[scope_id]
+            if scope_id not in scopes:
+                scopes[scope_id] = InstrumentationScope.FromString(entry.raw)
+            if entry.resource not in resources:
+                resources[entry.resource] = Resource.FromString(snap.resources[entry.resource].raw)
+            out.append(StoredSpan(ordinal, Span.FromString(raw[i - first]), resources[entry.resource],
+                                  scopes[scope_id], entry.resource, scope_id,
+                                  snap.resources[entry.resource].schema_url, entry.schema_url))
+    out.sort(key=lambda s: s.ordinal)
+    return out
+
+
+def trace_ordinals(reader, trace_id: bytes) -> list[int]:
+    return reader.trace_ordinals(trace_id)
+
+
+@dataclass(slots=True)
+class TraceFacts:
+    """What a search result says about a whole trace."""
+
+    trace_id: bytes
+    start: int
+    end: int
+    root_service: str | None  # None: no span without a parent is stored
+    root_name: str
+    services: dict[str, list[int]] = field(default_factory=dict)  # service -> [spans, errors]
+    order: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # ordinal -> stored-order key
+
+    def ranked(self, ordinals: Iterable[int]) -> list[int]:
+        """`ordinals` of this trace in its stored order: resources, then scopes, by first arrival; arrival."""
+        return sorted(ordinals, key=lambda o: self.order.get(o, (1 << 62, 0, o)))
+
+
+def trace_facts(reader, rows: npt.NDArray[np.int64]) -> dict[int, TraceFacts]:
+    """Facts about the traces at `rows` (trace table rows), from every live span they have."""
+    snap = reader.snap
+    out: dict[int, TraceFacts] = {}
+    if not len(rows):
+        return out
+    lut = np.zeros(max(snap.n_traces, int(rows.max()) + 1) + 1, bool)
+    lut[rows] = True
+    scope_service = snap.resource_service[snap.scope_resource] if len(snap.scope_resource) else np.zeros(0, np.int32)
+    cols: dict[str, list[npt.NDArray]] = {k: [] for k in ("trace", "start", "end", "parent", "status", "service",
+                                                          "name", "ordinal", "scope")}
+    for chunk, i in snap.live_slices():
+        trace = chunk.trace[i:]
+        where = np.flatnonzero(lut[trace]) + i
+        if not len(where):
+            continue
+        cols["trace"].append(chunk.trace[where])
+        cols["start"].append(chunk.start[where])
+        cols["end"].append(chunk.end[where])
+        cols["parent"].append(chunk.parent_id[where])
+        cols["status"].append(chunk.status[where])
+        cols["service"].append(scope_service[chunk.scope[where]])
+        cols["name"].append(chunk.name[where])
+        cols["scope"].append(chunk.scope[where])
+        cols["ordinal"].append(where.astype(np.int64) + chunk.base)
+    if not cols["trace"]:
+        return out
+    c = {k: np.concatenate(v) for k, v in cols.items()}
+    order = np.lexsort((c["ordinal"], c["trace"]))
+    c = {k: v[order] for k, v in c.items()}
+    bounds = np.flatnonzero(np.diff(c["trace"])) + 1
+    starts = np.concatenate(([0], bounds))
+    stops = np.concatenate((bounds, [len(c["trace"])]))
+    services, names, ids = snap.services, snap.names, snap.trace_ids
+    for a, b in zip(starts.tolist(), stops.tolist()):
+        row = int(c["trace"][a])
+        roots = np.flatnonzero(c["parent"][a:b] == 0)
+        root = a + int(roots[0]) if len(roots) else None
+        facts = TraceFacts(ids[row] or b"", int(c["start"][a:b].min()), int(c["end"][a:b].max()),
+                           services[int(c["service"][root])] if root is not None else None,
+                           names[int(c["name"][root])] if root is not None else "")
+        svc, status = c["service"][a:b], c["status"][a:b]
+        for s in np.unique(svc).tolist():
+            mine = svc == s
+            facts.services[services[s]] = [int(mine.sum()), int((status[mine] == ERROR).sum())]
+        resource_rank: dict[int, int] = {}
+        scope_rank: dict[int, int] = {}
+        resources = snap.scope_resource[c["scope"][a:b]].tolist()
+        for ordinal, scope, resource in zip(c["ordinal"][a:b].tolist(), c["scope"][a:b].tolist(), resources):
+            facts.order[ordinal] = (resource_rank.setdefault(resource, len(resource_rank)),
+                                    scope_rank.setdefault(scope, len(scope_rank)), ordinal)
+        out[row] = facts
+    return out
