@@ -43,6 +43,7 @@ class RuntimeConfig:
     max_memory_mib: float | None = None  # memory budget (memory_limiter), used by the store
     decode_workers: int = 0  # worker processes decoding requests (kubespan.otlp.decode_pool); 0: in-process
     # --- end forwarding and processing ---
+    api: object | None = None  # kubespan.api.ApiSettings: the query API over the store (None: off)
 
 
 class Runtime:
@@ -58,6 +59,8 @@ class Runtime:
         self.warnings: list[str] = []
         self.broken_output = threading.Event()
         self.decode_pool = None
+        self.api = None  # kubespan.api.ApiComponent once started
+        self.api_address: str | None = None
         self._stdout_fd = stdout_fd
         self.store = self._build_store() if config.store else None
         self._build_writers()
@@ -80,13 +83,17 @@ class Runtime:
                                                           HANDLER_THREADS + self.config.decode_workers))
             if settings.http:
                 self._start_receiver("http", HttpReceiver(self.pipeline, settings, settings.http))
+            self._start_api()
         except BaseException:
             self.stop()
             raise
         return dict(self.addresses)
 
     def stop(self) -> None:
-        """Stop receiving, then flush and close every writer."""
+        """Stop the query API and the receivers, then flush and close every writer."""
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         for receiver in reversed(self.receivers):
             receiver.stop()
         self.receivers.clear()
@@ -129,6 +136,20 @@ class Runtime:
         self.counters.gauge("decode_workers_rss_bytes", pool.rss_bytes)
         self.decode_pool = pool
         self.pipeline.decode = pool.decode
+
+    def _start_api(self) -> None:
+        """The query API over the store (kubespan.api): needs the store; a taken default port is a warning."""
+        settings = self.config.api
+        if settings is None or not getattr(settings, "address", None):
+            return
+        if self.store is None:
+            self.warnings.append("note: the query API is off: it reads the span store, and --max-spans 0 keeps none")
+            return
+        from kubespan.api import ApiComponent
+
+        self.api = ApiComponent(settings, self.config.receivers, self.counters, self.store, self.store.query_counters)
+        self.api_address = self.api.start()
+        self.warnings.extend(self.api.warnings)
 
     def _start_receiver(self, name: str, receiver) -> None:
         self.addresses[name] = receiver.start()

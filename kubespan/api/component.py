@@ -38,6 +38,10 @@ class ApiComponent:
         self.settings = settings
         self.receivers = receivers
         self.counters = counters
+        if query_counters is None:
+            from kubespan.query.limits import QueryCounters
+
+            query_counters = QueryCounters(counters)
         self.context = ApiContext(store, settings, counters, query_counters)
         self.server: ApiServer | None = None
         self.address: str | None = None

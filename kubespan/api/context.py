@@ -38,6 +38,17 @@ class ApiContext:
         except QuerySyntaxError as exc:
             raise ApiError(400, f"{prefix}{parse_error_text(exc)}") from None
 
+    def check_query_size(self, text: str | None) -> None:
+        """Tempo's `max_query_expression_size_bytes` check (counted in `queries_too_long`)."""
+        if text and len(text.encode()) > self.settings.max_query_bytes:
+            if self.query_counters is not None:
+                self.query_counters.too_long()
+            raise ApiError(400, too_long_message(self.settings.max_query_bytes))
+
+    def check_query_params(self, req) -> None:
+        """`pipeline.ValidateTraceQLQueryParamsSize`: `query` wins over `q`."""
+        self.check_query_size(req.get("query") if req.has("query") else req.get("q"))
+
     def stopped(self, exc: QueryStopped) -> ApiError:
         """The answer to a query stopped by its deadline or memory budget (counted)."""
         if self.query_counters is not None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from kubespan.api.context import too_long_message
 from kubespan.api.gotext import GoSyntaxError, format_duration, parse_duration, parse_uint
 from kubespan.api.responses import ApiError
 from kubespan.api.server import ApiRequest
@@ -31,13 +30,6 @@ class SearchRequest:
     spss: int = DEFAULT_SPSS
     start: int = 0  # unix seconds, 0 = open
     end: int = 0
-
-
-def query_param_size_check(req: ApiRequest, max_bytes: int) -> None:
-    """`pipeline.ValidateTraceQLQueryParamsSize`: `query` wins over `q`; the limit is in bytes."""
-    text = req.get("query") if req.has("query") else req.get("q") if req.has("q") else ""
-    if text and len(text.encode()) > max_bytes:
-        raise ApiError(400, too_long_message(max_bytes))
 
 
 def _uint(req: ApiRequest, name: str, label: str | None = None) -> int | None:

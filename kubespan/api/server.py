@@ -119,7 +119,9 @@ class ApiServer:
         app = web.Application(middlewares=[self._guard])
         for route in self.routes:
             app.router.add_route("*", route.path, self._endpoint(route))
-        self._runner = web.AppRunner(app, access_log=None, logger=SERVER_LOG, shutdown_timeout=SHUTDOWN_GRACE_S)
+        line = 3 * self.settings.max_query_bytes + 16 * 1024  # a whole query, percent-encoded, fits the request line
+        self._runner = web.AppRunner(app, access_log=None, logger=SERVER_LOG, shutdown_timeout=SHUTDOWN_GRACE_S,
+                                     max_line_size=line, max_field_size=max(8190, line))
         await self._runner.setup()
         host, port = split_host_port(listen_address(str(self.settings.address)))
         site = web.TCPSite(self._runner, host, port, ssl_context=self.receivers.server_ssl_context())

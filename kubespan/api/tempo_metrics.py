@@ -10,7 +10,7 @@ import re
 import time
 from datetime import datetime
 
-from kubespan.api.context import ApiContext, too_long_message
+from kubespan.api.context import ApiContext
 from kubespan.api.gotext import GoSyntaxError, format_duration, parse_duration, quote
 from kubespan.api.responses import ApiError, Reply, json_reply
 from kubespan.api.server import ApiRequest, Route
@@ -88,10 +88,8 @@ class Metrics:
 
     def _query(self, req: ApiRequest) -> str:
         text = req.get("query") if req.has("query") else req.get("q") or ""
-        text = text or ""
-        if len(text.encode()) > self.ctx.settings.max_query_bytes:
-            raise ApiError(400, too_long_message(self.ctx.settings.max_query_bytes))
-        return text
+        self.ctx.check_query_size(text)
+        return text or ""
 
     def _check(self, text: str, start: int, end: int) -> None:
         if start >= end:

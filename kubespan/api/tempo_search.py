@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from kubespan.api.context import ApiContext
 from kubespan.api.responses import Reply, json_reply
-from kubespan.api.search_params import SearchRequest, parse_search, query_param_size_check
+from kubespan.api.search_params import SearchRequest, parse_search
 from kubespan.api.search_shape import Wanted, referenced, spanset_json, trace_json
 from kubespan.api.server import ApiRequest, Route
 from kubespan.api.settings import DEFAULT_SPSS
@@ -43,7 +43,7 @@ class Search:
         return [Route("/api/search", self.handle)]
 
     def handle(self, req: ApiRequest) -> Reply:
-        query_param_size_check(req, self.ctx.settings.max_query_bytes)
+        self.ctx.check_query_params(req)
         search = parse_search(req)
         reader = self.ctx.reader()
         deadline = self.ctx.deadline()

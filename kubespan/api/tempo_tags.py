@@ -19,7 +19,6 @@ from kubespan.api.catalog import ExtraCatalog, TypedValue
 from kubespan.api.context import ApiContext
 from kubespan.api.gotext import GoSyntaxError, format_duration, parse_int, parse_uint
 from kubespan.api.responses import ApiError, Reply, json_reply
-from kubespan.api.search_params import query_param_size_check
 from kubespan.api.server import ApiRequest, Route
 from kubespan.api.settings import MAX_SEARCH_RANGE_S
 from kubespan.query.limits import QueryStopped
@@ -97,7 +96,7 @@ class Tags:
         scope = req.get("scope") or ""
         if scope not in ("", "none", "intrinsic") + SCOPES:
             raise ApiError(400, f"invalid scope: {scope}")
-        query_param_size_check(req, self.ctx.settings.max_query_bytes)
+        self.ctx.check_query_params(req)
         reader = self.ctx.reader()
         subset = self._subset(req, reader)
         snap = reader.snap
@@ -156,7 +155,7 @@ class Tags:
         scope, key = parse_identifier(tag)
         limit = self._limit(req, strict=True)
         self._uint(req, "maxStaleValues")
-        query_param_size_check(req, self.ctx.settings.max_query_bytes)
+        self.ctx.check_query_params(req)
         reader = self.ctx.reader()
         subset = self._subset(req, reader)
         snap = reader.snap

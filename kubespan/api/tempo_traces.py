@@ -88,10 +88,7 @@ class TraceById:
         trace_id = parse_trace_id(req.match["trace_id"])
         check_trace_range(req)
         text = (req.get("q") or "").strip()
-        if len(text) > self.ctx.settings.max_query_bytes:
-            from kubespan.api.context import too_long_message
-
-            raise ApiError(400, too_long_message(self.ctx.settings.max_query_bytes))
+        self.ctx.check_query_params(req)
         options = filter_options(req) if text else None
         reader = self.ctx.reader()
         spans = self._spans(reader, trace_id)

@@ -6,6 +6,7 @@ import argparse
 import math
 import os
 
+from kubespan.api.cli_options import api_settings
 from kubespan.receive.settings import (
     DEFAULT_GRPC,
     DEFAULT_HTTP,
@@ -159,4 +160,5 @@ def runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         max_spans=getattr(args, "max_spans", DEFAULT_MAX_SPANS),
         max_memory_mib=getattr(args, "max_memory_mib", None),
         decode_workers=decode_workers(args),
+        api=api_settings(args) if hasattr(args, "api_default") else None,
     )

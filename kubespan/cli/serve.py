@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+from kubespan.api.cli_options import add_api_options
 from kubespan.cli.forward_options import (
     add_config_option,
     add_forward_options,
@@ -35,6 +36,7 @@ def add_parser(subparsers) -> None:
     add_receiver_options(parser)
     add_output_options(parser)
     add_store_options(parser)  # serve keeps the index too: the stats line reports it
+    add_api_options(parser)  # the query API over the store: kubespan.api
     add_config_option(parser)  # forwarding/processing options: kubespan.cli.forward_options
     add_processing_options(parser)
     add_forward_options(parser)
@@ -69,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(runtime.warnings)
     for name, bound in addresses.items():
         print(f"kubespan: OTLP/{name} listening on {bound}", file=sys.stderr, flush=True)
+    if runtime.api_address:
+        print(f"kubespan: query API (Tempo, Jaeger) listening on {runtime.api_address}", file=sys.stderr, flush=True)
     print_processing(runtime)  # forwarding/processing summary: kubespan.cli.forward_options
     _wait(stop, runtime, args.stats)
     runtime.stop()

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 
+from kubespan.api.cli_options import add_api_options
 from kubespan.cli.forward_options import (
     add_config_option,
     add_forward_options,
@@ -47,6 +48,7 @@ def add_demo_options(parser: argparse.ArgumentParser) -> None:
 def add_main_options(parser: argparse.ArgumentParser) -> None:
     """The top-level parser takes the receiver and viewer options when no subcommand is given."""
     add_receiver_options(parser)
+    add_api_options(parser)
     add_tui_options(parser)
     add_core_options(parser)
     add_demo_options(parser)
@@ -64,6 +66,7 @@ def add_open_parser(subparsers) -> None:
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="OTLP/JSON file, or '-' for stdin (piped)")
     add_receiver_options(parser, grpc_default=None, http_default=None)
+    add_api_options(parser, default=None)
     add_tui_options(parser)
     add_core_options(parser)
     parser.set_defaults(run=run)

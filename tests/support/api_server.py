@@ -45,7 +45,6 @@ def start_api(store: SpanStore, counters: Counters | None = None, receivers: Rec
               **settings) -> RunningApi:
     counters = counters or Counters()
     api_settings = ApiSettings(address="127.0.0.1:0", explicit=True, **settings)
-    component = ApiComponent(api_settings, receivers or ReceiverSettings(), counters, store,
-                             store.query_counters)
+    component = ApiComponent(api_settings, receivers or ReceiverSettings(), counters, store)
     component.start()
     return RunningApi(component, counters, store)

@@ -1,0 +1,68 @@
+"""The query API's command-line options, shared by `serve`, the viewer and `open`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from kubespan.api.settings import (
+    DEFAULT_API,
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_MAX_QUERY_BYTES,
+    DEFAULT_QUERY_TIMEOUT_S,
+    ApiSettings,
+)
+from kubespan.receive.settings import split_host_port
+
+
+def _address(value: str) -> str | None:
+    if value.lower() == "off":
+        return None
+    try:
+        split_host_port(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {value}")
+    return number
+
+
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return number
+
+
+def add_api_options(parser: argparse.ArgumentParser, default: str | None = DEFAULT_API) -> None:
+    group = parser.add_argument_group("query API (Tempo's HTTP API and Jaeger's query API)")
+    group.add_argument("--api", type=_address, default=argparse.SUPPRESS, metavar="HOST:PORT",
+                       help=f"serve the query API here, or 'off' (default {default or 'off'}; a taken default "
+                            "port is a warning, a taken chosen one an error); --token and TLS apply")
+    group.add_argument("--query-timeout", type=_seconds, default=DEFAULT_QUERY_TIMEOUT_S, metavar="SECONDS",
+                       help="stop a query after this long and answer 504 (default %(default)g)")
+    group.add_argument("--api-max-queries", type=_count, default=DEFAULT_MAX_CONCURRENT, metavar="N",
+                       help="queries running at once; more wait briefly, then get 429 (default %(default)s)")
+    group.add_argument("--max-query-bytes", type=_count, default=DEFAULT_MAX_QUERY_BYTES, metavar="N",
+                       help="longest TraceQL query accepted, in bytes (default %(default)s, as Tempo)")
+    parser.set_defaults(api_default=default)
+
+
+def api_settings(args: argparse.Namespace) -> ApiSettings:
+    explicit = hasattr(args, "api")
+    address = args.api if explicit else getattr(args, "api_default", DEFAULT_API)
+    return ApiSettings(address=address, explicit=explicit,
+                       query_timeout_s=getattr(args, "query_timeout", DEFAULT_QUERY_TIMEOUT_S),
+                       max_concurrent=getattr(args, "api_max_queries", DEFAULT_MAX_CONCURRENT),
+                       max_query_bytes=getattr(args, "max_query_bytes", DEFAULT_MAX_QUERY_BYTES))

@@ -1,0 +1,85 @@
+"""tempo-cli, built from Tempo's source, against kubespan's API: every `query api` command works.
+
+Runs where TEMPO_CLI names the binary; skipped otherwise with the build steps.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from kubespan.receive.settings import ReceiverSettings
+from tests.support.api_server import fixture_store, start_api
+from tests.support.golden_tempo import place_fixture
+from tests.support.k8s_fixture import BLOG_TRACE_ID
+from tests.support.tempo import require, tempo_cli
+
+WALKTHROUGH = '{ resource.service.name = "kubelet" && name = "syncPod" && span.k8s.pod = "default/echo-command" }'
+
+
+@pytest.fixture(scope="module")
+def cli():
+    return require(tempo_cli(), "TEMPO_CLI")
+
+
+@pytest.fixture(scope="module")
+def api():
+    capture, _ = place_fixture(time.time())  # tempo-cli's windows are relative to now
+    running = start_api(fixture_store(capture.shift_ns), receivers=ReceiverSettings(token="cli-token"))
+    yield running
+    running.stop()
+
+
+def _run(cli: str, *args: str) -> dict:
+    done = subprocess.run([cli, "query", "api", *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-500:]
+    return json.loads(done.stdout)
+
+
+AUTH = "--header=Authorization=Bearer cli-token"
+
+
+def test_search_finds_the_walkthrough_traces(cli, api):
+    answer = _run(cli, "search", api.component.address, WALKTHROUGH, "now-1h", "now", AUTH, "--limit=20")
+    assert len(answer["traces"]) == 9
+    assert BLOG_TRACE_ID in {t["traceID"] for t in answer["traces"]}
+    assert all(t["rootTraceName"] == "syncPod" for t in answer["traces"])
+
+
+@pytest.mark.parametrize("version", [[], ["--v1"]])
+def test_trace_id_fetches_the_blog_trace(cli, api, version):
+    answer = _run(cli, "trace-id", api.url, BLOG_TRACE_ID, AUTH, *version)
+    spans = [s for rs in answer["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert len(spans) == 11 and {s["name"] for s in spans} >= {"syncPod", "runtime.v1.ImageService/PullImage"}
+
+
+def test_trace_id_with_a_filter_is_partial(cli, api):
+    done = subprocess.run([cli, "query", "api", "trace-id", api.url, BLOG_TRACE_ID, AUTH,
+                           '--q={ resource.service.name = "containerd" }'], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "PARTIAL" in done.stderr
+    spans = [s for rs in json.loads(done.stdout)["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert len(spans) == 5
+
+
+def test_tags_and_values_and_metrics_answer(cli):
+    capture, _ = place_fixture(time.time())
+    open_api = start_api(fixture_store(capture.shift_ns))  # tempo-cli sends no header for these over HTTP
+    try:
+        address = open_api.component.address
+        scopes = {s["name"]: s["tags"] for s in _run(cli, "search-tags", address, "now-1h", "now")["scopes"]}
+        assert "k8s.pod" in scopes["span"] and "service.name" in scopes["resource"] and "name" in scopes["intrinsic"]
+        values = _run(cli, "search-tag-values", address, "resource.service.name", "now-1h", "now")["tagValues"]
+        assert {v["value"] for v in values} == {"apiserver", "containerd", "etcd", "kubelet"}
+        assert _run(cli, "metrics", address, "{ } | rate()", "now-1h", "now") == {
+            "series": [], "metrics": {"completedJobs": 1, "totalJobs": 1}}
+    finally:
+        open_api.stop()
+
+
+def test_a_wrong_token_is_refused(cli, api):
+    done = subprocess.run([cli, "query", "api", "trace-id", api.url, BLOG_TRACE_ID, "--header=Authorization=Bearer x"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "401" in done.stderr
