@@ -145,7 +145,7 @@ class Runtime:
         if self.store is None:
             self.warnings.append("note: the query API is off: it reads the span store, and --max-spans 0 keeps none")
             return
-        from kubespan.api import ApiComponent
+        from kubespan.api.component import ApiComponent
 
         self.api = ApiComponent(settings, self.config.receivers, self.counters, self.store, self.store.query_counters)
         self.api_address = self.api.start()

@@ -7,11 +7,10 @@ a running kubespan), :mod:`.tempo_search`, :mod:`.tempo_traces`, :mod:`.tempo_ta
 :mod:`.tempo_metrics`, :mod:`.probes` (Tempo endpoints), :mod:`.jaeger_api`, :mod:`.jaeger_v3`,
 :mod:`.jaeger_model` (Jaeger endpoints), :mod:`.source`, :mod:`.catalog` (reads from the store),
 :mod:`.search_params`, :mod:`.search_shape`, :mod:`.tempo_json`, :mod:`.gotext` (Tempo's formats).
-See proto_notes/api.md.
+See proto_notes/api.md. Importing the package is cheap (the CLI reads its options); the server and
+handlers load when `kubespan.api.component` is imported, i.e. when the API starts.
 """
 
-from kubespan.api.component import ApiComponent, build_routes
-from kubespan.api.server import ApiServer
 from kubespan.api.settings import DEFAULT_API, ApiSettings
 
-__all__ = ["DEFAULT_API", "ApiComponent", "ApiServer", "ApiSettings", "build_routes"]
+__all__ = ["DEFAULT_API", "ApiSettings"]

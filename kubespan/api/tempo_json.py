@@ -111,7 +111,8 @@ def group_spans(spans: Iterable[StoredSpan], jaeger: bool = False) -> list[Resou
         rs = resources.get(stored.resource_key)
         if rs is None:
             resource = stored.resource if jaeger else as_tempo_resource(stored.resource)
-            rs = resources[stored.resource_key] = ResourceSpans(resource=resource, schema_url=stored.resource_schema_url)
+            rs = ResourceSpans(resource=resource, schema_url=stored.resource_schema_url)
+            resources[stored.resource_key] = rs
             if jaeger:
                 ordered = sorted(rs.resource.attributes, key=lambda kv: kv.key)
                 copies = [type(kv)() for kv in ordered]

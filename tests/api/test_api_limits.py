@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from kubespan.api import ApiComponent, ApiSettings
+from kubespan.api import ApiSettings
+from kubespan.api.component import ApiComponent
 from kubespan.api.responses import text_reply
 from kubespan.api.server import ApiServer, Route
 from kubespan.receive.settings import ReceiverSettings

@@ -37,7 +37,7 @@ def served():
 
 
 def test_grafanas_tempo_data_source_requests(served):
-    serve, url, (lo, hi) = served
+    _, url, (lo, hi) = served
     start, end = str(lo // 10**9), str(hi // 10**9 + 1)
     assert get(url + "/api/echo")[2] == b"echo\n"
     assert json.loads(get(url + "/api/status/buildinfo")[2])["version"].startswith("2.9.0-kubespan")
@@ -59,7 +59,7 @@ def test_grafanas_tempo_data_source_requests(served):
 
 
 def test_the_walkthrough_jaeger_query_returns_its_nine_traces(served):
-    serve, url, _ = served
+    _, url, _ = served
     status, _, body = get(url + "/api/traces", {"service": "kubelet", "operation": "syncPod",
                                                 "tags": json.dumps({"k8s.pod": "default/echo-command"})})
     data = json.loads(body)["data"]
@@ -87,7 +87,7 @@ def test_a_chosen_port_in_use_is_an_error_and_exit_1():
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run([sys.executable, "-m", "kubespan", "serve", "--grpc", "off", "--http", "off", "--api",
-                               f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
+                               f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("kubespan: ") and "in use" in done.stderr
     assert "Traceback" not in done.stderr

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubespan.api import ApiComponent, ApiSettings
+from kubespan.api import ApiSettings
+from kubespan.api.component import ApiComponent
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.receive.settings import ReceiverSettings
