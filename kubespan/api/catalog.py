@@ -52,6 +52,35 @@ def span_attribute_ids(snap, ordinals: npt.NDArray[np.int64] | None) -> npt.NDAr
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int32)
 
 
+def span_keys(snap, ordinals: npt.NDArray[np.int64]) -> set[str]:
+    """Attribute keys on the spans at `ordinals` (through the index: a few keys, not every value)."""
+    present = span_attribute_ids(snap, ordinals)
+    if not len(present):
+        return set()
+    index = snap.index
+    return {key for key, ids in list(index.by_key.items())
+            if np.isin(np.frombuffer(ids, np.int32, len(ids)), present, assume_unique=True).any()}
+
+
+def key_values(snap, key: str, scope: str, ordinals: npt.NDArray[np.int64] | None, limit: int = 0) -> set:
+    """Typed values of `key` on the spans at `ordinals` (span attributes) or their resources."""
+    ids = np.array(snap.index.ids_of_key(key, snap.n_attributes), np.int64)
+    if not len(ids):
+        return set()
+    found: list[int] = []
+    if scope in ("span", "any"):
+        found += ids[np.isin(ids, span_attribute_ids(snap, ordinals))].tolist()
+    if scope in ("resource", "any"):
+        found += sorted(set(ids.tolist()) & resource_attribute_ids(snap, live_scopes(snap, ordinals)))
+    out = set()
+    for a in found:
+        attribute = snap.attributes[a]
+        value = typed(attribute.type, attribute.value)
+        if value is not None:
+            out.add(value)
+    return out
+
+
 def live_scopes(snap, ordinals: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int32]:
     parts = [np.unique(chunk.scope[where]) for chunk, where in positions_of(snap, ordinals)]
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int32)

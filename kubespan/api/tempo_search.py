@@ -131,25 +131,80 @@ class Search:
     def _choose(self, reader, rows: npt.NDArray, search: SearchRequest, *, durations: bool,
                 roots: list[tuple[str, str]] = ()) -> npt.NDArray[np.int64]:
         """The traces to answer: in the window, within the durations (tag search), newest first, `limit`."""
-        rows = np.asarray(rows, np.int64)
-        if not len(rows):
-            return rows
-        starts, ends = trace_bounds(reader, rows)
-        keep = np.ones(len(rows), bool)
-        if search.start and search.end:
-            keep &= (starts <= search.end * 1_000_000_000) & (ends >= search.start * 1_000_000_000)
-        if durations and (search.min_duration_ms or search.max_duration_ms):
-            duration = ends - starts
-            keep &= duration >= search.min_duration_ms * 1_000_000
-            if search.max_duration_ms:
-                keep &= duration <= search.max_duration_ms * 1_000_000
-        rows, starts = rows[keep], starts[keep]
-        order = np.lexsort((-rows, -starts))
-        rows = rows[order]
-        if roots:
-            facts = trace_facts(reader, rows)
-            rows = np.array([r for r in rows.tolist() if _roots_match(facts[r], roots)], np.int64)
-        return rows[:search.limit]
+        return choose_traces(reader, np.asarray(rows, np.int64), search.start, search.end, search.limit,
+                             (search.min_duration_ms, search.max_duration_ms) if durations else (0, 0),
+                             lambda chosen: _keep_roots(reader, chosen, roots) if roots else chosen)
+
+
+def _keep_roots(reader, rows: npt.NDArray[np.int64], roots: list[tuple[str, str]]) -> npt.NDArray[np.int64]:
+    facts = trace_facts(reader, rows)
+    return np.array([r for r in rows.tolist() if _roots_match(facts[r], roots)], np.int64)
+
+
+def trace_starts(reader, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """First start of each trace row: the trace table's, recomputed where evictions made it stale."""
+    snap = reader.snap
+    starts = snap.trace_start[rows].copy()
+    stale = rows[snap.trace_dirty[rows]]
+    if len(stale):
+        fresh, _ = trace_bounds(reader, stale)
+        starts[snap.trace_dirty[rows]] = fresh
+    return starts
+
+
+def choose_traces(reader, rows: npt.NDArray[np.int64], start_s: int, end_s: int, limit: int,
+                  durations_ms: tuple[int, int] = (0, 0), keep=lambda chosen: chosen) -> npt.NDArray[np.int64]:
+    """Up to `limit` of `rows`, newest first, overlapping [start_s, end_s] (unix seconds; 0 = open) and
+    lasting within `durations_ms` (0 = open). Trace ends are read only for the traces that need them:
+    one that starts inside the window overlaps it whatever its end."""
+    if not len(rows):
+        return rows
+    starts = trace_starts(reader, rows)
+    order = np.lexsort((-rows, -starts))
+    rows, starts = rows[order], starts[order]
+    low_ns, high_ns = start_s * 1_000_000_000, end_s * 1_000_000_000
+    if start_s and end_s:
+        inside = starts <= high_ns
+        rows, starts = rows[inside], starts[inside]
+    min_ms, max_ms = durations_ms
+    need_end = (starts < low_ns) if start_s and end_s else np.zeros(len(rows), bool)
+    if min_ms or max_ms:
+        need_end[:] = True
+    ends = np.zeros(len(rows), np.int64)
+    if need_end.sum() > max(64, 4 * limit):  # many: one pass for all of them beats one per page
+        ends[need_end] = trace_bounds(reader, rows[need_end])[1]
+        known = need_end.copy()
+    else:
+        known = np.zeros(len(rows), bool)
+    out: list[npt.NDArray[np.int64]] = []
+    taken = 0
+    step = max(64, 4 * limit)
+    for first in range(0, len(rows), step):
+        page = slice(first, first + step)
+        todo = need_end[page] & ~known[page]
+        if todo.any():
+            page_ends = ends[page]
+            page_ends[todo] = trace_bounds(reader, rows[page][todo])[1]
+            ends[page] = page_ends
+        ok = np.ones(len(rows[page]), bool)
+        wanted = need_end[page]
+        if wanted.any():
+            good = np.ones(int(wanted.sum()), bool)
+            span = ends[page][wanted] - starts[page][wanted]
+            if start_s and end_s:
+                good &= ends[page][wanted] >= low_ns
+            if min_ms:
+                good &= span >= min_ms * 1_000_000
+            if max_ms:
+                good &= span <= max_ms * 1_000_000
+            ok[wanted] = good
+        kept = keep(rows[page][ok])
+        out.append(kept)
+        taken += len(kept)
+        if taken >= limit:
+            break
+    chosen = np.concatenate(out) if out else np.zeros(0, np.int64)
+    return chosen[:limit]
 
 
 def _roots_match(facts, roots: list[tuple[str, str]]) -> bool:

@@ -103,9 +103,11 @@ class Tags:
         wanted = SCOPES if scope in ("", "none") else (scope,)
         out: dict[str, set[str]] = {}
         scopes = catalog.live_scopes(snap, subset)
-        if "span" in wanted:
-            out["span"] = {snap.attributes[a].key for a in catalog.span_attribute_ids(snap, subset).tolist()}
-        if "resource" in wanted:
+        if subset is None and ("span" in wanted or "resource" in wanted):
+            out.update((name, set(keys)) for name, keys in reader.tag_names().items())
+        elif "span" in wanted:
+            out["span"] = catalog.span_keys(snap, subset)
+        if "resource" in wanted and subset is not None:
             out["resource"] = {snap.attributes[a].key for a in catalog.resource_attribute_ids(snap, scopes)}
         if "event" in wanted or "link" in wanted:
             extras = self.extra.extras(snap, subset)
@@ -146,7 +148,7 @@ class Tags:
         if tag == "name":
             texts = catalog.span_names(snap, subset)
         else:
-            texts = {_text(v) for v in self._attribute_values(snap, subset, "any", tag)}
+            texts = {_text(v) for v in self._attribute_values(reader, subset, "any", tag)}
         values = sorted(texts)[:limit or None]
         return json_reply({"tagValues": values, "metrics": {"inspectedBytes": "0"}})
 
@@ -163,7 +165,7 @@ class Tags:
         if scope == "intrinsic":
             values = self._intrinsic_values(snap, subset, key)
         else:
-            for value in sorted(self._attribute_values(snap, subset, scope, key), key=lambda v: (v[0], str(v[1]))):
+            for value in sorted(self._attribute_values(reader, subset, scope, key), key=lambda v: (v[0], str(v[1]))):
                 values.append(value_json(value))
         return json_reply({"tagValues": values[:limit or None], "metrics": {"inspectedBytes": "0"}})
 
@@ -175,25 +177,22 @@ class Tags:
             except GoSyntaxError as exc:
                 raise ApiError(400, f"invalid {name}: {exc}") from None
 
-    def _attribute_values(self, snap, subset, scope: str, key: str) -> set[TypedValue]:
+    def _attribute_values(self, reader, subset, scope: str, key: str) -> set[TypedValue]:
+        snap = reader.snap
         out: set[TypedValue] = set()
-        scopes = catalog.live_scopes(snap, subset)
-        ids: list[int] = []
-        if scope in ("span", "any"):
-            ids += catalog.span_attribute_ids(snap, subset).tolist()
-        if scope in ("resource", "any"):
-            ids += sorted(catalog.resource_attribute_ids(snap, scopes))
-        for a in ids:
-            attribute = snap.attributes[a]
-            if attribute.key == key:
-                value = catalog.typed(attribute.type, attribute.value)
-                if value is not None:
-                    out.add(value)
+        if scope in ("span", "resource", "any"):
+            if subset is None:  # the store's own tally over every live span
+                for value in reader.tag_values(key, None if scope == "any" else scope, limit=1 << 30):
+                    typed = catalog.typed(value.type, value.value)
+                    if typed is not None:
+                        out.add(typed)
+            else:
+                out |= catalog.key_values(snap, key, scope, subset)
         if scope in ("event", "link"):
             extras = self.extra.extras(snap, subset)
             out |= (extras.event if scope == "event" else extras.link).get(key, set())
         if scope == "instrumentation":
-            out |= catalog.scope_attributes(snap, scopes)[0].get(key, set())
+            out |= catalog.scope_attributes(snap, catalog.live_scopes(snap, subset))[0].get(key, set())
         return out
 
     def _intrinsic_values(self, snap, subset, name: str) -> list[dict]:
@@ -213,7 +212,7 @@ class Tags:
             _, names, versions = catalog.scope_attributes(snap, catalog.live_scopes(snap, subset))
             texts = names if name.endswith("name") else versions
         elif name in ("rootServiceName", "trace:rootService", "resource.service.name"):
-            texts = {t for _, t in self._attribute_values(snap, subset, "resource", "service.name")}
+            texts = {t for _, t in self._attribute_values(self.ctx.reader(), subset, "resource", "service.name")}
         else:
             texts = set()
         return [value_json(("string", t)) for t in sorted(texts)]
