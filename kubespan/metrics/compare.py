@@ -51,7 +51,8 @@ def compare(node: Compare, selection: Any, snap: Any, grid: TimeGrid) -> SeriesS
     totals: dict[tuple[int, str], npt.NDArray[np.float64]] = defaultdict(lambda: np.zeros(grid.intervals))
     group = chosen.astype(np.int64)  # 1 = selection, 0 = baseline
 
-    def count(name: str, position: npt.NDArray[np.int64], values: list[LabelValue], codes: npt.NDArray[np.int64]) -> None:
+    def count(name: str, position: npt.NDArray[np.int64], values: list[LabelValue],
+              codes: npt.NDArray[np.int64]) -> None:
         """One attribute: `codes[i]` indexes `values` for the span at `position[i]`."""
         if not len(position):
             return
@@ -114,7 +115,7 @@ def _attribute_pairs(columns: Any, snap: Any) -> list[tuple[str, list[LabelValue
         distinct, inverse = np.unique(span_ids, return_inverse=True)
         keys = [attributes[i].key for i in distinct.tolist()]
         name_codes = [(f"span.{key}", code(f"span.{key}", label_value(attributes[i])))
-                      for key, i in zip(keys, distinct.tolist())]
+                      for key, i in zip(keys, distinct.tolist(), strict=False)]
         by_name: dict[str, list[int]] = defaultdict(list)
         for d, (name, _) in enumerate(name_codes):
             by_name[name].append(d)
@@ -186,7 +187,8 @@ def _span_attribute_ids(snap: Any, rows: npt.NDArray[np.int64]) -> tuple[npt.NDA
 def _intrinsics(columns: Any, snap: Any) -> list[tuple[str, list[LabelValue], npt.NDArray[np.int64]]]:
     """(name, values, code per selected span, -1 = none) for the intrinsics compare reports."""
     out = []
-    for name, column, names in (("name", "name", None), ("kind", "kind", _KIND_NAMES), ("status", "status", _STATUS_NAMES)):
+    plain = (("name", "name", None), ("kind", "kind", _KIND_NAMES), ("status", "status", _STATUS_NAMES))
+    for name, column, names in plain:
         raw = columns.column(column).astype(np.int64)
         distinct, codes = np.unique(raw, return_inverse=True)
         if names is None:

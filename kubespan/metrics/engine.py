@@ -234,7 +234,7 @@ def group(columns: FieldColumns, agg: Aggregate) -> tuple[Ints, list[tuple[Label
         tables.append(table)
     key = np.zeros(n, np.int64)
     space = 1
-    for code, table in zip(codes, tables):
+    for code, table in zip(codes, tables, strict=False):
         key = key * (len(table) + 1) + code
         space *= len(table) + 1
     present, series_id = _dense_ids(key, space if space < 1 << 62 else None)
@@ -250,7 +250,7 @@ def group(columns: FieldColumns, agg: Aggregate) -> tuple[Ints, list[tuple[Label
 
 
 def _labels(by: tuple[ByField, ...], values: list[LabelValue | None]) -> tuple[Label, ...]:
-    found = tuple((field.label, value) for field, value in zip(by, values) if value is not None)
+    found = tuple((field.label, value) for field, value in zip(by, values, strict=False) if value is not None)
     return found or ((by[0].label, ("nil", None)),)
 
 

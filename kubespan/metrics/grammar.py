@@ -236,7 +236,8 @@ class _Parser:
                                    numbers[0][1] + 1)
         start, end = (numbers[1][0], numbers[2][0]) if len(numbers) == 3 else (0, 0)
         if (start or end) and end <= start:
-            raise MetricsValidationError("compare() end timestamp must be greater than start timestamp", numbers[2][1] + 1)
+            raise MetricsValidationError("compare() end timestamp must be greater than start timestamp",
+                                         numbers[2][1] + 1)
         return Compare(selection, top_n, start, end)
 
     def second_stage(self, hi: int) -> tuple[SecondStage, ...]:

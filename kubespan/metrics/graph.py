@@ -163,8 +163,8 @@ class ServiceGraph:
     def _client_half(self, key: tuple[bytes, int], half: _Half) -> None:
         waiting = self.links.pop(key, None)
         if waiting:
-            for server in waiting:
-                self._count_one(Edge(half.service, server.service, "link"), server, half)
+            for root in waiting:
+                self._count_one(Edge(half.service, root.service, "link"), root, half)
         server = self.servers.pop(key, None)
         if server is not None:
             connection = "messaging_system" if half.kind in MESSAGING else ""
@@ -227,7 +227,7 @@ class ServiceGraph:
 
     def _flush(self) -> None:
         if self._queue:
-            edges, starts, failed, durations = zip(*self._queue)
+            edges, starts, failed, durations = zip(*self._queue, strict=False)
             self._queue.clear()
             self._count(list(edges), np.array(starts, np.int64), np.array(failed, bool), np.array(durations, np.int64))
 

@@ -53,7 +53,7 @@ def prom_parse_duration(text: str) -> int:
             return 0
         raise ValueError(f"not a valid duration string: {text!r}".replace("'", '"'))
     units = ("y", "w", "d", "h", "m", "s", "ms")
-    return sum(int(part) * _PROM_UNITS[unit] for part, unit in zip(match.groups(), units) if part)
+    return sum(int(part) * _PROM_UNITS[unit] for part, unit in zip(match.groups(), units, strict=False) if part)
 
 
 def parse_timestamp(text: str, default_ns: int, name: str) -> int:

@@ -135,7 +135,7 @@ def _rows(totals: Totals, services: list[str], operations: list[str], seconds: f
     p50, p90, p99 = (totals.quantile(q) for q in QUANTILES)
     counts, errors = totals.counts.tolist(), totals.errors.tolist()
     out = []
-    for i, (service, operation) in enumerate(zip(services, operations)):
+    for i, (service, operation) in enumerate(zip(services, operations, strict=False)):
         out.append(RedRow(service, operation, counts[i], counts[i] / seconds,
                           100.0 * errors[i] / counts[i] if counts[i] else 0.0,
                           float(p50[i]), float(p90[i]), float(p99[i]), _resample(spark[i], points)))

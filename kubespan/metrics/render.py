@@ -70,7 +70,7 @@ def table(series: Sequence[Series], timestamps_ms: Sequence[int], seconds: bool 
     widths = [max(len(row[i]) for row in [headers] + body) for i in range(len(headers))]
     lines = []
     for row in [headers] + body:
-        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n"

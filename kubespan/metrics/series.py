@@ -152,7 +152,7 @@ def range_json(series: list[Series], timestamps_ms: list[int], metrics: dict[str
     out = []
     for one in sorted(series, key=sort_key):
         samples = []
-        for ts, value in zip(timestamps_ms, one.values.tolist()):
+        for ts, value in zip(timestamps_ms, one.values.tolist(), strict=False):
             if math.isnan(value):
                 continue
             sample: dict[str, Any] = {"timestampMs": str(ts)}

@@ -8,7 +8,7 @@ are read exactly as `quantile_over_time(duration, …)` reads them.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,7 +77,7 @@ class SlotTable:
     dropped_slots: int = 0
     overflow: int = 0
 
-    def key_ids(self, keys: list[Hashable]) -> Ints:
+    def key_ids(self, keys: Sequence[Hashable]) -> Ints:
         """Ids of `keys`, adding new ones up to `max_keys` (-1 beyond, counted in `overflow` on add)."""
         out = np.empty(len(keys), np.int64)
         for i, key in enumerate(keys):

@@ -48,13 +48,15 @@ def format_rate(rate: float) -> str:
 
 
 def sort_rows(rows: list[RedRow], column: str, descending: bool) -> list[RedRow]:
-    """Services ordered by `column`, each followed by its operations ordered the same way."""
-    def key(row: RedRow) -> object:
+    """Services ordered by `column`, each followed by its operations ordered the same way; ties by name."""
+    def key(row: RedRow) -> tuple[float, str]:
+        name = (row.operation or row.service).casefold()
         if column == "name":
-            return (row.operation or row.service).casefold()
-        return {"rate": row.rate, "errors": row.error_pct, "p50": row.p50, "p90": row.p90, "p99": row.p99}[column]
+            return (0.0, name)
+        value = {"rate": row.rate, "errors": row.error_pct, "p50": row.p50, "p90": row.p90, "p99": row.p99}[column]
+        return (-value if descending else value, name)
 
-    reverse = descending if column != "name" else not descending
+    reverse = column == "name" and descending
     services = sorted((r for r in rows if r.is_service), key=key, reverse=reverse)
     out: list[RedRow] = []
     for service in services:

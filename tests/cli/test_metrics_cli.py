@@ -52,7 +52,8 @@ def test_table_has_a_row_per_series_and_a_column_per_step(dump, capsys):
     assert set(table) == {'{resource.service.name="apiserver"}', '{resource.service.name="containerd"}',
                           '{resource.service.name="kubelet"}'}
     assert sum(map(float, table['{resource.service.name="kubelet"}'])) == 3
-    assert len({len(cells) for cells in table.values()}) == 1 and len(header) - 1 == len(table['{resource.service.name="kubelet"}'])
+    assert len({len(cells) for cells in table.values()}) == 1
+    assert len(header) - 1 == len(table['{resource.service.name="kubelet"}'])
 
 
 def test_json_is_tempos_query_range_answer(k8s_dump, capsys):

@@ -37,12 +37,12 @@ def diff_series(ours: dict[str, Any], tempo: dict[str, Any], rel: float = 1e-9) 
         problems.append(f"series differ: missing {missing} extra {extra}" if missing or extra
                         else "series order differs")
         return problems
-    for mine, theirs in zip(ours["series"], tempo["series"]):
+    for mine, theirs in zip(ours["series"], tempo["series"], strict=False):
         a, b = samples_of(mine), samples_of(theirs)
         if [t for t, _ in a] != [t for t, _ in b]:
             problems.append(f"{label_key(mine['labels'])}: sample times differ {a[:3]}… vs {b[:3]}…")
             continue
-        for (t, x), (_, y) in zip(a, b):
+        for (t, x), (_, y) in zip(a, b, strict=False):
             if not math.isclose(x, y, rel_tol=rel, abs_tol=1e-12):
                 problems.append(f"{label_key(mine['labels'])} at {t}: {x!r} vs Tempo {y!r}")
     return problems

@@ -130,7 +130,8 @@ def evaluate(query: MetricsQuery, store: Any, grid: TimeGrid) -> dict[tuple, lis
             if math.isnan(value):
                 continue
         key = values + ((extra,) if agg.op == "histogram_over_time" else ())
-        slot = series.setdefault(key, {"count": [0] * n, "values": [[] for _ in range(n)], "hist": [{} for _ in range(n)]})
+        slot = series.setdefault(key, {"count": [0] * n, "values": [[] for _ in range(n)],
+                                       "hist": [{} for _ in range(n)]})
         slot["count"][i] += 1
         slot["values"][i].append(value)
         if extra is not None:
@@ -146,7 +147,7 @@ def evaluate(query: MetricsQuery, store: Any, grid: TimeGrid) -> dict[tuple, lis
         if agg.op == "histogram_over_time":
             out[labels + (("__bucket", ("double", key[-1])),)] = [float(c) for c in slot["count"]]
             continue
-        out[labels] = [_reduce(agg.op, c, v, grid) for c, v in zip(slot["count"], slot["values"])]
+        out[labels] = [_reduce(agg.op, c, v, grid) for c, v in zip(slot["count"], slot["values"], strict=False)]
     if not agg.by and agg.op in ("rate", "count_over_time") and not out:
         out[(("__name__", ("string", agg.op)),)] = [0.0] * n
     for step in node.second:
@@ -158,7 +159,7 @@ def _labels(agg: Aggregate, key: tuple) -> tuple:
     if not agg.by:
         return () if agg.op in ("quantile_over_time", "histogram_over_time") else (("__name__", ("string", agg.op)),)
     found = []
-    for b, value in zip(agg.by, key):
+    for b, value in zip(agg.by, key, strict=False):
         if value is None:
             continue
         if value[0] == "duration":

@@ -94,7 +94,7 @@ def test_vectorised_engine_matches_naive_evaluator(made, text, grid):
     got = range_json(ours, grid.timestamps_ms(), {})
     want = render(expected, grid)
     assert [s["labels"] for s in got["series"]] == [s["labels"] for s in want["series"]], text
-    for mine, theirs in zip(got["series"], want["series"]):
+    for mine, theirs in zip(got["series"], want["series"], strict=False):
         assert [s["timestampMs"] for s in mine["samples"]] == [s["timestampMs"] for s in theirs["samples"]], text
-        for a, b in zip(mine["samples"], theirs["samples"]):
+        for a, b in zip(mine["samples"], theirs["samples"], strict=False):
             assert math.isclose(float(a.get("value", 0)), float(b.get("value", 0)), rel_tol=1e-9, abs_tol=1e-12), text

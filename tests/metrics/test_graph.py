@@ -77,7 +77,8 @@ def test_database_calls_name_the_database_node_as_tempo_does():
         S(5, 5, service="api", kind=CLIENT, attrs={"db.system.name": "sqlite"}),
     ])
     assert calls(graph) == {Edge("api", "orders", "database"): (1, 0.0), Edge("api", "cache", "database"): (1, 0.0),
-                            Edge("api", "db-1", "database"): (1, 0.0), Edge("api", "10.0.0.7:3306", "database"): (1, 0.0),
+                            Edge("api", "db-1", "database"): (1, 0.0),
+                            Edge("api", "10.0.0.7:3306", "database"): (1, 0.0),
                             Edge("api", "sqlite", "database"): (1, 0.0)}
 
 

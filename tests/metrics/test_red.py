@@ -24,8 +24,11 @@ def window_of(snap) -> tuple[int, int]:
 
 def engine(snap, text: str, start: int, end: int) -> dict:
     result = evaluate(compile_metrics(text), snap, TimeGrid.for_instant(start - 1, end - 1))
-    return {tuple(v[1] for _, v in s.labels if _ != "p") + tuple(v[1] for n, v in s.labels if n == "p"): float(s.values[0])
-            for s in result.series}
+    out = {}
+    for series in result.series:
+        key = tuple(v[1] for n, v in series.labels if n != "p") + tuple(v[1] for n, v in series.labels if n == "p")
+        out[key] = float(series.values[0])
+    return out
 
 
 def test_rows_give_the_metrics_engine_numbers(golden_store):
