@@ -46,6 +46,7 @@ from kubespan.metrics.scan import (
 )
 from kubespan.metrics.series import go_float
 from kubespan.query.errors import QuerySyntaxError
+from kubespan.query.limits import DEFAULT_MAX_LENGTH, check_length
 from kubespan.query.literals import DURATION, parse_duration
 
 _TOKEN = re.compile(r"""
@@ -63,8 +64,10 @@ class MetricsValidationError(QuerySyntaxError):
     validation = True
 
 
-def compile_metrics(text: str) -> MetricsQuery:
-    """Parse a TraceQL metrics query; raises `QuerySyntaxError(message, column)`."""
+def compile_metrics(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> MetricsQuery:
+    """Parse a TraceQL metrics query; raises `QuerySyntaxError(message, column)` (`QueryTooLong` past
+    `max_length` characters, as the search language does)."""
+    check_length(text, max_length)
     if not text.strip():
         raise QuerySyntaxError("empty query: a metrics query looks like `{ } | rate()`", 1)
     return _Parser(text).query()
@@ -127,6 +130,9 @@ class _Parser:
                 raise self.not_metrics(end)
             second = self.second_stage(end)
         token = self.peek(end)
+        if token[1] in ("+", "-", "*", "/"):
+            raise QuerySyntaxError("to combine metrics queries, put each in parentheses: "
+                                   "({ … } | rate()) / ({ … } | rate())", token[2] + 1)
         if token[0] != "eof":
             raise QuerySyntaxError(f"unexpected {_show(token)}", token[2] + 1)
         if hints_at is not None:
