@@ -41,7 +41,8 @@ def main() -> None:
     for request in requests:
         merged.resource_spans.extend(request.resource_spans)
     document = json.dumps(json.loads(encode_request_json(merged)), indent=2).encode()
-    print(f"{args.spans:,} spans: JSON lines {len(lines) / 2**20:.0f} MiB, one document {len(document) / 2**20:.0f} MiB")
+    print(f"{args.spans:,} spans: JSON lines {len(lines) / 2**20:.0f} MiB, "
+          f"one document {len(document) / 2**20:.0f} MiB")
 
     def per_line() -> int:
         return sum(len(decode_traces_json(line).resource_spans) for line in io.BytesIO(lines) if line.strip())
