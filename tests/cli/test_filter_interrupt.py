@@ -17,11 +17,19 @@ from tests.support.spanfactory import S, request
 TIMEOUT_S = 20
 
 
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'kubespan'; runpy.run_module('kubespan', run_name='__main__')"
+)
+"""`python -m kubespan` with Ctrl-C's usual effect, as in a terminal user's shell: a suite started in the
+background by a shell without job control runs with SIGINT ignored, and children inherit that."""
+
+
 class Filter:
     """A `kubespan filter` process whose stderr lines are collected as they come."""
 
     def __init__(self, *args: str, stdin) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "kubespan", "filter", *args], stdin=stdin,
+        self.process = subprocess.Popen([sys.executable, "-c", WITH_CTRL_C, "filter", *args], stdin=stdin,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.err: list[str] = []
         self.changed = threading.Condition()
