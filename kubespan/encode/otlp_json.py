@@ -11,7 +11,6 @@ from __future__ import annotations
 import binascii
 import json
 import math
-import re
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -20,9 +19,9 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-_encode_basestring = json.encoder.encode_basestring
-_TERMINAL_ACTIVE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
-"""DEL, C1 controls, bidi and invisible characters: valid raw in JSON, but they act on a terminal."""
+from kubespan.encode.inert import UNSAFE_IN_JSON
+
+_encode_basestring = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def json_string(text: str) -> str:
@@ -32,7 +31,7 @@ def json_string(text: str) -> str:
     quoted = _encode_basestring(text)
     if quoted.isascii() and "\x7f" not in quoted:
         return quoted
-    return _TERMINAL_ACTIVE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
+    return UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
 
 
 def json_double(d: float) -> str:

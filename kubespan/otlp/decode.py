@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
+from kubespan.encode.inert import quoted
 from kubespan.model import AttributeTable, Rejections, ResourceInfo, ScopeInfo, SpanColumns, TraceBatch
 from kubespan.otlp.attributes import InvalidAttribute, decode_key_value
 from kubespan.otlp.compiled import span_columns as compiled_span_columns
@@ -29,8 +30,6 @@ MESSAGE_SCAN_FROM = 64 * 1024
 """Requests at least this large have their messages counted on the wire before parsing."""
 EMPTY_CONTAINERS = 64
 """ResourceSpans and ScopeSpans without spans a large request may carry beyond two per span."""
-QUOTE_LIMIT = 64
-"""Characters of client text an error message quotes."""
 
 
 class UndecodableRequest(ValueError):
@@ -128,11 +127,6 @@ def _refuse_message_bomb(raw: bytes) -> None:
         )
 
 
-def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """Client text for an error message: at most `limit` characters, escaped by `repr`."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
-
-
 _PARSER_PREFIX = re.compile(r"^Error parsing message(?: with type '[^']*')?:?\s*")
 
 
@@ -155,7 +149,7 @@ def _decode_resource(raw: bytes, schema_url: str, table: AttributeTable) -> Reso
         try:
             ids.append(table.intern(kv.SerializeToString()))
         except InvalidAttribute as exc:
-            raise UndecodableRequest(f"proto: resource attribute {quote(kv.key)}: {exc}") from None
+            raise UndecodableRequest(f"proto: resource attribute {quoted(kv.key)}: {exc}") from None
     return ResourceInfo(service, ids, raw, schema_url)
 
 
@@ -168,7 +162,7 @@ def _decode_scope(resource: int, raw: bytes, schema_url: str) -> ScopeInfo:
         try:
             decode_key_value(kv.SerializeToString())
         except InvalidAttribute as exc:
-            raise UndecodableRequest(f"proto: scope attribute {quote(kv.key)}: {exc}") from None
+            raise UndecodableRequest(f"proto: scope attribute {quoted(kv.key)}: {exc}") from None
     return ScopeInfo(resource, scope.name, scope.version, raw, schema_url)
 
 
@@ -206,7 +200,7 @@ def _decode_spans(
             try:
                 attribute_ids = table.intern_all(span.attributes)
             except InvalidAttribute as exc:
-                reason = f"span {quote(span.name)}: {exc}"
+                reason = f"span {quoted(span.name)}: {exc}"
         if reason is not None:
             rejections.add(reason)
             keep.append(False)

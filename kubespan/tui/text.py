@@ -4,17 +4,17 @@ Span names, attribute keys and values are attacker-controlled. They are never
 parsed as Rich markup (we build `rich.text.Text` from plain strings), and the
 characters that could act on the terminal or hide what is shown are replaced by a
 visible escape: C0/C1 controls (ESC, BEL, CR, ...), DEL, bidi overrides and
-isolates, zero-width characters and line/paragraph separators. A `\\x1b` printed by
-us is styled differently from the four characters a sender typed, so the two can be
-told apart on screen.
+isolates, zero-width characters and line/paragraph separators (the one table of
+`kubespan.encode.inert`). A `\\x1b` printed by us is styled differently from the
+four characters a sender typed, so the two can be told apart on screen.
 """
 
 from __future__ import annotations
 
-import re
-
 from rich.style import Style
 from rich.text import Text
+
+from kubespan.encode.inert import UNSAFE, UNSAFE_KEEPING_LINES, escape_char
 
 ESCAPE_STYLE = Style(color="magenta", reverse=False, dim=False, italic=True)
 """How an escaped character is drawn, so it is distinguishable from typed text."""
@@ -24,37 +24,8 @@ LIST_LIMIT = 256
 
 ELLIPSIS = "…"
 
-_UNSAFE = re.compile(
-    "["
-    "\x00-\x08\x0b-\x1f"  # C0 controls except TAB and LF (handled below)
-    "\x7f-\x9f"  # DEL and C1 controls (CSI, OSC, ST as single bytes)
-    "\u061c"  # Arabic letter mark
-    "\u200b-\u200f"  # zero-width space/joiners, LRM, RLM
-    "\u2028-\u202e"  # line/paragraph separators, bidi embeddings and overrides
-    "\u2060-\u206f"  # word joiner, invisible operators, bidi isolates, deprecated formats
-    "\ufeff"  # zero-width no-break space / BOM
-    "\ufff9-\ufffb"  # interlinear annotations
-    "]"
-)
-_UNSAFE_WITH_LINES = re.compile(_UNSAFE.pattern[:-1] + "\t\n]")
-
-
-def escape_char(char: str) -> str:
-    """The visible escape for one unsafe character: `\\x1b`, `\\t`, `\\u202e`."""
-    code = ord(char)
-    if char == "\t":
-        return "\\t"
-    if char == "\n":
-        return "\\n"
-    if char == "\r":
-        return "\\r"
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
-
-
 def is_safe(value: str, *, multiline: bool = False) -> bool:
-    pattern = _UNSAFE if multiline else _UNSAFE_WITH_LINES
+    pattern = UNSAFE_KEEPING_LINES if multiline else UNSAFE
     return pattern.search(value) is None
 
 
@@ -66,7 +37,7 @@ def sanitize(value: str, *, multiline: bool = False, limit: int | None = None) -
     """
     if limit is not None and len(value) > limit:
         value = value[:limit] + ELLIPSIS
-    pattern = _UNSAFE if multiline else _UNSAFE_WITH_LINES
+    pattern = UNSAFE_KEEPING_LINES if multiline else UNSAFE
     if pattern.search(value) is None:
         return value
     return pattern.sub(lambda match: escape_char(match.group()), value)
@@ -78,7 +49,7 @@ def inert(value: str, style: Style | str = "", *, limit: int | None = LIST_LIMIT
     truncated = limit is not None and len(value) > limit
     if truncated:
         value = value[:limit]
-    pattern = _UNSAFE if multiline else _UNSAFE_WITH_LINES
+    pattern = UNSAFE_KEEPING_LINES if multiline else UNSAFE
     text = Text(style=style, no_wrap=not multiline, end="")
     position = 0
     for match in pattern.finditer(value):

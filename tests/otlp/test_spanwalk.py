@@ -184,6 +184,7 @@ def test_count_messages_agrees_on_any_bytes(raw: bytes, stop: int):
 # ---------------------------------------------------------------- span_json_lines
 
 
+from kubespan.encode.inert import TERMINAL_ACTIVE
 from kubespan.encode.span_lines import (
     RawAttributeJson,
     _compiled_lines,
@@ -192,9 +193,11 @@ from kubespan.encode.span_lines import (
     raw_span_json_lines,
 )
 
+TABLE_EDGES = sorted({chr(code) for low, high in TERMINAL_ACTIVE for code in (low - 1, low, high, high + 1) if code >= 0x7F})
+"""Each end of every range of the inert table, and its neighbours outside it."""
 TERMINAL_TEXT = st.text(st.one_of(
     st.characters(max_codepoint=0x7F),
-    st.sampled_from("\x7f\x80\x9b\x9f\xa0\u061c\u200b\u200e\u200f\u2027\u2028\u202e\u202f\u2060\u206f\ufeff\ufffd"),
+    st.sampled_from(TABLE_EDGES),
     st.characters(min_codepoint=0x80),
 ), max_size=24)
 

@@ -10,13 +10,14 @@
 #include "wire.h"
 #include "bytes_cache.h"
 
-/* The columns under construction; every member is a new list. */
+/* The columns under construction, in kubespan.model.SPAN_COLUMNS order; every member is a new list. */
+#define COLUMN_MEMBER(name) PyObject *name;
 typedef struct {
-    PyObject *trace_id, *span_id, *parent_id, *name, *kind, *start, *end, *status, *scope,
-        *attribute_ids, *event_names;
+    SPAN_COLUMNS(COLUMN_MEMBER)
 } Columns;
+#undef COLUMN_MEMBER
 
-#define COLUMN_COUNT 11
+#define COLUMN_COUNT SPAN_COLUMN_COUNT
 
 static PyObject **column_slots(Columns *columns) { return &columns->trace_id; }
 
@@ -36,25 +37,7 @@ static void columns_clear(Columns *columns) {
         Py_CLEAR(slots[i]);
 }
 
-/* Status.code (field 3), the last occurrence winning as protobuf merges. */
-static int status_code(Slice status, int64_t *code) {
-    Cursor c = {status.p, status.p + status.n};
-    uint32_t number;
-    int wire_type, ok;
-    while (next_field(&c, &number, &wire_type, &ok)) {
-        if (number == 3) {
-            uint64_t value;
-            if (wire_type != WT_VARINT || !read_varint(&c, &value))
-                return 0;
-            *code = (int32_t)value;
-        } else if (!skip_field(&c, wire_type)) {
-            return 0;
-        }
-    }
-    return ok;
-}
-
-/* Event.name (field 2), "" when absent. */
+/* Event.name, "" when absent. */
 static int event_name(Slice event, Slice *name) {
     Cursor c = {event.p, event.p + event.n};
     uint32_t number;
@@ -62,7 +45,7 @@ static int event_name(Slice event, Slice *name) {
     name->p = NULL;
     name->n = 0;
     while (next_field(&c, &number, &wire_type, &ok)) {
-        if (number == 2) {
+        if (number == EVENT_NAME) {
             if (wire_type != WT_LEN || !read_slice(&c, name))
                 return 0;
         } else if (!skip_field(&c, wire_type)) {
@@ -85,7 +68,7 @@ static int append_event_names(Columns *out, PyObject *names) {
     return append_new(out->event_names, tuple);
 }
 
-static int walk_span(Slice span, long scope, Columns *out, PyObject *ids) {
+static int read_span(Slice span, long scope, Columns *out, PyObject *ids) {
     Cursor c = {span.p, span.p + span.n};
     Slice trace_id = {NULL, 0}, span_id = {NULL, 0}, parent_id = {NULL, 0}, name = {NULL, 0}, slice;
     uint64_t kind = 0, start = 0, end = 0;
@@ -97,17 +80,19 @@ static int walk_span(Slice span, long scope, Columns *out, PyObject *ids) {
         goto error;
     while (next_field(&c, &number, &wire_type, &ok)) {
         switch (number) {
-        case 1: case 2: case 4: case 5: case 9: case 11: case 15:
+        case SPAN_TRACE_ID: case SPAN_SPAN_ID: case SPAN_PARENT_SPAN_ID: case SPAN_NAME: case SPAN_ATTRIBUTES:
+        case SPAN_EVENTS: case SPAN_STATUS:
             if (wire_type != WT_LEN || !read_slice(&c, &slice))
                 goto unusual;
-            if (number == 1) trace_id = slice;
-            else if (number == 2) span_id = slice;
-            else if (number == 4) parent_id = slice;
-            else if (number == 5) name = slice;
-            else if (number == 15) {
-                if (!status_code(slice, &code))
+            if (number == SPAN_TRACE_ID) trace_id = slice;
+            else if (number == SPAN_SPAN_ID) span_id = slice;
+            else if (number == SPAN_PARENT_SPAN_ID) parent_id = slice;
+            else if (number == SPAN_NAME) name = slice;
+            else if (number == SPAN_STATUS) {
+                Slice message = {NULL, 0};
+                if (!read_status(slice, &message, &code))
                     goto unusual;
-            } else if (number == 9) {
+            } else if (number == SPAN_ATTRIBUTES) {
                 if (!append_new(attributes, bytes_cache_get(ids, slice)))
                     goto error;
             } else {
@@ -118,19 +103,15 @@ static int walk_span(Slice span, long scope, Columns *out, PyObject *ids) {
                     goto failed;
             }
             break;
-        case 6:
+        case SPAN_KIND:
             if (wire_type != WT_VARINT || !read_varint(&c, &kind))
                 goto unusual;
             break;
-        case 7: case 8:
-            if (wire_type != WT_I64 || !read_fixed64(&c, number == 7 ? &start : &end))
+        case SPAN_START_TIME_UNIX_NANO: case SPAN_END_TIME_UNIX_NANO:
+            if (wire_type != WT_I64 || !read_fixed64(&c, number == SPAN_START_TIME_UNIX_NANO ? &start : &end))
                 goto unusual;
             break;
-        case 3: case 10: case 12: case 13: case 14: case 16:
-            if (!skip_field(&c, wire_type))
-                goto unusual;
-            break;
-        default:
+        default:  /* trace state, the dropped counts, links, flags and unknown fields */
             if (!skip_field(&c, wire_type))
                 goto unusual;
         }
@@ -165,49 +146,17 @@ error:
     return WALK_ERROR;
 }
 
-/* The spans (field 2) of one ScopeSpans. */
-static int walk_scope_spans(Slice scope_spans, long scope, Columns *out, PyObject *ids) {
-    Cursor c = {scope_spans.p, scope_spans.p + scope_spans.n};
-    uint32_t number;
-    int wire_type, ok;
-    Slice span;
-    while (next_field(&c, &number, &wire_type, &ok)) {
-        if (number == 2 || number == 1) {
-            if (wire_type != WT_LEN || !read_slice(&c, &span))
-                return WALK_UNUSUAL;
-            if (number == 2) {
-                int walked = walk_span(span, scope, out, ids);
-                if (walked != WALK_OK)
-                    return walked;
-            }
-        } else if (!skip_field(&c, wire_type)) {
-            return WALK_UNUSUAL;
-        }
-    }
-    return ok ? WALK_OK : WALK_UNUSUAL;
+typedef struct {
+    Columns *columns;
+    PyObject *ids;
+} ColumnsWalk;
+
+static int column_span(void *context, long scope, Slice span) {
+    ColumnsWalk *walk = context;
+    return read_span(span, scope, walk->columns, walk->ids);
 }
 
-/* The scope spans (field 2) of one ResourceSpans, numbered on from *scope. */
-static int walk_resource_spans(Slice resource_spans, long *scope, Columns *out, PyObject *ids) {
-    Cursor c = {resource_spans.p, resource_spans.p + resource_spans.n};
-    uint32_t number;
-    int wire_type, ok;
-    Slice scope_spans;
-    while (next_field(&c, &number, &wire_type, &ok)) {
-        if (number == 2 || number == 1) {
-            if (wire_type != WT_LEN || !read_slice(&c, &scope_spans))
-                return WALK_UNUSUAL;
-            if (number == 2) {
-                int walked = walk_scope_spans(scope_spans, (*scope)++, out, ids);
-                if (walked != WALK_OK)
-                    return walked;
-            }
-        } else if (!skip_field(&c, wire_type)) {
-            return WALK_UNUSUAL;
-        }
-    }
-    return ok ? WALK_OK : WALK_UNUSUAL;
-}
+static const SpanVisit COLUMNS_VISIT = {NULL, column_span};
 
 PyObject *span_columns(PyObject *Py_UNUSED(module), PyObject *args) {
     Py_buffer raw;
@@ -218,24 +167,9 @@ PyObject *span_columns(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *result = NULL;
     int walked = WALK_ERROR;
     if (columns_init(&columns)) {
-        Cursor c = {raw.buf, (const uint8_t *)raw.buf + raw.len};
-        uint32_t number;
-        int wire_type, ok = 1;
-        long scope = 0;
-        Slice resource_spans;
-        walked = WALK_OK;
-        while (walked == WALK_OK && next_field(&c, &number, &wire_type, &ok)) {
-            if (number == 1) {
-                if (wire_type != WT_LEN || !read_slice(&c, &resource_spans))
-                    walked = WALK_UNUSUAL;
-                else
-                    walked = walk_resource_spans(resource_spans, &scope, &columns, ids);
-            } else if (!skip_field(&c, wire_type)) {
-                walked = WALK_UNUSUAL;
-            }
-        }
-        if (walked == WALK_OK && !ok)
-            walked = WALK_UNUSUAL;
+        Slice request = {raw.buf, raw.len};
+        ColumnsWalk walk = {&columns, ids};
+        walked = walk_spans(request, &COLUMNS_VISIT, &walk);
     }
     if (walked == WALK_OK) {
         PyObject **slots = column_slots(&columns);
@@ -252,4 +186,3 @@ PyObject *span_columns(PyObject *Py_UNUSED(module), PyObject *args) {
     PyBuffer_Release(&raw);
     return result;
 }
-

@@ -1,4 +1,5 @@
-/* kubespan.otlp._spanwalk: the compiled part of the edge decoder (kubespan/otlp/compiled.py). */
+/* kubespan.otlp._spanwalk: the compiled parts of the edge decoder and of the JSON-lines writer
+   (kubespan/otlp/compiled.py). The tables they share with Python are in generated.h. */
 #include "wire.h"
 #include "bytes_cache.h"
 

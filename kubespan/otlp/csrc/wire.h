@@ -1,8 +1,8 @@
 /* Shared by kubespan's compiled decoder (setup.py builds kubespan.otlp._spanwalk from csrc/).
 
    Reading the protobuf wire format: a cursor over a message, its fields, and the
-   Python objects made from them. Field numbers are those of the official
-   opentelemetry/proto/trace/v1/trace.proto. Every walk here answers WALK_UNUSUAL for
+   Python objects made from them. Field numbers are named in generated.h, written from the
+   official opentelemetry/proto descriptors. Every walk here answers WALK_UNUSUAL for
    anything but the common case, and the Python code then does the work: so the C
    decides how fast the common case goes, never what is accepted or how it reads.
 */
@@ -13,6 +13,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "generated.h"
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 enum { TRACE_ID_BYTES = 16, SPAN_ID_BYTES = 8 };
@@ -136,6 +138,22 @@ static inline PyObject *bytes_of(Slice s) { return PyBytes_FromStringAndSize((co
     while (next_field(&c, &number, &wire_type, &ok))
 #define FIELDS_END() if (!ok) return WALK_UNUSUAL
 
+
+/* A visit of every span of a request (walk.c): `scope_begins` (may be NULL) at each ScopeSpans,
+   numbered from 0 over the whole request in wire order, then `span` for each of its spans.
+   A callback's answer other than WALK_OK ends the walk with that answer. */
+typedef struct {
+    int (*scope_begins)(void *context, long scope);
+    int (*span)(void *context, long scope, Slice span);
+} SpanVisit;
+
+/* Walk an ExportTraceServiceRequest: WALK_UNUSUAL for a container field of an unexpected wire
+   type or anything that does not parse, else the first answer of a callback that is not WALK_OK. */
+int walk_spans(Slice request, const SpanVisit *visit, void *context);
+
+/* Status.message and Status.code, each the last occurrence as protobuf merges them (walk.c);
+   0 when the status is not the common case. */
+int read_status(Slice status, Slice *message, int64_t *code);
 
 /* Module functions, one file each. */
 PyObject *span_columns(PyObject *module, PyObject *args);
