@@ -7,10 +7,14 @@ noisy, so only ratios measured in one run mean much.
     python scripts/bench_ingest.py --seconds 10 --clients 4 --batch 512 --rounds 3
     python scripts/bench_ingest.py --variants bare,serve,serve-2workers,serve-pure,serve-nostore,jsonl,jsonl-pure
     python scripts/bench_ingest.py --data high-cardinality --rounds 3 --variants bare,serve,jsonl
+    python scripts/bench_ingest.py --variants bare,serve@base,serve,jsonl@base,jsonl --base-tree /tmp/kubespan-base
 
 The first variant is the baseline the others are compared with. These machines are noisy
 (the same run can vary by a quarter): `--rounds N` interleaves N runs of every variant and
 prints medians, and "cpu us/span" (kubespan's processes' CPU time per span) varies less.
+A variant named `NAME@base` runs NAME from the checkout given by `--base-tree` (its compiled
+decoder built in place: `python setup.py build_ext --inplace`), to compare two versions of
+kubespan in one run.
 """
 
 from __future__ import annotations
@@ -75,10 +79,11 @@ def client(address: str, payloads: list[bytes], spans_per: int, seconds: float, 
     out.put((sent, errors, latencies))
 
 
-def start_server(command: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(command: list[str], env: dict[str, str] | None = None,
+                 cwd: str | None = None) -> tuple[subprocess.Popen, str]:
     stdout = subprocess.DEVNULL
     process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, **(env or {})})
+                               env={**os.environ, **(env or {})}, cwd=cwd)
     for line in process.stderr:
         found = re.search(r"grpc listening on (\S+)", line)
         if found:
@@ -97,7 +102,11 @@ def stop_server(process: subprocess.Popen) -> dict:
 
 
 def run_variant(name: str, payloads: list[bytes], spans_per: int, args) -> dict:
-    process, address = start_server(*VARIANTS[name])
+    variant, _, tree = name.partition("@")
+    command, env = VARIANTS[variant]
+    if tree:  # `python -m kubespan` imports kubespan from its working directory first
+        command = [arg.replace(SCRIPTS, os.path.join(args.base_tree, "scripts")) for arg in command]
+    process, address = start_server(command, env, cwd=args.base_tree if tree else None)
     queue = multiprocessing.Queue()
     clients = [
         multiprocessing.Process(target=client, args=(address, payloads, spans_per, args.seconds, args.gzip, queue,
@@ -175,7 +184,8 @@ def main() -> None:
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--rounds", type=int, default=1, help="run every variant this many times, interleaved")
     parser.add_argument("--variants", default="bare,serve,serve-nostore,jsonl",
-                        help=f"comma-separated, from: {', '.join(VARIANTS)}")
+                        help=f"comma-separated, from: {', '.join(VARIANTS)} (NAME@base: from --base-tree)")
+    parser.add_argument("--base-tree", help="another kubespan checkout, for the NAME@base variants")
     parser.add_argument("--data", choices=("demo", "varied", "high-cardinality"), default="demo",
                         help="demo: kubespan.k8s.demo.load_batch (the default); varied: scripts/k8s_like.py; "
                              "high-cardinality: scripts/high_cardinality.py, a new epoch per pass (nothing repeats)")
@@ -187,7 +197,7 @@ def main() -> None:
         for name in names:
             runs[name].append(run_variant(name, payloads, args.batch, args))
     rows = [median_row(runs[name], runs[names[0]]) for name in names]
-    width = max(map(len, VARIANTS))
+    width = max(map(len, [*VARIANTS, *names]))
     print(f"{'variant':<{width}} {'spans/s':>10} {'vs ' + names[0]:>8} {'min-max spans/s':>17} {'cpu us/span':>11} "
           f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'rss MB':>7}")
     for row in rows:
