@@ -1,10 +1,11 @@
 """kubespan's one-span-per-line OTLP/JSON (`--jsonl`, `--dump`, saved traces).
 
 Each line is a complete `ExportTraceServiceRequest` holding one span with its
-resource and scope. Written from an official message (`encode_span_lines`) or,
-several times as fast, from a request's wire bytes (`encode_raw_span_lines`):
-by the compiled writer where it is built, else from the wire views, with each
-attribute's JSON taken from a cache keyed by its `KeyValue` bytes.
+resource and scope: what `otlp_json.encode_request_json` writes for that one-span
+request, which the tests hold every line to. Lines are written from a request's wire
+bytes, by the compiled writer where it is built (kubespan/otlp/csrc/json_lines.c),
+else from the wire views with `otlp_json.span_json`; each attribute's JSON comes from
+a cache keyed by its `KeyValue` bytes.
 """
 
 from __future__ import annotations
@@ -17,30 +18,10 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyVa
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from kubespan.encode.otlp_json import attributes_json, resource_json, schema_suffix, scope_json, span_json
-from kubespan.otlp.compiled import BytesCache, span_json_lines as compiled_span_json_lines
+from kubespan.model import SpanBlobs, TraceBatch
+from kubespan.otlp.compiled import BytesCache
+from kubespan.otlp.compiled import span_json_lines as compiled_span_json_lines
 from kubespan.otlp.wire import WireRequest
-
-
-def encode_span_lines(req: Message) -> list[str]:
-    """One complete OTLP/JSON request per span, without newlines; join with "\\n".
-
-    Each line holds one ResourceSpans (resource and schemaUrl kept) with one
-    ScopeSpans (scope and schemaUrl kept) with one span.
-    """
-    lines: list[str] = []
-    extend = lines.extend
-    for rs in req.resource_spans:
-        rs_head = '{"resourceSpans":[{"resource":' + resource_json(rs.resource)
-        rs_tail = schema_suffix(rs.schema_url) + "}]}"
-        for ss in rs.scope_spans:
-            spans = ss.spans
-            if not spans:
-                continue
-            prefix = rs_head + ',"scopeSpans":[{"scope":' + scope_json(ss.scope) + ',"spans":['
-            suffix = "]" + schema_suffix(ss.schema_url) + "}]" + rs_tail
-            extend([prefix + span_json(sp) + suffix for sp in spans])
-    return lines
-
 
 SPAN_LINES = "otlp-json-lines"
 """The name of one-span-per-line OTLP/JSON among a batch's `encoded` forms (`TraceBatch.encoded`)."""
@@ -69,8 +50,27 @@ def attribute_json(raw: bytes) -> str:
     return attributes_json([KeyValue.FromString(raw)])[1:-1]
 
 
-def encode_raw_span_lines(raw: bytes, cache: RawAttributeJson, *, compiled: bool = True) -> list[str]:
-    """`encode_span_lines` of a serialized request, the same text, several times as fast.
+ATTRIBUTE_JSON = RawAttributeJson()
+"""The attribute cache of the writers that do not keep their own."""
+
+
+def encode_span_lines(request: Message) -> list[str]:
+    """One complete OTLP/JSON request per span of `request`, without newlines; join with "\\n".
+
+    Each line holds one ResourceSpans (resource and schemaUrl kept) with one ScopeSpans
+    (scope and schemaUrl kept) with one span: `encode_request_json` of that request.
+    """
+    return encode_raw_span_lines(request.SerializeToString())
+
+
+def span_lines_of(batch: TraceBatch) -> SpanBlobs:
+    """The span lines of a batch, UTF-8, each ending in a newline: made by a decode worker, or now."""
+    made = batch.encoded.get(SPAN_LINES)
+    return made if made is not None else SpanBlobs(*raw_span_json_lines(batch.raw, ATTRIBUTE_JSON))
+
+
+def encode_raw_span_lines(raw: bytes, cache: RawAttributeJson = ATTRIBUTE_JSON, *, compiled: bool = True) -> list[str]:
+    """The span lines of a serialized request.
 
     Takes each attribute's JSON from `cache`; the rest of each span is written by the
     compiled encoder where it is built, else from the wire views (span attributes as raw

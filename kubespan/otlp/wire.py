@@ -34,12 +34,6 @@ def _official(name: str) -> descriptor_pb2.DescriptorProto:
     return proto
 
 
-def _nested_official(outer: str, name: str) -> descriptor_pb2.DescriptorProto:
-    proto = descriptor_pb2.DescriptorProto()
-    trace_pb2.DESCRIPTOR.message_types_by_name[outer].nested_types_by_name[name].CopyToProto(proto)
-    return proto
-
-
 def _as_view(
     source: descriptor_pb2.DescriptorProto,
     view_name: str,

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from kubespan.encode.debugtext import render_traces
-from kubespan.encode.span_lines import SPAN_LINES, RawAttributeJson, raw_span_json_lines
+from kubespan.encode.span_lines import span_lines_of
 from kubespan.model import TraceBatch
 from kubespan.writers.stream import Formatter
-
-_ATTRIBUTE_JSON = RawAttributeJson()
 
 
 def jsonl(batch: TraceBatch) -> tuple[bytes, int]:
     """One complete OTLP/JSON `ExportTraceServiceRequest` per span, one per line."""
-    made = batch.encoded.get(SPAN_LINES)  # by a decode worker
-    if made is not None:
-        return made.blob, len(made)
-    blob, ends = raw_span_json_lines(batch.raw, _ATTRIBUTE_JSON)
-    return blob, len(ends)
+    lines = span_lines_of(batch)
+    return lines.blob, len(lines)
 
 
 def debug_text(legacy: bool = False) -> Formatter:

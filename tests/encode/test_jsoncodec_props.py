@@ -17,6 +17,7 @@ from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
 from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
 from tests.fuzz.strategies import PROTO_INPUTS
+from tests.support.requests import reference_span_lines
 
 # KUBESPAN_HYPOTHESIS_EXAMPLES=5000 for a longer local run.
 SETTINGS = settings(
@@ -194,9 +195,12 @@ RAW_ATTRIBUTE_JSON = RawAttributeJson()  # shared across examples, as a writer s
 
 @SETTINGS
 @given(requests())
-def test_raw_span_lines_are_the_official_lines(req: ExportTraceServiceRequest) -> None:
+def test_span_lines_are_the_request_json_of_each_span(req: ExportTraceServiceRequest) -> None:
     raw = req.SerializeToString()
-    assert encode_raw_span_lines(raw, RAW_ATTRIBUTE_JSON) == encode_span_lines(ExportTraceServiceRequest.FromString(raw))
+    reference = reference_span_lines(raw)
+    assert encode_raw_span_lines(raw, RAW_ATTRIBUTE_JSON) == reference
+    assert encode_raw_span_lines(raw, RAW_ATTRIBUTE_JSON, compiled=False) == reference
+    assert encode_span_lines(req) == reference
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -206,7 +210,7 @@ def test_raw_span_lines_of_any_accepted_request(raw: bytes) -> None:
         batch, _ = decode_request(raw, new_attribute_table())
     except UndecodableRequest:
         return
-    assert encode_raw_span_lines(batch.raw, RAW_ATTRIBUTE_JSON) == encode_span_lines(batch.request)
+    assert encode_raw_span_lines(batch.raw, RAW_ATTRIBUTE_JSON) == reference_span_lines(batch.raw)
 
 
 # Arbitrary JSON-ish input, biased towards OTLP keys so the walker goes deep.

@@ -43,3 +43,26 @@ def request_with_ids(lengths: list[tuple[int, int]]) -> ExportTraceServiceReques
             end_time_unix_nano=START_NS + 1,
         )
     return request
+
+
+def one_span_requests(request: ExportTraceServiceRequest) -> list[ExportTraceServiceRequest]:
+    """A request per span of `request`, each with that span's resource and scope (schema URLs kept)."""
+    out = []
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                one = ExportTraceServiceRequest()
+                rs = one.resource_spans.add(schema_url=resource_spans.schema_url)
+                rs.resource.CopyFrom(resource_spans.resource)
+                ss = rs.scope_spans.add(schema_url=scope_spans.schema_url)
+                ss.scope.CopyFrom(scope_spans.scope)
+                ss.spans.append(span)
+                out.append(one)
+    return out
+
+
+def reference_span_lines(raw: bytes) -> list[str]:
+    """What every span-line writer must write for a request: the request JSON of each one-span request."""
+    from kubespan.encode.otlp_json import encode_request_json
+
+    return [encode_request_json(one) for one in one_span_requests(ExportTraceServiceRequest.FromString(raw))]
