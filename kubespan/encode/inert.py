@@ -50,13 +50,14 @@ _ESCAPES_KEEPING_LINES = {code: text for code, text in _ESCAPES.items() if chr(c
 
 def _character_class(codes: set[int]) -> str:
     """A regular-expression class matching exactly `codes`, as ranges."""
-    parts = []
+    parts: list[list[int]] = []
     for code in sorted(codes):
         if parts and parts[-1][1] == code - 1:
             parts[-1][1] = code
         else:
             parts.append([code, code])
-    return "[" + "".join(re.escape(chr(low)) + ("-" + re.escape(chr(high)) if high > low else "") for low, high in parts) + "]"
+    ranges = (re.escape(chr(low)) + ("-" + re.escape(chr(high)) if high > low else "") for low, high in parts)
+    return "[" + "".join(ranges) + "]"
 
 
 UNSAFE = re.compile(_character_class(set(_ESCAPES)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import binascii
 import json
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
@@ -78,7 +78,7 @@ def _is_repeated(fd: Any) -> bool:
     rep = getattr(fd, "is_repeated", None)
     if rep is not None:
         return bool(rep)
-    return fd.label == fd.LABEL_REPEATED
+    return bool(fd.label == fd.LABEL_REPEATED)
 
 
 def encode_message_json(msg: Message) -> str:
@@ -92,6 +92,6 @@ def encode_message_json(msg: Message) -> str:
         ExportTraceServiceRequest.DESCRIPTOR.full_name,
         "opentelemetry.proto.trace.v1.TracesData",
     ):
-        return encode_request_json(msg)
+        return encode_request_json(cast(ExportTraceServiceRequest, msg))
     return _generic_json(msg)
 

@@ -14,14 +14,14 @@ import math
 from decimal import Decimal
 from typing import Any, Mapping
 
-from google.protobuf.message import Message
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status, TracesData
 
 from kubespan.encode.inert import UNSAFE_IN_JSON
 
-_encode_basestring = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_basestring = json.encoder.encode_basestring
 
 
 def json_string(text: str) -> str:
@@ -69,15 +69,15 @@ def _any_json(v: AnyValue) -> str:
     if w == "double_value":
         return '{"doubleValue":' + json_double(v.double_value) + "}"
     if w == "array_value":
-        vals = v.array_value.values
-        if not vals:
+        values = v.array_value.values
+        if not values:
             return '{"arrayValue":{}}'
-        return '{"arrayValue":{"values":[' + ",".join(map(_any_json, vals)) + "]}}"
+        return '{"arrayValue":{"values":[' + ",".join(map(_any_json, values)) + "]}}"
     if w == "kvlist_value":
-        vals = v.kvlist_value.values
-        if not vals:
+        pairs = v.kvlist_value.values
+        if not pairs:
             return '{"kvlistValue":{}}'
-        return '{"kvlistValue":{"values":' + attributes_json(vals) + "}}"
+        return '{"kvlistValue":{"values":' + attributes_json(pairs) + "}}"
     if w == "bytes_value":
         return '{"bytesValue":"' + binascii.b2a_base64(v.bytes_value, newline=False).decode() + '"}'
     return "{}"
@@ -85,7 +85,7 @@ def _any_json(v: AnyValue) -> str:
 
 def attributes_json(attrs: Any) -> str:
     """JSON array for a non-empty repeated KeyValue."""
-    out = []
+    out: list[str] = []
     append = out.append
     esc = json_string
     for kv in attrs:
@@ -144,11 +144,11 @@ def _status_json(st: Status) -> str:
     return "{}"
 
 
-def span_json(sp: Span, attribute_json: Mapping[bytes, str] | None = None) -> str:
+def span_json(sp: Any, attribute_json: Mapping[bytes, str] | None = None) -> str:
     """JSON object for one span, fields in proto declaration order like pdata.
 
     With `attribute_json`, `sp` is a wire-view span whose attributes are raw bytes."""
-    out = []
+    out: list[str] = []
     append = out.append
     b = sp.trace_id
     if b:
@@ -255,7 +255,7 @@ def _resource_spans_json(rs: ResourceSpans) -> str:
     return '{"resource":' + resource_json(rs.resource) + body + schema_suffix(rs.schema_url) + "}"
 
 
-def encode_request_json(req: Message) -> str:
+def encode_request_json(req: ExportTraceServiceRequest | TracesData) -> str:
     """OTLP/JSON text of an ExportTraceServiceRequest (or TracesData), Collector style, compact."""
     rss = req.resource_spans
     if not rss:

@@ -29,7 +29,7 @@ RAW_ATTRIBUTE_CACHE_ENTRIES = 200_000
 """Distinct attributes whose JSON `encode_raw_span_lines` remembers before starting over."""
 
 
-class RawAttributeJson(dict):
+class RawAttributeJson(dict[bytes, str]):
     """JSON of each attribute by its raw `KeyValue` bytes: Kubernetes spans repeat their pairs,
     so most attributes are encoded once, not once per span."""
 
@@ -93,7 +93,7 @@ def raw_span_json_lines(raw: bytes, cache: RawAttributeJson) -> tuple[bytes, lis
 
 
 def _compiled_lines(raw: bytes, cache: RawAttributeJson) -> tuple[bytes, list[int]] | None:
-    if compiled_span_json_lines is None:
+    if compiled_span_json_lines is None or cache.compiled is None:
         return None
     affixes = [(prefix.encode(), suffix.encode()) for prefix, suffix, _ in _scopes(raw, empty=True)]
     return compiled_span_json_lines(raw, cache.compiled, affixes)

@@ -34,7 +34,9 @@ _FIELDS: tuple[tuple[str, Descriptor, tuple[str, ...]], ...] = (
         "dropped_links_count", "status", "flags",
     )),
     ("EVENT", Span.Event.DESCRIPTOR, ("time_unix_nano", "name", "attributes", "dropped_attributes_count")),
-    ("LINK", Span.Link.DESCRIPTOR, ("trace_id", "span_id", "trace_state", "attributes", "dropped_attributes_count", "flags")),
+    ("LINK", Span.Link.DESCRIPTOR, (
+        "trace_id", "span_id", "trace_state", "attributes", "dropped_attributes_count", "flags",
+    )),
     ("STATUS", Status.DESCRIPTOR, ("message", "code")),
 )
 """The fields the compiled walk reads, by message (a field the protocol adds later changes nothing here)."""

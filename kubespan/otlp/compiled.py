@@ -9,31 +9,42 @@ more slowly (README, Performance: 0.7× the ingest rate with the full index, 0.5
 from __future__ import annotations
 
 import os
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from kubespan.otlp._spanwalk import BytesCache as BytesCacheType
 
 PURE_PYTHON_ENV = "KUBESPAN_PURE_PYTHON"
-
 
 
 def pure_python_asked() -> bool:
     return os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")
 
 
-try:
+def _load() -> ModuleType | None:
     if pure_python_asked():
-        raise ImportError(f"{PURE_PYTHON_ENV} is set")
-    from kubespan.otlp import _spanwalk
-except ImportError:
-    _spanwalk = None
+        return None
+    try:
+        from kubespan.otlp import _spanwalk
+    except ImportError:  # built without a C compiler
+        return None
+    return _spanwalk
 
-span_columns = getattr(_spanwalk, "span_columns", None)
+
+_spanwalk = _load()
+
+span_columns: Callable[[bytes, BytesCacheType], tuple[list[Any], ...] | None] | None = getattr(
+    _spanwalk, "span_columns", None)
 """Span columns of a parsed request, or None for the accessor path (kubespan.otlp.decode)."""
-span_json_lines = getattr(_spanwalk, "span_json_lines", None)
+span_json_lines: Callable[[bytes, BytesCacheType, list[tuple[bytes, bytes]]], tuple[bytes, list[int]] | None] | None = (
+    getattr(_spanwalk, "span_json_lines", None))
 """One-span-per-line OTLP/JSON of a request, or None for the view encoder (kubespan.encode.span_lines)."""
-count_messages = getattr(_spanwalk, "count_messages", None)
+count_messages: Callable[[bytes, int], tuple[int, int]] | None = getattr(_spanwalk, "count_messages", None)
 """The message-bomb walk of kubespan.otlp.wire, in C."""
-scalar_key_value = getattr(_spanwalk, "scalar_key_value", None)
+scalar_key_value: Callable[[bytes], tuple[str, Any, str] | None] | None = getattr(_spanwalk, "scalar_key_value", None)
 """(key, value, type) of a scalar KeyValue's wire bytes, or None for kubespan.otlp.attributes' official path."""
-BytesCache = getattr(_spanwalk, "BytesCache", None)
+BytesCache: type[BytesCacheType] | None = getattr(_spanwalk, "BytesCache", None)
 """`BytesCache(miss, limit=0)`: `cache[raw]` is `miss(raw)`, computed once per distinct bytes; the C
 functions look wire slices up in it without making a bytes object (kubespan/otlp/csrc/bytes_cache.h)."""
 

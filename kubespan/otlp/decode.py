@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
@@ -52,7 +52,7 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
     columns = _compiled_columns(raw, table) if compiled else None
     if columns is not None:
         return TraceBatch(raw, resources, scopes, columns, resource_spans_count), Rejections()
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     rejections = Rejections()
     keep: list[bool] = []
     spans = (scope_spans.spans for resource_spans in view.resource_spans for scope_spans in resource_spans.scope_spans)
@@ -64,7 +64,7 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
     return batch, rejections
 
 
-def _resources_and_scopes(view, table: AttributeTable) -> tuple[list[ResourceInfo], list[ScopeInfo]]:
+def _resources_and_scopes(view: Any, table: AttributeTable) -> tuple[list[ResourceInfo], list[ScopeInfo]]:
     resources: list[ResourceInfo] = []
     scopes: list[ScopeInfo] = []
     for resource_spans in view.resource_spans:
@@ -92,7 +92,7 @@ def _compiled_columns(raw: bytes, table: AttributeTable) -> SpanColumns | None:
     return None if found is None else SpanColumns.from_lists(found)
 
 
-def _merged(occurrences: Sequence[bytes], message: type) -> bytes:
+def _merged(occurrences: Sequence[bytes], message: Any) -> bytes:
     """Every occurrence of a singular message field as one, as protobuf merges them.
 
     Concatenating the occurrences merges them once each parses on its own; a truncated
@@ -167,10 +167,10 @@ def _decode_scope(resource: int, raw: bytes, schema_url: str) -> ScopeInfo:
 
 
 def _decode_spans(
-    spans: Sequence,
+    spans: Sequence[Any],
     scope: int,
     table: AttributeTable,
-    rows: list[tuple],
+    rows: list[tuple[Any, ...]],
     rejections: Rejections,
     keep: list[bool],
 ) -> None:
@@ -221,7 +221,7 @@ _ZERO_SPAN_ID = bytes(SPAN_ID_BYTES)
 _TRACE_IDS, _SPAN_IDS, _PARENT_IDS = (operator.itemgetter(i) for i in range(3))
 
 
-def _all_ids_valid(rows: list[tuple], first: int) -> bool:
+def _all_ids_valid(rows: list[tuple[Any, ...]], first: int) -> bool:
     """The common case, checked with C-level maps: every id of `rows[first:]` has the right length."""
     new = rows[first:]
     trace_ids = list(map(_TRACE_IDS, new))
@@ -235,7 +235,7 @@ def _all_ids_valid(rows: list[tuple], first: int) -> bool:
     )
 
 
-def _id_problem(span) -> str | None:
+def _id_problem(span: Any) -> str | None:
     if len(span.trace_id) != TRACE_ID_BYTES or span.trace_id == _ZERO_TRACE_ID:
         return f"invalid trace id: want {TRACE_ID_BYTES} non-zero bytes, got {span.trace_id.hex() or 'none'}"
     if len(span.span_id) != SPAN_ID_BYTES or span.span_id == _ZERO_SPAN_ID:

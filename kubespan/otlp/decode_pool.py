@@ -2,8 +2,8 @@
 
 Decoding a request holds the GIL for about 9 µs per k8s-like span, most of it in
 protobuf's per-field accessors, so one process decoding and indexing tops out near
-84,000 spans/s (scripts/bench_store.py) however many threads it has. A `DecodePool` sends each request's bytes to a worker process,
-which runs the very same `decode_request` and sends the batch's columns back.
+84,000 spans/s (scripts/bench_store.py) however many threads it has. A `DecodePool` sends
+each request's bytes to a worker process, which runs the very same `decode_request` and sends the batch's columns back.
 
 Attribute ids stay the main process's: each worker interns into a table of its own
 and, with every result, sends the raw bytes of the attributes it saw first; the main
@@ -27,6 +27,7 @@ import threading
 from array import array
 from concurrent.futures import Future
 from itertools import chain
+from typing import Any, Callable
 
 import numpy as np
 
@@ -47,6 +48,10 @@ _SENT_COLUMNS = tuple(name for name in SPAN_COLUMNS if name != "attribute_ids")
 """The columns sent as they are; attribute ids go as two arrays and are mapped to the main table's."""
 
 
+Decoded = Future[tuple[TraceBatch, Rejections]]
+"""What a worker answers for one request."""
+
+
 class WorkerGone(RuntimeError):
     """The worker died or answered nonsense; the caller decodes the request itself."""
 
@@ -54,7 +59,8 @@ class WorkerGone(RuntimeError):
 class DecodePool:
     """`decode(raw)` with the result of `decode_request(raw, table)`, computed in a worker."""
 
-    def __init__(self, table: AttributeTable, workers: int, on_restart=None, lines: bool = False) -> None:
+    def __init__(self, table: AttributeTable, workers: int, on_restart: Callable[[], None] | None = None,
+                 lines: bool = False) -> None:
         self.table = table
         self.lines = lines  # workers also encode each span's OTLP/JSON line (for --jsonl, --dump)
         self.restarts = 0
@@ -113,7 +119,7 @@ class _Worker:
         child.close()
         self.pid = self._process.pid
         self._socket = parent
-        self._in_flight: collections.deque[Future] = collections.deque()
+        self._in_flight: collections.deque[tuple[Decoded, bytes]] = collections.deque()
         self._send_lock = threading.Lock()
         self._remap = _IdMap(self.pool.table)
         self.alive = True
@@ -122,13 +128,12 @@ class _Worker:
     def pending(self) -> int:
         return len(self._in_flight) if self.alive else 1 << 30
 
-    def submit(self, raw: bytes) -> Future:
-        future: Future = Future()
-        future.raw = raw  # type: ignore[attr-defined]
+    def submit(self, raw: bytes) -> Decoded:
+        future: Decoded = Future()
         with self._send_lock:
             if not self.alive:
                 raise WorkerGone("worker stopped")
-            self._in_flight.append(future)
+            self._in_flight.append((future, raw))
             try:
                 send_frame(self._socket, raw)
             except OSError:
@@ -148,9 +153,9 @@ class _Worker:
         try:
             while True:
                 answer = recv_frame(self._socket)
-                future = self._in_flight.popleft()
+                future, raw = self._in_flight.popleft()
                 try:
-                    future.set_result(self._batch(answer, future.raw))
+                    future.set_result(self._batch(answer, raw))
                 except UndecodableRequest as exc:
                     future.set_exception(exc)
                 except Exception:
@@ -160,7 +165,7 @@ class _Worker:
             pass
         self._gone()
 
-    def _batch(self, answer: bytes, raw: bytes) -> tuple[TraceBatch, Rejections]:
+    def _batch(self, answer: bytes | bytearray, raw: bytes) -> tuple[TraceBatch, Rejections]:
         new_raws, kind, payload = pickle.loads(answer)
         self._remap.learn(new_raws)
         if kind == _UNDECODABLE:
@@ -171,7 +176,7 @@ class _Worker:
         with self._send_lock:
             was_alive = self.alive
             self.alive = False
-            failed = list(self._in_flight)
+            failed = [future for future, _ in self._in_flight]
             self._in_flight.clear()
         for future in failed:
             future.set_exception(WorkerGone("decode worker exited"))
@@ -181,14 +186,13 @@ class _Worker:
             self._process.wait()
             self.pool._worker_died(self)
 
-
     def _hang_up(self) -> None:
         """Shut the socket down (closing alone would not wake the reader thread), then close it."""
-        for close in (lambda: self._socket.shutdown(socket.SHUT_RDWR), self._socket.close):
-            try:
-                close()
-            except OSError:
-                pass
+        try:
+            self._socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._socket.close()
 
 
 class _IdMap:
@@ -202,7 +206,7 @@ class _IdMap:
         """Intern the attributes the worker met first, in the order it numbered them."""
         self._ids.extend(self.table.intern(attribute) for attribute in new_raws)
 
-    def batch(self, payload: tuple, raw: bytes) -> tuple[TraceBatch, Rejections]:
+    def batch(self, payload: tuple[Any, ...], raw: bytes) -> tuple[TraceBatch, Rejections]:
         resources, scopes, columns, flat, lengths, count, reasons, rebuilt, rs_count, lines = payload
         spans = SpanColumns(**dict(zip(_SENT_COLUMNS, columns)))
         ids = np.frombuffer(self._ids, np.int32)[np.frombuffer(flat, np.int32)].tolist()
@@ -258,7 +262,7 @@ def _answer(raw: bytes, table: _RecordingTable) -> bytes:
     return _reply(table, _OK, payload)
 
 
-def _reply(table: _RecordingTable, kind: int, payload) -> bytes:
+def _reply(table: _RecordingTable, kind: int, payload: object) -> bytes:
     """An answer, with the attributes interned since the last one (even if this request failed)."""
     answer = pickle.dumps((table.new, kind, payload), pickle.HIGHEST_PROTOCOL)
     table.new = []

@@ -16,6 +16,8 @@ descriptors, only the types of some fields change.
 
 from __future__ import annotations
 
+from typing import Any, Iterator
+
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from opentelemetry.proto.trace.v1 import trace_pb2
 
@@ -72,7 +74,7 @@ def _add_official_files(pool: descriptor_pool.DescriptorPool) -> None:
     """Give the private pool the official trace.proto and what it imports."""
     done: set[str] = set()
 
-    def add(file) -> None:
+    def add(file: Any) -> None:
         if file.name in done:
             return
         for dependency in file.dependencies:
@@ -85,7 +87,7 @@ def _add_official_files(pool: descriptor_pool.DescriptorPool) -> None:
     add(trace_pb2.DESCRIPTOR)
 
 
-def _build() -> dict[str, type]:
+def _build() -> dict[str, Any]:
     file = descriptor_pb2.FileDescriptorProto(
         name="kubespan/wireview.proto",
         package=_PACKAGE,
@@ -148,11 +150,11 @@ def python_count_messages(raw: bytes, stop: int) -> tuple[int, int]:
     """
     containers = spans = 0
     try:
-        for resource_spans in _submessages(raw, 0, len(raw), 1):
+        for rs_start, rs_end in _submessages(raw, 0, len(raw), 1):
             containers += 1
-            for scope_spans in _submessages(raw, *resource_spans, 2):
+            for ss_start, ss_end in _submessages(raw, rs_start, rs_end, 2):
                 containers += 1
-                spans += _count_fields(raw, *scope_spans, 2, stop - spans)
+                spans += _count_fields(raw, ss_start, ss_end, 2, stop - spans)
                 if spans > stop or containers > stop:
                     return containers, spans
             if containers > stop:
@@ -166,12 +168,21 @@ count_messages = compiled.count_messages or python_count_messages
 
 
 def _count_fields(buf: bytes, start: int, end: int, number: int, stop: int) -> int:
-    """How many length-delimited fields `number` `buf[start:end]` holds (at most about `stop`).
-
-    The innermost, hot loop of `count_messages`: one-byte keys and lengths, the common case
-    for spans, are read inline; anything else goes through `_varint`.
-    """
+    """How many length-delimited fields `number` `buf[start:end]` holds (at most about `stop`)."""
     count = 0
+    for _ in _submessages(buf, start, end, number):
+        count += 1
+        if count > stop:
+            break
+    return count
+
+
+def _submessages(buf: bytes, start: int, end: int, number: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of every length-delimited field `number` in `buf[start:end]`.
+
+    The hot loop of `count_messages`: one-byte keys and lengths, the common case for
+    spans, are read inline; anything else goes through `_varint`.
+    """
     position = start
     while position < end:
         key = buf[position]
@@ -184,30 +195,6 @@ def _count_fields(buf: bytes, start: int, end: int, number: int, stop: int) -> i
             position += 1
             if length >= 0x80:
                 length, position = _varint(buf, position - 1)
-            if key >> 3 == number:
-                count += 1
-                if count > stop:
-                    return count
-            position += length
-        elif wire_type == 0:
-            position = _varint(buf, position)[1]
-        elif wire_type in (1, 5):
-            position += 8 if wire_type == 1 else 4
-        else:
-            raise ValueError("unsupported wire type")
-    if position != end:
-        raise ValueError("field overruns its message")
-    return count
-
-
-def _submessages(buf: bytes, start: int, end: int, number: int):
-    """(start, end) of every length-delimited field `number` in `buf[start:end]`."""
-    position = start
-    while position < end:
-        key, position = _varint(buf, position)
-        wire_type = key & 7
-        if wire_type == 2:
-            length, position = _varint(buf, position)
             if key >> 3 == number:
                 yield position, position + length
             position += length

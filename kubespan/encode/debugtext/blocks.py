@@ -3,7 +3,10 @@ span events and links, each written through an ``append`` callback."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Sequence
+
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.encode.debugtext.scalars import format_id, format_timestamp
 from kubespan.encode.debugtext.values import TYPE_NAMES, value_as_string, value_to_string
@@ -12,7 +15,7 @@ from kubespan.encode.inert import escape_keeping_lines as inert
 Append = Callable[[str], None]
 
 
-def write_attributes(ap: Append, header: str, kvs, prefix: str, legacy: bool) -> None:
+def write_attributes(ap: Append, header: str, kvs: Sequence[KeyValue], prefix: str, legacy: bool) -> None:
     """``logAttributes``: header line then ``<prefix> key: Type(value)`` lines."""
     if not len(kvs):
         return
@@ -36,7 +39,7 @@ def write_attributes(ap: Append, header: str, kvs, prefix: str, legacy: bool) ->
             ap(f"{prefix} {inert(kv.key)}: {TYPE_NAMES[w]}({inert(value_as_string(v))})\n")
 
 
-def write_entity_refs(ap: Append, refs) -> None:
+def write_entity_refs(ap: Append, refs: Sequence[Any]) -> None:
     ap("Resource entity refs:\n")
     for i, ref in enumerate(refs):
         ap(f"     -> Entity ref #{i}:\n          -> Type: {inert(ref.type)}\n")
@@ -52,7 +55,7 @@ def write_entity_refs(ap: Append, refs) -> None:
                 ap(f"               -> {inert(key)}\n")
 
 
-def write_events_links(ap: Append, sp, legacy: bool) -> None:
+def write_events_links(ap: Append, sp: Span, legacy: bool) -> None:
     if legacy:
         header, prefix = "     -> Attributes:\n", "         ->"
     else:

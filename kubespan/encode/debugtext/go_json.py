@@ -35,7 +35,7 @@ def go_json(root: AnyValue, legacy: bool) -> str:
     while stack:
         item = pop()
         if item.__class__ is str:
-            ap(item)  # type: ignore[arg-type]
+            ap(item)
             continue
         v: AnyValue = item  # type: ignore[assignment]
         w = v.WhichOneof("value")

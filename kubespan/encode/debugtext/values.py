@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from kubespan.encode.debugtext.go_json import go_json
 from kubespan.encode.debugtext.scalars import base64_text, format_double, format_double_legacy
@@ -40,7 +40,7 @@ def value_as_string(v: AnyValue, *, legacy: bool = False) -> str:
     return go_json(v, legacy)
 
 
-def _legacy_map(values: Iterable) -> str:
+def _legacy_map(values: Iterable[KeyValue]) -> str:
     """v0.54 ``mapToString``: keys sorted (stable), values through ``AsString``."""
     parts = ["{\n"]
     for kv in sorted(values, key=lambda kv: kv.key):
@@ -63,7 +63,7 @@ def _legacy_text(root: AnyValue) -> str:
     while stack:
         item = pop()
         if item.__class__ is str:
-            ap(item)  # type: ignore[arg-type]
+            ap(item)
             continue
         v: AnyValue = item  # type: ignore[assignment]
         w = v.WhichOneof("value")
