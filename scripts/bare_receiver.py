@@ -32,7 +32,8 @@ def main() -> None:
     )
     handler = grpc.unary_unary_rpc_method_handler(export)
     server.add_generic_rpc_handlers(
-        [grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {"Export": handler})]
+        [grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService",
+                                              {"Export": handler})]
     )
     port = server.add_insecure_port(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:0")
     server.start()

@@ -34,7 +34,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans  # noqa: E402
 SPAWN = multiprocessing.get_context("spawn")
 """Child processes start fresh: forking a process that runs gRPC threads is unsafe."""
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-ROUTES = ["/api/v1/namespaces/kube-system/pods/coredns-{}", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/k3d-{}",
+ROUTES = ["/api/v1/namespaces/kube-system/pods/coredns-{}",
+          "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/k3d-{}",
           "/api/v1/nodes/k3d-tracingcluster-server-{}", "/apis/apps/v1/namespaces/default/deployments/web-{}"]
 
 
@@ -62,11 +63,14 @@ def k8s_request(spans: int, seed: int) -> bytes:
         )
         route = rng.choice(ROUTES).format(rng.randrange(20))
         span.attributes.extend([
-            _kv("net.transport", "ip_tcp"), _kv("net.peer.ip", "127.0.0.1"), _kv("net.peer.port", rng.randrange(30000, 60000)),
+            _kv("net.transport", "ip_tcp"), _kv("net.peer.ip", "127.0.0.1"),
+            _kv("net.peer.port", rng.randrange(30000, 60000)),
             _kv("net.host.ip", "127.0.0.1"), _kv("net.host.port", 6443), _kv("http.target", route),
-            _kv("http.server_name", "KubernetesAPI"), _kv("http.user_agent", "k3s/v1.27.1+k3s1 (linux/amd64) kubernetes/bc5b42c"),
+            _kv("http.server_name", "KubernetesAPI"),
+            _kv("http.user_agent", "k3s/v1.27.1+k3s1 (linux/amd64) kubernetes/bc5b42c"),
             _kv("http.scheme", "https"), _kv("http.host", "127.0.0.1:6443"), _kv("http.flavor", "2"),
-            _kv("http.method", rng.choice(["GET", "GET", "GET", "PUT", "PATCH"])), _kv("http.wrote_bytes", rng.randrange(100, 9000)),
+            _kv("http.method", rng.choice(["GET", "GET", "GET", "PUT", "PATCH"])),
+            _kv("http.wrote_bytes", rng.randrange(100, 9000)),
             _kv("http.status_code", rng.choice([200, 200, 200, 201, 404])),
         ])
     return ExportTraceServiceRequest(resource_spans=[resource_spans]).SerializeToString()
@@ -81,7 +85,8 @@ def run_backend(port_queue) -> None:
     server = grpc.server(futures.ThreadPoolExecutor(4))
     handler = grpc.unary_unary_rpc_method_handler(lambda raw, context: b"\x0a\x00")
     server.add_generic_rpc_handlers(
-        [grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {"Export": handler})]
+        [grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService",
+                                              {"Export": handler})]
     )
     port_queue.put(server.add_insecure_port("127.0.0.1:0"))
     server.start()

@@ -109,8 +109,9 @@ def run_variant(name: str, payloads: list[bytes], spans_per: int, args) -> dict:
     process, address = start_server(command, env, cwd=args.base_tree if tree else None)
     queue = multiprocessing.Queue()
     clients = [
-        multiprocessing.Process(target=client, args=(address, payloads, spans_per, args.seconds, args.gzip, queue,
-                                                     (index, args.clients) if args.data == "high-cardinality" else None))
+        multiprocessing.Process(target=client, args=(
+            address, payloads, spans_per, args.seconds, args.gzip, queue,
+            (index, args.clients) if args.data == "high-cardinality" else None))
         for index in range(args.clients)
     ]
     servers = [process.pid, *child_pids(process.pid)]  # kubespan and its decode workers
@@ -205,7 +206,8 @@ def main() -> None:
         print(f"{row['variant']:<{width}} {row['spans_per_s']:>10,.0f} {row['ratio']:>8.2f} {spread:>17} "
               f"{row['server_cpu_us_per_span']:>11.2f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} "
               f"{row['errors']:>6.0f} {row['server_rss_mb']:>7.0f}")
-    print(f"(medians of {args.rounds} round(s); data={args.data} clients={args.clients} batch={args.batch} gzip={args.gzip} "
+    print(f"(medians of {args.rounds} round(s); data={args.data} clients={args.clients} batch={args.batch} "
+          f"gzip={args.gzip} "
           f"seconds={args.seconds} cores={os.cpu_count()})")
 
 

@@ -131,8 +131,10 @@ def main() -> None:
         spans,
         args.repeat,
     )
-    measure("decode_traces_json, 512-span body (kubespan)", lambda: [decode_traces_json(b) for b in bodies], spans, args.repeat)
-    measure("decode_traces_json, per line (kubespan)", lambda: [decode_traces_json(x) for x in lines], spans, args.repeat)
+    measure("decode_traces_json, 512-span body (kubespan)", lambda: [decode_traces_json(b) for b in bodies], spans,
+            args.repeat)
+    measure("decode_traces_json, per line (kubespan)", lambda: [decode_traces_json(x) for x in lines], spans,
+            args.repeat)
     pb_bodies = [json_format.MessageToJson(r, indent=None) for r in reqs]
     measure(
         "json_format.Parse (baseline, base64 ids)",

@@ -24,8 +24,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from kubespan.otlp.jsoncodec import decode_traces_json  # noqa: E402
-from tests.support.serve_process import ServeProcess  # noqa: E402
 from tests.support.load_clients import send_until  # noqa: E402
+from tests.support.serve_process import ServeProcess  # noqa: E402
 
 
 def one_round(path: Path, delay: float) -> dict:

@@ -31,7 +31,6 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 from tests.fuzz.targets import TARGETS, Target  # noqa: E402
 
-
 MAX_SHOWN = 3000
 """Characters of a failing example printed (inputs can be large)."""
 

@@ -101,12 +101,16 @@ class Generator:
         start = self.clock
         dur = self.rng.randrange(200_000, 300_000_000)
         root = new()
-        http = {"net.transport": "ip_tcp", "net.peer.ip": "127.0.0.1", "net.peer.port": self.rng.randrange(32768, 61000),
+        http = {"net.transport": "ip_tcp", "net.peer.ip": "127.0.0.1",
+                "net.peer.port": self.rng.randrange(32768, 61000),
                 "net.host.port": 6443, "http.target": url, "http.user_agent": "k3s/v1.27.1+k3s1 (linux/amd64)",
-                "http.scheme": "https", "http.method": {"Create": "POST", "Update": "PUT", "Patch": "PATCH"}.get(verb, "GET"),
+                "http.scheme": "https",
+                "http.method": {"Create": "POST", "Update": "PUT", "Patch": "PATCH"}.get(verb, "GET"),
                 "http.flavor": "2", "net.host.ip": "127.0.0.1", "http.host": "127.0.0.1:6443",
-                "http.server_name": "KubernetesAPI", "http.wrote_bytes": self.rng.randrange(100, 10_000), "http.status_code": status_code}
-        spans = [self._span(trace, root, b"", "KubernetesAPI", 2, start, dur, http, status=2 if status_code >= 500 else 0)]
+                "http.server_name": "KubernetesAPI", "http.wrote_bytes": self.rng.randrange(100, 10_000),
+                "http.status_code": status_code}
+        spans = [self._span(trace, root, b"", "KubernetesAPI", 2, start, dur, http,
+                            status=2 if status_code >= 500 else 0)]
         auth = new()
         spans.append(self._span(trace, auth, root, "authentication", 1, start + 10_000, 300_000,
                                 {"audit-id": audit, "user.name": "system:node:k3d-tracingcluster-server-0"}))

@@ -86,7 +86,8 @@ def ns(y: int, mo: int, d: int, h: int, mi: int, s: int, nanos: int) -> int:
 
 def two_spans_request() -> ExportTraceServiceRequest:
     """Same data as the Collector's pdata testdata.GenerateTraces(2)."""
-    start, event, end = ns(2020, 2, 11, 20, 26, 12, 321), ns(2020, 2, 11, 20, 26, 13, 123), ns(2020, 2, 11, 20, 26, 13, 789)
+    start, event = ns(2020, 2, 11, 20, 26, 12, 321), ns(2020, 2, 11, 20, 26, 13, 123)
+    end = ns(2020, 2, 11, 20, 26, 13, 789)
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
     attrs(rs.resource.attributes, [("resource-attr", "resource-attr-val-1")])
@@ -393,7 +394,8 @@ def test_kv_without_value_is_empty() -> None:
     sp = req.resource_spans.add().scope_spans.add().spans.add()
     sp.attributes.add(key="bare")
     assert "     -> bare: Empty()\n" in render_detailed(req)
-    assert '     -> bare: EMPTY(<Unknown OpenTelemetry attribute value type "EMPTY">)\n' in render_detailed(req, legacy=True)
+    unknown = '     -> bare: EMPTY(<Unknown OpenTelemetry attribute value type "EMPTY">)\n'
+    assert unknown in render_detailed(req, legacy=True)
 
 
 @pytest.mark.parametrize(("raw", "want"), [
@@ -433,7 +435,8 @@ def test_deep_nesting_never_recurses() -> None:
     cur = deep_slices
     for _ in range(depth):
         cur = cur.array_value.values.add()
-    assert value_to_string(deep_slices, legacy=True) == "SLICE(" + "[" * depth + '<Unknown OpenTelemetry attribute value type "EMPTY">' + "]" * depth + ")"
+    unknown = '<Unknown OpenTelemetry attribute value type "EMPTY">'
+    assert value_to_string(deep_slices, legacy=True) == "SLICE(" + "[" * depth + unknown + "]" * depth + ")"
 
 
 def test_huge_string() -> None:
@@ -514,7 +517,8 @@ def test_render_never_raises(spec) -> None:
         assert isinstance(out, str)
         if spans:
             assert out.endswith("\n\n")
-            head = f'TracesExporter\t{{"#spans": {spans}}}\n' if legacy else f'Traces\t{{"resource spans": {len(req.resource_spans)}, "spans": {spans}}}\n'
+            current = f'Traces\t{{"resource spans": {len(req.resource_spans)}, "spans": {spans}}}\n'
+            head = f'TracesExporter\t{{"#spans": {spans}}}\n' if legacy else current
             assert out.startswith(head + "ResourceSpans #0\n")
         else:
             assert out == ""

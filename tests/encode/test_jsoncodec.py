@@ -566,7 +566,8 @@ def test_int64_as_number_or_string() -> None:
 
 
 def test_hex_ids_any_case_and_empty() -> None:
-    upper = decode_traces_json(json.dumps(one_span_doc({"traceId": TRACE_ID.hex().upper(), "spanId": "EeE19b7Ec3C1b174"})))
+    upper = decode_traces_json(
+        json.dumps(one_span_doc({"traceId": TRACE_ID.hex().upper(), "spanId": "EeE19b7Ec3C1b174"})))
     sp = upper.resource_spans[0].scope_spans[0].spans[0]
     assert sp.trace_id == TRACE_ID and sp.span_id == SPAN_ID
     empty = decode_traces_json(json.dumps(one_span_doc({"traceId": "", "spanId": "", "parentSpanId": ""})))
@@ -698,8 +699,10 @@ SPAN_PATH = "resourceSpans[0].scopeSpans[0].spans[0]"
         (one_span_doc({"traceId": 12}), f"{SPAN_PATH}.traceId: want a hex string, got number"),
         (one_span_doc({"startTimeUnixNano": "12abc"}),
          f"{SPAN_PATH}.startTimeUnixNano: invalid unsigned integer '12abc'"),
-        (one_span_doc({"startTimeUnixNano": -1}), f"{SPAN_PATH}.startTimeUnixNano: integer -1 out of range [0, 18446744073709551615]"),
-        (one_span_doc({"startTimeUnixNano": 1.5}), f"{SPAN_PATH}.startTimeUnixNano: want an unsigned integer, got number"),
+        (one_span_doc({"startTimeUnixNano": -1}),
+         f"{SPAN_PATH}.startTimeUnixNano: integer -1 out of range [0, 18446744073709551615]"),
+        (one_span_doc({"startTimeUnixNano": 1.5}),
+         f"{SPAN_PATH}.startTimeUnixNano: want an unsigned integer, got number"),
         (one_span_doc({"flags": 2**32}), f"{SPAN_PATH}.flags: integer 4294967296 out of range [0, 4294967295]"),
         (one_span_doc({"droppedEventsCount": " 1"}), f"{SPAN_PATH}.droppedEventsCount: invalid unsigned integer ' 1'"),
         (one_span_doc({"attributes": {"k": "v"}}), f"{SPAN_PATH}.attributes: want an array, got object"),
@@ -720,7 +723,8 @@ SPAN_PATH = "resourceSpans[0].scopeSpans[0].spans[0]"
          f"{SPAN_PATH}.attributes[0].value.bytesValue: invalid base64 '!!'"),
         (one_span_doc({"attributes": [{"key": "a", "value": {"arrayValue": {"values": [{}, {"intValue": []}]}}}]}),
          f"{SPAN_PATH}.attributes[0].value.arrayValue.values[1].intValue: want an integer, got array"),
-        (one_span_doc({"attributes": [{"key": "a", "value": {"kvlistValue": {"values": [{"key": "b", "value": {"stringValue": 1}}]}}}]}),
+        (one_span_doc({"attributes": [
+            {"key": "a", "value": {"kvlistValue": {"values": [{"key": "b", "value": {"stringValue": 1}}]}}}]}),
          f"{SPAN_PATH}.attributes[0].value.kvlistValue.values[0].value.stringValue: want a string, got number"),
         (one_span_doc({"attributes": [{"key": "a", "value": {"arrayValue": []}}]}),
          f"{SPAN_PATH}.attributes[0].value.arrayValue: want an object, got array"),
@@ -806,7 +810,8 @@ def test_encode_responses_like_the_collector() -> None:
     partial = ExportTraceServiceResponse(
         partial_success=ExportTracePartialSuccess(rejected_spans=3, error_message="3 spans had bad ids")
     )
-    assert encode_message_json(partial) == '{"partialSuccess":{"rejectedSpans":"3","errorMessage":"3 spans had bad ids"}}'
+    want = '{"partialSuccess":{"rejectedSpans":"3","errorMessage":"3 spans had bad ids"}}'
+    assert encode_message_json(partial) == want
     status = status_pb2.Status(code=3, message='invalid "json"')
     assert encode_message_json(status) == '{"code":3,"message":"invalid \\"json\\""}'
     assert encode_message_json(status_pb2.Status()) == "{}"

@@ -90,7 +90,8 @@ def fill_attrs(container: object, attrs: list) -> None:
         fill_kv(container.add(), key, value)
 
 
-ids = st.one_of(st.just(b""), st.binary(min_size=8, max_size=8), st.binary(min_size=16, max_size=16), st.binary(max_size=20))
+ids = st.one_of(st.just(b""), st.binary(min_size=8, max_size=8), st.binary(min_size=16, max_size=16),
+                st.binary(max_size=20))
 
 spans = st.fixed_dictionaries(
     {
@@ -280,7 +281,9 @@ def _replace(node: object, path: tuple, value: object) -> object:
 
 @SETTINGS
 @given(requests(), st.data())
-def test_mutated_documents_return_or_raise_json_decode_error(req: ExportTraceServiceRequest, data: st.DataObject) -> None:
+def test_mutated_documents_return_or_raise_json_decode_error(
+    req: ExportTraceServiceRequest, data: st.DataObject
+) -> None:
     doc = json.loads(encode_request_json(req))
     path = data.draw(st.sampled_from(_paths(doc)))
     mutated = _replace(doc, path, data.draw(json_values))

@@ -117,7 +117,7 @@ def check_store_agrees(batch_: TraceBatch, table: AttributeTable, official: Expo
     store = SpanStore(table)
     store.consume_traces(batch_)
     assert len(store) == batch_.span_count
-    for ordinal, (resource_spans, _, span) in enumerate(_official_spans(official)):
+    for ordinal, (_, _, span) in enumerate(_official_spans(official)):
         row = store.span_row(ordinal)
         parent = span.parent_span_id if any(span.parent_span_id) else b""  # all-zero: a root, as in pdata
         assert (row.trace_id, row.span_id, row.parent_id, row.name) == (span.trace_id, span.span_id, parent, span.name)

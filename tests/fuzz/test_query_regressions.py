@@ -81,7 +81,8 @@ LITERAL_CRASHES = {
     "shorthand status past the digit limit (ValueError)": ("status=" + "9" * 4301, "invalid status"),
     "shorthand kind as a superscript digit (ValueError)": ("kind=²", "invalid kind '²'"),
     "traceql superscript digit (AttributeError)": ("{ kind = ² }", "unexpected character '²'"),
-    "shorthand regex repetition too large (OverflowError)": ("name=~a{99999999999}", "invalid regex: invalid repeat count"),
+    "shorthand regex repetition too large (OverflowError)": (
+        "name=~a{99999999999}", "invalid regex: invalid repeat count"),
     "traceql regex repetition too large (OverflowError)": ('{ name =~ "a{99999999999}" }', "invalid repeat count"),
     "shorthand regex groups nested deep (RecursionError)": ("name=~" + "(" * 3000 + ")" * 3000, "nested too deeply"),
     "traceql regex groups nested deep (RecursionError)": ('{ name =~ "' + "(" * 3000 + ")" * 3000 + '" }', "nested"),

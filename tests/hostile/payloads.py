@@ -121,7 +121,8 @@ def json_request(span_fields: dict | None = None, *, spans: list | None = None) 
     base = {"traceId": TRACE_ID.hex(), "spanId": "0102030405060708", "name": "hostile",
             "kind": 2, "startTimeUnixNano": str(START_NS), "endTimeUnixNano": str(START_NS + 1000)}
     base.update(span_fields or {})
-    document = {"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {}, "spans": spans if spans is not None else [base]}]}]}
+    scope_spans = {"scope": {}, "spans": spans if spans is not None else [base]}
+    document = {"resourceSpans": [{"resource": {}, "scopeSpans": [scope_spans]}]}
     return json.dumps(document).encode()
 
 

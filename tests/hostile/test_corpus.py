@@ -14,10 +14,10 @@ import re
 import pytest
 
 from kubespan.pipeline import Pipeline
-from tests.support.recorder import Recorder
 from tests.hostile import payloads
 from tests.hostile.cases import CASES, JSON_TYPE, PROTOBUF_TYPE, Case
 from tests.hostile.clients import Answer, send_grpc, send_http
+from tests.support.recorder import Recorder
 
 MESSAGE_LIMIT = 400
 """Longest error text an answer may carry (messages quote at most 64 characters of input)."""

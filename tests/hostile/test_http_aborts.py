@@ -14,9 +14,9 @@ import time
 import pytest
 
 from kubespan.pipeline import Pipeline
-from tests.support.recorder import Recorder
 from tests.hostile import payloads
 from tests.hostile.clients import PROTOBUF, send_http
+from tests.support.recorder import Recorder
 
 HEAD = b"POST /v1/traces HTTP/1.1\r\nHost: kubespan\r\nContent-Type: application/x-protobuf\r\n"
 BODY = payloads.valid(50)
@@ -59,7 +59,7 @@ def test_clients_leaving_mid_body_are_counted_not_logged(http_address: str, pipe
     caplog.set_level(logging.DEBUG)
     for count, request in enumerate(ABANDONED.values(), 1):
         connect(http_address, reset).sendall(request) or None
-        assert wait_for(lambda: pipeline.counters.get("aborted_requests") >= count), request[:120]
+        assert wait_for(lambda count=count: pipeline.counters.get("aborted_requests") >= count), request[:120]
     assert pipeline.counters.get("invalid_requests") == 0
     assert recorder.span_count == 0
     assert_quiet_and_serving(http_address, recorder, caplog)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import resource
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from kubespan.pipeline import Pipeline
 from kubespan.receive.http_server import HttpReceiver
 from kubespan.receive.settings import ReceiverSettings
-from tests.support.recorder import Recorder
 from tests.support.forward_helpers import make_request, wait_until
 from tests.support.load_clients import (
     Probe,
@@ -23,6 +22,7 @@ from tests.support.load_clients import (
     idle_http,
     idle_http2,
 )
+from tests.support.recorder import Recorder
 
 PROMPT_S = 2.0
 """Slowest acceptable Export for a well-behaved client (loose: the machine is shared)."""

@@ -66,3 +66,24 @@ def reference_span_lines(raw: bytes) -> list[str]:
     from kubespan.encode.otlp_json import encode_request_json
 
     return [encode_request_json(one) for one in one_span_requests(ExportTraceServiceRequest.FromString(raw))]
+
+
+def append_to_first_span(raw: bytes, tail: bytes) -> bytes:
+    """`raw` with `tail` appended inside its first span, every enclosing length grown to match."""
+    request = ExportTraceServiceRequest.FromString(raw)
+    resource_spans = request.resource_spans[0]
+    scope_spans = resource_spans.scope_spans[0]
+    span = scope_spans.spans[0].SerializeToString() + tail
+    rest_spans = b"".join(_field(2, s.SerializeToString()) for s in scope_spans.spans[1:])
+    scope_fields = _field(1, scope_spans.scope.SerializeToString()) + _field(2, span) + rest_spans
+    resource_fields = _field(1, resource_spans.resource.SerializeToString()) + _field(2, scope_fields)
+    return _field(1, resource_fields)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    length, out = len(payload), bytearray([number << 3 | 2])
+    while length >= 0x80:
+        out.append(length & 0x7F | 0x80)
+        length >>= 7
+    out.append(length)
+    return bytes(out) + payload

@@ -57,10 +57,11 @@ class ServeProcess:
         return line
 
     def _wait_addresses(self, args) -> dict[str, str]:
-        wanted = [name for name in ("grpc", "http") if f"--{name}" not in args or args[list(args).index(f"--{name}") + 1] != "off"]
+        wanted = [name for name in ("grpc", "http")
+                  if f"--{name}" not in args or args[list(args).index(f"--{name}") + 1] != "off"]
         addresses = {}
         for name in wanted:
-            line = self.wait_stderr(lambda l, n=name: f"OTLP/{n} listening on" in l)
+            line = self.wait_stderr(lambda text, n=name: f"OTLP/{n} listening on" in text)
             addresses[name] = re.search(r"listening on (\S+)", line).group(1)
         return addresses
 
