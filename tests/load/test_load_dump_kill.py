@@ -72,9 +72,9 @@ def test_filter_skips_the_torn_last_line_of_a_killed_dump(torn_dump, capsys) -> 
 
 
 def test_open_loader_skips_the_torn_last_line_of_a_killed_dump(torn_dump) -> None:
+    from kubespan.dumps import load_dumps
     from kubespan.pipeline import Pipeline
     from kubespan.store import SpanStore
-    from kubespan.dumps import load_dumps
 
     path, complete = torn_dump
     pipeline = Pipeline()
