@@ -55,24 +55,28 @@ def write_entity_refs(ap: Append, refs: Sequence[Any]) -> None:
                 ap(f"               -> {inert(key)}\n")
 
 
+def _event_head(i: int, event: Span.Event) -> str:
+    return (f"SpanEvent #{i}\n     -> Name: {inert(event.name)}\n"
+            f"     -> Timestamp: {format_timestamp(event.time_unix_nano)}\n"
+            f"     -> DroppedAttributesCount: {event.dropped_attributes_count}\n")
+
+
+def _link_head(i: int, link: Span.Link) -> str:
+    return (f"SpanLink #{i}\n     -> Trace ID: {format_id(link.trace_id)}\n"
+            f"     -> ID: {format_id(link.span_id)}\n     -> TraceState: {inert(link.trace_state)}\n"
+            f"     -> DroppedAttributesCount: {link.dropped_attributes_count}\n")
+
+
 def write_events_links(ap: Append, sp: Span, legacy: bool) -> None:
     if legacy:
         header, prefix = "     -> Attributes:\n", "         ->"
     else:
         header, prefix = "     -> Attributes::\n", "          ->"
-    events = sp.events
-    if len(events):
-        ap("Events:\n")
-        for i, ev in enumerate(events):
-            ap(f"SpanEvent #{i}\n     -> Name: {inert(ev.name)}\n"
-               f"     -> Timestamp: {format_timestamp(ev.time_unix_nano)}\n"
-               f"     -> DroppedAttributesCount: {ev.dropped_attributes_count}\n")
-            write_attributes(ap, header, ev.attributes, prefix, legacy)
-    links = sp.links
-    if len(links):
-        ap("Links:\n")
-        for i, ln in enumerate(links):
-            ap(f"SpanLink #{i}\n     -> Trace ID: {format_id(ln.trace_id)}\n"
-               f"     -> ID: {format_id(ln.span_id)}\n     -> TraceState: {inert(ln.trace_state)}\n"
-               f"     -> DroppedAttributesCount: {ln.dropped_attributes_count}\n")
-            write_attributes(ap, header, ln.attributes, prefix, legacy)
+    groups: tuple[tuple[str, Sequence[Any], Callable[[int, Any], str]], ...] = (
+        ("Events:\n", sp.events, _event_head), ("Links:\n", sp.links, _link_head))
+    for title, items, head in groups:
+        if len(items):
+            ap(title)
+            for i, item in enumerate(items):
+                ap(head(i, item))
+                write_attributes(ap, header, item.attributes, prefix, legacy)

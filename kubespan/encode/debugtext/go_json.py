@@ -8,6 +8,7 @@ import math
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from kubespan.encode.debugtext.nested import Push, push_items, write_nested
 from kubespan.encode.debugtext.scalars import base64_text, format_double
 
 _INF = math.inf
@@ -28,60 +29,35 @@ def go_json(root: AnyValue, legacy: bool) -> str:
     Iterative, so nesting depth is unbounded.
     """
     esc = _JSON_ESC_LEGACY if legacy else _JSON_ESC
-    out: list[str] = []
-    ap = out.append
-    stack: list[object] = [root]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item = pop()
-        if item.__class__ is str:
-            ap(item)
-            continue
-        v: AnyValue = item  # type: ignore[assignment]
+
+    def render(v: AnyValue, push: Push) -> str | None:
         w = v.WhichOneof("value")
         if w == "string_value":
-            ap('"' + v.string_value.translate(esc) + '"')
-        elif w == "int_value":
-            ap(str(v.int_value))
-        elif w == "double_value":
+            return '"' + v.string_value.translate(esc) + '"'
+        if w == "int_value":
+            return str(v.int_value)
+        if w == "double_value":
             d = v.double_value
-            if d != d or d == _INF or d == -_INF:
-                return ""
-            ap(format_double(d))
-        elif w == "bool_value":
-            ap("true" if v.bool_value else "false")
-        elif w == "bytes_value":
+            return None if d != d or d == _INF or d == -_INF else format_double(d)
+        if w == "bool_value":
+            return "true" if v.bool_value else "false"
+        if w == "bytes_value":
             raw = v.bytes_value
             # pdata copies bytes with append(nil, ...): empty becomes a nil slice.
-            ap('"' + base64_text(raw) + '"' if raw or legacy else "null")
-        elif w == "array_value":
-            vals = v.array_value.values
-            n = len(vals)
-            if not n:
-                ap("[]")
-                continue
-            ap("[")
-            push("]")
-            for i in range(n - 1, -1, -1):
-                push(vals[i])
-                if i:
-                    push(",")
-        elif w == "kvlist_value":
-            entries: dict[str, AnyValue] = {}
-            for kv in v.kvlist_value.values:
-                entries[kv.key] = kv.value
+            return '"' + base64_text(raw) + '"' if raw or legacy else "null"
+        if w == "array_value":
+            values = v.array_value.values
+            if not values:
+                return "[]"
+            push_items(push, values, ",", "]")
+            return "["
+        if w == "kvlist_value":
+            entries = {kv.key: kv.value for kv in v.kvlist_value.values}
             if not entries:
-                ap("{}")
-                continue
-            ap("{")
-            push("}")
+                return "{}"
             keys = sorted(entries)
-            for i in range(len(keys) - 1, -1, -1):
-                k = keys[i]
-                push(entries[k])
-                push('"' + k.translate(esc) + '":')
-                if i:
-                    push(",")
-        else:
-            ap("null")
-    return "".join(out)
+            push_items(push, [entries[k] for k in keys], ",", "}", ['"' + k.translate(esc) + '":' for k in keys])
+            return "{"
+        return "null"
+
+    return write_nested(root, render) or ""

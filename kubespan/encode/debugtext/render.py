@@ -8,6 +8,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.encode.debugtext.blocks import (
     Append,
@@ -29,66 +30,60 @@ _LEGACY_KIND = {
 _LEGACY_STATUS = {0: "STATUS_CODE_UNSET", 1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR"}
 
 
-def _render_current(req: ExportTraceServiceRequest, ap: Append) -> None:
-    kinds, statuses, fid, fts = _KIND, _STATUS, format_id, format_timestamp
+def _span_names(k: int, sp: Span) -> str:
+    """The lines that open a span in both formats."""
+    return (f"Span #{k}\n"
+            f"    Trace ID       : {format_id(sp.trace_id)}\n"
+            f"    Parent ID      : {format_id(sp.parent_span_id)}\n"
+            f"    ID             : {format_id(sp.span_id)}\n"
+            f"    Name           : {inert(sp.name)}\n")
+
+
+def _span_head(k: int, sp: Span) -> str:
+    st, ts = sp.status, sp.trace_state
+    return (_span_names(k, sp)
+            + f"    Kind           : {_KIND.get(sp.kind, '')}\n"
+            + (f"    TraceState     : {inert(ts)}\n" if ts else "")
+            + f"    Start time     : {format_timestamp(sp.start_time_unix_nano)}\n"
+            f"    End time       : {format_timestamp(sp.end_time_unix_nano)}\n"
+            f"    Status code    : {_STATUS.get(st.code, '')}\n"
+            f"    Status message : {inert(st.message)}\n"
+            f"    DroppedAttributesCount: {sp.dropped_attributes_count}\n"
+            f"    DroppedEventsCount: {sp.dropped_events_count}\n"
+            f"    DroppedLinksCount: {sp.dropped_links_count}\n")
+
+
+def _legacy_span_head(k: int, sp: Span) -> str:
+    kind, code = sp.kind, sp.status.code
+    return (_span_names(k, sp)
+            + f"    Kind           : {_LEGACY_KIND.get(kind) or str(kind)}\n"
+            f"    Start time     : {format_timestamp(sp.start_time_unix_nano)}\n"
+            f"    End time       : {format_timestamp(sp.end_time_unix_nano)}\n"
+            f"    Status code    : {_LEGACY_STATUS.get(code) or str(code)}\n"
+            f"    Status message : {inert(sp.status.message)}\n")
+
+
+def _render(req: ExportTraceServiceRequest, ap: Append, legacy: bool) -> None:
+    """The blob of either format: v0.54 has no scope attributes, entity refs, trace state or dropped counts."""
+    span_head = _legacy_span_head if legacy else _span_head
     for i, rs in enumerate(req.resource_spans):
         res = rs.resource
         ap(f"ResourceSpans #{i}\nResource SchemaURL: {inert(rs.schema_url)}\n")
-        write_attributes(ap, "Resource attributes:\n", res.attributes, "     ->", False)
-        if _HAS_ENTITY_REFS and len(res.entity_refs):
+        write_attributes(ap, "Resource labels:\n" if legacy else "Resource attributes:\n", res.attributes,
+                         "     ->", legacy)
+        if not legacy and _HAS_ENTITY_REFS and len(res.entity_refs):
             write_entity_refs(ap, res.entity_refs)
         for j, ss in enumerate(rs.scope_spans):
             sc = ss.scope
             ap(f"ScopeSpans #{j}\nScopeSpans SchemaURL: {inert(ss.schema_url)}\n"
                f"InstrumentationScope {inert(sc.name)} {inert(sc.version)}\n")
-            write_attributes(ap, "InstrumentationScope attributes:\n", sc.attributes, "     ->", False)
+            if not legacy:
+                write_attributes(ap, "InstrumentationScope attributes:\n", sc.attributes, "     ->", False)
             for k, sp in enumerate(ss.spans):
-                st = sp.status
-                ts = sp.trace_state
-                ap(f"Span #{k}\n"
-                   f"    Trace ID       : {fid(sp.trace_id)}\n"
-                   f"    Parent ID      : {fid(sp.parent_span_id)}\n"
-                   f"    ID             : {fid(sp.span_id)}\n"
-                   f"    Name           : {inert(sp.name)}\n"
-                   f"    Kind           : {kinds.get(sp.kind, '')}\n"
-                   + (f"    TraceState     : {inert(ts)}\n" if ts else "")
-                   + f"    Start time     : {fts(sp.start_time_unix_nano)}\n"
-                   f"    End time       : {fts(sp.end_time_unix_nano)}\n"
-                   f"    Status code    : {statuses.get(st.code, '')}\n"
-                   f"    Status message : {inert(st.message)}\n"
-                   f"    DroppedAttributesCount: {sp.dropped_attributes_count}\n"
-                   f"    DroppedEventsCount: {sp.dropped_events_count}\n"
-                   f"    DroppedLinksCount: {sp.dropped_links_count}\n")
-                write_attributes(ap, "Attributes:\n", sp.attributes, "     ->", False)
+                ap(span_head(k, sp))
+                write_attributes(ap, "Attributes:\n", sp.attributes, "     ->", legacy)
                 if len(sp.events) or len(sp.links):
-                    write_events_links(ap, sp, False)
-
-
-def _render_legacy(req: ExportTraceServiceRequest, ap: Append) -> None:
-    kinds, statuses, fid, fts = _LEGACY_KIND, _LEGACY_STATUS, format_id, format_timestamp
-    for i, rs in enumerate(req.resource_spans):
-        ap(f"ResourceSpans #{i}\nResource SchemaURL: {inert(rs.schema_url)}\n")
-        write_attributes(ap, "Resource labels:\n", rs.resource.attributes, "     ->", True)
-        for j, ss in enumerate(rs.scope_spans):
-            sc = ss.scope
-            ap(f"ScopeSpans #{j}\nScopeSpans SchemaURL: {inert(ss.schema_url)}\n"
-               f"InstrumentationScope {inert(sc.name)} {inert(sc.version)}\n")
-            for k, sp in enumerate(ss.spans):
-                st = sp.status
-                kind, code = sp.kind, st.code
-                ap(f"Span #{k}\n"
-                   f"    Trace ID       : {fid(sp.trace_id)}\n"
-                   f"    Parent ID      : {fid(sp.parent_span_id)}\n"
-                   f"    ID             : {fid(sp.span_id)}\n"
-                   f"    Name           : {inert(sp.name)}\n"
-                   f"    Kind           : {kinds.get(kind) or str(kind)}\n"
-                   f"    Start time     : {fts(sp.start_time_unix_nano)}\n"
-                   f"    End time       : {fts(sp.end_time_unix_nano)}\n"
-                   f"    Status code    : {statuses.get(code) or str(code)}\n"
-                   f"    Status message : {inert(st.message)}\n")
-                write_attributes(ap, "Attributes:\n", sp.attributes, "     ->", True)
-                if len(sp.events) or len(sp.links):
-                    write_events_links(ap, sp, True)
+                    write_events_links(ap, sp, legacy)
 
 
 # --------------------------------------------------------------------------- public
@@ -97,7 +92,7 @@ def _render_legacy(req: ExportTraceServiceRequest, ap: Append) -> None:
 def render_detailed(request: ExportTraceServiceRequest, *, legacy: bool = False) -> str:
     """The detailed text blob (``ResourceSpans #0`` ... ), each line ending in ``\\n``."""
     out: list[str] = []
-    (_render_legacy if legacy else _render_current)(request, out.append)
+    _render(request, out.append, legacy)
     return "".join(out)
 
 

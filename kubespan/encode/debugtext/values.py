@@ -8,6 +8,7 @@ from typing import Iterable
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from kubespan.encode.debugtext.go_json import go_json
+from kubespan.encode.debugtext.nested import Push, push_items, write_nested
 from kubespan.encode.debugtext.scalars import base64_text, format_double, format_double_legacy
 from kubespan.encode.inert import escape_keeping_lines as inert
 
@@ -54,40 +55,27 @@ def _legacy_map(values: Iterable[KeyValue]) -> str:
 _UNKNOWN = '<Unknown OpenTelemetry attribute value type "{}">'
 
 
+def _legacy_render(v: AnyValue, push: Push) -> str:
+    w = v.WhichOneof("value")
+    if w == "string_value":
+        return inert(v.string_value)
+    if w == "int_value":
+        return str(v.int_value)
+    if w == "double_value":
+        return format_double_legacy(v.double_value)
+    if w == "bool_value":
+        return "true" if v.bool_value else "false"
+    if w == "array_value":
+        push_items(push, v.array_value.values, ", ", "]")
+        return "["
+    if w == "kvlist_value":
+        return _legacy_map(v.kvlist_value.values)
+    return _UNKNOWN.format(LEGACY_TYPE_NAMES[w])
+
+
 def _legacy_text(root: AnyValue) -> str:
     """v0.54 ``attributeValueToString`` (iterative over nested slices)."""
-    out: list[str] = []
-    ap = out.append
-    stack: list[object] = [root]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item = pop()
-        if item.__class__ is str:
-            ap(item)
-            continue
-        v: AnyValue = item  # type: ignore[assignment]
-        w = v.WhichOneof("value")
-        if w == "string_value":
-            ap(inert(v.string_value))
-        elif w == "int_value":
-            ap(str(v.int_value))
-        elif w == "double_value":
-            ap(format_double_legacy(v.double_value))
-        elif w == "bool_value":
-            ap("true" if v.bool_value else "false")
-        elif w == "array_value":
-            vals = v.array_value.values
-            ap("[")
-            push("]")
-            for i in range(len(vals) - 1, -1, -1):
-                push(vals[i])
-                if i:
-                    push(", ")
-        elif w == "kvlist_value":
-            ap(_legacy_map(v.kvlist_value.values))
-        else:
-            ap(_UNKNOWN.format(LEGACY_TYPE_NAMES[w]))
-    return "".join(out)
+    return write_nested(root, _legacy_render) or ""
 
 
 def value_to_string(v: AnyValue, *, legacy: bool = False) -> str:

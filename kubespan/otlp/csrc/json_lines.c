@@ -80,6 +80,14 @@ static void put_u64_text(Object *o, const char *name, uint64_t value) {
     PUT_LITERAL(o->b, "\"");
 }
 
+/* The ids and trace state a span and a link both begin with; 0 when the trace state is not UTF-8. */
+static int put_ids(Object *o, Slice trace_id, Slice span_id, Slice trace_state) {
+    if (trace_id.n) put_id(o, "traceId", trace_id);
+    if (span_id.n) put_id(o, "spanId", span_id);
+    if (trace_state.n) { key(o, "traceState"); if (!buf_quote(o->b, trace_state)) return 0; }
+    return 1;
+}
+
 /* `attributes` is scratch space of the caller's, reused from one event or link to the next. */
 static int put_event(Buffer *b, Slice event, PyObject *cache, Repeated *attributes) {
     Slice name = {NULL, 0};
@@ -128,9 +136,7 @@ static int put_link(Buffer *b, Slice link, PyObject *cache, Repeated *attributes
     }
     Object o = {b, 0};
     PUT_LITERAL(b, "{");
-    if (trace_id.n) put_id(&o, "traceId", trace_id);
-    if (span_id.n) put_id(&o, "spanId", span_id);
-    if (trace_state.n) { key(&o, "traceState"); if (!buf_quote(b, trace_state)) return WALK_UNUSUAL; }
+    if (!put_ids(&o, trace_id, span_id, trace_state)) return WALK_UNUSUAL;
     if (put_attributes(&o, "attributes", attributes, cache) < 0) return WALK_ERROR;
     if ((uint32_t)dropped) { key(&o, "droppedAttributesCount"); buf_u64(b, (uint32_t)dropped); }
     if (flags) { key(&o, "flags"); buf_u64(b, flags); }
@@ -205,9 +211,7 @@ static int put_span(Buffer *b, Slice span, PyObject *cache, SpanLists *lists) {
     }
     Object o = {b, 0};
     PUT_LITERAL(b, "{");
-    if (trace_id.n) put_id(&o, "traceId", trace_id);
-    if (span_id.n) put_id(&o, "spanId", span_id);
-    if (trace_state.n) { key(&o, "traceState"); if (!buf_quote(b, trace_state)) return WALK_UNUSUAL; }
+    if (!put_ids(&o, trace_id, span_id, trace_state)) return WALK_UNUSUAL;
     if (parent_id.n) put_id(&o, "parentSpanId", parent_id);
     if (flags) { key(&o, "flags"); buf_u64(b, flags); }
     if (name.n) { key(&o, "name"); if (!buf_quote(b, name)) return WALK_UNUSUAL; }

@@ -1,5 +1,5 @@
 /* walk_spans: the ResourceSpans and ScopeSpans around every span of a request, walked once for
-   every compiled reader (the span columns, the JSON lines). */
+   every compiled reader (the span columns, the JSON lines); and the Status reader they share. */
 #include "wire.h"
 
 int read_status(Slice status, Slice *message, int64_t *code) {
@@ -19,18 +19,22 @@ int read_status(Slice status, Slice *message, int64_t *code) {
     return 1;
 }
 
-static int walk_scope_spans(Slice scope_spans, long scope, const SpanVisit *visit, void *context) {
-    if (visit->scope_begins != NULL) {
-        int begun = visit->scope_begins(context, scope);
-        if (begun != WALK_OK)
-            return begun;
-    }
-    FIELDS_OF(scope_spans) {
+typedef struct {
+    const SpanVisit *visit;
+    void *context;
+    long scope;  /* the number of the next ScopeSpans */
+} Walk;
+
+typedef int (*FieldVisit)(Walk *walk, Slice field);
+
+/* Visit every field `wanted` of `message`; it and the field `also` (0: none) must be length-delimited. */
+static int each_field(Slice message, uint32_t wanted, uint32_t also, FieldVisit visit, Walk *walk) {
+    FIELDS_OF(message) {
         Slice item;
-        if (number == SCOPE_SPANS_SCOPE || number == SCOPE_SPANS_SPANS) {
+        if (number == wanted || (also && number == also)) {
             FIELD_LEN(item);
-            if (number == SCOPE_SPANS_SPANS) {
-                int visited = visit->span(context, scope, item);
+            if (number == wanted) {
+                int visited = visit(walk, item);
                 if (visited != WALK_OK)
                     return visited;
             }
@@ -42,38 +46,25 @@ static int walk_scope_spans(Slice scope_spans, long scope, const SpanVisit *visi
     return WALK_OK;
 }
 
-/* The scope spans of one ResourceSpans, numbered on from *scope. */
-static int walk_resource_spans(Slice resource_spans, long *scope, const SpanVisit *visit, void *context) {
-    FIELDS_OF(resource_spans) {
-        Slice item;
-        if (number == RESOURCE_SPANS_RESOURCE || number == RESOURCE_SPANS_SCOPE_SPANS) {
-            FIELD_LEN(item);
-            if (number == RESOURCE_SPANS_SCOPE_SPANS) {
-                int walked = walk_scope_spans(item, (*scope)++, visit, context);
-                if (walked != WALK_OK)
-                    return walked;
-            }
-        } else {
-            FIELD_SKIP();
-        }
+static int visit_span(Walk *walk, Slice span) {
+    return walk->visit->span(walk->context, walk->scope - 1, span);
+}
+
+static int visit_scope_spans(Walk *walk, Slice scope_spans) {
+    long scope = walk->scope++;
+    if (walk->visit->scope_begins != NULL) {
+        int begun = walk->visit->scope_begins(walk->context, scope);
+        if (begun != WALK_OK)
+            return begun;
     }
-    FIELDS_END();
-    return WALK_OK;
+    return each_field(scope_spans, SCOPE_SPANS_SPANS, SCOPE_SPANS_SCOPE, visit_span, walk);
+}
+
+static int visit_resource_spans(Walk *walk, Slice resource_spans) {
+    return each_field(resource_spans, RESOURCE_SPANS_SCOPE_SPANS, RESOURCE_SPANS_RESOURCE, visit_scope_spans, walk);
 }
 
 int walk_spans(Slice request, const SpanVisit *visit, void *context) {
-    long scope = 0;
-    FIELDS_OF(request) {
-        Slice item;
-        if (number == REQUEST_RESOURCE_SPANS) {
-            FIELD_LEN(item);
-            int walked = walk_resource_spans(item, &scope, visit, context);
-            if (walked != WALK_OK)
-                return walked;
-        } else {
-            FIELD_SKIP();
-        }
-    }
-    FIELDS_END();
-    return WALK_OK;
+    Walk walk = {visit, context, 0};
+    return each_field(request, REQUEST_RESOURCE_SPANS, 0, visit_resource_spans, &walk);
 }
