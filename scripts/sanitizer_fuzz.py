@@ -40,7 +40,9 @@ def runtime(name: str) -> str | None:
 def build(into: Path) -> Path:
     """Copy the package into `into` and build the extension there with the sanitizers."""
     shutil.copytree(ROOT / "kubespan", into / "kubespan", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
-    shutil.copytree(ROOT / "tests", into / "tests", ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"))
+    for part in ("fuzz", "support"):  # the fuzz targets and the helpers they import
+        shutil.copytree(ROOT / "tests" / part, into / "tests" / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "tests" / "__init__.py", into / "tests")
     (into / "scripts").mkdir()
     shutil.copy(ROOT / "scripts" / "fuzz_campaign.py", into / "scripts")
     suffix = sysconfig.get_config_var("EXT_SUFFIX")

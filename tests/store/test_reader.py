@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from kubespan.model import AttributeTable
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.query import compile_query
 from kubespan.store import SpanStore, StoreReader, TagValue, TimeWindow
+from kubespan.store.reader import newest_first
 from tests.support.spanfactory import T0, S, batch, trace_id
 
 
@@ -97,3 +99,18 @@ def test_append_listeners_see_each_batch_once_stored():
     feed(store, table, [S(1, 1), S(1, 2)])
     feed(store, table, [S(2, 3), S(2, 4)])
     assert seen == [(0, 2, 0), (2, 2, 0)] and store.evicted_spans == 1
+
+
+def test_a_page_of_newest_traces_is_the_head_of_the_full_order():
+    rng = np.random.default_rng(3)
+    rows = np.sort(rng.choice(100_000, 20_000, replace=False))
+    starts = rng.integers(0, 300, len(rows)) * 1_000  # many ties: broken by row, newest first
+    full = np.lexsort((-rows, -starts))
+    for count in (1, 7, 100, 4_999, 5_000, 20_000, None):
+        got = newest_first(rows, starts, count)
+        assert (got[:count] == full[:count]).all()
+    store, table = make()
+    feed(store, table, [S(t, t, start=(t * 7919) % 50) for t in range(1, 400)])
+    every = store.search_traces()
+    assert [store.trace_page(None, offset, 9).trace_ids for offset in (0, 9, 390)] == [
+        every[0:9], every[9:18], every[390:399]]
