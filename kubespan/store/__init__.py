@@ -4,22 +4,11 @@ Writing: `StoreWriter` (through `SpanStore.consume_traces`). Reading: `StoreRead
 immutable `Snapshot` (`SpanStore.reader()`). See proto_notes/store.md.
 """
 
-from kubespan.store.reader import StoreReader, TimeWindow, TracePage
+from kubespan.store.reader import StoreReader, TimeWindow, TraceAggregates, TracePage
 from kubespan.store.rows import SpanDetail, SpanRow, TagValue, TraceSummary, ValueStats
 from kubespan.store.snapshot import Snapshot
 from kubespan.store.store import SpanStore
 from kubespan.store.writer import StoreWriter
 
-__all__ = [
-           "Snapshot",
-           "SpanDetail",
-           "SpanRow",
-           "SpanStore",
-           "StoreReader",
-           "StoreWriter",
-           "TagValue",
-           "TimeWindow",
-           "TracePage",
-           "TraceSummary",
-           "ValueStats",
-]
+__all__ = ["Snapshot", "SpanDetail", "SpanRow", "SpanStore", "StoreReader", "StoreWriter", "TagValue", "TimeWindow",
+           "TraceAggregates", "TracePage", "TraceSummary", "ValueStats"]

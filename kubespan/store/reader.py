@@ -37,6 +37,21 @@ class TimeWindow:
     end: int | None = None
 
 
+TRACE_SORTS = ("start", "duration", "spans", "errors")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceAggregates:
+    """Traces (in the order asked for) and, per trace, its stored spans' first start, last end,
+    span count and error count."""
+
+    trace_ids: list[bytes]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    spans: npt.NDArray[np.int64]
+    errors: npt.NDArray[np.int64]
+
+
 @dataclass(frozen=True, slots=True)
 class TracePage:
     total: int  # traces matching
@@ -108,39 +123,80 @@ class StoreReader:
         return self.trace_page(query, offset, limit, deadline, window=window).trace_ids
 
     def trace_page(self, query: Query | None = None, offset: int = 0, limit: int | None = None,
-                   deadline: Deadline | None = None, *, window: TimeWindow | None = None) -> TracePage:
+                   deadline: Deadline | None = None, *, window: TimeWindow | None = None,
+                   sort: str = "start") -> TracePage:
         """The number of matching traces and the ids of [offset, offset + limit), newest first.
 
         Only the page's ids are materialised, so a UI can show a page of a huge result.
+        `sort`: "start" (newest first), "duration" (longest), "spans" or "errors" (most first);
+        ties: the newest trace row first.
         """
+        snap = self.snap
+        rows, trace_col = self._matching_rows(query, deadline, window)
+        if not len(rows):
+            return TracePage(0, [])
+        stop = None if limit is None else offset + max(0, limit)
+        order = newest_first(rows, self._sort_key(rows, trace_col, sort), stop)
+        ids = snap.trace_ids
+        window_ids = [ids[row] for row in rows[order[offset:stop]].tolist()]
+        return TracePage(len(rows), [trace_id for trace_id in window_ids if trace_id is not None])
+
+    def _matching_rows(self, query: Query | None, deadline: Deadline | None,
+                       window: TimeWindow | None) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int32]]:
+        """Trace rows with a matching live span, ascending, and the live spans' trace column."""
         snap = self.snap
         trace_col = snap.column("trace")
         if query is None and window is None:
             matched = trace_col
         else:
             matched = trace_col[self.search(query, deadline, window=window) - snap.floor]
-        rows = np.flatnonzero(trace_flags(matched, snap.n_traces + 1))
-        if not len(rows):
-            return TracePage(0, [])
-        starts = self._trace_starts(rows, trace_col)
-        stop = None if limit is None else offset + max(0, limit)
-        order = newest_first(rows, starts, stop)
-        ids = snap.trace_ids
-        window_ids = [ids[row] for row in rows[order[offset:stop]].tolist()]
-        return TracePage(len(rows), [trace_id for trace_id in window_ids if trace_id is not None])
+        return np.flatnonzero(trace_flags(matched, snap.n_traces + 1)), trace_col
 
-    def _trace_starts(self, rows: npt.NDArray[np.intp], trace_col: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
-        start, dirty = self.snap.trace_start, self.snap.trace_dirty
-        starts = start[rows].copy()
-        stale = rows[dirty[rows]]
+    def trace_aggregates(self, query: Query | None = None, deadline: Deadline | None = None, *,
+                         window: TimeWindow | None = None, sort: str = "start") -> TraceAggregates:
+        """Every trace with a matching span, ordered as `trace_page` orders them, with its start,
+        end, span and error counts over all its stored spans (for sorting and folding)."""
+        rows, trace_col = self._matching_rows(query, deadline, window)
+        if not len(rows):
+            empty = np.zeros(0, np.int64)
+            return TraceAggregates([], empty, empty, empty, empty)
+        starts, ends = self._trace_bounds(rows, trace_col)
+        order = newest_first(rows, self._sort_key(rows, trace_col, sort, (starts, ends)), None)
+        rows = rows[order]
+        traces = self.snap.traces
+        return TraceAggregates([self.snap.trace_ids[row] or b"" for row in rows.tolist()], starts[order],
+                               ends[order], traces.count[rows].astype(np.int64), traces.errors[rows].astype(np.int64))
+
+    def _sort_key(self, rows: npt.NDArray[np.intp], trace_col: npt.NDArray[np.int32], sort: str,
+                  bounds: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None) -> npt.NDArray[np.int64]:
+        if sort not in TRACE_SORTS:
+            raise ValueError(f"unknown trace order {sort!r}: use one of {', '.join(TRACE_SORTS)}")
+        if sort == "spans":
+            return self.snap.traces.count[rows].astype(np.int64)
+        if sort == "errors":
+            return self.snap.traces.errors[rows].astype(np.int64)
+        starts, ends = bounds if bounds is not None else self._trace_bounds(rows, trace_col, ends=sort == "duration")
+        return starts if sort == "start" else ends - starts
+
+    def _trace_bounds(self, rows: npt.NDArray[np.intp], trace_col: npt.NDArray[np.int32],
+                      ends: bool = True) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(first start, last end) of each trace row, recomputed from the live spans where stale."""
+        traces = self.snap.traces
+        starts, finish = traces.start[rows].copy(), traces.end[rows].copy() if ends else traces.end[:0]
+        stale_at = traces.dirty[rows]
+        stale = rows[stale_at]
         if len(stale):
-            lut = np.zeros(len(start), bool)
+            lut = np.zeros(len(traces.start), bool)
             lut[stale] = True
             selected = lut[trace_col]
-            fresh = np.full(len(start), np.iinfo(np.int64).max, np.int64)
+            fresh = np.full(len(traces.start), np.iinfo(np.int64).max, np.int64)
             np.minimum.at(fresh, trace_col[selected], self.snap.column("start")[selected])
-            starts[dirty[rows]] = fresh[stale]
-        return starts
+            starts[stale_at] = fresh[stale]
+            if ends:
+                fresh[:] = np.iinfo(np.int64).min
+                np.maximum.at(fresh, trace_col[selected], self.snap.column("end")[selected])
+                finish[stale_at] = fresh[stale]
+        return starts, finish
 
     # ------------------------------------------------------------------ spans
     def span_row(self, ordinal: int) -> SpanRow | None:

@@ -21,6 +21,7 @@ from kubespan.model import Attribute
 from kubespan.query.limits import Deadline
 from kubespan.store.chunk import Chunk
 from kubespan.store.tables import AttributeIndex, ResourceEntry, ScopeEntry
+from kubespan.store.traces import TraceColumns
 
 Ordinals = npt.NDArray[np.int64]
 """Span ordinals (arrival numbers), ascending unless said otherwise."""
@@ -48,8 +49,7 @@ class Snapshot:
     trace_ids: Sequence[bytes | None]  # trace row → id
     trace_rows: Callable[[bytes], int | None]  # id → trace row (rows ≥ n_traces are newer than the snapshot)
     n_traces: int
-    trace_start: npt.NDArray[np.int64]  # per trace row, min start (stale where trace_dirty)
-    trace_dirty: npt.NDArray[np.bool_]
+    traces: TraceColumns  # per trace row: start, end, span and error counts
     attributes: Sequence[Attribute]  # AttributeTable.attributes (append-only), valid up to n_attributes
     n_attributes: int
     index: AttributeIndex  # updated to at least n_attributes
@@ -58,6 +58,16 @@ class Snapshot:
 
     def __len__(self) -> int:
         return self.stop - self.floor
+
+    @property
+    def trace_start(self) -> npt.NDArray[np.int64]:
+        """Per trace row, the first start (stale where `trace_dirty`): `traces.start`."""
+        return self.traces.start
+
+    @property
+    def trace_dirty(self) -> npt.NDArray[np.bool_]:
+        """Per trace row, whether some of its spans were evicted: `traces.dirty`."""
+        return self.traces.dirty
 
     def trace_lookup(self, trace_id: bytes) -> int | None:
         """The trace row of `trace_id` in this snapshot, or None."""

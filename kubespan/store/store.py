@@ -90,8 +90,9 @@ class SpanStore:
         return self.reader().search_traces(query, offset, limit, deadline, window=window)
 
     def trace_page(self, query: Query | None = None, offset: int = 0, limit: int | None = None,
-                   deadline: Deadline | None = None, *, window: TimeWindow | None = None) -> TracePage:
-        return self.reader().trace_page(query, offset, limit, deadline, window=window)
+                   deadline: Deadline | None = None, *, window: TimeWindow | None = None,
+                   sort: str = "start") -> TracePage:
+        return self.reader().trace_page(query, offset, limit, deadline, window=window, sort=sort)
 
     def span_row(self, ordinal: int) -> SpanRow | None:
         return self.reader().span_row(ordinal)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -16,6 +17,18 @@ COMPACT_MIN_DEAD = 16_384
 """Dead rows are recycled once there are this many and a quarter as many as live ones."""
 DEAD_ROW_BYTES = 130
 """What a trace id costs in the id → row map: the dict entry and the 16-byte key object."""
+
+
+@dataclass(frozen=True, slots=True)
+class TraceColumns:
+    """Per trace row, as a snapshot sees them: start and end are stale where `dirty` (some of
+    the trace's spans were evicted: recompute from the live spans); counts are exact."""
+
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    count: npt.NDArray[np.int32]
+    errors: npt.NDArray[np.int32]
+    dirty: npt.NDArray[np.bool_]
 
 
 class TraceTable:
@@ -42,14 +55,15 @@ class TraceTable:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def share(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-        """(start, dirty) for a snapshot; the next write copies them first."""
+    def share(self) -> TraceColumns:
+        """The per-row arrays for a snapshot; the next write copies them first."""
         self._shared = True
-        return self.start, self.dirty
+        return TraceColumns(self.start, self.end, self.count, self.errors, self.dirty)
 
     def _unshare(self) -> None:
         if self._shared:
-            self.start, self.dirty = self.start.copy(), self.dirty.copy()
+            self.start, self.end, self.dirty = self.start.copy(), self.end.copy(), self.dirty.copy()
+            self.count, self.errors = self.count.copy(), self.errors.copy()
             self._shared = False
 
     def rows(self, trace_ids: list[bytes]) -> list[int]:

@@ -225,14 +225,13 @@ class StoreWriter:
         """Everything a reader needs, taken under the lock; new attributes indexed outside it."""
         with self.lock:
             traces, rs = self._traces, self._rs
-            trace_start, trace_dirty = traces.share()
             snap = Snapshot(
                 chunks=tuple(self.chunks()), floor=self._floor, stop=self._next,
                 names=self._names.strings, services=self._services.strings, event_names=self._events.strings,
                 scope_resource=rs.scope_resource, resource_attrs=[r.attribute_ids for r in rs.resources],
                 resource_service=self._resource_service, resources=rs.resources, scopes=rs.scopes,
                 trace_ids=traces.ids, trace_rows=traces.index.get, n_traces=len(traces.ids),
-                trace_start=trace_start, trace_dirty=trace_dirty,
+                traces=traces.share(),
                 attributes=self.table.attributes, n_attributes=len(self.table.attributes),
                 index=self._index, cache=self._scan_cache,
             )

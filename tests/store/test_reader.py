@@ -114,3 +114,36 @@ def test_a_page_of_newest_traces_is_the_head_of_the_full_order():
     every = store.search_traces()
     assert [store.trace_page(None, offset, 9).trace_ids for offset in (0, 9, 390)] == [
         every[0:9], every[9:18], every[390:399]]
+
+
+def brute_force(store: SpanStore) -> dict[bytes, tuple[int, int, int, int]]:
+    """Per trace id from the stored rows: (start, end, spans, errors)."""
+    out: dict[bytes, list[int]] = {}
+    for row in store.span_rows(store.search().tolist()):
+        found = out.setdefault(row.trace_id, [row.start, row.end, 0, 0])
+        found[0], found[1] = min(found[0], row.start), max(found[1], row.end)
+        found[2] += 1
+        found[3] += row.status == 2
+    return {tid: tuple(values) for tid, values in out.items()}
+
+
+def test_traces_sorted_by_start_duration_spans_and_errors_with_their_aggregates():
+    store, table = make(max_spans=300)
+    rng = np.random.default_rng(5)
+    for index in range(40):  # traces come back in later batches; eviction leaves some partly stored
+        spans = [S(int(t), index * 100 + j + 1, start=int(rng.integers(0, 10_000)), duration=int(rng.integers(1, 5000)),
+                   status=2 if rng.random() < 0.2 else 0) for j, t in enumerate(rng.integers(1, 60, 20))]
+        feed(store, table, spans)
+    truth = brute_force(store)
+    reader = store.reader()
+    keys = {"start": lambda v: v[0], "duration": lambda v: v[1] - v[0], "spans": lambda v: v[2], "errors": lambda v: v[3]}
+    for sort, key in keys.items():
+        aggregates = reader.trace_aggregates(sort=sort)
+        got = [key(truth[tid]) for tid in aggregates.trace_ids]
+        assert got == sorted(got, reverse=True) and set(aggregates.trace_ids) == set(truth)
+        assert [(int(a), int(b), int(c), int(d)) for a, b, c, d in zip(
+            aggregates.start, aggregates.end, aggregates.spans, aggregates.errors)] == [truth[t] for t in aggregates.trace_ids]
+        assert reader.trace_page(None, 3, 5, sort=sort).trace_ids == aggregates.trace_ids[3:8]
+    assert store.writer.evicted_spans > 0 and any(store.writer._traces.dirty)
+    with pytest.raises(ValueError, match="unknown trace order 'name'"):
+        reader.trace_page(sort="name")
