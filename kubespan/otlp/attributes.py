@@ -7,7 +7,6 @@ message and so also validates it (UTF-8, nesting, wire types).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -55,6 +54,19 @@ def any_value_to_python(value: AnyValue) -> tuple[Any, str]:
 
 
 _scalar_key_value = compiled.scalar_key_value
+_SHARED_KEYS: dict[str, str] = {}
+SHARED_KEYS = 4096
+"""Distinct keys kept as one shared str each (as csrc/key_value.c does); bounded, so that a
+request of 100,000 distinct keys does not grow a table that never shrinks."""
+
+
+def _shared_key(key: str) -> str:
+    found = _SHARED_KEYS.get(key)
+    if found is None:
+        if len(_SHARED_KEYS) < SHARED_KEYS:
+            _SHARED_KEYS[key] = key
+        return key
+    return found
 _NESTED = ("array_value", "kvlist_value")
 _SPAN_ATTRIBUTE_PATH = (9, 2, 2, 1)
 """Field numbers from a span attribute up to its request: Span.attributes,
@@ -69,7 +81,8 @@ def decode_key_value(raw: bytes) -> Attribute:
     is accepted here, every writer can parse again as an `ExportTraceServiceRequest`.
     A scalar value (string, int, double, bool) is read by the compiled decoder when it is
     built (`compiled.scalar_key_value`, about 10× cheaper); it answers None for anything
-    else, and this official path decides. Keys are interned: one `str` per distinct key.
+    else, and this official path decides. Keys are shared: one `str` per distinct key (the
+first 4,096 distinct keys).
     """
     if _scalar_key_value is not None:
         found = _scalar_key_value(raw)
@@ -82,7 +95,7 @@ def decode_key_value(raw: bytes) -> Attribute:
         value, kind = any_value_to_python(kv.value)
     except (DecodeError, RecursionError) as exc:
         raise InvalidAttribute(f"undecodable attribute: {exc}") from None
-    return Attribute(sys.intern(kv.key), value, kind)
+    return Attribute(_shared_key(kv.key), value, kind)
 
 
 def _parse_at_span_depth(raw: bytes) -> KeyValue:

@@ -13,6 +13,24 @@ enum { KV_KEY = 1, KV_VALUE = 2 };
 enum { AV_STRING = 1, AV_BOOL = 2, AV_INT = 3, AV_DOUBLE = 4 };
 
 static PyObject *type_names[5];  /* "empty", "str", "bool", "int", "double" by AnyValue field number */
+static PyObject *shared_keys;    /* key str -> itself, for the first SHARED_KEYS distinct keys */
+enum { SHARED_KEYS = 4096 };
+
+/* One str object per distinct key, so a million pairs of one key hold its text once. Bounded:
+   a request of 100,000 distinct keys must not grow a table that never shrinks (the keys
+   past the bound are kept as decoded). A new reference, or NULL with an error set. */
+static PyObject *shared_key(PyObject *key) {
+    if (shared_keys == NULL && (shared_keys = PyDict_New()) == NULL)
+        return NULL;
+    PyObject *found = PyDict_GetItemWithError(shared_keys, key);
+    if (found != NULL)
+        return Py_NewRef(found);
+    if (PyErr_Occurred())
+        return NULL;
+    if (PyDict_GET_SIZE(shared_keys) < SHARED_KEYS && PyDict_SetItem(shared_keys, key, key) < 0)
+        return NULL;
+    return Py_NewRef(key);
+}
 
 static int init_type_names(void) {
     static const char *names[5] = {"empty", "str", "bool", "int", "double"};
@@ -101,7 +119,11 @@ PyObject *scalar_key_value(PyObject *self, PyObject *arg) {
         PyErr_Clear();
         goto none;
     }
-    PyUnicode_InternInPlace(&key_text);  /* one str per distinct key, however many pairs share it */
+    PyObject *key_shared = shared_key(key_text);
+    Py_DECREF(key_text);
+    if (key_shared == NULL)
+        goto done;
+    key_text = key_shared;
     PyObject *value = any_value(value_bytes, &field, &unusual);
     if (value == NULL) {
         Py_DECREF(key_text);
