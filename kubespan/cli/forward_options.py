@@ -12,15 +12,13 @@ import dataclasses
 import os
 import sys
 
-from kubespan.forward.settings import ForwardSettings, QueueSettings, RetrySettings, parse_header, parse_queue_size
-
-
-def _forward_url(value: str) -> str:
-    try:
-        ForwardSettings.from_url(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
+from kubespan.forward.settings import (
+    ForwardSettings,
+    QueueSettings,
+    RetrySettings,
+    parse_header,
+    parse_queue_size,
+)
 
 
 def _header(value: str) -> tuple[str, str]:
@@ -75,7 +73,7 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
 
 def add_forward_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("forwarding (like the Collector's OTLP exporters)")
-    group.add_argument("--forward", action="append", default=[], type=_forward_url, metavar="URL",
+    group.add_argument("--forward", action="append", default=[], metavar="URL",
                        help="forward to grpc://HOST:4317, grpcs://..., http://HOST:4318 or https://... (repeatable)")
     group.add_argument("--forward-header", action="append", default=[], type=_header, metavar="K=V",
                        help="header sent with every forwarded request, e.g. 'Authorization=Bearer ...'")
@@ -96,7 +94,7 @@ def add_forward_options(parser: argparse.ArgumentParser) -> None:
 
 def forward_targets(args: argparse.Namespace) -> list[ForwardSettings]:
     """The targets the flags describe (`--forward`, or the environment with `--forward-env`)."""
-    targets = [ForwardSettings.from_url(url) for url in args.forward]
+    targets = [_forward_target(url) for url in args.forward]
     from_env = not targets and args.forward_env
     if from_env:
         from kubespan.forward.env import settings_from_env
@@ -127,6 +125,19 @@ def forward_targets(args: argparse.Namespace) -> list[ForwardSettings]:
             queue=QueueSettings(size=size, sizer=sizer, consumers=target.queue.consumers),
         ))
     return out
+
+
+def _forward_target(url: str) -> ForwardSettings:
+    """One `--forward URL`: refused in one line naming the URL (no usage text), near-misses warned."""
+    from kubespan.forward.urls import shown, url_warnings
+
+    try:
+        target = ForwardSettings.from_url(url)
+    except ValueError as exc:
+        _refuse(f"--forward: {exc}")
+    for warning in url_warnings(url):
+        print(f"kubespan: --forward {shown(url)}: {warning}", file=sys.stderr, flush=True)
+    return target
 
 
 def finish_runtime_config(config, args: argparse.Namespace):

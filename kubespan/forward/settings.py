@@ -79,14 +79,14 @@ class ForwardSettings:
     @classmethod
     def from_url(cls, url: str, name: str | None = None) -> "ForwardSettings":
         """`grpc://h:p`, `grpcs://h:p`, `http://h:p[/base]`, `https://h:p[/base]`."""
+        from kubespan.forward.urls import WANT, shown, url_problem
+
+        problem = url_problem(url)
+        if problem:
+            raise ValueError(f"invalid forward URL {shown(url)!r}: {problem}; {WANT}")
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
-        if scheme not in ("grpc", "grpcs", "http", "https") or not parts.hostname:
-            raise ValueError(
-                f"invalid forward URL {url!r}: want grpc://HOST:PORT, grpcs://HOST:PORT, "
-                "http://HOST:PORT or https://HOST:PORT"
-            )
-        name = name or url
+        name = name or shown(url)
         compression = "none" if is_loopback_host(parts.hostname) else "gzip"
         netloc = parts.netloc.rpartition("@")[2]
         if parts.port is None:
