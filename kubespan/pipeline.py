@@ -20,6 +20,13 @@ from kubespan.otlp.decode import decode_request
 from kubespan.stats import Counters
 
 
+PIPELINE_COUNTERS = (
+    "received_requests", "received_spans", "rejected_spans", "refused_requests", "refused_spans",
+    "invalid_requests", "received_logs_requests", "received_logs", "received_metrics_requests", "received_metrics",
+)
+"""Counted by the pipeline, reported from the first stats line on."""
+
+
 class Backpressure(Exception):
     """A consumer is full: the client should retry (gRPC UNAVAILABLE, HTTP 503)."""
 
@@ -63,6 +70,7 @@ class Pipeline:
         self.processors = list(processors or [])
         self.consumers = list(consumers or [])
         self.counters = counters or Counters()
+        self.counters.declare(*PIPELINE_COUNTERS)
         self._lock = threading.Lock()
         self._listeners: list[Callable[[TraceBatch], None]] = []
         self.decode: Callable[[bytes], tuple[TraceBatch, Rejections]] = self._decode_here

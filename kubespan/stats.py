@@ -31,6 +31,12 @@ class Counters:
         with self._lock:
             self._values[name] = self._values.get(name, 0) + amount
 
+    def declare(self, *names: str) -> None:
+        """Report `names` from now on, at zero until counted: every stats line has the same keys."""
+        with self._lock:
+            for name in names:
+                self._values.setdefault(name, 0)
+
     def get(self, name: str) -> int:
         return self._values.get(name, 0)
 

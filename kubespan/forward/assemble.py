@@ -11,8 +11,9 @@ def build_forwarders(targets: list[ForwardSettings], counters: Counters) -> list
     forwarders = [Forwarder(settings, counters) for settings in targets]
     if forwarders:
         register_gauges(counters, forwarders)
-        for name in ("forward_sent_spans", "forward_dropped_spans", "forward_failed_spans", "forward_retries"):
-            counters.add(name, 0)
+        counters.declare("forward_sent_spans", "forward_sent_requests", "forward_dropped_spans",
+                         "forward_failed_spans", "forward_failed_requests", "forward_rejected_spans",
+                         "forward_retries")
     return forwarders
 
 

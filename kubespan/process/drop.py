@@ -32,6 +32,7 @@ class DropProcessor:
         self.queries = list(queries)
         self.table = table
         self.counters = counters or Counters()
+        self.counters.declare("dropped_spans")
 
     def process(self, batch: TraceBatch) -> TraceBatch | None:
         drop = [False] * batch.span_count

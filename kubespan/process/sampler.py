@@ -79,6 +79,7 @@ class ProbabilisticSampler:
         self.rate = scaled_rate(percent)
         self.table = table
         self.counters = counters or Counters()
+        self.counters.declare("sampled_out_spans")
         self._prefix = struct.pack("<I", seed & 0xFFFFFFFF)
         self._priority_ids: dict[int, bool | None] = {}
         self._scanned = 0

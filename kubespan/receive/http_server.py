@@ -92,6 +92,7 @@ class HttpReceiver:
         self._thread: threading.Thread | None = None
         self.keepalive_timeout = KEEPALIVE_TIMEOUT_S
         self.body_timeout = BODY_TIMEOUT_S
+        pipeline.counters.declare("aborted_requests", "timed_out_requests")
 
     def start(self) -> str:
         """Start serving in a background thread; return the bound `host:port`."""

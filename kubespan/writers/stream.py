@@ -65,6 +65,7 @@ class StreamWriter:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"writer-{name}", daemon=True)
         self._thread.start()
+        counters.declare(f"{name}_spans", f"{name}_errors", f"{name}_unformattable_spans")
         counters.gauge(f"{name}_queue_spans", lambda: self._queued_spans)
         counters.gauge(f"{name}_queue_bytes", lambda: self._queued_bytes)
 
