@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from kubespan.pipeline import Pipeline
+from kubespan.receive.refusals import RefusalLog
 from kubespan.receive.settings import ReceiverSettings, is_loopback, split_host_port
 from kubespan.stats import Counters
 from kubespan.writers.stream import DEFAULT_QUEUE_MIB, DEFAULT_QUEUE_SPANS, MIB, StreamWriter
@@ -58,6 +59,8 @@ class Runtime:
         self.addresses: dict[str, str] = {}
         self.warnings: list[str] = []
         self.broken_output = threading.Event()
+        self.refusals = RefusalLog(self.counters)
+        """Requests refused for their token: counted, said on stderr (rate-limited), `latest` for the footer."""
         self.decode_pool = None
         self.api = None  # kubespan.api.ApiComponent once started
         self.api_address: str | None = None
@@ -75,14 +78,16 @@ class Runtime:
         settings = self.config.receivers
         self.warnings.extend(exposure_warnings(settings) + decoder_warnings())
         if settings.token:
-            self.counters.add("unauthenticated_requests", 0)  # reported from the start, even at zero
+            self.counters.declare("unauthenticated_requests")  # reported from the start, even at zero
         try:
             self._start_decode_pool()
             if settings.grpc:
                 self._start_receiver("grpc", GrpcReceiver(self.pipeline, settings, settings.grpc,
-                                                          HANDLER_THREADS + self.config.decode_workers))
+                                                          HANDLER_THREADS + self.config.decode_workers,
+                                                          self.refusals))
             if settings.http:
-                self._start_receiver("http", HttpReceiver(self.pipeline, settings, settings.http))
+                self._start_receiver("http", HttpReceiver(self.pipeline, settings, settings.http,
+                                                          self.refusals))
             self._start_api()
         except BaseException:
             self.stop()
@@ -97,6 +102,7 @@ class Runtime:
         for receiver in reversed(self.receivers):
             receiver.stop()
         self.receivers.clear()
+        self.refusals.flush()
         if self.decode_pool is not None:
             self.pipeline.decode = self.pipeline._decode_here
             self.decode_pool.close()

@@ -27,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from kubespan.otlp.decode import UndecodableRequest
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
+from kubespan.receive.refusals import MISSING, WRONG, RefusalLog, grpc_peer
 from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, check_can_listen, listen_address
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
@@ -50,8 +51,9 @@ class GrpcReceiver:
     """The OTLP/gRPC server. `start()` returns the bound `host:port`."""
 
     def __init__(self, pipeline: Pipeline, settings: ReceiverSettings, address: str,
-                 handler_threads: int = HANDLER_THREADS) -> None:
+                 handler_threads: int = HANDLER_THREADS, refusals: RefusalLog | None = None) -> None:
         self.pipeline = pipeline
+        self.refusals = refusals or RefusalLog(pipeline.counters)
         self.handler_threads = handler_threads
         self.settings = settings
         self.address = address
@@ -62,7 +64,7 @@ class GrpcReceiver:
     def start(self) -> str:
         check_can_listen(self.address)
         limit = self.settings.max_recv_bytes
-        interceptors = [TokenInterceptor(self.settings, self.pipeline)] if self.settings.token else []
+        interceptors = [TokenInterceptor(self.settings, self.refusals)] if self.settings.token else []
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self.handler_threads, thread_name_prefix="grpc-recv"),
             interceptors=interceptors,
@@ -141,22 +143,27 @@ class TokenInterceptor(grpc.ServerInterceptor):
     unauthenticated caller's message is neither read nor decoded.
     """
 
-    def __init__(self, settings: ReceiverSettings, pipeline: Pipeline) -> None:
+    def __init__(self, settings: ReceiverSettings, refusals: RefusalLog) -> None:
         self.settings = settings
-        self.pipeline = pipeline
-        self._refuse = grpc.stream_unary_rpc_method_handler(_refuse_unauthenticated)
+        self._refuse = {reason: grpc.stream_unary_rpc_method_handler(_refusal(refusals, reason))
+                        for reason in (MISSING, WRONG)}
 
     def intercept_service(self, continuation, handler_call_details: grpc.HandlerCallDetails):
         values = [v for k, v in handler_call_details.invocation_metadata or () if k == "authorization"]
         if len(values) == 1 and self.settings.authorized(values[0]):
             return continuation(handler_call_details)
-        self.pipeline.counters.add("unauthenticated_requests", 1)
-        return self._refuse
+        return self._refuse[MISSING if not values else WRONG]
 
 
-def _refuse_unauthenticated(_requests, context: grpc.ServicerContext) -> bytes:
-    context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
-    return b""  # not reached: abort raises
+def _refusal(refusals: RefusalLog, reason: str):
+    """The handler answering UNAUTHENTICATED; it counts and logs the caller's address (known only here)."""
+
+    def refuse(_requests, context: grpc.ServicerContext) -> bytes:
+        refusals.refused(grpc_peer(context.peer()), reason)
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+        return b""  # not reached: abort raises
+
+    return refuse
 
 
 def _service(name: str, handler) -> grpc.GenericRpcHandler:

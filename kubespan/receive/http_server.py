@@ -28,6 +28,7 @@ from kubespan.otlp.decode import UndecodableRequest
 from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
 from kubespan.receive.grpc_server import RETRY_AFTER_SECONDS
+from kubespan.receive.refusals import RefusalLog, reason_for, socket_peer
 from kubespan.receive.settings import (
     SUCCESS_PROTOBUF,
     ReceiverSettings,
@@ -83,8 +84,10 @@ class HttpError(Exception):
 class HttpReceiver:
     """The OTLP/HTTP server, run on its own event loop thread."""
 
-    def __init__(self, pipeline: Pipeline, settings: ReceiverSettings, address: str) -> None:
+    def __init__(self, pipeline: Pipeline, settings: ReceiverSettings, address: str,
+                 refusals: RefusalLog | None = None) -> None:
         self.pipeline = pipeline
+        self.refusals = refusals or RefusalLog(pipeline.counters)
         self.settings = settings
         self.address = address
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -159,9 +162,11 @@ class HttpReceiver:
     @web.middleware
     async def _authenticate(self, request: web.Request, handler) -> web.StreamResponse:
         """Runs before every route, unknown paths included: no token, no other answer."""
-        if self.settings.authorized(request.headers.get("Authorization")):
+        authorization = request.headers.get("Authorization")
+        if self.settings.authorized(authorization):
             return await handler(request)
-        self.pipeline.counters.add("unauthenticated_requests", 1)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.refusals.refused(socket_peer(peer), reason_for(authorization))
         return _error_response(HttpError(401, "missing or invalid bearer token"), request.content_type)
 
     async def _handle(self, request: web.Request, export) -> web.Response:
