@@ -117,3 +117,24 @@ def test_components_outside_the_pipeline_are_said_too(tmp_path, capsys) -> None:
         "exporter file → --dump out.jsonl (OTLP/JSON lines)",
         "processor batch → not in the traces pipeline: checked, not run",
     ]
+
+
+def test_readme_shows_the_walkthrough_file_as_it_runs(monkeypatch, capsys) -> None:
+    """The README's k3d section: the command and the lines it prints, as kubespan prints them."""
+    from kubespan.forward import loopcheck
+
+    monkeypatch.setattr(loopcheck, "resolve", lambda host, timeout: [] if host == "jaeger" else [host])
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as readme:
+        text = readme.read()
+    command = "kubespan serve --config otel-collector.yaml --grpc 0.0.0.0:4317"
+    assert f"```sh\n{command}\n```" in text
+    shown = [line for line in text[text.index(command):].split("```")[2].splitlines()
+             if line.startswith("kubespan: config")]
+    argv = command.split()[1:]
+    argv[argv.index("otel-collector.yaml")] = SEED
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.given = given_dests(parser, argv)
+    finish_runtime_config(runtime_config(args), args)
+    printed = capsys.readouterr().err.replace(SEED, "otel-collector.yaml").splitlines()
+    assert shown == printed
