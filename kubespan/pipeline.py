@@ -11,14 +11,14 @@ client's retry delivers it exactly once.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from kubespan.model import AttributeTable, Rejections, TraceBatch
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.stats import Counters
-
 
 PIPELINE_COUNTERS = (
     "received_requests", "received_spans", "rejected_spans", "refused_requests", "refused_spans",
@@ -72,12 +72,32 @@ class Pipeline:
         self.counters = counters or Counters()
         self.counters.declare(*PIPELINE_COUNTERS)
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[TraceBatch], None]] = []
-        self.decode: Callable[[bytes], tuple[TraceBatch, Rejections]] = self._decode_here
-        """Turns request bytes into a batch; a `DecodePool` replaces it to decode on other cores."""
+        self.decode: Callable[[bytes], tuple[TraceBatch, Rejections]] = self.decode_here
+        """Turns request bytes into a batch; a decode pool replaces it to decode on other cores."""
+
+    def use_decoder(self, decode: Callable[[bytes], tuple[TraceBatch, Rejections]] | None) -> None:
+        """Decode with `decode` from now on; None decodes in this process again."""
+        self.decode = decode or self.decode_here
+
+    def add_processor(self, processor: Processor) -> None:
+        """Run `processor` after those already added, before every consumer."""
+        with self._lock:
+            self.processors.append(processor)
+
+    def remove_processor(self, processor: Processor) -> None:
+        with self._lock:
+            if processor in self.processors:
+                self.processors.remove(processor)
 
     def add_consumer(self, consumer: TracesConsumer) -> None:
-        self.consumers.append(consumer)
+        with self._lock:
+            self.consumers.append(consumer)
+
+    def remove_consumer(self, consumer: TracesConsumer) -> None:
+        """Take `consumer` out (a component shutting down); a missing one is ignored."""
+        with self._lock:
+            if consumer in self.consumers:
+                self.consumers.remove(consumer)
 
     def export_traces(self, raw: bytes) -> ExportResult:
         """Handle one protobuf `ExportTraceServiceRequest` (raises `UndecodableRequest`)."""
@@ -87,7 +107,7 @@ class Pipeline:
         self._count_rejections(rejections)
         return ExportResult(rejections.count, rejections.message)
 
-    def _decode_here(self, raw: bytes) -> tuple[TraceBatch, Rejections]:
+    def decode_here(self, raw: bytes) -> tuple[TraceBatch, Rejections]:
         return decode_request(raw, self.table)
 
     def consume(self, batch: TraceBatch) -> None:
@@ -97,9 +117,10 @@ class Pipeline:
             self.counters.add("received_requests", 1)
             self.counters.add("received_spans", batch.span_count)
             for processor in self.processors:
-                batch = processor.process(batch)
-                if batch is None or not batch.span_count:
+                kept = processor.process(batch)
+                if kept is None or not kept.span_count:
                     return
+                batch = kept
             for consumer in self.consumers:
                 consumer.consume_traces(batch)
 

@@ -354,12 +354,11 @@ def main_live(args) -> int:
     """The viewer following real high-cardinality gRPC traffic, against the bare receiver."""
     import live_feed
 
-    from kubespan.receive.settings import ReceiverSettings
-    from kubespan.runtime import Runtime, RuntimeConfig
+    from kubespan.service.options import ServiceOptions, service_config
+    from kubespan.service.service import Service
 
     bare = [live_feed.bare_rate(args.clients, args.bare_seconds)]
-    runtime = Runtime(RuntimeConfig(receivers=ReceiverSettings(grpc="127.0.0.1:0", http=None), store=True,
-                                    max_spans=args.spans))
+    runtime = Service(service_config(ServiceOptions(grpc="127.0.0.1:0", http=None, store=True, max_spans=args.spans)))
     indexer = runtime.store.index_ahead()
     took = live_feed.fill(runtime.pipeline, args.spans)
     indexer.wait()
@@ -374,7 +373,7 @@ def main_live(args) -> int:
     seconds = time.perf_counter() - started
     rate = (received() - before) / seconds
     clients.stop()
-    runtime.stop()
+    runtime.shutdown()
     bare.append(live_feed.bare_rate(args.clients, args.bare_seconds))
 
     class Fed:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from kubespan.runtime import Runtime
+    from kubespan.service.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -109,18 +109,17 @@ class Traffic:
                 sent += 1
 
 
-def _runtime(port: int, queue_requests: int) -> "Runtime":
+def _runtime(port: int, queue_requests: int) -> "Service":
     from kubespan.forward.settings import ForwardSettings, QueueSettings, RetrySettings
-    from kubespan.receive.settings import ReceiverSettings
-    from kubespan.runtime import Runtime, RuntimeConfig
+    from kubespan.service.options import ServiceOptions, service_config
+    from kubespan.service.service import Service
 
     target = dataclasses.replace(
         ForwardSettings.from_url(f"grpc://127.0.0.1:{port}"), timeout=2.0,
         retry=RetrySettings(initial_interval=0.05, max_interval=0.5, max_elapsed_time=0),
         queue=QueueSettings(size=queue_requests),
     )
-    receivers = ReceiverSettings(grpc="127.0.0.1:0", http=None)
-    return Runtime(RuntimeConfig(receivers=receivers, forwards=[target]))
+    return Service(service_config(ServiceOptions(grpc="127.0.0.1:0", http=None, forwards=(target,))))
 
 
 def run_outage(outage_s: float, *, rate: float = 100.0, spans: int = 10, queue_requests: int = 50,
@@ -150,7 +149,7 @@ def run_outage(outage_s: float, *, rate: float = 100.0, spans: int = 10, queue_r
         wait_until(lambda: counters.get("forward_sent_spans") + counters.get("forward_dropped_spans")
                    + counters.get("forward_failed_spans") >= received, timeout=settle_timeout, step=0.05)
     finally:
-        runtime.stop()
+        runtime.shutdown()
         backend.stop()
     return OutageResult(outage_s, traffic.accepted, counters.snapshot(), list(backend.counting.names), traffic.errors)
 

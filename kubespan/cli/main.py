@@ -35,9 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         # argparse lets the subcommand's defaults silently replace them: `kubespan --token T serve`
         # would run without a token. The values are not echoed: one of them may be a secret.
         parser.error(f"options go after the command: kubespan {args.command} [OPTIONS]")
-    from kubespan.cli.forward_options import given_dests  # which options beat --config
-
-    args.given = given_dests(parser, argv)
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)
         return 2

@@ -9,17 +9,14 @@ import threading
 import time
 
 from kubespan.api.cli_options import add_api_options
-from kubespan.cli.forward_options import (
-    add_config_option,
-    add_forward_options,
-    add_processing_options,
-    finish_runtime_config,
-    print_processing,
-)
-from kubespan.cli.options import add_output_options, add_receiver_options, add_store_options, runtime_config
+from kubespan.cli.config import print_processing, service_options
+from kubespan.cli.forward_options import add_config_option, add_forward_options, add_processing_options
+from kubespan.cli.options import add_output_options, add_receiver_options, add_store_options
 from kubespan.receive.settings import ListenError
 from kubespan.resources import raise_open_files_limit, tune_malloc
-from kubespan.runtime import Runtime, print_warnings
+from kubespan.service.options import OptionsLayer, service_config
+from kubespan.service.service import Service
+from kubespan.service.warnings import print_warnings
 
 
 SIGNAL_POLL_S = 0.2
@@ -50,33 +47,30 @@ def run(args: argparse.Namespace) -> int:
         return 2
     tune_malloc()  # before the receivers start their threads
     raise_open_files_limit()
-    config = runtime_config(args)
-    config.store = args.max_spans > 0
-    runtime = Runtime(finish_runtime_config(config, args))
-    if runtime.store is None:
-        report_empty_store(runtime)
+    options = service_options(args, OptionsLayer(store=args.max_spans > 0))
+    service = Service(service_config(options))
+    if service.store is None:
+        report_empty_store(service)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        addresses = runtime.start()
+        addresses = service.start()
     except ListenError as exc:  # a port in use: one line, no grpc log or errno
-        runtime.stop()
         print(f"kubespan: {exc}", file=sys.stderr)
         return 1
     except (OSError, RuntimeError, ValueError) as exc:
-        runtime.stop()
         print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)
         return 1
-    print_warnings(runtime.warnings)
+    print_warnings(service.warnings)
     for name, bound in addresses.items():
         print(f"kubespan: OTLP/{name} listening on {bound}", file=sys.stderr, flush=True)
-    if runtime.api_address:
-        print(f"kubespan: query API (Tempo, Jaeger) listening on {runtime.api_address}", file=sys.stderr, flush=True)
-    print_processing(runtime)  # forwarding/processing summary: kubespan.cli.forward_options
-    _wait(stop, runtime, args.stats)
-    runtime.stop()
-    print(runtime.counters.report_line(), file=sys.stderr, flush=True)
+    if service.api_address:
+        print(f"kubespan: query API (Tempo, Jaeger) listening on {service.api_address}", file=sys.stderr, flush=True)
+    print_processing(options)
+    _wait(stop, service, args.stats)
+    service.shutdown()
+    print(service.counters.report_line(), file=sys.stderr, flush=True)
     return 0
 
 
@@ -91,23 +85,23 @@ def output_conflict(args: argparse.Namespace) -> str | None:
 STORE_KEYS = ("stored_spans", "evicted_spans", "traces", "store_memory_bytes")
 
 
-def report_empty_store(runtime: Runtime) -> None:
+def report_empty_store(service: Service) -> None:
     """`--max-spans 0` keeps nothing, but the stats line keeps its documented keys, at 0."""
     for name in STORE_KEYS:
-        runtime.counters.add(name, 0)
+        service.counters.add(name, 0)
 
 
-def _wait(stop: threading.Event, runtime: Runtime, stats_every: float | None) -> None:
+def _wait(stop: threading.Event, service: Service, stats_every: float | None) -> None:
     """Block until a signal (or a closed stdout), reporting stats if asked."""
-    threading.Thread(target=_watch_output, args=(runtime, stop), daemon=True).start()
+    threading.Thread(target=_watch_output, args=(service, stop), daemon=True).start()
     next_report = time.monotonic() + stats_every if stats_every else None
     while not stop.wait(SIGNAL_POLL_S if next_report is None else
                         max(0.0, min(SIGNAL_POLL_S, next_report - time.monotonic()))):
         if next_report is not None and time.monotonic() >= next_report:
-            print(runtime.counters.report_line(), file=sys.stderr, flush=True)
+            print(service.counters.report_line(), file=sys.stderr, flush=True)
             next_report += stats_every
 
 
-def _watch_output(runtime: Runtime, stop: threading.Event) -> None:
-    runtime.broken_output.wait()
+def _watch_output(service: Service, stop: threading.Event) -> None:
+    service.broken_output.wait()
     stop.set()

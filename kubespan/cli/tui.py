@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
 
 from kubespan.api.cli_options import add_api_options
-from kubespan.cli.forward_options import (
-    add_config_option,
-    add_forward_options,
-    add_processing_options,
-    finish_runtime_config,
-)
-from kubespan.cli.options import add_receiver_options, add_store_options, positive_float, runtime_config
+from kubespan.cli.config import service_options
+from kubespan.cli.forward_options import add_config_option, add_forward_options, add_processing_options
+from kubespan.cli.options import Given, add_receiver_options, add_store_options, positive_float
 from kubespan.receive.settings import ListenError
 from kubespan.resources import raise_open_files_limit, tune_malloc
-from kubespan.runtime import Runtime
+from kubespan.service.options import OptionsLayer, ServiceOptions, service_config
+from kubespan.service.service import Service
 
 
 def add_tui_options(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +23,7 @@ def add_tui_options(parser: argparse.ArgumentParser) -> None:
     add_store_options(parser)
     group = parser.add_argument_group("viewer")
     group.add_argument("--filter", metavar="QUERY", help="start with this filter applied")
-    group.add_argument("--dump", metavar="FILE", help="also append every received span to FILE as OTLP/JSON lines")
+    group.add_argument("--dump", action=Given, metavar="FILE", help="also append every received span to FILE as OTLP/JSON lines")
     group.add_argument("--save-dir", metavar="DIR", default=".", help="where 's' saves traces (default: .)")
     parser.set_defaults(print_spans=False, print_format=None, jsonl=False, stats=None)
 
@@ -86,29 +84,26 @@ def run(args: argparse.Namespace) -> int:
         return 1
     tune_malloc()  # before the receivers start their threads
     raise_open_files_limit()
-    config = runtime_config(args)
-    config.filter = None  # --filter is the viewer's initial filter here, not an output filter
-    config.store = True
-    config = finish_runtime_config(config, args)
-    skip_stdout_exporters(config, getattr(args, "config", None))
-    problem = demo_problem(args, config)
+    # --filter is the viewer's initial filter here, not an output filter
+    options = service_options(args, OptionsLayer(store=True), output_filter=False)
+    options = skip_stdout_exporters(options, getattr(args, "config", None))
+    problem = demo_problem(args, options)
     if problem:
         print(f"kubespan: {problem}", file=sys.stderr)
         return 2
     try:
-        runtime = Runtime(config)
+        runtime = Service(service_config(options))
     except ImportError as exc:
         print(f"kubespan: cannot create the span store: {exc}", file=sys.stderr)
         return 1
+    assert runtime.store is not None
     runtime.store.index_ahead()
     try:
         runtime.start()
     except ListenError as exc:  # a port in use: one line, no grpc log or errno
-        runtime.stop()
         print(f"kubespan: {exc}", file=sys.stderr)
         return 1
     except (OSError, RuntimeError, ValueError) as exc:
-        runtime.stop()
         print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)
         return 1
     stdin = _take_piped_stdin() if "-" in files else None
@@ -132,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         if demo is not None:
             demo.stop()
-        runtime.stop()
+        runtime.shutdown()
     print(runtime.counters.report_line(), file=sys.stderr, flush=True)
     return app.return_code or 0
 
@@ -157,7 +152,7 @@ def _refuse_files(files: list[str]) -> tuple[str, int] | None:
     return None
 
 
-def _dump_loader(files: list[str], runtime: Runtime, stdin):
+def _dump_loader(files: list[str], runtime: Service, stdin):
     """The viewer's background loader for `kubespan open FILE...`."""
     from kubespan.dumps import load_dumps
 
@@ -167,39 +162,39 @@ def _dump_loader(files: list[str], runtime: Runtime, stdin):
     return loader
 
 
-def skip_stdout_exporters(config, path: str | None) -> None:
+def skip_stdout_exporters(options: ServiceOptions, path: str | None) -> ServiceOptions:
     """The viewer owns the terminal: a config file's `debug`/`logging` exporter does not print.
 
     It would write over the screen. The spans are in the viewer instead; `kubespan serve
     --config FILE` prints them. Said once on stderr, before the screen is taken.
     """
-    if not (config.print_format or config.jsonl):
-        return
-    config.print_format, config.jsonl = None, False
+    if not (options.print_format or options.jsonl):
+        return options
     print(f"kubespan: config {path}: the debug/logging exporter does not print in the viewer "
           "(it would draw over the screen); its spans are shown in the viewer, "
           f"and `kubespan serve --config {path}` prints them", file=sys.stderr, flush=True)
+    return dataclasses.replace(options, print_format=None, jsonl=False)
 
 
-def demo_problem(args: argparse.Namespace, config) -> str | None:
+def demo_problem(args: argparse.Namespace, options: ServiceOptions) -> str | None:
     """Why `--demo` cannot run with these options, if it cannot."""
     if not getattr(args, "demo", False):
         return None
-    if not config.receivers.grpc:
+    if not options.grpc:
         return "--demo sends to the OTLP/gRPC receiver; do not turn it off with --grpc off"
-    if config.receivers.tls_cert:
+    if options.tls_cert:
         return "--demo sends plaintext OTLP/gRPC; it does not combine with --tls-cert"
     return None
 
 
-def start_demo(args: argparse.Namespace, runtime: Runtime):
+def start_demo(args: argparse.Namespace, runtime: Service):
     """Start the demo feed into the runtime's own gRPC receiver when `--demo` is given."""
     if not getattr(args, "demo", False):
         return None
     from kubespan.k8s.feed import DemoFeed, loopback_endpoint
 
     endpoint = loopback_endpoint(runtime.addresses["grpc"])
-    return DemoFeed(endpoint, rate=args.demo_rate, token=runtime.config.receivers.token).start()
+    return DemoFeed(endpoint, rate=args.demo_rate, token=runtime.config.receivers[0].token).start()
 
 
 def _take_piped_stdin():

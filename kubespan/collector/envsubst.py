@@ -9,7 +9,8 @@ An unset variable expands to the empty string (the Collector warns and does the 
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 

@@ -1,18 +1,19 @@
-"""Load a Collector config file into a `ConfigUpdate` both front ends apply to `RuntimeConfig`.
+"""Load a Collector config file into an `OptionsLayer`: the options the file sets.
 
 `load_collector_config(path)` validates every defined component (unknown types or
 keys refuse to start, as the Collector does), then maps what the traces pipeline
 uses: the `otlp` receiver → listen addresses, `probabilistic_sampler` → `--sample`,
 `memory_limiter` → the memory budget, `otlp`/`otlphttp` exporters → `--forward`,
-`logging`/`debug` → `--print`, `file` → `--dump`. `apply_update` then lets every
-option given on the command line win over the file.
+`logging`/`debug` → `--print`, `file` → `--dump`. The command line merges it under
+the options given on it (`kubespan.cli.config`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import yaml
 
@@ -20,6 +21,7 @@ from kubespan.collector import components as c
 from kubespan.collector.envsubst import SubstitutionError, substitute
 from kubespan.collector.schema import IGNORED, ConfigError, section, string_list
 from kubespan.forward.settings import ForwardSettings
+from kubespan.service.options import OptionsLayer
 
 TOP_LEVEL = ("receivers", "processors", "exporters", "service", "extensions", "connectors")
 SERVICE = section({"pipelines": lambda v, p: v, "telemetry": IGNORED, "extensions": string_list})
@@ -33,33 +35,30 @@ class ComponentNote:
     kind: str  # "receiver", "processor" or "exporter"
     component_id: str
     became: str
-    replaced_by: tuple[str, ...] = ()  # filled by `apply_update`: the options that win over it
+    options: tuple[str, ...] = ()
+    """The `ServiceOptions` it sets: an option given on the command line replaces it."""
 
-    def line(self) -> str:
+    def line(self, replaced_by: Sequence[str] = ()) -> str:
         text = f"{self.kind} {self.component_id} → {self.became}"
-        if self.replaced_by:
-            text += f"; {', '.join(self.replaced_by)} from the command line win{'s' if len(self.replaced_by) == 1 else ''}"
+        if replaced_by:
+            text += f"; {', '.join(replaced_by)} from the command line win{'s' if len(replaced_by) == 1 else ''}"
         return text
 
 
 @dataclasses.dataclass
-class ConfigUpdate:
-    """What a config file asks for; `None`/empty means the file says nothing about it."""
+class LoadedConfig:
+    """What a config file asks for: the options it sets, and what each component became."""
 
     source: str
-    receivers: c.ReceiverPlan | None = None
-    print_format: str | None = None
-    dump: str | None = None
-    forwards: list[ForwardSettings] = dataclasses.field(default_factory=list)
-    sample: tuple[float, int] | None = None
-    max_memory_mib: float | None = None
+    layer: OptionsLayer = dataclasses.field(default_factory=lambda: OptionsLayer())
     warnings: list[str] = dataclasses.field(default_factory=list)
     components: list[ComponentNote] = dataclasses.field(default_factory=list)
+    forwards: list[ForwardSettings] = dataclasses.field(default_factory=list)
 
 
 def load_collector_config(
     path: str, environ: Mapping[str, str] | None = None, defaults: tuple[str, str] | None = None
-) -> ConfigUpdate:
+) -> LoadedConfig:
     """Read and validate `path`; raises `ConfigError` naming the component at fault."""
     try:
         with open(path, encoding="utf-8") as file:
@@ -71,7 +70,7 @@ def load_collector_config(
 
 def parse_collector_config(
     text: str, source: str, environ: Mapping[str, str], defaults: tuple[str, str] | None = None
-) -> ConfigUpdate:
+) -> LoadedConfig:
     if defaults is None:
         from kubespan.receive.settings import DEFAULT_GRPC, DEFAULT_HTTP
 
@@ -88,7 +87,7 @@ def parse_collector_config(
     return _plan(document, source, defaults)
 
 
-def _plan(document: dict[str, Any], source: str, defaults: tuple[str, str]) -> ConfigUpdate:
+def _plan(document: dict[str, Any], source: str, defaults: tuple[str, str]) -> LoadedConfig:
     for key in document:
         if key not in TOP_LEVEL:
             raise ConfigError(f"unknown top-level key {key!r} (supported: {', '.join(TOP_LEVEL)})")
@@ -98,19 +97,21 @@ def _plan(document: dict[str, Any], source: str, defaults: tuple[str, str]) -> C
             raise ConfigError(f"{key}: {names}: kubespan supports no {key}; remove them to run this file")
     defined = {kind: _components(document, kind, allowed) for kind, allowed in
                (("receivers", c.RECEIVERS), ("processors", c.PROCESSORS), ("exporters", c.EXPORTERS))}
-    update = ConfigUpdate(source)
+    update = LoadedConfig(source)
     pipeline = _traces_pipeline(document, defined, update)
+    if len(pipeline["receivers"]) > 1:
+        raise ConfigError(f"service::pipelines::traces: kubespan runs one otlp receiver, got {pipeline['receivers']}")
     for receiver_id in pipeline["receivers"]:
-        if update.receivers is not None:
-            raise ConfigError(f"service::pipelines::traces: kubespan runs one otlp receiver, got {pipeline['receivers']}")
         receiver_config = defined["receivers"][receiver_id]
-        update.receivers = c.otlp_receiver(receiver_config, f"receivers::{receiver_id}", defaults)
-        update.components.append(ComponentNote("receiver", receiver_id, _receiver_became(update.receivers,
-                                                                                         receiver_config)))
+        plan = c.otlp_receiver(receiver_config, f"receivers::{receiver_id}", defaults)
+        _use_receiver(plan, update.layer)
+        update.components.append(ComponentNote("receiver", receiver_id, _receiver_became(plan, receiver_config),
+                                               RECEIVER_OPTIONS))
     for processor_id in pipeline.get("processors", []):
         _use_processor(processor_id, defined["processors"][processor_id], update)
     for exporter_id in pipeline["exporters"]:
         _use_exporter(exporter_id, defined["exporters"][exporter_id], update)
+    update.layer["forwards"] = tuple(update.forwards)  # none in the file: no forwarding
     for kind, used in (("receivers", pipeline["receivers"]), ("processors", pipeline.get("processors", [])),
                        ("exporters", pipeline["exporters"])):
         for component_id in defined[kind]:
@@ -118,6 +119,19 @@ def _plan(document: dict[str, Any], source: str, defaults: tuple[str, str]) -> C
                 update.components.append(ComponentNote(kind[:-1], component_id, "not in the traces pipeline: "
                                                        "checked, not run"))
     return update
+
+
+RECEIVER_OPTIONS = ("grpc", "http", "max_recv_mib", "tls_cert", "tls_key", "tls_client_ca")
+
+
+def _use_receiver(plan: c.ReceiverPlan, layer: OptionsLayer) -> None:
+    layer["grpc"], layer["http"] = plan.grpc, plan.http  # a protocol the file leaves out is off
+    if plan.max_recv_mib:
+        layer["max_recv_mib"] = plan.max_recv_mib
+    if plan.tls_cert:
+        layer["tls_cert"], layer["tls_key"] = plan.tls_cert, plan.tls_key
+    if plan.tls_client_ca:
+        layer["tls_client_ca"] = plan.tls_client_ca
 
 
 def _receiver_became(plan: c.ReceiverPlan, config: Any) -> str:
@@ -151,7 +165,7 @@ def _components(document: dict, kind: str, allowed: tuple[str, ...]) -> dict[str
 
 
 def _validate(kind: str, kind_name: str, component_id: str, config: Any) -> None:
-    scratch = ConfigUpdate("")
+    scratch = LoadedConfig("")
     if kind == "receivers":
         c.otlp_receiver(config, f"receivers::{component_id}", ("127.0.0.1:4317", "127.0.0.1:4318"))
     elif kind == "processors":
@@ -160,7 +174,7 @@ def _validate(kind: str, kind_name: str, component_id: str, config: Any) -> None
         _use_exporter(component_id, config, scratch)
 
 
-def _traces_pipeline(document: dict, defined: dict[str, dict], update: ConfigUpdate) -> dict[str, list[str]]:
+def _traces_pipeline(document: dict, defined: dict[str, dict], update: LoadedConfig) -> dict[str, list[str]]:
     service = SERVICE(document.get("service"), "service")
     if "telemetry" in {str(k).lower() for k in (document.get("service") or {})}:
         update.warnings.append("service::telemetry is ignored: kubespan reports on stderr and in --stats")
@@ -187,25 +201,29 @@ def _traces_pipeline(document: dict, defined: dict[str, dict], update: ConfigUpd
     return pipeline
 
 
-def _use_processor(component_id: str, config: Any, update: ConfigUpdate) -> None:
+def _use_processor(component_id: str, config: Any, update: LoadedConfig) -> None:
     kind = c.component_type(component_id)
     path = f"processors::{component_id}"
     if kind == "probabilistic_sampler":
-        if update.sample is not None:
+        if "sample_percent" in update.layer:
             raise ConfigError(f"{path}: kubespan runs one probabilistic_sampler per pipeline")
-        update.sample = c.sampler(config, path)
-        became = f"sampling {update.sample[0]:g}% of traces (hash_seed {update.sample[1]})"
+        percent, seed = c.sampler(config, path)
+        update.layer["sample_percent"], update.layer["sample_seed"] = percent, seed
+        became = f"sampling {percent:g}% of traces (hash_seed {seed})"
+        options: tuple[str, ...] = ("sample_percent", "sample_seed")
     elif kind == "batch":
         c.batch(config, path)
         became = ("ignored: kubespan passes each request on as it arrives; batching would only delay "
                   "the viewer and the forward targets")
+        options = ()
     else:
-        update.max_memory_mib = c.memory_limiter(config, path)
-        became = f"a memory budget of {update.max_memory_mib:.0f} MiB for the span store (--max-memory-mib)"
-    update.components.append(ComponentNote("processor", component_id, became))
+        budget = update.layer["max_memory_mib"] = c.memory_limiter(config, path)
+        became = f"a memory budget of {budget:.0f} MiB for the span store (--max-memory-mib)"
+        options = ("max_memory_mib",)
+    update.components.append(ComponentNote("processor", component_id, became, options))
 
 
-def _use_exporter(component_id: str, config: Any, update: ConfigUpdate) -> None:
+def _use_exporter(component_id: str, config: Any, update: LoadedConfig) -> None:
     kind = c.component_type(component_id)
     path = f"exporters::{component_id}"
     if kind in ("otlp", "otlp_grpc", "otlphttp", "otlp_http"):
@@ -214,71 +232,18 @@ def _use_exporter(component_id: str, config: Any, update: ConfigUpdate) -> None:
             raise ConfigError(f"{path}::tls::insecure_skip_verify: not supported for gRPC by grpcio; give ca_file")
         update.forwards.append(settings)
         became = f"forward target {settings.describe()}"
+        options: tuple[str, ...] = ("forwards",)
     elif kind in ("logging", "debug"):
         chosen = c.print_format(kind, config, path)
-        if chosen and update.print_format != "detailed":
-            update.print_format = chosen
+        if chosen and update.layer.get("print_format") != "detailed":
+            update.layer["print_format"] = chosen
         became = (f"--print-format {chosen} on stdout" if chosen else
                   "prints nothing at this verbosity (the counts are in --stats)")
+        options = ("print_format",)
     else:
-        if update.dump is not None:
+        if "dump" in update.layer:
             raise ConfigError(f"{path}: kubespan writes one file; another file exporter is already in the pipeline")
-        update.dump = c.file_exporter(config, path)
-        became = f"--dump {update.dump} (OTLP/JSON lines)"
-    update.components.append(ComponentNote("exporter", component_id, became))
-
-
-RECEIVER_FLAGS = ("grpc", "http", "max_recv_mib", "tls_cert", "tls_key", "tls_client_ca")
-
-
-REPLACED_BY = {
-    "otlp": ("grpc", "http", "max_recv_mib", "tls_cert", "tls_key", "tls_client_ca"),
-    "probabilistic_sampler": ("sample", "sample_seed"),
-    "memory_limiter": ("max_memory_mib",),
-    "otlp_grpc": ("forward", "forward_env"), "otlphttp": ("forward", "forward_env"),
-    "otlp_http": ("forward", "forward_env"),
-    "logging": ("print_spans", "print_format"), "debug": ("print_spans", "print_format"),
-    "file": ("dump",),
-}
-"""Per component type, the options (argparse dests) that win over it."""
-FLAG_NAMES = {"print_spans": "--print"}
-
-
-def _note_replacements(update: ConfigUpdate, given: set[str]) -> None:
-    for note in update.components:
-        if note.became.startswith("not in the traces pipeline"):
-            continue
-        kind = c.component_type(note.component_id)
-        dests = REPLACED_BY.get("otlp_grpc" if (kind, note.kind) == ("otlp", "exporter") else kind, ())
-        note.replaced_by = tuple(FLAG_NAMES.get(d, "--" + d.replace("_", "-")) for d in dests if d in given)
-
-
-def apply_update(config, update: ConfigUpdate, given: set[str]):
-    """Apply `update` to a `RuntimeConfig`, except what the command line set (`given` dests)."""
-    _note_replacements(update, given)
-    plan = update.receivers
-    if plan is not None:
-        receivers = config.receivers
-        for name in ("grpc", "http"):
-            if name not in given:
-                setattr(receivers, name, getattr(plan, name))
-        if plan.max_recv_mib and "max_recv_mib" not in given:
-            receivers.max_recv_mib = plan.max_recv_mib
-        if plan.tls_cert and not given & {"tls_cert", "tls_key"}:
-            receivers.tls_cert, receivers.tls_key = plan.tls_cert, plan.tls_key
-        if plan.tls_client_ca and "tls_client_ca" not in given:
-            receivers.tls_client_ca = plan.tls_client_ca
-    if update.print_format and not given & {"print_spans", "print_format"}:
-        config.print_format = update.print_format
-    if update.dump and "dump" not in given:
-        config.dump = update.dump
-    if not given & {"forward", "forward_env"}:
-        config.forwards = list(update.forwards)
-    if update.sample is not None:
-        if "sample" not in given:
-            config.sample_percent = update.sample[0]
-        if "sample_seed" not in given:
-            config.sample_seed = update.sample[1]
-    if update.max_memory_mib is not None and "max_memory_mib" not in given:
-        config.max_memory_mib = update.max_memory_mib
-    return config
+        dump = update.layer["dump"] = c.file_exporter(config, path)
+        became = f"--dump {dump} (OTLP/JSON lines)"
+        options = ("dump",)
+    update.components.append(ComponentNote("exporter", component_id, became, options))

@@ -7,7 +7,8 @@ versions the walkthrough uses (`logLevel` is `loglevel`).
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Check = Callable[[Any, str], Any]
 IGNORED = object()

@@ -226,9 +226,3 @@ class Forwarder:
             "failing": self._failing,
             "last_error": self.last_error,
         }
-
-
-def register_gauges(counters: Counters, forwarders: list[Forwarder]) -> None:
-    """Queue depth of all forwarders, summed, in every stats report."""
-    counters.gauge("forward_queue_requests", lambda: sum(f.queue_requests for f in forwarders))
-    counters.gauge("forward_queue_spans", lambda: sum(f.queue_spans for f in forwarders))

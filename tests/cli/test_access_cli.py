@@ -11,13 +11,14 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-import kubespan.runtime
+import kubespan.service.warnings
 from kubespan.cli import serve
-from kubespan.cli.forward_options import finish_runtime_config
 from kubespan.cli.main import build_parser, main
-from kubespan.cli.options import runtime_config
 from kubespan.receive.settings import ReceiverSettings, listen_address
-from kubespan.runtime import Runtime, RuntimeConfig, exposure_warnings
+from kubespan.service.options import ServiceOptions, service_config
+from kubespan.service.service import Service
+from kubespan.service.warnings import exposure_warnings
+from tests.support.cli import cli_options
 from tests.support.recorder import Recorder
 from tests.support.otel_sdk import sdk_spans
 from tests.support.requests import k8s_request
@@ -62,7 +63,7 @@ def test_listen_address(given, bound):
 
 def test_empty_host_binds_loopback_on_both_receivers():
     """`--grpc :PORT` is loopback, like `--http :PORT` (gRPC used to fail to bind it)."""
-    runtime = Runtime(RuntimeConfig(receivers=ReceiverSettings(grpc=":0", http=":0")))
+    runtime = Service(service_config(ServiceOptions(grpc=":0", http=":0")))
     recorder = Recorder()
     runtime.pipeline.add_consumer(recorder)
     addresses = runtime.start()
@@ -74,17 +75,14 @@ def test_empty_host_binds_loopback_on_both_receivers():
             assert exporter.export(sdk_spans()) == SpanExportResult.SUCCESS
             exporter.shutdown()
     finally:
-        runtime.stop()
+        runtime.shutdown()
     assert recorder.span_count == 2 * len(sdk_spans())
 
 
 def test_empty_host_is_loopback_for_the_forwarding_loop_check(capsys):
-    parser = build_parser()
-    args = parser.parse_args(["serve", "--grpc", ":4317", "--forward", "grpc://jaeger:4317"])
-    assert finish_runtime_config(runtime_config(args), args).forwards  # another host: no loop
-    args = parser.parse_args(["serve", "--grpc", ":4317", "--forward", "grpc://localhost:4317"])
+    assert cli_options(["serve", "--grpc", ":4317", "--forward", "grpc://jaeger:4317"]).forwards  # no loop
     with pytest.raises(SystemExit):
-        finish_runtime_config(runtime_config(args), args)
+        cli_options(["serve", "--grpc", ":4317", "--forward", "grpc://localhost:4317"])
     assert "loop forever" in capsys.readouterr().err
 
 
@@ -96,7 +94,7 @@ def run_serve(monkeypatch, argv: list[str], during=lambda runtime: None) -> int:
 
 
 def test_serve_prints_the_exposure_warning_before_listening(monkeypatch, capsys):
-    monkeypatch.setattr(kubespan.runtime, "is_loopback", lambda host: False)  # tests bind loopback only
+    monkeypatch.setattr(kubespan.service.warnings, "is_loopback", lambda host: False)  # tests bind loopback only
     assert run_serve(monkeypatch, ["serve", *LOOPBACK_ARGS]) == 0
     err = capsys.readouterr().err
     assert ("WARNING: the gRPC receiver on 127.0.0.1:0 and the HTTP receiver on 127.0.0.1:0 are reachable "
@@ -104,7 +102,7 @@ def test_serve_prints_the_exposure_warning_before_listening(monkeypatch, capsys)
     assert err.count("WARNING") == 1 and err.index("WARNING") < err.index("listening on")
 
 
-def send_with_wrong_tokens(runtime: Runtime) -> None:
+def send_with_wrong_tokens(runtime: Service) -> None:
     """Two refused gRPC calls, two refused HTTP posts, one accepted call of each."""
     body = k8s_request(spans=1).SerializeToString()
     with grpc.insecure_channel(runtime.addresses["grpc"]) as channel:
@@ -134,7 +132,7 @@ def test_token_never_reaches_stderr_and_refusals_are_counted(monkeypatch, capfd)
 def test_settings_repr_hides_the_token():
     settings = ReceiverSettings(token=SECRET)
     assert settings.token == SECRET
-    assert SECRET not in repr(settings) and SECRET not in repr(RuntimeConfig(receivers=settings))
+    assert SECRET not in repr(settings) and SECRET not in repr(ServiceOptions(token=SECRET))
 
 
 def test_token_from_the_environment(monkeypatch, capfd):

@@ -7,19 +7,14 @@ import sys
 
 import pytest
 
-from kubespan.cli.forward_options import finish_runtime_config, given_dests
-from kubespan.cli.main import build_parser
-from kubespan.cli.options import runtime_config
+from tests.support.cli import cli_options
 from kubespan.forward.settings import ForwardSettings
 
 WANT = "want grpc://HOST:PORT, grpcs://HOST:PORT, http://HOST:PORT or https://HOST:PORT"
 
 
 def cli_config(argv: list[str]):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.given = given_dests(parser, argv)
-    return finish_runtime_config(runtime_config(args), args)
+    return cli_options(argv)
 
 
 def test_a_bad_url_is_one_line_without_the_usage_text() -> None:

@@ -157,7 +157,7 @@ def test_an_address_of_another_machine_is_one_clear_line():
 
 def test_exposed_bind_without_token_warns():
     from kubespan.receive.settings import ReceiverSettings
-    from kubespan.runtime import exposure_warnings
+    from kubespan.service.warnings import exposure_warnings
 
     assert exposure_warnings(ReceiverSettings()) == []
     [grpc_warning] = exposure_warnings(ReceiverSettings(grpc="0.0.0.0:4317", http="localhost:4318"))
@@ -230,10 +230,10 @@ def test_filter_dumps_only_matching_spans(tmp_path, query: str, expected: str):
 @pytest.mark.parametrize("spelling", ["--max-memory-mib", "--max-memory-mb", "--max-memory"])
 def test_memory_budget_is_in_mebibytes_however_spelt(spelling):
     from kubespan.cli.main import build_parser
-    from kubespan.cli.options import runtime_config
-    from kubespan.runtime import Runtime
+    from kubespan.cli.config import service_options
+    from kubespan.service.options import service_config
+    from kubespan.service.service import Service
 
     args = build_parser().parse_args(["serve", "--grpc", "off", "--http", "off", spelling, "64"])
-    config = runtime_config(args)
-    config.store = True
-    assert Runtime(config).store.max_memory_bytes == 64 * 2**20
+    store = Service(service_config(service_options(args, {"store": True}))).store
+    assert store is not None and store.max_memory_bytes == 64 * 2**20

@@ -17,9 +17,7 @@ import sys
 
 import pytest
 
-from kubespan.cli.forward_options import finish_runtime_config, given_dests
-from kubespan.cli.main import build_parser
-from kubespan.cli.options import runtime_config
+from tests.support.cli import cli_options
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED = os.path.join(ROOT, "tests", "data", "otel-collector.yaml")
@@ -85,10 +83,7 @@ def test_walkthrough_file_runs_unchanged(tmp_path) -> None:
 
 def test_walkthrough_component_lines_say_what_the_options_replace(capsys) -> None:
     argv = ["serve", "--config", SEED, "--grpc", "0.0.0.0:4317", "--forward", "grpc://[::1]:14317", "--sample", "5"]
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.given = given_dests(parser, argv)
-    config = finish_runtime_config(runtime_config(args), args)
+    config = cli_options(argv)
     assert [f.target for f in config.forwards] == ["[::1]:14317"] and config.sample_percent == 5
     err = capsys.readouterr().err.splitlines()
     assert err[0].endswith("(no endpoint in the file: loopback); --grpc from the command line wins")
@@ -105,10 +100,7 @@ def test_components_outside_the_pipeline_are_said_too(tmp_path, capsys) -> None:
                     "service: {pipelines: {traces: {receivers: [otlp], processors: [memory_limiter],"
                     " exporters: [debug, file]}}}\n")
     argv = ["serve", "--config", str(path)]
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.given = given_dests(parser, argv)
-    finish_runtime_config(runtime_config(args), args)
+    cli_options(argv)
     err = [line.split(": ", 2)[2] for line in capsys.readouterr().err.splitlines()]
     assert err == [
         "receiver otlp → OTLP/gRPC on 127.0.0.1:0",
@@ -132,9 +124,6 @@ def test_readme_shows_the_walkthrough_file_as_it_runs(monkeypatch, capsys) -> No
              if line.startswith("kubespan: config")]
     argv = command.split()[1:]
     argv[argv.index("otel-collector.yaml")] = SEED
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.given = given_dests(parser, argv)
-    finish_runtime_config(runtime_config(args), args)
+    cli_options(argv)
     printed = capsys.readouterr().err.replace(SEED, "otel-collector.yaml").splitlines()
     assert shown == printed

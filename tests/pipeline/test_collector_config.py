@@ -7,12 +7,11 @@ import textwrap
 
 import pytest
 
-from kubespan.cli.main import build_parser
-from kubespan.cli.forward_options import finish_runtime_config, given_dests
-from kubespan.cli.options import runtime_config
-from kubespan.collector.loader import apply_update, load_collector_config, parse_collector_config
+from tests.support.cli import cli_options
+
+from kubespan.collector.loader import load_collector_config, parse_collector_config
 from kubespan.collector.schema import ConfigError, duration
-from kubespan.runtime import RuntimeConfig
+from kubespan.service.options import ServiceOptions, merge
 
 SEED = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "otel-collector.yaml")
 
@@ -23,22 +22,19 @@ def parse(text: str, env: dict | None = None):
 
 def test_walkthrough_file_maps_to_runtime_config() -> None:
     update = load_collector_config(SEED, environ={})
-    assert (update.receivers.grpc, update.receivers.http) == ("127.0.0.1:4317", "127.0.0.1:4318")
-    assert update.sample == (100.0, 22)
-    assert update.print_format == "legacy"
+    assert (update.layer["grpc"], update.layer["http"]) == ("127.0.0.1:4317", "127.0.0.1:4318")
+    assert (update.layer["sample_percent"], update.layer["sample_seed"]) == (100.0, 22)
+    assert update.layer.get("print_format") == "legacy"
     [jaeger] = update.forwards
     assert (jaeger.name, jaeger.protocol, jaeger.target, jaeger.tls.insecure) == ("otlp/jaeger", "grpc", "jaeger:4317", True)
     assert jaeger.compression == "gzip" and jaeger.timeout == 5.0 and jaeger.queue.size == 1000
-    config = apply_update(RuntimeConfig(), update, set())
-    assert config.forwards == [jaeger] and config.sample_percent == 100.0 and config.sample_seed == 22
+    config = merge(ServiceOptions(), update.layer)
+    assert config.forwards == (jaeger,) and config.sample_percent == 100.0 and config.sample_seed == 22
     assert config.print_format == "legacy"
 
 
-def cli_config(argv: list[str]) -> RuntimeConfig:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.given = given_dests(parser, argv)
-    return finish_runtime_config(runtime_config(args), args)
+def cli_config(argv: list[str]):
+    return cli_options(argv)
 
 
 def test_cli_flags_override_file() -> None:
@@ -198,14 +194,14 @@ def test_env_substitution() -> None:
         {"HOST": "127.0.0.1", "PORT": "4999", "MIB": "16", "SEED": "22", "BACKEND": "https://b.example:4318/otlp",
          "TOKEN": "t0k"},
     )
-    assert update.receivers.grpc == "127.0.0.1:4999" and update.receivers.http is None
-    assert update.receivers.max_recv_mib == 16.0
-    assert update.sample == (12.5, 22)
+    assert update.layer["grpc"] == "127.0.0.1:4999" and update.layer["http"] is None
+    assert update.layer["max_recv_mib"] == 16.0
+    assert (update.layer["sample_percent"], update.layer["sample_seed"]) == (12.5, 22)
     [backend] = update.forwards
     assert backend.protocol == "http" and backend.target == "https://b.example:4318/otlp/v1/traces"
     assert dict(backend.headers) == {"authorization": "Bearer t0k", "x-cost": "$5"}
     assert "t0k" not in backend.describe()
-    assert update.dump == "/tmp/spans.jsonl"
+    assert update.layer.get("dump") == "/tmp/spans.jsonl"
 
 
 def test_exporter_options_map_to_forward_settings() -> None:
@@ -224,14 +220,14 @@ def test_exporter_options_map_to_forward_settings() -> None:
           pipelines:
             traces: {receivers: [otlp], processors: [memory_limiter], exporters: [otlp_grpc/a, otlp/b, debug]}
     """)
-    assert update.receivers.http == "0.0.0.0:4318" and update.receivers.grpc is None
-    assert update.max_memory_mib == 1000  # limit_mib: 1000, the same unit as --max-memory-mib
+    assert update.layer["http"] == "0.0.0.0:4318" and update.layer["grpc"] is None
+    assert update.layer.get("max_memory_mib") == 1000  # limit_mib: 1000, the same unit as --max-memory-mib
     a, b = update.forwards
     assert (a.target, a.tls.insecure, a.timeout) == ("collector:4317", False, 2.0)
     assert (a.queue.size, a.queue.sizer, a.queue.consumers) == (5000, "spans", 2)
     assert (a.retry.initial_interval, a.retry.max_interval, a.retry.max_elapsed_time) == (1.0, 10.0, 60.0)
     assert (b.target, b.tls.insecure, b.compression) == ("jaeger:4317", True, "none")
-    assert update.print_format is None  # debug at basic verbosity prints only a summary
+    assert update.layer.get("print_format") is None  # debug at basic verbosity prints only a summary
 
 
 def test_durations() -> None:
@@ -255,7 +251,7 @@ def test_forward_env(monkeypatch) -> None:
     [target] = cli_config(["serve", "--forward-env"]).forwards
     assert (target.protocol, target.target, target.tls.insecure) == ("grpc", "127.0.0.1:14317", True)
     assert cli_config(["serve", "--forward-env", "--forward", "grpc://127.0.0.1:1"]).forwards[0].target == "127.0.0.1:1"
-    assert cli_config(["serve"]).forwards == []
+    assert cli_config(["serve"]).forwards == ()
 
 
 def test_forward_flags() -> None:

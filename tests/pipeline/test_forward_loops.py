@@ -9,11 +9,9 @@ import time
 
 import pytest
 
-from kubespan.cli.forward_options import finish_runtime_config, given_dests
-from kubespan.cli.main import build_parser
-from kubespan.cli.options import runtime_config
 from kubespan.forward import loopcheck
 from kubespan.forward.loopcheck import is_this_machine, own_receiver
+from tests.support.cli import cli_options
 from kubespan.forward.settings import ForwardSettings
 
 SEED = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "otel-collector.yaml")
@@ -22,10 +20,7 @@ NOT_HERE = "198.51.100.7"
 
 
 def cli_config(argv: list[str]):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.given = given_dests(parser, argv)
-    return finish_runtime_config(runtime_config(args), args)
+    return cli_options(argv)
 
 
 def fake_resolver(names: dict[str, list[str]]):

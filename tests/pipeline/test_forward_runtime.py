@@ -13,7 +13,8 @@ import grpc
 from tests.support.forward_helpers import GrpcBackend, make_request
 from kubespan.forward.settings import ForwardSettings, RetrySettings
 from kubespan.receive.settings import ReceiverSettings
-from kubespan.runtime import Runtime, RuntimeConfig
+from kubespan.service.options import ServiceOptions, service_config
+from kubespan.service.service import Service
 from tests.pipeline.test_sampler import _reference_keep
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -28,10 +29,8 @@ def test_runtime_samples_then_forwards() -> None:
         ForwardSettings.from_url(f"grpc://127.0.0.1:{backend.port}"),
         retry=RetrySettings(initial_interval=0.01, max_interval=0.05),
     )
-    config = RuntimeConfig(
-        receivers=ReceiverSettings(grpc="127.0.0.1:0", http=None), forwards=[target], sample_percent=50, sample_seed=22
-    )
-    runtime = Runtime(config)
+    options = ServiceOptions(grpc="127.0.0.1:0", http=None, forwards=(target,), sample_percent=50, sample_seed=22)
+    runtime = Service(service_config(options))
     addresses = runtime.start()
     expected = [f"span-{i}" for i in range(300) if _reference_keep((i + 1).to_bytes(16, "big"), 22, 50)]
     try:
@@ -41,7 +40,7 @@ def test_runtime_samples_then_forwards() -> None:
                 export(make_request(100, i * 100), timeout=5)
         assert backend.counting.wait_for(len(expected))
     finally:
-        runtime.stop()
+        runtime.shutdown()
         backend.stop()
     assert sorted(backend.counting.names) == sorted(expected)
     snapshot = runtime.counters.snapshot()

@@ -76,19 +76,21 @@ def test_drop_flag_compiles_at_startup(capsys) -> None:
     from tests.pipeline.test_collector_config import cli_config
 
     config = cli_config(["serve", "--drop", '{ name = "a" }', "--drop", '{ span.http.target = "/healthz" }'])
-    assert config.drop == ['{ name = "a" }', '{ span.http.target = "/healthz" }']
+    assert list(config.drop) == ['{ name = "a" }', '{ span.http.target = "/healthz" }']
     with pytest.raises(SystemExit) as exit_info:
         cli_config(["serve", "--drop", "{ name = "])
     assert exit_info.value.code == 2 and "kubespan: --drop:" in capsys.readouterr().err
 
 
 def test_runtime_drops_before_every_output() -> None:
-    from kubespan.runtime import Runtime, RuntimeConfig
+    from kubespan.service.options import ServiceOptions, service_config
+    from kubespan.service.service import Service
 
-    runtime = Runtime(RuntimeConfig(drop=['{ name = "span-1" }']))
+    runtime = Service(service_config(ServiceOptions(grpc=None, http=None, drop=('{ name = "span-1" }',))))
+    runtime.start()
     recorder = Recorder()
     runtime.pipeline.add_consumer(recorder)
     runtime.pipeline.export_traces(make_request(3))
     assert recorder.names == ["span-0", "span-2"]
     assert runtime.counters.get("dropped_spans") == 1
-    runtime.stop()
+    runtime.shutdown()

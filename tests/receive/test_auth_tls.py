@@ -16,7 +16,8 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from kubespan.receive.settings import ReceiverSettings
-from kubespan.runtime import Runtime, RuntimeConfig
+from kubespan.service.options import ServiceOptions, service_config
+from kubespan.service.service import Service
 from tests.support.recorder import Recorder
 from tests.support.otel_sdk import sdk_spans
 from tests.support.requests import k8s_request
@@ -41,14 +42,14 @@ def sdk_ca_from_arguments(monkeypatch) -> None:
 @contextlib.contextmanager
 def serving(**settings):
     """Both receivers on loopback port 0; yields (runtime, recorder)."""
-    runtime = Runtime(RuntimeConfig(receivers=ReceiverSettings(**{**LOOPBACK, **settings})))
+    runtime = Service(service_config(ServiceOptions(**{**LOOPBACK, **settings})))
     recorder = Recorder()
     runtime.pipeline.add_consumer(recorder)
     runtime.start()
     try:
         yield runtime, recorder
     finally:
-        runtime.stop()
+        runtime.shutdown()
 
 
 def read(path: str) -> bytes:
@@ -113,7 +114,7 @@ def http_post(address: str, headers: dict, body: bytes = b"", method: str = "POS
         return error.code, error.headers.get("Content-Type", ""), error.read()
 
 
-def unauthenticated(runtime: Runtime) -> int:
+def unauthenticated(runtime: Service) -> int:
     return int(runtime.counters.snapshot()["unauthenticated_requests"])
 
 
@@ -232,7 +233,7 @@ def test_unreadable_tls_files_fail_clearly_at_start(pki, tmp_path, broken):
     files = {**dict(tls_cert=pki.server_cert, tls_key=pki.server_key, tls_client_ca=pki.ca), broken: str(garbage)}
     for protocol in ("grpc", "http"):
         others = {"grpc": None, "http": None, protocol: "127.0.0.1:0"}
-        runtime = Runtime(RuntimeConfig(receivers=ReceiverSettings(**others, **files)))
+        runtime = Service(service_config(ServiceOptions(**others, **files)))
         with pytest.raises(ValueError, match=f"--{broken.replace('_', '-')}.*garbage.pem"):
             runtime.start()
-        runtime.stop()
+        runtime.shutdown()

@@ -72,12 +72,15 @@ def test_the_writer_queue_is_bounded_in_bytes_too(tmp_path: Path):
 
 def test_writer_queue_mib_reaches_the_writers(tmp_path: Path):
     from kubespan.cli.main import build_parser
-    from kubespan.cli.options import runtime_config
-    from kubespan.runtime import Runtime
+    from kubespan.cli.config import service_options
+    from kubespan.service.options import service_config
+    from kubespan.service.service import Service
 
-    args = build_parser().parse_args(["serve", "--dump", str(tmp_path / "d.jsonl"), "--writer-queue-mib", "0.5"])
-    runtime = Runtime(runtime_config(args))
+    args = build_parser().parse_args(["serve", "--grpc", "off", "--http", "off", "--dump", str(tmp_path / "d.jsonl"),
+                                      "--writer-queue-mib", "0.5"])
+    runtime = Service(service_config(service_options(args)))
+    runtime.start()
     try:
         assert runtime.writers[0].max_queue_bytes == 512 * 1024
     finally:
-        runtime.stop()
+        runtime.shutdown()

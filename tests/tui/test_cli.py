@@ -28,18 +28,19 @@ def test_serve_is_unchanged():
 
 
 def test_runtime_keeps_a_store_for_the_viewer():
-    from kubespan.cli.options import runtime_config
-    from kubespan.runtime import Runtime
+    from kubespan.cli.config import service_options
+    from kubespan.service.options import service_config
+    from kubespan.service.service import Service
 
-    config = runtime_config(build_parser().parse_args(["--grpc", "off", "--http", "off"]))
-    config.store = True
-    config.max_spans = 1000
-    runtime = Runtime(config)
+    options = service_options(build_parser().parse_args(["--grpc", "off", "--http", "off", "--max-spans", "1000"]),
+                              {"store": True})
+    runtime = Service(service_config(options))
+    runtime.start()
     try:
         assert runtime.store is not None and runtime.store in runtime.pipeline.consumers
         assert runtime.store.max_spans == 1000
     finally:
-        runtime.stop()
+        runtime.shutdown()
 
 
 def test_viewer_takes_the_forwarding_and_processing_flags_of_serve():

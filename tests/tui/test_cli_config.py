@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 
+from kubespan.service.configs import WriterConfig
+
 from kubespan.cli import tui
 from kubespan.cli.main import main
 
@@ -39,13 +41,14 @@ def runtimes(monkeypatch) -> list:
 
     made: list = []
 
-    class Recording(tui.Runtime):
-        def __init__(self, config, **kwargs) -> None:
-            super().__init__(config, **kwargs)
+    class Recording(tui.Service):
+        def start(self) -> dict[str, str]:
+            addresses = super().start()
             made.append((self, [writer.name for writer in self.writers]))
+            return addresses
 
     monkeypatch.setattr(kubespan.tui.app, "KubespanApp", FakeApp)
-    monkeypatch.setattr(tui, "Runtime", Recording)
+    monkeypatch.setattr(tui, "Service", Recording)
     return made
 
 
@@ -55,8 +58,8 @@ def test_viewer_skips_the_config_files_debug_exporter(tmp_path, runtimes, capsys
     path.write_text(textwrap.dedent(CONFIG).replace("DUMP", str(dump)))
     assert main(["--config", str(path), "--http", "off"]) == 0
     [(runtime, writers)] = runtimes
-    assert runtime.config.print_format is None
-    assert writers == ["dump"] and runtime.config.dump == str(dump)
+    [dump_writer] = runtime.config.of_type(WriterConfig)  # no "print" writer
+    assert writers == ["dump"] and dump_writer.path == str(dump)
     captured = capsys.readouterr()
     assert "does not print in the viewer" in captured.err and f"kubespan serve --config {path}" in captured.err
     assert captured.out == ""

@@ -6,19 +6,18 @@ import argparse
 
 from kubespan.cli import tui
 from kubespan.cli.main import build_parser
-from kubespan.cli.options import runtime_config
+from kubespan.cli.config import service_options
 from kubespan.k8s.feed import DemoFeed, loopback_endpoint
 from kubespan.query import compile_query
-from kubespan.runtime import Runtime
+from kubespan.service.options import service_config
+from kubespan.service.service import Service
 from tests.tui.conftest import make_app
 from tests.tui.helpers import ready, screen_text, wait_for
 
 
-def demo_runtime(*flags: str) -> tuple[argparse.Namespace, Runtime]:
+def demo_runtime(*flags: str) -> tuple[argparse.Namespace, Service]:
     args = build_parser().parse_args(["--demo", "--grpc", "127.0.0.1:0", "--http", "off", *flags])
-    config = runtime_config(args)
-    config.store = True
-    runtime = Runtime(config)
+    runtime = Service(service_config(service_options(args, {"store": True})))
     runtime.start()
     return args, runtime
 
@@ -32,13 +31,13 @@ def test_demo_flags_parse():
 def test_demo_needs_a_plaintext_grpc_receiver():
     def problem(*flags: str) -> str | None:
         args = build_parser().parse_args(["--demo", *flags])
-        return tui.demo_problem(args, runtime_config(args))
+        return tui.demo_problem(args, service_options(args))
 
     assert problem() is None
     assert "--grpc off" in problem("--grpc", "off")
     assert "--tls-cert" in problem("--tls-cert", "c.pem", "--tls-key", "k.pem")
     plain = build_parser().parse_args(["--grpc", "off"])
-    assert tui.demo_problem(plain, runtime_config(plain)) is None
+    assert tui.demo_problem(plain, service_options(plain)) is None
 
 
 def test_wildcard_addresses_are_dialled_on_loopback():
@@ -64,5 +63,5 @@ async def test_demo_fills_the_viewer_through_the_receiver():
             assert "demo" in screen_text(app)
     finally:
         stats = feed.stop()
-        runtime.stop()
+        runtime.shutdown()
     assert stats["spans"] >= 200 and runtime.counters.snapshot()["received_spans"] == stats["spans"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import kubespan.runtime
+import kubespan.service.warnings
 from kubespan.cli.main import main
 from kubespan.tui.app import KubespanApp
 from kubespan.tui.status_footer import StatusFooter
@@ -19,7 +19,7 @@ def start_viewer(monkeypatch, argv: list[str]) -> KubespanApp:
 
 async def test_footer_shows_the_whole_warning_for_exposed_receivers(monkeypatch):
     # Tests bind loopback only; pretend 127.0.0.1 reaches other machines.
-    monkeypatch.setattr(kubespan.runtime, "is_loopback", lambda host: False)
+    monkeypatch.setattr(kubespan.service.warnings, "is_loopback", lambda host: False)
     app = start_viewer(monkeypatch, ["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--max-spans", "1000"])
     [warning] = app.warnings
     assert warning.startswith("WARNING: the gRPC receiver on 127.0.0.1:0 and the HTTP receiver on 127.0.0.1:0")

@@ -12,7 +12,8 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from kubespan.forward.forwarder import Forwarder
 from kubespan.forward.settings import ForwardSettings, RetrySettings
 from kubespan.receive.settings import ReceiverSettings
-from kubespan.runtime import Runtime, RuntimeConfig
+from kubespan.service.options import ServiceOptions, service_config
+from kubespan.service.service import Service
 from kubespan.tui.status_footer import StatusFooter
 from tests.support.forward_helpers import GrpcBackend, free_port
 from tests.support.otel_sdk import sdk_spans
@@ -88,8 +89,8 @@ async def test_dead_forward_target_is_named_until_it_recovers():
 
 
 async def test_refused_requests_show_a_count_and_a_warning():
-    runtime = Runtime(RuntimeConfig(receivers=ReceiverSettings(grpc="127.0.0.1:0", http=None, token="right-token"),
-                                    store=True, max_spans=1000))
+    runtime = Service(service_config(ServiceOptions(grpc="127.0.0.1:0", http=None, token="right-token",
+                                                    store=True, max_spans=1000)))
     runtime.start()
     try:
         exporter = GrpcExporter(endpoint=runtime.addresses["grpc"], insecure=True, timeout=5)
@@ -104,4 +105,4 @@ async def test_refused_requests_show_a_count_and_a_warning():
             text = " ".join(footer_lines(app))
             assert "3 requests refused: missing or wrong bearer token" in text
     finally:
-        runtime.stop()
+        runtime.shutdown()

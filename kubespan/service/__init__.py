@@ -1,0 +1,1 @@
+"""The service: typed component configs, their factories, and the `Service` that runs them."""
