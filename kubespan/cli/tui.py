@@ -13,7 +13,7 @@ from kubespan.cli.config import service_options
 from kubespan.cli.forward_options import add_config_option, add_forward_options, add_processing_options
 from kubespan.cli.options import Given, add_receiver_options, add_store_options, positive_float
 from kubespan.receive.settings import ListenError
-from kubespan.resources import raise_open_files_limit, tune_malloc
+from kubespan.os_tuning import raise_open_files_limit, tune_malloc
 from kubespan.service.options import OptionsLayer, ServiceOptions, service_config
 from kubespan.service.service import Service
 

@@ -230,13 +230,13 @@ def forwarders(host: Host) -> list[Forwarder]:
 
 
 def _drop(config: DropConfig, host: Host) -> ProcessorComponent:
-    from kubespan.process.drop import DropProcessor, compile_queries
+    from kubespan.processors.drop import DropProcessor, compile_queries
 
     return ProcessorComponent(DropProcessor(compile_queries(config.queries), host.pipeline.table, host.counters), host)
 
 
 def _sampler(config: SamplerConfig, host: Host) -> ProcessorComponent:
-    from kubespan.process.sampler import ProbabilisticSampler
+    from kubespan.processors.sampler import ProbabilisticSampler
 
     return ProcessorComponent(ProbabilisticSampler(config.percent, config.seed, host.pipeline.table, host.counters),
                               host)

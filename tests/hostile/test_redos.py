@@ -15,7 +15,7 @@ import time
 import pytest
 
 from kubespan.otlp.attributes import new_attribute_table
-from kubespan.process.drop import DropProcessor, compile_queries
+from kubespan.processors.drop import DropProcessor, compile_queries
 from kubespan.query import QuerySyntaxError, compile_query
 from kubespan.store import SpanStore
 from tests.fuzz.strategies import REDOS

@@ -11,7 +11,7 @@ from tests.support.forward_helpers import make_request, span_names
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
-from kubespan.process.sampler import ProbabilisticSampler, fnv1a32, priority_decision, scaled_rate, trace_bucket
+from kubespan.processors.sampler import ProbabilisticSampler, fnv1a32, priority_decision, scaled_rate, trace_bucket
 from kubespan.stats import Counters
 
 TRACE = bytes(range(1, 17))

@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.forward_helpers import make_request, span_names
 from kubespan.pipeline import Pipeline
-from kubespan.process.drop import DropProcessor
+from kubespan.processors.drop import DropProcessor
 
 
 class NameIs:
@@ -61,7 +61,7 @@ def test_drop_nothing_keeps_bytes() -> None:
 
 
 def test_drop_with_real_query_language() -> None:
-    from kubespan.process.drop import compile_queries
+    from kubespan.processors.drop import compile_queries
     from kubespan.query import QuerySyntaxError
 
     queries = compile_queries(['{ name = "span-2" }'])

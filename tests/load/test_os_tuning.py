@@ -6,9 +6,9 @@ import resource
 import subprocess
 import sys
 
-from kubespan.resources import tune_malloc
+from kubespan.os_tuning import tune_malloc
 
-CHILD = "from kubespan.resources import raise_open_files_limit; print(*raise_open_files_limit())"
+CHILD = "from kubespan.os_tuning import raise_open_files_limit; print(*raise_open_files_limit())"
 
 
 def test_open_files_soft_limit_is_raised_to_the_hard_limit() -> None:

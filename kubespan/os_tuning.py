@@ -1,4 +1,4 @@
-"""Process resources of a long-running kubespan: malloc tuning and the open-files limit.
+"""What kubespan tunes in its own process: malloc arenas and the open-files limit.
 
 With many receiver threads, glibc malloc gives each its own arena and keeps freed request
 buffers in them, and its adaptive mmap threshold soon serves every request body (hundreds of
