@@ -12,7 +12,7 @@ import os
 import resource
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 ALWAYS_REPORTED = ("received_spans", "rejected_spans", "written_spans")
 """Counters present in every report, even at zero."""

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import os
 import sys
+from typing import NoReturn
 
 from kubespan.cli.options import Given, GivenAppend, GivenFlag, given
 from kubespan.forward.settings import (
@@ -150,7 +151,7 @@ def processing_layer(args: argparse.Namespace) -> OptionsLayer:
     return layer
 
 
-def _refuse(message: str) -> None:
+def _refuse(message: str) -> NoReturn:
     """Exit 2 with a clear message, like a usage error (and like the Collector on a bad config)."""
     print(f"kubespan: {message}", file=sys.stderr, flush=True)
     raise SystemExit(2)

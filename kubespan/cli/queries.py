@@ -8,6 +8,7 @@ a request at a time, so such a query cannot be decided when a span is received.
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 TRACE_LEVEL_HINT = (
     "it needs whole traces (spanset && or a structural operator), but {option} decides span by span "
@@ -28,7 +29,7 @@ def check_ingest_query(option: str, text: str) -> None:
         refuse(f"{option}: {text!r}: {TRACE_LEVEL_HINT.format(option=option)}")
 
 
-def refuse(message: str) -> None:
+def refuse(message: str) -> NoReturn:
     """Exit 2 with `kubespan: message` on stderr, like a usage error."""
     print(f"kubespan: {message}", file=sys.stderr, flush=True)
     raise SystemExit(2)

@@ -10,14 +10,21 @@ import time
 
 from kubespan.api.cli_options import add_api_options
 from kubespan.cli.config import print_processing, service_options
-from kubespan.cli.forward_options import add_config_option, add_forward_options, add_processing_options
-from kubespan.cli.options import add_output_options, add_receiver_options, add_store_options
-from kubespan.receive.settings import ListenError
+from kubespan.cli.forward_options import (
+    add_config_option,
+    add_forward_options,
+    add_processing_options,
+)
+from kubespan.cli.options import (
+    add_output_options,
+    add_receiver_options,
+    add_store_options,
+)
 from kubespan.os_tuning import raise_open_files_limit, tune_malloc
+from kubespan.receive.settings import ListenError
 from kubespan.service.options import OptionsLayer, service_config
 from kubespan.service.service import Service
 from kubespan.service.warnings import print_warnings
-
 
 SIGNAL_POLL_S = 0.2
 """The main thread wakes this often: a signal delivered to one of grpc's threads only sets
@@ -97,7 +104,7 @@ def _wait(stop: threading.Event, service: Service, stats_every: float | None) ->
     next_report = time.monotonic() + stats_every if stats_every else None
     while not stop.wait(SIGNAL_POLL_S if next_report is None else
                         max(0.0, min(SIGNAL_POLL_S, next_report - time.monotonic()))):
-        if next_report is not None and time.monotonic() >= next_report:
+        if stats_every and next_report is not None and time.monotonic() >= next_report:
             print(service.counters.report_line(), file=sys.stderr, flush=True)
             next_report += stats_every
 

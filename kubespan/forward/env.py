@@ -8,7 +8,7 @@ A generic endpoint gets `/v1/traces` appended for HTTP; a traces endpoint is use
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
 from kubespan.forward.settings import GRPC, HTTP, ForwardSettings, TlsSettings

@@ -18,9 +18,15 @@ import collections
 import sys
 import threading
 import time
-from typing import Callable, NamedTuple, Protocol
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
-from kubespan.forward.retry import Backoff, PermanentSendError, RetryableError, SendResult
+from kubespan.forward.retry import (
+    Backoff,
+    PermanentSendError,
+    RetryableError,
+    SendResult,
+)
 from kubespan.forward.settings import GRPC, ForwardSettings
 from kubespan.model import TraceBatch
 from kubespan.stats import Counters

@@ -6,7 +6,9 @@ import grpc
 from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
 
 from kubespan.forward.retry import PermanentSendError, RetryableError, SendResult
 from kubespan.forward.settings import ForwardSettings
@@ -49,7 +51,7 @@ class GrpcSender:
 def _channel(settings: ForwardSettings) -> grpc.Channel:
     retry = settings.retry
     backoff_ms = max(1, int(min(retry.initial_interval, 1.0) * 1000))
-    options = [
+    options: list[tuple[str, str | int]] = [
         ("grpc.initial_reconnect_backoff_ms", backoff_ms),
         ("grpc.min_reconnect_backoff_ms", backoff_ms),
         ("grpc.max_reconnect_backoff_ms", max(backoff_ms, int(retry.max_interval * 1000))),

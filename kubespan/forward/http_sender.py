@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
 
 from kubespan.forward.retry import PermanentSendError, RetryableError, SendResult
 from kubespan.forward.settings import ForwardSettings

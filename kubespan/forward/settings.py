@@ -77,7 +77,7 @@ class ForwardSettings:
     queue: QueueSettings = field(default_factory=QueueSettings)
 
     @classmethod
-    def from_url(cls, url: str, name: str | None = None) -> "ForwardSettings":
+    def from_url(cls, url: str, name: str | None = None) -> ForwardSettings:
         """`grpc://h:p`, `grpcs://h:p`, `http://h:p[/base]`, `https://h:p[/base]`."""
         from kubespan.forward.urls import WANT, shown, url_problem
 
@@ -99,7 +99,7 @@ class ForwardSettings:
         tls = TlsSettings(insecure=scheme == "http")
         return cls(name, HTTP, f"{scheme}://{netloc}{path}", tls=tls, compression=compression)
 
-    def with_options(self, **changes) -> "ForwardSettings":
+    def with_options(self, **changes) -> ForwardSettings:
         return replace(self, **changes)
 
     def describe(self) -> str:

@@ -7,7 +7,8 @@ rest of kubespan works without it. Dropped spans are counted in `dropped_spans`.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.otlp.select import select_spans

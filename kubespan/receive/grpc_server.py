@@ -16,7 +16,9 @@ from google.protobuf import duration_pb2
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+)
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -28,7 +30,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from kubespan.otlp.decode import UndecodableRequest
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
 from kubespan.receive.refusals import MISSING, WRONG, RefusalLog, grpc_peer
-from kubespan.receive.settings import SUCCESS_PROTOBUF, ReceiverSettings, check_can_listen, listen_address
+from kubespan.receive.settings import (
+    SUCCESS_PROTOBUF,
+    ReceiverSettings,
+    check_can_listen,
+    listen_address,
+)
 
 TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
@@ -179,6 +186,7 @@ def _unavailable(message: str) -> grpc.Status:
 
 
 def _server_credentials(settings: ReceiverSettings) -> grpc.ServerCredentials:
+    assert settings.tls_key and settings.tls_cert  # only called with TLS on
     with open(settings.tls_key, "rb") as key, open(settings.tls_cert, "rb") as cert:
         pair = (key.read(), cert.read())
     client_ca = None

@@ -20,7 +20,9 @@ import zlib
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from google.rpc import status_pb2
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
 
 from kubespan.encode.inert import excerpt
 from kubespan.encode.message_json import encode_message_json
@@ -100,19 +102,19 @@ class HttpReceiver:
     def start(self) -> str:
         """Start serving in a background thread; return the bound `host:port`."""
         check_can_listen(self.address)
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
         started = threading.Event()
         result: dict[str, object] = {}
 
         def run() -> None:
-            asyncio.set_event_loop(self._loop)
+            asyncio.set_event_loop(loop)
             try:
-                result["address"] = self._loop.run_until_complete(self._serve())
+                result["address"] = loop.run_until_complete(self._serve())
             except BaseException as exc:  # surfaced to the caller of start()
                 result["error"] = exc
             started.set()
             if "error" not in result:
-                self._loop.run_forever()
+                loop.run_forever()
 
         self._thread = threading.Thread(target=run, name="http-recv", daemon=True)
         self._thread.start()
@@ -260,7 +262,9 @@ class HttpReceiver:
 
 def _count_items(body: bytes, kind: str, signal: str) -> int:
     """Count log records or metrics in a logs/metrics request, or answer 400."""
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceRequest,
+    )
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
         ExportMetricsServiceRequest,
     )

@@ -59,7 +59,7 @@ class ReceiverSettings:
 
     def server_ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context of the HTTP receiver; also validates the files for gRPC."""
-        if not self.tls:
+        if not (self.tls_cert and self.tls_key):
             return None
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         try:

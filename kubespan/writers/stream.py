@@ -13,7 +13,7 @@ import os
 import queue
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from kubespan.model import TraceBatch
 from kubespan.stats import Counters
@@ -57,7 +57,7 @@ class StreamWriter:
         self.on_broken = on_broken
         self.close_fd = close_fd
         self.broken = False
-        self._queue: "queue.Queue[TraceBatch | None]" = queue.Queue()
+        self._queue: queue.Queue[TraceBatch | None] = queue.Queue()
         self._queued_spans = 0
         self._queued_bytes = 0
         self._lock = threading.Lock()
@@ -70,7 +70,7 @@ class StreamWriter:
         counters.gauge(f"{name}_queue_bytes", lambda: self._queued_bytes)
 
     @classmethod
-    def to_file(cls, name: str, path: str, formatter: Formatter, counters: Counters, **kwargs) -> "StreamWriter":
+    def to_file(cls, name: str, path: str, formatter: Formatter, counters: Counters, **kwargs) -> StreamWriter:
         """A writer appending to `path` (created if missing)."""
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return cls(name, fd, formatter, counters, close_fd=True, **kwargs)
