@@ -23,6 +23,7 @@ from kubespan.store import SpanStore
 from kubespan.writers.stream import MIB, StreamWriter
 
 if TYPE_CHECKING:
+    from kubespan.api.component import ApiComponent
     from kubespan.otlp.decode_pool import DecodePool
 
 
@@ -202,7 +203,7 @@ class QueryApiExtension:
     def __init__(self, settings: ApiSettings, host: Host) -> None:
         self.settings = settings
         self.address: str | None = None
-        self._api = None
+        self._api: ApiComponent | None = None
 
     def start(self, host: Host) -> None:
         stores = host.find(StoreExporter)
