@@ -34,7 +34,7 @@ def _mark_given(namespace: argparse.Namespace, dest: str) -> None:
 class Given(argparse.Action):
     """`store`, and remember that the option was given."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(self, parser, namespace, values, _option_string=None) -> None:
         setattr(namespace, self.dest, values)
         _mark_given(namespace, self.dest)
 
@@ -45,7 +45,7 @@ class GivenFlag(argparse.Action):
     def __init__(self, option_strings, dest, default=False, help=None) -> None:
         super().__init__(option_strings, dest, nargs=0, default=default, help=help)
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(self, parser, namespace, values, _option_string=None) -> None:
         setattr(namespace, self.dest, True)
         _mark_given(namespace, self.dest)
 
@@ -53,7 +53,7 @@ class GivenFlag(argparse.Action):
 class GivenAppend(argparse.Action):
     """`append` (repeatable), and remember that the option was given."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(self, parser, namespace, values, _option_string=None) -> None:
         setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
         _mark_given(namespace, self.dest)
 
@@ -173,7 +173,7 @@ def receiver_layer(args: argparse.Namespace) -> OptionsLayer:
     layer = OptionsLayer(token=args.token or _env_token(), decode_workers=decode_workers(args))
     for name in ("grpc", "http", "max_recv_mib", "tls_cert", "tls_key", "tls_client_ca"):
         if name in typed:
-            layer[name] = getattr(args, name)  # type: ignore[literal-required]
+            layer[name] = getattr(args, name)
     return layer
 
 

@@ -12,8 +12,8 @@ from kubespan.api.cli_options import add_api_options
 from kubespan.cli.config import service_options
 from kubespan.cli.forward_options import add_config_option, add_forward_options, add_processing_options
 from kubespan.cli.options import Given, add_receiver_options, add_store_options, positive_float
-from kubespan.receive.settings import ListenError
 from kubespan.os_tuning import raise_open_files_limit, tune_malloc
+from kubespan.receive.settings import ListenError
 from kubespan.service.options import OptionsLayer, ServiceOptions, service_config
 from kubespan.service.service import Service
 
@@ -23,7 +23,8 @@ def add_tui_options(parser: argparse.ArgumentParser) -> None:
     add_store_options(parser)
     group = parser.add_argument_group("viewer")
     group.add_argument("--filter", metavar="QUERY", help="start with this filter applied")
-    group.add_argument("--dump", action=Given, metavar="FILE", help="also append every received span to FILE as OTLP/JSON lines")
+    group.add_argument("--dump", action=Given, metavar="FILE",
+                       help="also append every received span to FILE as OTLP/JSON lines")
     group.add_argument("--save-dir", metavar="DIR", default=".", help="where 's' saves traces (default: .)")
     parser.set_defaults(print_spans=False, print_format=None, jsonl=False, stats=None)
 

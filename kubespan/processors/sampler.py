@@ -140,7 +140,7 @@ class ProbabilisticSampler:
 
 def _sampling_in_tracestate(raw: bytes) -> bool:
     """True when the span's tracestate has an OpenTelemetry `rv` or `th` value."""
-    state = WireSpan.FromString(raw).trace_state  # type: ignore[attr-defined]  # a message class made at import
+    state = WireSpan.FromString(raw).trace_state
     for member in state.split(","):
         key, _, value = member.strip().partition("=")
         if key == "ot":

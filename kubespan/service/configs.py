@@ -5,8 +5,8 @@ Processors, run in the order given: `DropConfig` (`--drop`), `SamplerConfig`
 (`probabilistic_sampler`). Exporters, each a consumer of every accepted batch:
 `StoreConfig` (the span store), `WriterConfig` (`--print`, `--jsonl`, `--dump`),
 `ForwardSettings` (`--forward`, `otlp` exporters). Extensions: `DecodeConfig` (decode
-worker processes), `ApiSettings` (the query API, `kubespan.api`). A new component adds its config class to one of the unions below and
-its factory to `kubespan.service.builtin.FACTORIES`.
+worker processes), `ApiSettings` (the query API, `kubespan.api`). A new component adds its
+config class to one of the unions below and its factory to `kubespan.service.builtin.FACTORIES`.
 """
 
 from __future__ import annotations

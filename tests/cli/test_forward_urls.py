@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from tests.support.cli import cli_options
 from kubespan.forward.settings import ForwardSettings
+from tests.support.cli import cli_options
 
 WANT = "want grpc://HOST:PORT, grpcs://HOST:PORT, http://HOST:PORT or https://HOST:PORT"
 

@@ -12,7 +12,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_YET: set[str] = {
     "kubespan/api/responses.py:bad_request",
     "kubespan/api/search_shape.py:duration_text",
-    "kubespan/collector/loader.py:RECEIVER_FLAGS",
     "kubespan/dumpfilter.py:read_spans",
     "kubespan/dumpfilter.py:written_spans",
     "kubespan/metrics/live.py:set_query",

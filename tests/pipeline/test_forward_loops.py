@@ -11,8 +11,8 @@ import pytest
 
 from kubespan.forward import loopcheck
 from kubespan.forward.loopcheck import is_this_machine, own_receiver
-from tests.support.cli import cli_options
 from kubespan.forward.settings import ForwardSettings
+from tests.support.cli import cli_options
 
 SEED = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "otel-collector.yaml")
 NOT_HERE = "198.51.100.7"

@@ -71,8 +71,8 @@ def test_the_writer_queue_is_bounded_in_bytes_too(tmp_path: Path):
 
 
 def test_writer_queue_mib_reaches_the_writers(tmp_path: Path):
-    from kubespan.cli.main import build_parser
     from kubespan.cli.config import service_options
+    from kubespan.cli.main import build_parser
     from kubespan.service.options import service_config
     from kubespan.service.service import Service
 

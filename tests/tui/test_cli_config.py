@@ -6,10 +6,9 @@ import textwrap
 
 import pytest
 
-from kubespan.service.configs import WriterConfig
-
 from kubespan.cli import tui
 from kubespan.cli.main import main
+from kubespan.service.configs import WriterConfig
 
 CONFIG = """
     receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:0"}}}}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from kubespan.cli import tui
-from kubespan.cli.main import build_parser
 from kubespan.cli.config import service_options
+from kubespan.cli.main import build_parser
 from kubespan.k8s.feed import DemoFeed, loopback_endpoint
 from kubespan.query import compile_query
 from kubespan.service.options import service_config

@@ -11,7 +11,6 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from kubespan.forward.forwarder import Forwarder
 from kubespan.forward.settings import ForwardSettings, RetrySettings
-from kubespan.receive.settings import ReceiverSettings
 from kubespan.service.options import ServiceOptions, service_config
 from kubespan.service.service import Service
 from kubespan.tui.status_footer import StatusFooter
