@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from typing import Any
 
 from kubespan.metrics.graph import EdgeStats, ServiceGraph
@@ -66,3 +67,16 @@ class LiveMetrics:
                 calls[key] = calls.get(key, 0) + edge.calls
         return [{"parent": parent, "child": child, "callCount": count}
                 for (parent, child), count in sorted(calls.items())]
+
+
+_SHARED: weakref.WeakKeyDictionary[Any, LiveMetrics] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def live_metrics(store: Any) -> LiveMetrics:
+    """The one `LiveMetrics` of `store` (a `SpanStore`), made on first use: the API and the viewer share it."""
+    with _SHARED_LOCK:
+        found = _SHARED.get(store)
+        if found is None:
+            found = _SHARED[store] = LiveMetrics(store.snapshot)
+        return found
