@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kubespan.metrics import intrinsics
 from kubespan.metrics.series import LabelValue
 from kubespan.query.ast import KINDS, STATUSES, Field
 
@@ -72,6 +73,17 @@ class FieldColumns:
             return _dense(durations, lambda d: ("string", go_duration(d)), sparse=True)
         if kind == "attr":
             return self._attribute_groups(field)
+        if kind in ("root_name", "root_service"):
+            values, codes = intrinsics.root_values(snap, self.rows, kind)
+            return codes, values
+        if kind in ("scope_name", "scope_version"):
+            values, codes = intrinsics.scope_values(snap, self.column("scope"), kind)
+            return codes, values
+        if kind == "child_count":
+            return _dense(intrinsics.child_counts(snap, self.rows), lambda n: ("int", n), sparse=True)
+        if kind == "trace_duration":
+            return _dense(intrinsics.trace_durations(snap, self.rows), lambda d: ("string", go_duration(d)),
+                          sparse=True)
         raise UnsupportedField(f"metrics cannot group by {field.describe()} yet")
 
     def _attribute_groups(self, field: Field) -> tuple[Codes, list[LabelValue]]:
@@ -96,6 +108,11 @@ class FieldColumns:
         if field.kind == "duration":
             seconds = (self.column("end") - self.column("start")).astype(np.float64) / 1e9
             return seconds, np.full(n, 2, np.int8)
+        if field.kind == "trace_duration":
+            seconds = intrinsics.trace_durations(self.snap, self.rows).astype(np.float64) / 1e9
+            return seconds, np.full(n, 2, np.int8)
+        if field.kind == "child_count":
+            return intrinsics.child_counts(self.snap, self.rows).astype(np.float64), np.zeros(n, np.int8)
         if field.kind != "attr":
             return np.full(n, np.nan), np.full(n, -1, np.int8)
         table: list[tuple[float, int]] = []

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from kubespan.metrics.ast import Compare
 from kubespan.metrics.columns import label_value
+from kubespan.metrics.intrinsics import LABELS, child_counts, root_values, scope_values
 from kubespan.metrics.series import LabelValue, Series, SeriesSet
 from kubespan.metrics.timegrid import TimeGrid
 from kubespan.query.ast import KINDS, STATUSES
@@ -203,40 +204,15 @@ def _intrinsics(columns: Any, snap: Any) -> list[tuple[str, list[LabelValue], np
 
 def _trace_intrinsics(columns: Any, snap: Any) -> list[tuple[str, list[LabelValue], npt.NDArray[np.int64]]]:
     """rootName, rootServiceName and span:childCount, from the spans stored with each trace."""
-    from kubespan.store.engine import parent_positions
-
-    trace = snap.column("trace").astype(np.int64)
-    parent_id = snap.column("parent_id")
-    parent = parent_positions(trace, snap.column("span_id"), parent_id)
-    children = np.bincount(parent[parent >= 0], minlength=len(trace))
-    roots = np.flatnonzero(parent_id == 0)
-    root_of = np.full(int(trace.max()) + 1 if len(trace) else 1, -1, np.int64)
-    root_of[trace[roots[::-1]]] = roots[::-1]  # the first root of a trace wins
-    root = root_of[trace[columns.rows]]
-    names = snap.column("name")
-    services = np.asarray(snap.resource_service)[np.asarray(snap.scope_resource)[snap.column("scope")]]
     out = []
-    for label, source, table in (("rootName", names, snap.names), ("rootServiceName", services, snap.services)):
-        raw = np.where(root >= 0, source[np.maximum(root, 0)], -1).astype(np.int64)
-        distinct, codes = np.unique(raw, return_inverse=True)
-        values = [("string", table[i] if i >= 0 else "") for i in distinct.tolist()]  # no root stored: ""
-        out.append((label, values, codes.reshape(-1).astype(np.int64)))
-    count = children[columns.rows]
-    distinct, codes = np.unique(count, return_inverse=True)
+    for which in ("root_name", "root_service"):
+        values, codes = root_values(snap, columns.rows, which)
+        out.append((LABELS[which], values, codes))
+    distinct, codes = np.unique(child_counts(snap, columns.rows), return_inverse=True)
     out.append(("span:childCount", [("int", int(c)) for c in distinct.tolist()], codes.reshape(-1).astype(np.int64)))
     return out
 
 
 def _scope_intrinsics(columns: Any, snap: Any) -> list[tuple[str, list[LabelValue], npt.NDArray[np.int64]]]:
-    scopes = snap.scopes
-    from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
-
-    parsed = [InstrumentationScope.FromString(entry.raw) for entry in scopes]
-    scope = columns.column("scope").astype(np.int64)
-    out = []
-    for label, part in (("instrumentation:name", "name"), ("instrumentation:version", "version")):
-        texts = [getattr(message, part) for message in parsed]
-        distinct = sorted(set(texts))
-        lut = np.array([distinct.index(t) for t in texts], np.int64)
-        out.append((label, [("string", t) for t in distinct], lut[scope]))
-    return out
+    scope = columns.column("scope")
+    return [(LABELS[which], *scope_values(snap, scope, which)) for which in ("scope_name", "scope_version")]

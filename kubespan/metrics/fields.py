@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from kubespan.metrics.ast import ByField
+from kubespan.metrics.intrinsics import LABELS
 from kubespan.query.ast import Field, Spanset
 from kubespan.query.errors import QuerySyntaxError
 from kubespan.query.traceql import _Parser, parse_traceql
 
 _INTRINSIC_LABELS = {"name": "name", "status": "status", "kind": "kind", "duration": "duration",
-                     "service": "resource.service.name", "trace": "trace:id", "span": "span:id",
-                     "parent": "span:parentID", "event": "event:name"}
+                     "service": "resource.service.name", **LABELS}
 
 
 def parse_pipeline(text: str, lo: int, hi: int) -> Spanset:
