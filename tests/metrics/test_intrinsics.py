@@ -56,4 +56,4 @@ def test_child_count_and_trace_duration_as_values(golden_store):
         bounds[span.trace_id] = (min(lo, span.start_time_unix_nano), max(hi, span.end_time_unix_nano))
     longest = max(hi - lo for lo, hi in bounds.values()) / 1e9
     got = instant(golden_store, "max_over_time", field=ByField(Field("trace_duration"), "traceDuration"))
-    assert np.isclose(list(got.values())[0], longest)
+    assert np.isclose(next(iter(got.values())), longest)
