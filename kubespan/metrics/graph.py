@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -69,9 +70,10 @@ class ServiceGraph:
     wait_s: float = WAIT_S
     table: SlotTable = field(default_factory=SlotTable)
     next_ordinal: int = 0
-    clients: dict[tuple[bytes, int], _Half] = field(default_factory=dict)  # by (trace, own span id)
-    servers: dict[tuple[bytes, int], _Half] = field(default_factory=dict)  # by (trace, parent span id)
-    links: dict[tuple[bytes, int], list[_Half]] = field(default_factory=dict)  # by the linked span
+    # waiting halves in arrival order (OrderedDict: taking the oldest is O(1), unlike a dict's first key)
+    clients: OrderedDict[tuple[bytes, int], _Half] = field(default_factory=OrderedDict)  # by (trace, own span id)
+    servers: OrderedDict[tuple[bytes, int], _Half] = field(default_factory=OrderedDict)  # by (trace, parent id)
+    links: OrderedDict[tuple[bytes, int], list[_Half]] = field(default_factory=OrderedDict)  # by the linked span
     expired: int = 0
     missed: int = 0
     _queue: list[tuple[Edge, int, bool, int]] = field(default_factory=list)
@@ -199,21 +201,21 @@ class ServiceGraph:
     def _expire(self, before: float) -> None:
         """Halves are kept in arrival order, so the expired ones are at the front."""
         while self.servers and next(iter(self.servers.values())).seen < before:
-            self.servers.pop(next(iter(self.servers)))
+            self.servers.popitem(last=False)
             self.expired += 1
         while self.clients and next(iter(self.clients.values())).seen < before:
-            half = self.clients.pop(next(iter(self.clients)))
+            _, half = self.clients.popitem(last=False)
             if half.peer:
                 self._count_one(Edge(half.service, half.peer, "virtual_node"), None, half)
             else:
                 self.expired += 1
         while self.links and next(iter(self.links.values()))[0].seen < before:
-            for half in self.links.pop(next(iter(self.links))):  # the linked span never came: an ordinary root
+            for half in self.links.popitem(last=False)[1]:  # the linked span never came: an ordinary root
                 self._count_one(Edge(half.peer or "user", half.service, "virtual_node"), half, None)
 
-    def _bound(self, pending: dict[Any, Any]) -> None:
+    def _bound(self, pending: OrderedDict[Any, Any]) -> None:
         while len(pending) > MAX_PENDING:
-            pending.pop(next(iter(pending)))
+            pending.popitem(last=False)
             self.expired += 1
 
     # ------------------------------------------------------------------ counting
