@@ -14,3 +14,4 @@ _.log_errors, _.dot_nl, _.max_mem  # re2.Options
 _.highlighted, _.cursor_blink  # Textual widgets' attributes, set by tests
 _.no_dns  # a pytest fixture, asked for by name for what it does
 _.every  # `_wait(stop, runtime, every)`: a replacement keeps the signature
+_.handle_error  # socketserver.BaseServer calls it for a request that failed
