@@ -60,7 +60,7 @@ class Cond:
         """Predicate over one python value (str, int, float, bool, list...) of the field."""
         pred = self._pred
         if pred is None:
-            pred = make_value_pred(self.op, self.literal)
+            pred = make_value_pred(self.op, self.literal, attribute=self.field.kind == "attr")
             object.__setattr__(self, "_pred", pred)
         return pred
 
@@ -206,7 +206,7 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def make_value_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
+def make_value_pred(op: str, literal: Literal, attribute: bool = False) -> Callable[[Any], bool]:
     """Build the predicate for one value; arrays match if any element does.
 
     Also for `!=` and `!~`: Tempo returns an array whose elements are not all equal to (or all
@@ -215,7 +215,7 @@ def make_value_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
     if literal.type == "loose":
         scalar = _loose_pred(op, literal)
     else:
-        scalar = _strict_pred(op, literal)
+        scalar = _strict_pred(op, literal, attribute)
     def pred_any(value: Any) -> bool:
         if isinstance(value, list):
             return any(scalar(item) for item in value)
@@ -224,7 +224,13 @@ def make_value_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
     return pred_any
 
 
-def _strict_compatible(literal: Literal) -> Callable[[Any], bool]:
+def _strict_compatible(literal: Literal, attribute: bool = False) -> Callable[[Any], bool]:
+    """Which values a literal can compare with. Against attributes Tempo's storage compares an
+    int only with ints and a float only with floats (`{ .ratio > 1 }` misses a ratio of 1.5)."""
+    if attribute and literal.type in ("int", "duration"):
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if attribute and literal.type == "float":
+        return lambda v: isinstance(v, float)
     if literal.type == "str":
         return lambda v: isinstance(v, str)
     if literal.type == "bool":
@@ -234,10 +240,10 @@ def _strict_compatible(literal: Literal) -> Callable[[Any], bool]:
     return lambda v: False
 
 
-def _strict_pred(op: str, literal: Literal) -> Callable[[Any], bool]:
+def _strict_pred(op: str, literal: Literal, attribute: bool = False) -> Callable[[Any], bool]:
     """TraceQL typing: a string never equals a number; a type mismatch is false."""
     want = literal.value
-    compatible = _strict_compatible(literal)
+    compatible = _strict_compatible(literal, attribute)
     if op in ("=~", "!~"):
         if literal.type != "str":
             return lambda v: False

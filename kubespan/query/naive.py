@@ -9,8 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from kubespan.model import AttributeTable, TraceBatch
-from kubespan.query.ast import And, BareWord, Cond, Const, Filter, Not, Or, Spanset, text_of
+from kubespan.query.ast import (
+    And,
+    BareWord,
+    Cond,
+    Const,
+    Field,
+    Filter,
+    Literal,
+    Not,
+    Or,
+    Spanset,
+    text_of,
+)
+from kubespan.query.batch_source import BatchSource, evaluate_field, is_true
 from kubespan.query.limits import Deadline
+from kubespan.query.nodes import BinOp, UnOp
+from kubespan.query.spansets import Spanset as Spanset_
+from kubespan.query.spansets import TraceSpans, evaluate
 
 
 class Memo:
@@ -41,11 +57,13 @@ class Memo:
 class SpanView:
     """What the evaluator needs to know about span `i` of a batch."""
 
-    __slots__ = ("batch", "table", "i", "memo")
+    __slots__ = ("batch", "table", "i", "memo", "src")
 
-    def __init__(self, batch: TraceBatch, table: AttributeTable, i: int, memo: Memo | None = None) -> None:
+    def __init__(self, batch: TraceBatch, table: AttributeTable, i: int, memo: Memo | None = None,
+                 src: BatchSource | None = None) -> None:
         self.batch, self.table, self.i = batch, table, i
         self.memo = memo if memo is not None else Memo().for_table(table)
+        self.src = src if src is not None else BatchSource(batch, table)
 
     @property
     def attribute_ids(self) -> list[int]:
@@ -100,15 +118,23 @@ def eval_cond(cond: Cond, span: SpanView) -> bool:
 
 
 def _eval_attr(cond: Cond, span: SpanView) -> bool:
-    """Unscoped keys use the span's values if the span has the key, else the resource's."""
+    """Unscoped keys use the span's values if the span has the key, else the resource's.
+
+    `.x = nil` holds when either the span or its resource lacks `x`, as Tempo answers.
+    """
     scope = cond.field.scope
+    if cond.literal.type == "nil":
+        span_code = _best_code(cond, span, span.attribute_ids) if scope != "resource" else None
+        res_code = _best_code(cond, span, span.resource_attribute_ids) if scope != "span" else None
+        codes = [c for c in (span_code, res_code) if c is not None]
+        if cond.op == "=":
+            return any(c == ABSENT for c in codes)
+        return any(c != ABSENT for c in codes)
     code = ABSENT
     if scope != "resource":
         code = _best_code(cond, span, span.attribute_ids)
     if code == ABSENT and scope != "span":
         code = _best_code(cond, span, span.resource_attribute_ids)
-    if cond.literal.type == "nil":
-        return (code == ABSENT) if cond.op == "=" else (code != ABSENT)
     return code == MATCH
 
 
@@ -162,64 +188,55 @@ def eval_expr(expr, span: SpanView) -> bool:
         return eval_bare(expr, span)
     if isinstance(expr, Const):
         return expr.value
+    if isinstance(expr, (BinOp, UnOp, Field, Literal)):
+        return is_true(evaluate_field(expr, span.src, span.i, span.src.facts()))
     raise TypeError(f"not an expression: {expr!r}")
 
 
-class BatchTraces:
-    """Parent links between the spans of a batch (first span wins on duplicate ids)."""
+class NaiveContext:
+    """`spansets.Context` for one batch: filters and fields evaluated span by span."""
 
-    def __init__(self, batch: TraceBatch) -> None:
-        spans = batch.spans
-        self.n = len(spans)
-        index: dict[tuple[bytes, bytes], int] = {}
-        for i in range(self.n):
-            index.setdefault((spans.trace_id[i], spans.span_id[i]), i)
-        self.trace = spans.trace_id
-        self.parent = [
-            index.get((spans.trace_id[i], spans.parent_id[i]), -1) if spans.parent_id[i] else -1
-            for i in range(self.n)
-        ]
+    def __init__(self, batch: TraceBatch, table: AttributeTable, memo: Memo, deadline: Deadline | None) -> None:
+        self.batch, self.table, self.memo, self.deadline = batch, table, memo, deadline
+        self.src = BatchSource(batch, table)
+        self.done = 0
 
-    def ancestors(self, i: int):
-        """The parent chain of span i, stopping when it loops (i itself is included if on a loop)."""
-        seen: set[int] = set()
-        parent = self.parent[i]
-        while parent >= 0 and parent not in seen:
-            seen.add(parent)
-            yield parent
-            parent = self.parent[parent]
+    def match(self, node: Filter, i: int) -> bool:
+        self.done += 1
+        if self.deadline is not None and self.done % CHECK_EVERY == 0:
+            self.deadline.advance(CHECK_EVERY)
+        return eval_expr(node.expr, SpanView(self.batch, self.table, i, self.memo, self.src))
+
+    def value(self, expr, i: int) -> tuple:
+        return evaluate_field(expr, self.src, i, self.src.facts())
+
+    def check(self) -> None:
+        if self.deadline is not None:
+            self.deadline.check()
 
 
-def eval_spanset(node: Spanset, batch: TraceBatch, table: AttributeTable, links: list, memo: Memo) -> set[int]:
-    if isinstance(node, Filter):
-        return {i for i in range(len(batch.spans)) if eval_expr(node.expr, SpanView(batch, table, i, memo))}
-    left = eval_spanset(node.left, batch, table, links, memo)
-    right = eval_spanset(node.right, batch, table, links, memo)
-    if node.op == "||":
-        return left | right
-    if not links:
-        links.append(BatchTraces(batch))
-    traces: BatchTraces = links[0]
-    if node.op == "&&":
-        both = {traces.trace[i] for i in left} & {traces.trace[i] for i in right}
-        return {i for i in left | right if traces.trace[i] in both}
-    return {i for i in right if structural(node.op, i, left, traces)}
+def batch_traces(batch: TraceBatch) -> list[TraceSpans]:
+    """The batch's spans by trace, parent links resolved inside the batch (first span wins on a reused id)."""
+    spans = batch.spans
+    by_trace: dict[bytes, list[int]] = {}
+    for i in range(len(spans)):
+        by_trace.setdefault(spans.trace_id[i], []).append(i)
+    traces = []
+    for members in by_trace.values():
+        ids: dict[bytes, int] = {}
+        for i in members:
+            ids.setdefault(spans.span_id[i], i)
+        parent = {i: ids.get(spans.parent_id[i], -1) if any(spans.parent_id[i]) else -1 for i in members}
+        root = {i: not any(spans.parent_id[i]) for i in members}
+        traces.append(TraceSpans(members, parent, root))
+    return traces
 
 
-def structural(op: str, i: int, left: set[int], traces: BatchTraces) -> bool:
-    """Whether right-hand span `i` stands in relation `op` to some left-hand span."""
-    if op == ">":
-        return traces.parent[i] in left
-    if op == ">>":
-        return any(a in left for a in traces.ancestors(i))
-    if op == "<":
-        return any(traces.parent[j] == i for j in left)
-    if op == "<<":
-        return any(i in traces.ancestors(j) for j in left)
-    if op == "~":
-        parent = traces.parent[i]
-        return parent >= 0 and any(j != i and traces.parent[j] == parent for j in left)
-    raise ValueError(f"unknown structural operator {op}")
+def batch_spansets(root, batch: TraceBatch, table: AttributeTable, memo: Memo | None = None,
+                   deadline: Deadline | None = None) -> list[Spanset_]:
+    """The spansets a spanset query or pipeline gives over the batch's traces."""
+    ctx = NaiveContext(batch, table, (memo or Memo()).for_table(table), deadline)
+    return evaluate(root, [Spanset_(trace, list(trace.spans)) for trace in batch_traces(batch)], ctx)
 
 
 CHECK_EVERY = 1024
@@ -238,5 +255,5 @@ def match_batch(root: Spanset, batch: TraceBatch, table: AttributeTable, memo: M
             if deadline is not None:
                 deadline.advance(min(n, start + CHECK_EVERY) - start)
         return flags
-    matched = eval_spanset(root, batch, table, [], memo)
+    matched = {i for spanset in batch_spansets(root, batch, table, memo, deadline) for i in spanset.spans}
     return [i in matched for i in range(len(batch.spans))]

@@ -10,10 +10,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kubespan.query.ast import (
-    MAX_DEPTH, And, BareWord, Cond, Const, Expr, Field, Literal, Not, Or, check_depth, fold, too_deep,
+    MAX_DEPTH,
+    And,
+    BareWord,
+    Cond,
+    Const,
+    Expr,
+    Field,
+    Literal,
+    Not,
+    Or,
+    check_depth,
+    fold,
+    too_deep,
 )
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.literals import compile_regex, parse_duration, parse_hex, parse_kind, parse_status
+from kubespan.query.literals import (
+    compile_regex,
+    parse_duration,
+    parse_hex,
+    parse_kind,
+    parse_status,
+)
 
 OPERATORS = ("==", "=~", "!~", "!=", ">=", "<=", "=", ">", "<")
 """`==` is accepted as `=`, since people used to other languages type it."""

@@ -1,356 +1,380 @@
-"""A TraceQL subset (Grafana Tempo), detected by a leading `{`.
+"""TraceQL's parser: Tempo's search grammar (`pkg/traceql/expr.y`) by recursive descent.
 
-Supported: field expressions inside `{}` (`&& || !`, parentheses, `= != =~ !~ > >= < <=`,
-`nil`), attributes `span.x`, `resource.x`, `.x`, intrinsics `name status kind duration`,
-`span:name|status|kind|duration|id|parentID`, `trace:id`, `event:name`; spanset
-`&& ||` and structural `> >> < << ~` between `{}`. Like Tempo, `&&` and `||` share one
-precedence level and associate left; structural operators bind tighter.
+Precedence, lowest first, as in `expr.y`: `|`; `&& ||` (one level, left); comparisons and the
+structural operators (left); `+ -`; `!`; `* / %`; `^` (right); unary minus. Field expressions
+are built, checked (`validate`) and folded when they reference no span, as Tempo does while
+parsing; simple shapes are lowered to the indexed condition nodes. A query is a spanset
+expression, a pipeline of stages, or parenthesized pipelines joined by spanset operators,
+optionally followed by `with(...)` hints. TraceQL metrics are refused here (search only).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any
-
 from kubespan.query.ast import (
-    KINDS, MAX_DEPTH, STATUSES, And, Cond, Const, Expr, Field, Filter, Literal, Not, Or, Spanset, SpansetOp,
-    check_depth, fold, too_deep,
+    MAX_DEPTH,
+    Const,
+    Field,
+    Filter,
+    Literal,
+    SpansetOp,
+    fold,
+    too_deep,
 )
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.literals import DURATION, compile_regex, parse_duration, parse_hex
+from kubespan.query.lexer import SCOPE_COLONS, Token, lex
+from kubespan.query.lower import fold_static, lower_filter
+from kubespan.query.nodes import (
+    AGGREGATES,
+    INTRINSICS,
+    SCOPED_INTRINSICS,
+    Aggregate,
+    BinOp,
+    Coalesce,
+    GroupBy,
+    Hint,
+    Pipeline,
+    ScalarFilter,
+    Select,
+    UnOp,
+)
+from kubespan.query.parse_stages import STATICS, StageParser, number_literal
+from kubespan.query.validate import (
+    check_binary,
+    check_filter,
+    check_unary,
+)
 
-_PUNCT = sorted(["{", "}", "(", ")", "&&", "||", "|", "!=", "!~", "!>>", "!>", "!<<", "!<", "!", "=~", "=",
-                 ">>", ">=", ">", "<<", "<=", "<", "~", "&>>", "&>", "&<<", "&<", "&~", ","], key=len, reverse=True)
-_ATTR_STOP = set(" \t\r\n{}()=~!<>&|^,\"")
-_SCOPES = ("span", "resource", "event", "link", "instrumentation", "parent")
-_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-COMPARISONS = ("=", "!=", "=~", "!~", ">", ">=", "<", "<=")
-STRUCTURAL = (">", ">>", "<", "<<", "~")
-UNSUPPORTED_STRUCTURAL = ("!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~")
-_LEGACY = {"name": "name", "status": "status", "kind": "kind", "duration": "duration"}
-_SCOPED = {("span", "name"): "name", ("span", "status"): "status", ("span", "kind"): "kind",
-           ("span", "duration"): "duration", ("span", "id"): "span", ("span", "parentID"): "parent",
-           ("trace", "id"): "trace", ("event", "name"): "event"}
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a", "b": "\b",
-            "f": "\f", "v": "\v", "0": "\0"}
-
-
-@dataclass(slots=True)
-class Tok:
-    kind: str  # punct text, or "str", "num", "dur", "ident", "attr", "intrinsic", "eof"
-    column: int
-    value: Any = None
-
-
-def lex(text: str) -> list[Tok]:
-    tokens: list[Tok] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-            continue
-        column = i + 1
-        if ch in "\"`":
-            value, i = _string(text, i)
-            tokens.append(Tok("str", column, value))
-        elif ch == "." and i + 1 < len(text) and text[i + 1] not in _ATTR_STOP and not text[i + 1].isdigit():
-            name, i = _attr_name(text, i + 1)
-            tokens.append(Tok("attr", column, ("any", name)))
-        elif _NUMBER.match(text, i) and (ch.isdigit() or (ch in "-." and _number_allowed(tokens))):
-            i = _number(text, i, tokens)
-        elif (match := _IDENT.match(text, i)) is not None:
-            i = _ident(text, match, tokens)
-        else:
-            punct = next((p for p in _PUNCT if text.startswith(p, i)), None)
-            if punct is None:
-                raise QuerySyntaxError(f"unexpected character {ch!r}", column)
-            tokens.append(Tok(punct, column))
-            i += len(punct)
-    tokens.append(Tok("eof", len(text) + 1))
-    return tokens
+SPANSET_LEVEL = {"&&": 1, "||": 1, ">": 2, "<": 2, ">>": 2, "<<": 2, "~": 2, "!>": 2, "!<": 2, "!>>": 2,
+                 "!<<": 2, "!~": 2, "&>": 2, "&<": 2, "&>>": 2, "&<<": 2, "&~": 2}
+FIELD_LEVEL = {"&&": 1, "||": 1, "=": 2, "!=": 2, "<": 2, "<=": 2, ">": 2, ">=": 2, "=~": 2, "!~": 2,
+               "+": 3, "-": 3, "*": 5, "/": 5, "%": 5, "^": 6}
+SCALAR_OPS = ("=", "!=", "<", "<=", ">", ">=")
+METRICS = ("rate", "count_over_time", "min_over_time", "max_over_time", "avg_over_time", "sum_over_time",
+           "quantile_over_time", "histogram_over_time", "compare", "topk", "bottomk")
+NIL = object()
+"""`nil` while its comparison is being read: only `x = nil`, `x != nil` and their mirrors are TraceQL."""
 
 
-def _number_allowed(tokens: list[Tok]) -> bool:
-    return not tokens or tokens[-1].kind in COMPARISONS or tokens[-1].kind in ("(", "{", "&&", "||", "!")
+class ParsedQuery:
+    """The parse of one TraceQL query: its root node and its hints."""
+
+    def __init__(self, root, hints: tuple[Hint, ...]) -> None:
+        self.root = root
+        self.hints = hints
 
 
-def _number(text: str, i: int, tokens: list[Tok]) -> int:
-    column = i + 1
-    duration = re.compile(r"-?" + DURATION.pattern).match(text, i)
-    if duration is not None and duration.end() > _NUMBER.match(text, i).end():
-        word = duration.group()
-        nanos = parse_duration(word.lstrip("-"))
-        if nanos is None:
-            raise QuerySyntaxError(f"duration {_clip(word)} out of range", column)
-        tokens.append(Tok("dur", column, -nanos if word.startswith("-") else nanos))
-        return duration.end()
-    word = _NUMBER.match(text, i).group()
-    end = i + len(word)
-    if end < len(text) and (text[end].isalnum() or text[end] == "_"):
-        raise QuerySyntaxError(f"invalid number or duration {text[i:end + 1]!r}...", column)
-    try:
-        value: int | float = float(word) if any(c in word for c in ".eE") else int(word)
-    except ValueError:  # more digits than int() takes
-        raise QuerySyntaxError(f"number {_clip(word)} out of range", column) from None
-    tokens.append(Tok("num", column, value))
-    return end
-
-
-def _clip(word: str) -> str:
-    return repr(word if len(word) <= 24 else word[:20] + "…")
-
-
-def _ident(text: str, match: re.Match, tokens: list[Tok]) -> int:
-    word, end, column = match.group(), match.end(), match.start() + 1
-    if word in _SCOPES and end < len(text) and text[end] == "." and end + 1 < len(text):
-        name, end = _attr_name(text, end + 1)
-        tokens.append(Tok("attr", column, (word, name)))
-        return end
-    if end < len(text) and text[end] == ":" and (sub := _IDENT.match(text, end + 1)) is not None:
-        tokens.append(Tok("intrinsic", column, (word, sub.group())))
-        return sub.end()
-    tokens.append(Tok("ident", column, word))
-    return end
-
-
-def _attr_name(text: str, i: int) -> tuple[str, int]:
-    """An attribute name: everything up to whitespace or an operator; "…" segments quote."""
-    parts: list[str] = []
-    start = i
-    while i < len(text):
-        if text[i] == '"':
-            value, i = _string(text, i)
-            parts.append(value)
-        elif text[i] in _ATTR_STOP:
-            break
-        else:
-            parts.append(text[i])
-            i += 1
-    if i == start:
-        raise QuerySyntaxError("missing attribute name", start + 1)
-    return "".join(parts), i
-
-
-def _string(text: str, start: int) -> tuple[str, int]:
-    quote = text[start]
-    out: list[str] = []
-    i = start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch == quote:
-            return "".join(out), i + 1
-        if ch == "\\" and quote == '"':
-            if i + 1 >= len(text):
-                break
-            escape = text[i + 1]
-            if escape not in _ESCAPES:
-                raise QuerySyntaxError(f"unknown escape \\{escape} in string", i + 1)
-            out.append(_ESCAPES[escape])
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    raise QuerySyntaxError(f"unterminated string, missing {quote}", start + 1)
-
-
-class _Parser:
+class _Parser(StageParser):
     def __init__(self, text: str) -> None:
+        self.text = text
         self.tokens = lex(text)
         self.pos = 0
         self.depth = 0
+        self.wrapped: set[int] = set()  # ids of spanset expressions written in parentheses
+        self.heights: dict[int, int] = {}  # expression tree heights by node id (nodes kept alive in `keep`)
+        self.keep: list = []
+        self.holding: set[int] = set()  # ids of spanset operations with a parenthesized pipeline inside
 
+    # ------------------------------------------------------------ tokens
     @property
-    def tok(self) -> Tok:
+    def tok(self) -> Token:
         return self.tokens[self.pos]
 
-    def take(self) -> Tok:
+    def take(self) -> Token:
         token = self.tokens[self.pos]
         self.pos += 1
         return token
 
-    def expect(self, kind: str, what: str) -> Tok:
+    def expect(self, kind: str, what: str | None = None) -> Token:
         if self.tok.kind != kind:
-            raise QuerySyntaxError(f"expected {what}, found {_show(self.tok)}", self.tok.column)
+            raise self.unexpected(what or repr(kind))
         return self.take()
 
-    def parse(self) -> Spanset:
-        spanset = self.spanset()
-        if self.tok.kind == "|":
-            raise QuerySyntaxError("pipelines (|) are not supported", self.tok.column)
-        if self.tok.kind != "eof":
-            raise QuerySyntaxError(f"unexpected {_show(self.tok)}", self.tok.column)
-        return spanset
+    def unexpected(self, expected: str) -> QuerySyntaxError:
+        return QuerySyntaxError(f"unexpected {describe(self.tok)}, expecting {expected}", self.tok.column)
 
-    def enter(self) -> None:
-        """One more level of `(`, `{` or `!`; too many is a syntax error, not a crash."""
+    def enter(self, column: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise too_deep(self.tok.column)
+            raise too_deep(column)
 
-    def spanset(self) -> Spanset:
-        left = self.structural()
-        while self.tok.kind in ("&&", "||"):
+    # ------------------------------------------------------------ query
+    def parse(self) -> ParsedQuery:
+        if self.tok.kind == "eof":
+            raise QuerySyntaxError("empty query", 1)
+        root = self.pipeline_expression()
+        hints: tuple[Hint, ...] = ()
+        if self.tok.kind == "with":
+            hints = self.hints()
+        if self.tok.kind != "eof":
+            raise self.unexpected("'|', a spanset operator or with(…)" if self.tok.kind not in METRICS else "")
+        return ParsedQuery(root, hints)
+
+    def pipeline_expression(self):
+        """A pipeline, or parenthesized pipelines joined by spanset operators (`({…} | count() > 1) && ({…})`)."""
+        first = self.stage()
+        stages = [first]
+        while self.tok.kind == "|":
+            if id(first) in self.holding:
+                raise QuerySyntaxError("nothing can follow parenthesized pipelines joined by an operator",
+                                       self.tok.column)
+            self.take()
+            if self.tok.kind in METRICS:
+                raise QuerySyntaxError(f"TraceQL metrics ({self.tok.kind}) are not supported in search queries",
+                                       self.tok.column)
+            stages.append(self.stage(after_pipe=True))
+        if len(stages) == 1 and not isinstance(first, (ScalarFilter, GroupBy, Select)):
+            return first
+        return Pipeline(tuple(stages))
+
+    def stage(self, after_pipe: bool = False):
+        kind = self.tok.kind
+        if kind == "by":
+            return self.group_by()
+        if kind == "select":
+            return self.select()
+        if kind == "coalesce":
+            if not after_pipe:
+                raise self.unexpected("'{', '(' or a pipeline stage (coalesce() only follows '|')")
+            self.take()
+            self.expect("(")
+            self.expect(")")
+            return Coalesce()
+        if kind in AGGREGATES or (kind in ("int", "float", "dur", "-") and self.scalar_ahead()):
+            return self.scalar_filter()
+        return self.spanset_expression(1, after_pipe)
+
+    def scalar_ahead(self) -> bool:
+        """A number opening a stage is a scalar filter (`3 < count()`); a spanset cannot start so."""
+        return True
+
+    # ------------------------------------------------------------ spansets
+    def spanset_expression(self, min_level: int, after_pipe: bool = False):
+        left = self.spanset_primary(after_pipe)
+        while self.tok.kind in SPANSET_LEVEL and SPANSET_LEVEL[self.tok.kind] >= min_level:
             op = self.tok.kind
             items = [left]
-            while self.tok.kind == op:
-                self.take()
-                items.append(self.structural())
-            left = fold(lambda a, b, op=op: SpansetOp(op, a, b), items)
+            while self.tok.kind == op:  # a run of one operator; && and || fold into a balanced tree
+                op_tok = self.take()
+                right = self.spanset_expression(SPANSET_LEVEL[op] + 1, after_pipe)
+                if (isinstance(items[-1], Pipeline) or isinstance(right, Pipeline)) and not (
+                        self.wrapped_or_pipeline(items[-1]) and self.wrapped_or_pipeline(right)):
+                    raise QuerySyntaxError("a parenthesized pipeline can only be joined with other parenthesized "
+                                           "pipelines: write ({ … }) on both sides", op_tok.column)
+                items.append(right)
+                if op not in ("&&", "||"):
+                    break
+            left = fold(self.spanset_op(op), items) if op in ("&&", "||") else self.spanset_op(op)(*items)
         return left
 
-    def structural(self) -> Spanset:
-        left = self.spanset_primary()
-        while self.tok.kind in STRUCTURAL or self.tok.kind in UNSUPPORTED_STRUCTURAL:
-            if self.tok.kind not in STRUCTURAL:
-                raise QuerySyntaxError(f"structural operator {self.tok.kind} is not supported", self.tok.column)
-            op = self.take().kind
-            left = SpansetOp(op, left, self.spanset_primary())
-        return left
+    def spanset_op(self, op: str):
+        def make(left, right) -> SpansetOp:
+            node = SpansetOp(op, left, right)
+            if any(isinstance(side, Pipeline) or id(side) in self.holding for side in (left, right)):
+                self.holding.add(id(node))
+                self.wrapped.add(id(node))
+            height = 1 + max(self.heights.get(id(left), 0), self.heights.get(id(right), 0))
+            self.heights[id(node)] = height
+            self.keep.append(node)
+            if height > MAX_DEPTH:
+                raise too_deep(1)
+            return node
 
-    def spanset_primary(self) -> Spanset:
-        if self.tok.kind == "(":
-            self.enter()
+        return make
+
+    def wrapped_or_pipeline(self, node) -> bool:
+        return isinstance(node, Pipeline) or id(node) in self.wrapped
+
+    def spanset_primary(self, after_pipe: bool):
+        token = self.tok
+        if token.kind == "{":
+            return self.spanset_filter()
+        if token.kind == "(":
+            self.enter(token.column)
             self.take()
-            inner = self.spanset()
+            inner = self.pipeline_expression()
             self.expect(")", "')'")
             self.depth -= 1
+            if isinstance(inner, Pipeline) and after_pipe:
+                raise QuerySyntaxError("a pipeline in parentheses cannot follow '|'", token.column)
+            self.wrapped.add(id(inner))
             return inner
-        self.expect("{", "'{'")
+        raise self.unexpected("'{' or '('")
+
+    def spanset_filter(self) -> Filter:
+        open_tok = self.take()
         if self.tok.kind == "}":
             self.take()
             return Filter(Const(True))
-        expr = self.expr()
-        self.expect("}", "'}' or an operator")
-        return Filter(expr)
+        expr = self.field_expression(1)
+        if self.tok.kind != "}":
+            raise self.unexpected("'}' or an operator")
+        self.take()
+        check_filter(expr, open_tok.column)
+        return lower_filter(expr)
 
-    def expr(self) -> Expr:
-        left = self.unary()
-        while self.tok.kind in ("&&", "||"):
-            op = self.tok.kind
-            items = [left]
-            while self.tok.kind == op:
-                self.take()
-                items.append(self.unary())
-            left = fold(And if op == "&&" else Or, items)
+    # ------------------------------------------------------------ field expressions
+    def field_expression(self, min_level: int):
+        left_tok = self.tok
+        left = self.field_unary()
+        while self.tok.kind in FIELD_LEVEL and FIELD_LEVEL[self.tok.kind] >= min_level:
+            op = self.tok
+            level = FIELD_LEVEL[op.kind]
+            if op.kind in ("&&", "||"):
+                left = self.boolean_run(left, left_tok)
+                continue
+            self.take()
+            if op.kind in ("=", "!=") and (self.tok.kind == "nil" or left is NIL):
+                left = self.nil_test(left, op, left_tok)
+                continue
+            right_tok = self.tok
+            right = self.field_expression(level if op.kind == "^" else level + 1)
+            if left is NIL or right is NIL:
+                raise QuerySyntaxError("nil can only be compared with = or !=", op.column)
+            node = _normalized(BinOp(op.kind, left, right))
+            check_binary(node, op.column, right_tok.column + (1 if right_tok.kind == "str" else 0))
+            self.height(node, op.column)
+            left = fold_static(node)
+        if left is NIL and min_level <= 2:
+            raise QuerySyntaxError("nil can only be compared with = or !=", left_tok.column)
         return left
 
-    def unary(self) -> Expr:
-        if self.tok.kind == "!":
-            self.enter()
-            self.take()
-            inner = Not(self.unary())
-            self.depth -= 1
-            return inner
-        return self.comparison()
+    def boolean_run(self, left, left_tok: Token):
+        """`a && b && c …` (one operator repeated): checked term by term, folded into a balanced tree."""
+        op = self.tok.kind
+        items, columns = [left], [left_tok.column]
+        while self.tok.kind == op:
+            op_tok = self.take()
+            columns.append(self.tok.column)
+            items.append(self.field_expression(2))
+            if items[-1] is NIL or items[0] is NIL:
+                raise QuerySyntaxError("nil can only be compared with = or !=", op_tok.column)
+            check_binary(BinOp(op, items[-2] if len(items) == 2 else Literal("bool", True, ""), items[-1]),
+                         op_tok.column, op_tok.column)
+            if len(items) == 2:
+                check_binary(BinOp(op, items[0], items[1]), op_tok.column, op_tok.column)
+        node = fold(lambda a, b: fold_static(BinOp(op, a, b)), items)
+        self.height(node, columns[0])
+        return node
 
-    def comparison(self) -> Expr:
-        start = self.tok
-        if start.kind == "(":
-            self.enter()
+    def height(self, node, column: int) -> None:
+        """Refuse expression trees deeper than MAX_DEPTH (they would exhaust the evaluators' stacks)."""
+        if isinstance(node, (BinOp, UnOp)):
+            children = (node.left, node.right) if isinstance(node, BinOp) else (node.inner,)
+            height = 1 + max(self.heights.get(id(child), 0) for child in children)
+            self.heights[id(node)] = height
+            self.keep.append(node)
+            if height > MAX_DEPTH:
+                raise too_deep(column)
+
+    def nil_test(self, left, op: Token, left_tok: Token):
+        if self.tok.kind == "nil":
             self.take()
-            inner = self.expr()
+            if left is NIL:
+                return Literal("bool", False, "false")
+            node = UnOp("exists" if op.kind == "!=" else "not_exists", left)
+        else:
+            right = self.field_expression(3)
+            if right is NIL:
+                return Literal("bool", False, "false")
+            node = UnOp("exists" if op.kind == "!=" else "not_exists", right)
+        check_unary(node, left_tok.column)
+        return fold_static(node)
+
+    def field_unary(self):
+        token = self.tok
+        if token.kind in ("!", "-"):
+            self.enter(token.column)
+            self.take()
+            inner = self.field_expression(5)
+            self.depth -= 1
+            if inner is NIL:
+                raise QuerySyntaxError("nil can only be compared with = or !=", token.column)
+            node = UnOp(token.kind, inner)
+            check_unary(node, token.column)
+            return fold_static(node)
+        if token.kind == "(":
+            self.enter(token.column)
+            self.take()
+            inner = self.field_expression(1)
             self.expect(")", "')'")
             self.depth -= 1
             return inner
-        left = self.operand()
-        if self.tok.kind not in COMPARISONS:
-            if isinstance(left, Field) and left.kind == "attr":
-                return Cond(left, "=", Literal("bool", True, "true"))
-            if isinstance(left, Literal) and left.type == "bool":
-                return Const(left.value)
-            raise QuerySyntaxError(f"expected a comparison after {_show(start)}", self.tok.column)
-        op_tok = self.take()
-        right_tok = self.tok
-        right = self.operand()
-        if isinstance(left, Field) and isinstance(right, Field):
-            raise QuerySyntaxError("comparing two fields is not supported", op_tok.column)
-        if not isinstance(left, Field) and not isinstance(right, Field):
-            raise QuerySyntaxError("a comparison needs a field on one side", start.column)
-        op = op_tok.kind
-        if isinstance(right, Field):
-            left, right = right, left
-            op = {">": "<", "<": ">", ">=": "<=", "<=": ">="}.get(op, op)
-        value_column = (start if isinstance(left, Literal) else right_tok).column + 1  # past the quote
-        return _cond(left, op, right, op_tok, value_column)
+        if token.kind == "nil":
+            self.take()
+            return NIL
+        return self.field_primary()
 
-    def operand(self) -> Field | Literal:
-        token = self.take()
-        kind, value = token.kind, token.value
-        if kind == "str":
-            return Literal("str", value, value)
-        if kind == "num":
-            return Literal("float" if isinstance(value, float) else "int", value, str(value))
-        if kind == "dur":
-            return Literal("duration", value, str(value))
+    def field_primary(self):
+        token = self.tok
+        kind = token.kind
         if kind == "attr":
-            scope, name = value
-            if scope not in ("span", "resource", "any"):
-                raise QuerySyntaxError(f"{scope}. attributes are not supported (only span., resource. and .)"
-                                       + ("; use event:name" if scope == "event" else ""), token.column)
-            return Field("attr", scope, name)
-        if kind == "intrinsic":
-            mapped = _SCOPED.get(value)
+            raise self.unexpected("a field or a value")
+        if kind in (".", "span.", "resource.", "event.", "link.", "instrumentation."):
+            self.take()
+            name = self.expect("attr", "an attribute name")
+            scope = {".": "any"}.get(kind, kind[:-1])
+            return Field("attr", scope, name.value)
+        if kind == "parent.":
+            raise QuerySyntaxError("parent. attributes are not supported (Tempo: not yet supported)", token.column)
+        if kind in SCOPE_COLONS:
+            self.take()
+            name = self.take()
+            mapped = SCOPED_INTRINSICS.get((kind[:-1], name.value or name.kind))
             if mapped is None:
-                raise QuerySyntaxError(f"intrinsic {value[0]}:{value[1]} is not supported", token.column)
+                raise QuerySyntaxError(f"unknown intrinsic {kind}{name.value or name.kind}", name.column)
             return Field(mapped)
+        if kind in INTRINSICS:
+            self.take()
+            if kind == "parent":
+                raise QuerySyntaxError("intrinsic parent is not supported (Tempo: not yet supported)", token.column)
+            return Field(INTRINSICS[kind])
+        return self.static()
+
+    def static(self) -> Literal:
+        token = self.take()
+        kind = token.kind
+        if kind == "str":
+            return Literal("str", token.value, token.value)
+        if kind in ("int", "float", "dur"):
+            return number_literal(token)
+        if kind in STATICS:
+            typ, value = STATICS[kind]
+            return Literal(typ, value, kind)
         if kind == "ident":
-            return _ident_operand(token)
-        raise QuerySyntaxError(f"expected a field or a value, found {_show(token)}", token.column)
+            if token.value in ("minInt", "maxInt"):
+                return Literal("int", -(2**63) if token.value == "minInt" else 2**63 - 1, token.value)
+            raise QuerySyntaxError(f"unknown identifier: {token.value}", token.column)
+        self.pos -= 1
+        raise self.unexpected("a field or a value")
 
 
-def _ident_operand(token: Tok) -> Field | Literal:
-    word = token.value
-    if word in _LEGACY:
-        return Field(_LEGACY[word])
-    if word in ("true", "false"):
-        return Literal("bool", word == "true", word)
-    if word == "nil":
-        return Literal("nil", None, "nil")
-    if word in STATUSES:
-        return Literal("status", STATUSES[word], word)
-    if word in KINDS:
-        return Literal("kind", KINDS[word], word)
-    if word in ("minInt", "maxInt"):
-        return Literal("int", -(2**63) if word == "minInt" else 2**63 - 1, word)
-    if word in ("statusMessage", "rootName", "rootServiceName", "traceDuration", "parent"):
-        raise QuerySyntaxError(f"intrinsic {word} is not supported", token.column)
-    raise QuerySyntaxError(f"unknown identifier {word!r}", token.column)
+def _normalized(node: BinOp) -> BinOp:
+    """A trace id compared with a string: leading zeros dropped, as Tempo does (its ids print without them)."""
+    for field, other in ((node.left, node.right), (node.right, node.left)):
+        if isinstance(field, Field) and field.kind == "trace_id" and isinstance(other, Literal) \
+                and other.type == "str":
+            stripped = Literal("str", other.value.lower().lstrip("0"), other.text)
+            return BinOp(node.op, field, stripped) if field is node.left else BinOp(node.op, stripped, field)
+    return node
 
 
-def _cond(field: Field, op: str, literal: Literal, op_tok: Tok, value_column: int) -> Expr:
-    if literal.type == "nil":
-        if op not in ("=", "!=") or field.kind != "attr":
-            raise QuerySyntaxError("nil can only be compared with = or != to an attribute", op_tok.column)
-        return Cond(field, op, literal)
-    if field.kind in ("kind", "status"):
-        if literal.type == field.kind or literal.type == "int":
-            literal = Literal("int", literal.value, literal.text)
-        elif literal.type in ("kind", "status"):
-            raise QuerySyntaxError(f"{field.kind} compared with a {literal.type} value", op_tok.column + 1)
-    if field.kind in ("trace", "span", "parent"):
-        hexed = parse_hex(literal.value) if literal.type == "str" else None
-        if hexed is None or op not in ("=", "!="):
-            raise QuerySyntaxError(f"{field.kind} id takes = or != and a hex string", op_tok.column)
-        literal = Literal("str", hexed, literal.text)
-    if op in ("=~", "!~"):
-        if literal.type != "str":
-            raise QuerySyntaxError("a regex must be a string", op_tok.column + len(op) + 1)
-        compile_regex(literal.value, value_column)
-    return Cond(field, op, literal)
+def _has_aggregate(node) -> bool:
+    if isinstance(node, Aggregate):
+        return True
+    if isinstance(node, BinOp):
+        return _has_aggregate(node.left) or _has_aggregate(node.right)
+    if isinstance(node, UnOp):
+        return _has_aggregate(node.inner)
+    return False
 
 
-def _show(token: Tok) -> str:
+def describe(token: Token) -> str:
     if token.kind == "eof":
         return "end of query"
-    if token.kind in ("str", "num", "dur", "ident"):
+    if token.kind in ("str", "int", "float", "dur", "ident", "attr"):
         return repr(token.value)
-    if token.kind in ("attr", "intrinsic"):
-        return "a field"
     return repr(token.kind)
 
 
-def parse_traceql(text: str) -> Spanset:
-    return check_depth(_Parser(text).parse())
+def parse_traceql(text: str) -> ParsedQuery:
+    return _Parser(text).parse()

@@ -102,11 +102,22 @@ class StoreReader:
         if counters is not None:
             counters.ran()
         try:
-            return Evaluator(self.snap, deadline).spanset(query.root)
+            return Evaluator(self.snap, deadline).matches(query.root)
         except QueryStopped as stopped:
             if counters is not None:
                 counters.stopped(stopped)
             raise
+
+    def spansets(self, query: Query, deadline: Deadline | None = None) -> list:
+        """The query's spansets (`kubespan.query.spansets.Spanset`, spans as ordinals): for pipelines,
+        with their `by()` groups, aggregate values and selected fields."""
+        snap = self.snap
+        if not len(snap):
+            return []
+        found = Evaluator(snap, deadline).spansets(query.root)
+        for spanset in found:
+            spanset.spans = [snap.floor + p for p in spanset.spans]
+        return found
 
     def _in_window(self, window: TimeWindow) -> Mask:
         inside = np.ones(len(self.snap), bool)

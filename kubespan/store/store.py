@@ -85,6 +85,9 @@ class SpanStore:
                window: TimeWindow | None = None) -> Ordinals:
         return self.reader().search(query, deadline, window=window)
 
+    def spansets(self, query: Query, deadline: Deadline | None = None) -> list:
+        return self.reader().spansets(query, deadline)
+
     def search_traces(self, query: Query | None = None, offset: int = 0, limit: int | None = None,
                       deadline: Deadline | None = None, *, window: TimeWindow | None = None) -> list[bytes]:
         return self.reader().search_traces(query, offset, limit, deadline, window=window)

@@ -9,8 +9,8 @@ import pytest
 from kubespan.cli.main import main
 from kubespan.dumpfilter import filter_dumps
 from kubespan.dumps import DumpReader
-from kubespan.otlp.attributes import new_attribute_table
 from kubespan.encode.span_lines import encode_span_lines
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.query import QuerySyntaxError, compile_query
 from kubespan.query.limits import (
     DEFAULT_MAX_LENGTH,

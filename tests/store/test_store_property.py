@@ -83,7 +83,7 @@ def traceql_queries(draw):
         conds = draw(st.lists(TQL_CONDS, min_size=1, max_size=3))
         text = conds[0]
         for cond in conds[1:]:
-            text += draw(st.sampled_from([" && ", " || ", " && !"])) + cond
+            text += draw(st.sampled_from([" && ", " || "])) + cond if draw(st.booleans()) else " && !(" + cond + ")"
         return "{ " + text + " }" if draw(st.integers(0, 9)) else "{ }"
 
     text = filter_()
