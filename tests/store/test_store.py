@@ -209,7 +209,7 @@ def test_reads_while_writing():
 
 
 def test_scan_cache_is_bounded_and_incremental(monkeypatch):
-    from kubespan.store import engine
+    from kubespan.store import engine_index as engine  # where cached_scan lives
 
     monkeypatch.setattr(engine, "SCAN_CACHE_ENTRIES", 3)
     store, table = make()
