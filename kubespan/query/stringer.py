@@ -147,6 +147,8 @@ def literal(lit: Literal) -> str:
     if type_ == "duration":
         return f"{value}ns" if value >= 0 else f"(-{-value}ns)"
     if type_ == "int":
+        if value == -(2**63):
+            return "minInt"
         return str(value) if value >= 0 else f"({value})"
     if type_ == "loose":
         return _quote(lit.text)
