@@ -25,7 +25,8 @@ from kubespan.query.nodes import BinOp, UnOp
 from kubespan.query.validate import references_span
 from kubespan.query.values import NIL, binary, unary
 
-INDEXED_FIELDS = ("attr", "name", "kind", "status", "duration", "event")
+INDEXED_FIELDS = ("attr", "name", "kind", "status", "duration", "event", "root_name", "root_service",
+                  "trace_duration")
 """Field kinds a `Cond` can be answered for from the store's columns and tables."""
 INDEXED_SCOPES = ("span", "resource", "any")
 _FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
@@ -100,8 +101,8 @@ def _comparison(expr: BinOp):
             return expr
         code = (KINDS if left.kind == "kind" else STATUSES)[literal.value]
         literal = Literal("int", code, literal.text)
-    elif left.kind in ("name", "event") and literal.type != "str":
+    elif left.kind in ("name", "event", "root_name", "root_service") and literal.type != "str":
         return expr
-    elif left.kind == "duration" and literal.type not in ("int", "float", "duration"):
+    elif left.kind in ("duration", "trace_duration") and literal.type not in ("int", "float", "duration"):
         return expr
     return Cond(left, op, literal)

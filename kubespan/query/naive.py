@@ -23,6 +23,7 @@ from kubespan.query.ast import (
     text_of,
 )
 from kubespan.query.batch_source import BatchSource, evaluate_field, is_true
+from kubespan.query.fields import field_value
 from kubespan.query.limits import Deadline
 from kubespan.query.nodes import BinOp, UnOp
 from kubespan.query.spansets import Spanset as Spanset_
@@ -92,6 +93,8 @@ class SpanView:
             return _int64(spans.end[i]) - _int64(spans.start[i])
         if kind == "event":
             return list(spans.event_names[i])
+        if kind in ("root_name", "root_service", "trace_duration"):
+            return field_value(Field(kind), self.src, i, self.src.facts())[1]
         ids = {"trace": spans.trace_id, "span": spans.span_id, "parent": spans.parent_id}[kind]
         return ids[i].hex() if any(ids[i]) else ""  # an all-zero parent id means no parent
 

@@ -283,8 +283,9 @@ def _sum_into(total: tuple, value: tuple) -> tuple:
 def _divide(total: tuple, count: int) -> tuple:
     if total[0] == "int":
         return ("float", total[1] / count)
-    if total[0] == "duration":
-        return ("duration", int(total[1] / count))
+    if total[0] == "duration":  # Go's integer division truncates toward zero
+        quotient = abs(total[1]) // count
+        return ("duration", quotient if total[1] >= 0 else -quotient)
     if total[0] == "float":
         return ("float", total[1] / count)
     return total

@@ -27,11 +27,11 @@ from kubespan.query.ast import (
     SpansetOp,
 )
 from kubespan.query.limits import Deadline
-from kubespan.query.nodes import BinOp, UnOp
+from kubespan.query.nodes import BinOp, Pipeline, UnOp
 from kubespan.query.spansets import Spanset as Spanset_
 from kubespan.query.spansets import evaluate
+from kubespan.query.stringer import to_traceql
 from kubespan.store.chunk import Chunk
-from kubespan.store.snapshot import Snapshot
 from kubespan.store.engine_index import (  # noqa: F401 (re-exported)
     CHECK_EVERY,
     SCAN_CACHE_ENTRIES,
@@ -51,6 +51,8 @@ from kubespan.store.engine_structure import (  # noqa: F401 (re-exported)
     structural,
     trace_flags,
 )
+from kubespan.store.engine_traces import TRACE_KINDS, TraceColumns, aggregate_per_trace, scalar_holds, simple_pipeline
+from kubespan.store.snapshot import Snapshot
 
 
 class Evaluator:
@@ -63,10 +65,31 @@ class Evaluator:
         self.plans: dict[Any, Any] = {}
 
     # ------------------------------------------------------------ spansets
+    def traces(self) -> TraceColumns:
+        found = self.plans.get("traces")
+        if found is None:
+            found = self.plans["traces"] = TraceColumns(self.snap)
+            self.deadline.charge(8 * len(found.trace) + 32 * found.size)
+        return found
+
+    def simple_pipeline(self, root) -> tuple[np.ndarray, np.ndarray, np.ndarray, str] | None:
+        """(span mask, per-trace-row pass flags, per-row values, attribute name) for `{…} | agg OP n`."""
+        shape = simple_pipeline(root)
+        if shape is None or not _mask_only(shape[0]):
+            return None
+        first, scalar = shape
+        mask = self.spanset(first)
+        values, present = aggregate_per_trace(self.traces(), mask, scalar.left)
+        return mask, present & scalar_holds(values, scalar), values, to_traceql(scalar.left)
+
     def matches(self, root) -> np.ndarray:
         """Global mask over live ordinals [floor, stop) of the spans the query returns."""
         if _mask_only(root):
             return self.spanset(root)
+        simple = self.simple_pipeline(root)
+        if simple is not None:
+            mask, passed, _, _ = simple
+            return mask & passed[self.traces().trace]
         mask = np.zeros(self.snap.stop - self.snap.floor, bool)
         for spanset in self.spansets(root):
             mask[spanset.spans] = True
@@ -77,9 +100,37 @@ class Evaluator:
         from kubespan.store.engine_sources import snapshot_traces
 
         ctx = _IndexedContext(self)
+        simple = self.simple_pipeline(root)
+        if simple is not None:
+            return self.simple_spansets(root, *simple)
+        stages = root.stages if isinstance(root, Pipeline) else (root,)
+        if _mask_only(stages[0]):  # only the traces the first stage keeps, with its spans
+            mask = self.spanset(stages[0])
+            positions = np.flatnonzero(mask)
+            traces = snapshot_traces(self.snap, positions) if len(positions) else []
+            self.deadline.charge(64 * len(positions))
+            first = [Spanset_(t, kept) for t in traces if (kept := [p for p in t.spans if mask[p]])]
+            rest = Pipeline(stages[1:]) if len(stages) > 1 else None
+            return evaluate(rest, first, ctx) if rest is not None else first
         traces = snapshot_traces(self.snap)
         self.deadline.charge(64 * (self.snap.stop - self.snap.floor))
         return evaluate(root, [Spanset_(trace, list(trace.spans)) for trace in traces], ctx)
+
+    def simple_spansets(self, root, mask, passed, values, name) -> list[Spanset_]:
+        from kubespan.store.engine_sources import snapshot_traces
+
+        trace = self.traces().trace
+        keep = mask & passed[trace]
+        positions = np.flatnonzero(keep)
+        aggregate = root.stages[1].left
+        type_ = "int" if aggregate.op == "count" else "duration"
+        out = []
+        for t in (snapshot_traces(self.snap, positions) if len(positions) else []):
+            spans = [p for p in t.spans if keep[p]]
+            row = int(trace[spans[0]])
+            value = (type_, int(values[row]))
+            out.append(Spanset_(t, spans, [(name, value)], value))
+        return out
 
     def spanset(self, node: Spanset) -> np.ndarray:
         """Global mask over live ordinals [floor, stop), for Filter and non-union SpansetOp trees."""
@@ -181,6 +232,9 @@ class Evaluator:
             return mask if cond.op == "=" else ~mask
         if kind == "event":
             return self.event(cond, chunk)
+        if kind in TRACE_KINDS:
+            lut = self.plan(cond, lambda: self.traces().cond(cond, self.deadline))
+            return lut[chunk.trace]
         return self.attr(cond, chunk)
 
     def per_scope(self, service_lut: np.ndarray) -> np.ndarray:
