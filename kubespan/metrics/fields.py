@@ -20,7 +20,7 @@ def parse_pipeline(text: str, lo: int, hi: int) -> Spanset:
     if not part.strip():
         raise QuerySyntaxError("expected a spanset such as { } before the metrics function", lo + 1)
     try:
-        return parse_traceql(part)
+        return parse_traceql(part).root
     except QuerySyntaxError as err:
         raise QuerySyntaxError(err.message, err.column + lo) from None
 
@@ -30,7 +30,7 @@ def parse_field(text: str, lo: int, hi: int) -> ByField:
     part = text[lo:hi]
     try:
         parser = _Parser(part)
-        operand = parser.operand()
+        operand = parser.field_primary()
         if parser.tok.kind != "eof":
             raise QuerySyntaxError("expected one field", parser.tok.column)
     except QuerySyntaxError as err:
