@@ -67,6 +67,8 @@ def _wanted(kind: str, scope: str, key: str) -> Wanted | None:
         return Wanted("intrinsic", "statusMessage" if kind.startswith("status_") else kind)
     if kind == "service":
         return Wanted("resource", "service.name")
+    if kind in ("link_trace_id", "link_span_id"):
+        return Wanted("intrinsic", "link:traceID" if kind == "link_trace_id" else "link:spanID")
     return None  # duration, ids and trace-level intrinsics are not listed
 
 
@@ -87,6 +89,10 @@ def span_json(span: StoredSpan, wanted: Iterable[Wanted]) -> dict:
                 attributes.append(_kv("kind", KIND_NAMES.get(proto.kind, "unspecified")))
             elif want.key == "statusMessage":
                 attributes.append(_kv("statusMessage", proto.status.message))
+            elif want.key in ("link:traceID", "link:spanID") and proto.links:
+                link = proto.links[0]
+                ids = link.trace_id if want.key == "link:traceID" else link.span_id
+                attributes.insert(0, _kv(want.key, ids.hex().lstrip("0") if want.key == "link:traceID" else ids.hex()))
             continue
         value = None
         if want.scope in ("span", "any") and want.key in span_attrs:

@@ -50,8 +50,11 @@ class Search:
         try:
             if search.query:
                 query = self.ctx.compile(search.query)
-                matched = reader.search(query, deadline)
-                answer = self._traceql(reader, search, matched, referenced(query.root))
+                if query.is_pipeline:
+                    answer = self._pipeline(reader, search, reader.spansets(query, deadline), referenced(query.root))
+                else:
+                    matched = reader.search(query, deadline)
+                    answer = self._traceql(reader, search, matched, referenced(query.root))
             else:
                 answer = self._tags(reader, search, deadline)
         except QueryStopped as exc:
@@ -74,6 +77,27 @@ class Search:
             spans = [by_ordinal[o] for o in ranked if o in by_ordinal]
             spanset = spanset_json(spans, len(mine), wanted, [])
             traces.append(trace_json(facts[row], [spanset]))
+        return {"traces": traces}
+
+    def _pipeline(self, reader, search: SearchRequest, spansets: list, wanted: list[Wanted]) -> dict:
+        """A pipeline's spansets (by() groups, aggregate values as spanset attributes), per trace."""
+        snap = reader.snap
+        trace_col = snap.column("trace")
+        by_row: dict[int, list] = {}
+        for spanset in spansets:
+            by_row.setdefault(int(trace_col[spanset.spans[0] - snap.floor]), []).append(spanset)
+        chosen = self._choose(reader, np.array(sorted(by_row), np.int64), search, durations=False)
+        facts = trace_facts(reader, chosen)
+        traces = []
+        for row in chosen.tolist():
+            shown = []
+            for spanset in by_row[row]:
+                ranked = facts[row].ranked(list(spanset.spans))[:search.spss or DEFAULT_SPSS]
+                by_ordinal = {s.ordinal: s for s in stored_spans(reader, ranked)}
+                spans = [by_ordinal[o] for o in ranked if o in by_ordinal]
+                attributes = [{"key": name, "value": _typed_json(value)} for name, value in spanset.attributes]
+                shown.append(spanset_json(spans, len(spanset.spans), wanted, attributes))
+            traces.append(trace_json(facts[row], shown))
         return {"traces": traces}
 
     # ------------------------------------------------------------------ tags
@@ -134,6 +158,24 @@ class Search:
         return choose_traces(reader, np.asarray(rows, np.int64), search.start, search.end, search.limit,
                              (search.min_duration_ms, search.max_duration_ms) if durations else (0, 0),
                              lambda chosen: _keep_roots(reader, chosen, roots) if roots else chosen)
+
+
+def _typed_json(value: tuple) -> dict:
+    """A TraceQL value as Tempo's `Static.AsAnyValue` writes it."""
+    from kubespan.query.values import go_duration
+
+    type_, python = value
+    if type_ == "int":
+        return {"intValue": str(python)}
+    if type_ == "float":
+        return {"doubleValue": python}
+    if type_ == "bool":
+        return {"boolValue": python}
+    if type_ == "arr":
+        return {"arrayValue": {"values": [_typed_json(item) for item in python]}}
+    if type_ == "duration":
+        return {"stringValue": go_duration(python)}
+    return {"stringValue": "nil" if type_ == "nil" else str(python)}
 
 
 def _keep_roots(reader, rows: npt.NDArray[np.int64], roots: list[tuple[str, str]]) -> npt.NDArray[np.int64]:
