@@ -11,7 +11,7 @@ trace. TraceQL metrics (issue of its own) will add first and second stages over 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 # Field kinds (Field.kind) of the intrinsics, besides those ast.py already has
 # ("name", "service", "kind", "status", "duration", "trace", "span", "parent", "event", "attr").
@@ -52,7 +52,6 @@ CANONICAL: dict[str, str] = {
 }
 """How the stringer writes each intrinsic (Tempo's `Intrinsic.String()`)."""
 
-ARITHMETIC = ("+", "-", "*", "/", "%", "^")
 COMPARISON = ("=", "!=", "<", "<=", ">", ">=", "=~", "!~")
 SPANSET_OPS = ("&&", "||", ">", "<", ">>", "<<", "~", "!>", "!<", "!>>", "!<<", "!~", "&>", "&<", "&>>",
                "&<<", "&~")
@@ -120,5 +119,3 @@ class Hint:
     name: str
     value: Any  # ast.Literal
 
-
-Stage = Union[Pipeline, ScalarFilter, GroupBy, Select, Coalesce, Any]
