@@ -44,13 +44,10 @@ from kubespan.store.engine_index import (  # noqa: F401 (re-exported)
     matching_ids,
     spans_with,
 )
-from kubespan.store.engine_structure import (  # noqa: F401 (re-exported)
-    ancestors_of,
-    has_ancestor,
-    parent_positions,
-    structural,
-    trace_flags,
-)
+from kubespan.store.engine_structure import ancestors_of as ancestors_of
+from kubespan.store.engine_structure import has_ancestor as has_ancestor
+from kubespan.store.engine_structure import parent_positions as parent_positions
+from kubespan.store.engine_structure import structural, trace_flags
 from kubespan.store.engine_traces import TRACE_KINDS, TraceColumns, aggregate_per_trace, scalar_holds, simple_pipeline
 from kubespan.store.snapshot import Snapshot
 

@@ -12,7 +12,7 @@ from kubespan.query.ast import Cond, Literal
 from kubespan.query.limits import Deadline
 from kubespan.store.chunk import Chunk
 
-_NUMERIC_OPS: dict[str, Callable] = {"=": operator.eq, "!=": operator.ne, ">": operator.gt,
+_NUMERIC_OPS: dict[str, Callable[..., Any]] = {"=": operator.eq, "!=": operator.ne, ">": operator.gt,
                                      ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _SMALL_ID_SET = 4
 SCAN_CACHE_ENTRIES = 64
@@ -29,6 +29,7 @@ def spans_with(flat: np.ndarray, off: np.ndarray, ids: np.ndarray | None, lut: n
     if lut is not None:
         hit = lut[flat]
     else:
+        assert ids is not None
         hit = flat == ids[0]
         for other in ids[1:]:
             hit |= flat == other
@@ -79,7 +80,7 @@ class IdSet:
         return found if found is not None else spans_with(chunk.attr_flat, chunk.attr_off, self.ids, self.lut)
 
 
-def matching_ids(snap, key: str, cond: Cond) -> list[int]:
+def matching_ids(snap: Any, key: str, cond: Cond) -> list[int]:
     """Attribute ids of `key` whose value satisfies the condition."""
     pred = cond.value_pred()
     literal = cond.literal
@@ -101,7 +102,7 @@ def _text_lookup_exact(literal: Literal) -> bool:
     return literal.type in ("str", "bool")
 
 
-def cached_scan(snap, key: tuple, ids, pred: Callable[[Any], bool]) -> list[int]:
+def cached_scan(snap: Any, key: tuple[Any, ...], ids: Any, pred: Callable[[Any], bool]) -> list[int]:
     """Ids satisfying `pred`, scanning only ids not seen by an earlier query (store-wide cache)."""
     ids = list(ids) if not isinstance(ids, list) else ids
     cache = snap.cache
@@ -119,7 +120,7 @@ def cached_scan(snap, key: tuple, ids, pred: Callable[[Any], bool]) -> list[int]
     cache[key] = (len(ids), result)  # re-inserted: the dict's order is least recently used first
     while len(cache) > SCAN_CACHE_ENTRIES:
         cache.pop(next(iter(cache)), None)
-    return result
+    return list(result)
 
 
 def _string_lut(strings: Sequence[str], pred: Callable[[Any], bool], deadline: Deadline | None = None) -> np.ndarray:
@@ -136,7 +137,7 @@ def _string_lut(strings: Sequence[str], pred: Callable[[Any], bool], deadline: D
 def _numeric(values: np.ndarray, op: str, literal: Literal) -> np.ndarray:
     if literal.type not in ("int", "float", "duration"):
         return np.zeros(len(values), bool)
-    return _NUMERIC_OPS[op](values, literal.value)
+    return np.asarray(_NUMERIC_OPS[op](values, literal.value), bool)
 
 
 def _id_prefix(column: np.ndarray, prefix: str, kind: str) -> np.ndarray:
@@ -147,7 +148,7 @@ def _id_prefix(column: np.ndarray, prefix: str, kind: str) -> np.ndarray:
     shift = 64 - 4 * len(prefix)
     low = np.uint64(int(prefix, 16) << shift)
     high = np.uint64((int(prefix, 16) << shift) + (1 << shift) - 1)
-    return (column >= low) & (column <= high)
+    return np.asarray((column >= low) & (column <= high), bool)
 
 
 

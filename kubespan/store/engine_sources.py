@@ -23,14 +23,14 @@ from kubespan.query.spansets import TraceSpans
 class SnapshotSource:
     """`SpanSource` over a snapshot's live spans; position p is ordinal floor + p."""
 
-    def __init__(self, snap) -> None:
+    def __init__(self, snap: Any) -> None:
         self.snap = snap
         self.bases = [c.base for c in snap.chunks]
         self._messages: dict[int, Span] = {}
         self._scopes: dict[int, InstrumentationScope] = {}
         self._facts: TraceFacts | None = None
 
-    def _at(self, p: int):
+    def _at(self, p: int) -> tuple[Any, int]:
         ordinal = self.snap.floor + p
         chunk = self.snap.chunks[bisect.bisect_right(self.bases, ordinal) - 1]
         return chunk, ordinal - chunk.base
@@ -53,14 +53,14 @@ class SnapshotSource:
 
     def name(self, p: int) -> str:
         chunk, i = self._at(p)
-        return self.snap.names[chunk.name[i]]
+        return str(self.snap.names[chunk.name[i]])
 
     def _resource(self, p: int) -> int:
         chunk, i = self._at(p)
         return int(self.snap.scope_resource[chunk.scope[i]])
 
     def service(self, p: int) -> str:
-        return self.snap.services[self.snap.resource_service[self._resource(p)]]
+        return str(self.snap.services[self.snap.resource_service[self._resource(p)]])
 
     def kind(self, p: int) -> int:
         chunk, i = self._at(p)
@@ -110,7 +110,7 @@ class SnapshotSource:
         return self._facts
 
 
-def snapshot_facts(snap) -> TraceFacts:
+def snapshot_facts(snap: Any) -> TraceFacts:
     trace = snap.column("trace").astype(np.int64)
     start, end = snap.column("start"), snap.column("end")
     parent_id = snap.column("parent_id")
@@ -134,13 +134,13 @@ def snapshot_facts(snap) -> TraceFacts:
     has_parent = np.flatnonzero(parent_id != 0)
     pairs, counts = np.unique(np.stack([trace[has_parent], parent_id[has_parent].astype(np.int64)]),
                               axis=1, return_counts=True) if len(has_parent) else (np.zeros((2, 0)), [])
-    for (t, parent), count in zip(pairs.T.tolist(), list(counts)):
+    for (t, parent), count in zip(pairs.T.tolist(), np.asarray(counts).tolist()):
         facts.children[(int(t), int(parent).to_bytes(8, "big", signed=True) if parent < 0
                         else int(parent).to_bytes(8, "big"))] = int(count)
     return facts
 
 
-def snapshot_traces(snap, positions: np.ndarray | None = None) -> list[TraceSpans]:
+def snapshot_traces(snap: Any, positions: np.ndarray | None = None) -> list[TraceSpans]:
     """Traces of the live spans (or of the traces holding `positions`), parents resolved by span id."""
     trace = snap.column("trace")
     if positions is not None:
@@ -151,7 +151,7 @@ def snapshot_traces(snap, positions: np.ndarray | None = None) -> list[TraceSpan
         members = np.arange(len(trace))
     if not len(members):
         return []
-    from kubespan.store.engine import parent_positions
+    from kubespan.store.engine_structure import parent_positions
 
     span_id, parent_id = snap.column("span_id")[members], snap.column("parent_id")[members]
     parent = parent_positions(trace[members], span_id, parent_id)

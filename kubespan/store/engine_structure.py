@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from kubespan.query.limits import Deadline
 
 
-def structural(op: str, left: np.ndarray, right: np.ndarray, trace: np.ndarray, snap,
+def structural(op: str, left: np.ndarray, right: np.ndarray, trace: np.ndarray, snap: Any,
                deadline: Deadline | None = None) -> np.ndarray:
     """Right-hand spans in relation `op` (> >> < << ~, or their ! negations) with left-hand spans.
 

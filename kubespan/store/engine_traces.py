@@ -24,7 +24,7 @@ INT64_MIN = np.iinfo(np.int64).min
 class TraceColumns:
     """Live per-trace facts of one snapshot (rows are trace-table rows)."""
 
-    def __init__(self, snap) -> None:
+    def __init__(self, snap: Any) -> None:
         self.snap = snap
         self.trace = snap.column("trace").astype(np.int64)
         self.size = max(len(snap.trace_ids), int(self.trace.max()) + 1 if len(self.trace) else 0) + 1
@@ -54,7 +54,7 @@ class TraceColumns:
             self._roots = names, services
         return self._roots
 
-    def cond(self, cond: Cond, deadline) -> np.ndarray:
+    def cond(self, cond: Cond, deadline: Any) -> np.ndarray:
         """Per trace row: does the trace-level condition hold?"""
         kind = cond.field.kind
         if kind == "trace_duration":
@@ -67,7 +67,7 @@ class TraceColumns:
         return np.where(ids >= 0, lut[np.maximum(ids, 0)], bool(pred("")))
 
 
-def simple_pipeline(root) -> tuple[Any, ScalarFilter] | None:
+def simple_pipeline(root: Any) -> tuple[Any, ScalarFilter] | None:
     """(first stage, scalar filter) for `{ … } | aggregate OP number` over duration or count()."""
     if not isinstance(root, Pipeline) or len(root.stages) != 2:
         return None
@@ -101,6 +101,6 @@ def aggregate_per_trace(columns: TraceColumns, mask: np.ndarray, aggregate: Aggr
 
 def scalar_holds(values: np.ndarray, scalar: ScalarFilter) -> np.ndarray:
     literal: Literal = scalar.right
-    compare: Callable = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+    compare: Callable[..., Any] = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
                          ">": np.greater, ">=": np.greater_equal}[scalar.op]
-    return compare(values.astype(np.float64), float(literal.value))
+    return np.asarray(compare(values.astype(np.float64), float(literal.value)), bool)

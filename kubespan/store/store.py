@@ -9,7 +9,7 @@ a fresh snapshot, and the read methods here each answer from a fresh snapshot.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.query import Query
@@ -85,7 +85,7 @@ class SpanStore:
                window: TimeWindow | None = None) -> Ordinals:
         return self.reader().search(query, deadline, window=window)
 
-    def spansets(self, query: Query, deadline: Deadline | None = None) -> list:
+    def spansets(self, query: Query, deadline: Deadline | None = None) -> list[Any]:
         return self.reader().spansets(query, deadline)
 
     def search_traces(self, query: Query | None = None, offset: int = 0, limit: int | None = None,

@@ -15,9 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "kubespan"
 MAX_LINES = 400
 """No source file of kubespan is longer than this."""
-OVER_MAX_LINES: dict[str, int] = {
-    "kubespan/store/engine.py": 425,
-}
+OVER_MAX_LINES: dict[str, int] = {}
 """Files still being split, with the length they may not grow past: this list only shrinks."""
 SOURCES = ("*.py", "*.c", "*.h")
 UI_PACKAGES = ("tui", "cli")
