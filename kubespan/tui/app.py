@@ -34,7 +34,7 @@ from kubespan.tui.line_list import LineList
 from kubespan.tui.live_search import LiveSearch
 from kubespan.tui.pod_list import PodList, pod_attribute_filter, pod_filter
 from kubespan.tui.selection_actions import SelectionActions
-from kubespan.tui.span_detail import SpanDetail
+from kubespan.tui.span_detail_pane import SpanDetailPane
 from kubespan.tui.span_list import SpanList
 from kubespan.tui.key_hints import KeyHints
 from kubespan.tui.status_footer import StatusFooter
@@ -177,8 +177,8 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         return self._main(Waterfall)
 
     @property
-    def detail(self) -> SpanDetail:
-        return self._main(SpanDetail)
+    def detail(self) -> SpanDetailPane:
+        return self._main(SpanDetailPane)
 
     @property
     def filter_bar(self) -> FilterBar:
@@ -293,7 +293,7 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
             ("Everywhere", self.BINDINGS),
             ("Lists (traces, spans, pods)", LineList.BINDINGS + TraceList.BINDINGS),
             ("Waterfall", Waterfall.BINDINGS + TraceView.BINDINGS),
-            ("Span detail", SpanDetail.BINDINGS),
+            ("Span detail", SpanDetailPane.BINDINGS),
             ("Filter bar", [Binding("enter", "", "Apply")] + FilterInput.BINDINGS),
         ]
 

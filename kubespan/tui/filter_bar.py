@@ -147,7 +147,8 @@ class FilterBar(Widget):
 _BARE_KEY = __import__("re").compile(r"^[A-Za-z_][A-Za-z0-9_.\-/:]*$")
 
 
-def quote(value: str) -> str:
+def traceql_string(value: str) -> str:
+    """`value` as a double-quoted TraceQL string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -169,16 +170,16 @@ def combine_filter(current: str, key: str, value, *, scope: str = "") -> str:
             return _and_spanset(current, f"kind = {value}")
         else:
             prefix = {"resource": "resource.", "span": "span."}.get(scope, ".")
-            left = prefix + (key if _BARE_KEY.match(key) else quote(key))
+            left = prefix + (key if _BARE_KEY.match(key) else traceql_string(key))
         if isinstance(value, bool):
             literal = "true" if value else "false"
         elif isinstance(value, (int, float)):
             literal = repr(value)
         else:
-            literal = quote(value_text(value))
+            literal = traceql_string(value_text(value))
         return _and_spanset(current, f"{left} = {literal}")
-    term_key = key if _BARE_KEY.match(key) else quote(key)
-    term = f"{term_key}={quote(value_text(value))}"
+    term_key = key if _BARE_KEY.match(key) else traceql_string(key)
+    term = f"{term_key}={traceql_string(value_text(value))}"
     return f"{current} {term}" if current else term
 
 

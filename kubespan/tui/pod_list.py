@@ -14,7 +14,7 @@ from typing import Callable
 from rich.text import Text
 
 from kubespan.tui.format import format_clock, format_count
-from kubespan.tui.filter_bar import quote
+from kubespan.tui.filter_bar import traceql_string
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.text import inert
 
@@ -39,15 +39,15 @@ class PodRow:
 def pod_filter(pod: PodRow) -> str:
     """The filter that finds everything about `pod`: its name as a free-text word, which
     matches `k8s.pod`/`k8s.pod.name` attributes and apiserver URLs alike."""
-    return quote(pod.name)
+    return traceql_string(pod.name)
 
 
 def pod_attribute_filter(pod: PodRow) -> str:
     if "k8s.pod" in pod.keys:
-        return f"k8s.pod={quote(pod.qualified)}"
+        return f"k8s.pod={traceql_string(pod.qualified)}"
     if pod.namespace:  # newer semantic conventions: the namespace is its own attribute
-        return f"k8s.pod.name={quote(pod.name)} k8s.namespace.name={quote(pod.namespace)}"
-    return f"k8s.pod.name={quote(pod.name)}"
+        return f"k8s.pod.name={traceql_string(pod.name)} k8s.namespace.name={traceql_string(pod.namespace)}"
+    return f"k8s.pod.name={traceql_string(pod.name)}"
 
 
 def collect_pods(store, compile_query: Callable[[str], object], cancelled: Callable[[], bool] = lambda: False) -> list[PodRow]:

@@ -7,7 +7,7 @@ Mixed into :class:`~kubespan.tui.app.KubespanApp`, whose views and widgets it re
 from __future__ import annotations
 
 from kubespan.tui.format import plural
-from kubespan.tui.span_detail import SpanDetail
+from kubespan.tui.span_detail_pane import SpanDetailPane
 
 
 class SelectionActions:
@@ -39,7 +39,7 @@ class SelectionActions:
 
     def _copy_target(self) -> tuple[str, str | None]:
         focused = self.focused
-        if isinstance(focused, SpanDetail) and focused.selected_item is not None:
+        if isinstance(focused, SpanDetailPane) and focused.selected_item is not None:
             item = focused.selected_item
             return item.label, item.value
         if self.view == "pods":

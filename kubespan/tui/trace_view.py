@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from kubespan.tui.format import format_duration, plural
 from kubespan.tui.line_list import LineList
-from kubespan.tui.span_detail import SpanDetail
+from kubespan.tui.span_detail_pane import SpanDetailPane
 from kubespan.tui.text import inert
 from kubespan.tui.waterfall import Waterfall
 
@@ -53,15 +53,15 @@ class TraceView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="trace-title")
         yield Waterfall(event_times=self._event_times, id="waterfall")
-        yield SpanDetail(tz=self.tz, id="detail")
+        yield SpanDetailPane(tz=self.tz, id="detail")
 
     @property
     def waterfall(self) -> Waterfall:
         return self.query_one(Waterfall)
 
     @property
-    def detail(self) -> SpanDetail:
-        return self.query_one(SpanDetail)
+    def detail(self) -> SpanDetailPane:
+        return self.query_one(SpanDetailPane)
 
     def load(self, trace_id: bytes, *, select: bytes | None = None) -> bool:
         """Show `trace_id` (selecting span `select`); False if the store no longer has it."""

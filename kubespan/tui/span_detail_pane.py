@@ -46,7 +46,7 @@ class DetailLine:
     item: DetailItem | None = None
 
 
-class SpanDetail(LineList):
+class SpanDetailPane(LineList):
     """A LineList of `DetailLine`s built from the store's `SpanDetail`."""
 
     HEADER = False
@@ -56,7 +56,7 @@ class SpanDetail(LineList):
     ]
 
     DEFAULT_CSS = """
-    SpanDetail { height: 1fr; }
+    SpanDetailPane { height: 1fr; }
     """
 
     def __init__(self, *, tz: tzinfo | None = None, id: str | None = None) -> None:
