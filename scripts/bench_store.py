@@ -47,8 +47,19 @@ QUERIES = [
     ("structural", '{ resource.service.name = "kubelet" } > { resource.service.name = "containerd" }'),
     ("structural", '{ status = error } && { name = "syncPod" }'),
     ("structural", '{ name = "KubernetesAPI" } >> { name = "etcdserverpb.KV/Txn" && duration > 50ms }'),
+    ("structural", '{ } !< { resource.service.name = "containerd" }'),
+    ("equality", '{ span:kind = server && span:status = error }'),
+    ("regex", '{ name =~ "(?i).*image.*" }'),
+    ("arithmetic", '{ duration * 2 > 200ms }'),
+    ("arithmetic", '{ span.http.status_code + 1 > 500 }'),
+    ("trace-level", '{ trace:rootService = "kubelet" }'),
+    ("trace-level", '{ trace:duration > 1s }'),
+    ("pipeline", '{ resource.service.name = "containerd" } | count() > 3'),
+    ("pipeline", '{ } | avg(duration) > 100ms'),
+    ("pipeline", '{ status = error } | by(resource.service.name) | count() > 1'),
 ]
-TARGET_MS = {"equality": 20, "regex": 300, "substring": 300, "numeric": 300, "structural": 500}
+TARGET_MS = {"equality": 20, "regex": 300, "substring": 300, "numeric": 300, "structural": 500, "arithmetic": 300,
+             "trace-level": 50, "pipeline": 500}
 
 
 def requests(data: str, spans: int, batch: int, seed: int):
