@@ -40,8 +40,24 @@ class LiveMetrics:
     def set_query(self, query: Any, deadline: Any = None) -> None:
         """Narrow the RED numbers to the spans matching `query` (None: all); recounts the store once."""
         with self._lock:
+            snap = self._snapshot()
             self.red = RedAggregator(query)
-            self.red.rebuild(self._snapshot(), deadline)
+            self.red.rebuild(snap, deadline)
+            if snap.stop > snap.floor:
+                self.latest_start = max(self.latest_start, int(snap.column("start").max()))
+
+    def notes(self) -> list[str]:
+        """What the numbers leave out because of a limit (evicted before counted, too many keys, too old)."""
+        with self._lock:
+            found = []
+            if self.red.missed:
+                found.append(f"{self.red.missed:,} spans evicted before they were counted")
+            for what, table in (("operations", self.red.table), ("edges", self.graph.table)):
+                if table.overflow:
+                    found.append(f"{table.overflow:,} spans of {what} past the first {table.max_keys:,} left out")
+                if table.dropped_slots:
+                    found.append(f"{what} older than {table.max_slots * table.slot_ns // 60_000_000_000} min dropped")
+            return found
 
     def rows(self, start_ns: int, end_ns: int, points: int = 24) -> list[RedRow]:
         with self._lock:

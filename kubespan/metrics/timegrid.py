@@ -84,9 +84,3 @@ class TimeGrid:
         if self.instant:
             return [self.end // 1_000_000]
         return [(self.start + (i + 1) * self.step) // 1_000_000 for i in range(self.intervals)]
-
-    def interval_bounds(self, index: int) -> tuple[int, int]:
-        """(start, end] of one interval, in unix ns."""
-        if self.instant:
-            return self.start, self.end
-        return self.start + index * self.step, self.start + (index + 1) * self.step

@@ -6,18 +6,47 @@ posts `EdgeChosen` with a filter for its spans; `f` adds that filter (`filter_te
 
 from __future__ import annotations
 
+from datetime import tzinfo
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.reactive import var
 
 from kubespan.metrics.graph import EdgeStats, edge_query
 from kubespan.tui.edge_list import EdgeList
 from kubespan.tui.graph_drawing import GraphDrawing
 from kubespan.tui.line_list import LineList
+from kubespan.tui.metrics_refresh import REFRESH_S, MetricsRefresh, Window
 
 
-class GraphView(Vertical):
+class GraphView(MetricsRefresh, Vertical):
     """Edge table (focusable) and drawing; `set_edges` from a worker's result."""
+
+    search: var[Any] = var(None, init=False)
+    paused: var[bool] = var(False)
+    narrows = False
+
+    def __init__(self, source: Any = None, *, tz: tzinfo | None = None, id: str | None = None) -> None:
+        """`source.metrics()` gives the edges; None: fed by `set_edges` only."""
+        super().__init__(id=id)
+        self.source = source
+        self.tz = tz
+
+    def on_mount(self) -> None:
+        if self.source is not None:
+            self.set_interval(REFRESH_S, self.refresh_metrics)
+            self.refresh_metrics()
+
+    def on_show(self) -> None:
+        self.refresh_metrics()
+
+    def collect_metrics(self, live: Any, window: Window) -> list[EdgeStats]:
+        return live.edges(window.start, window.end)  # type: ignore[no-any-return]
+
+    def show_metrics(self, data: list[EdgeStats], window: Window) -> None:
+        self.set_edges(data)
 
     DEFAULT_CSS = """
     GraphView { height: 1fr; }

@@ -10,15 +10,18 @@ adds the row's filter (`filter_text()`).
 from __future__ import annotations
 
 import itertools
-from typing import ClassVar
+from datetime import tzinfo
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.reactive import var
 
 from kubespan.metrics.red import RedRow, operation_query
 from kubespan.tui.format import format_duration
 from kubespan.tui.line_list import LineList, cells
+from kubespan.tui.metrics_refresh import REFRESH_S, MetricsRefresh, Window
 from kubespan.tui.text import inert
 
 SORTS = ("name", "rate", "errors", "p50", "p90", "p99")
@@ -66,7 +69,7 @@ def sort_rows(rows: list[RedRow], column: str, descending: bool) -> list[RedRow]
     return out
 
 
-class ServicesView(LineList):
+class ServicesView(MetricsRefresh, LineList):
     """One row per service, then one per operation: rate, error %, p50, p90, p99, sparkline."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -82,8 +85,16 @@ class ServicesView(LineList):
             self.service = service
             self.operation = operation
 
-    def __init__(self, *, id: str | None = None) -> None:
+    search: var[Any] = var(None, init=False)
+    """The applied filter (the app binds its `search` down): narrows the counts, may name the window."""
+    paused: var[bool] = var(False)
+
+    def __init__(self, source: Any = None, *, tz: tzinfo | None = None, id: str | None = None) -> None:
+        """`source.metrics()` gives the numbers (kubespan.metrics.live.LiveMetrics or alike); None: fed by
+        `set_rows` only."""
         super().__init__(id=id)
+        self.source = source
+        self.tz = tz
         self.rows: list[RedRow] = []
         self.shown: list[RedRow] = []
         self.sort_column = "rate"
@@ -91,6 +102,24 @@ class ServicesView(LineList):
         self.window_text = ""
 
     # -- data ---------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.source is not None:
+            self.set_interval(REFRESH_S, self.refresh_metrics)
+            self.refresh_metrics()
+
+    def on_show(self) -> None:
+        self.refresh_metrics()
+
+    def watch_search(self) -> None:
+        self.refresh_metrics()
+
+    def collect_metrics(self, live: Any, window: Window) -> tuple[list[RedRow], list[str]]:
+        return live.rows(window.start, window.end), live.notes()
+
+    def show_metrics(self, data: tuple[list[RedRow], list[str]], window: Window) -> None:
+        rows, notes = data
+        self.set_rows(rows, "; ".join([window.describe(), *notes]))
+
     def set_rows(self, rows: list[RedRow], window_text: str = "") -> None:
         """New numbers (from a worker); the cursor stays on the same service or operation."""
         selected = self.selected_row

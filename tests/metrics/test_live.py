@@ -25,3 +25,12 @@ def test_rows_follow_new_spans_without_recounting():
     starts = store.snapshot().column("start")
     rows = live.rows(int(starts.min()), int(starts.max()) + 1)
     assert sum(r.spans for r in rows if r.is_service) == 3116
+
+
+def test_limits_are_said():
+    store = fixture_store(0)
+    live = live_metrics(store)
+    live.red.table.max_keys = 3
+    live.refresh()
+    (note,) = live.notes()
+    assert note.endswith("spans of operations past the first 3 left out")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from textual.app import App, ComposeResult
 
-from kubespan.metrics.live import LiveMetrics
+from kubespan.metrics.live import LiveMetrics, live_metrics
 from kubespan.metrics.slots import SLOT_NS
 from kubespan.query import compile_query
 from kubespan.tui.graph_drawing import draw_graph
 from kubespan.tui.graph_view import GraphView
 from kubespan.tui.services_view import ServicesView, sparkline
 from tests.metrics.conftest import fixture_store
+from tests.tui.helpers import wait_for
 
 SIZES = ((80, 24), (160, 45))
 
@@ -123,3 +126,55 @@ def test_drawing_fits_80_columns_and_marks_kinds():
 def test_sparkline_scales_to_the_busiest_slot():
     assert sparkline((0, 1, 2, 4)) == " ▃▅█"
     assert sparkline((0, 0)) == "  "
+
+
+class FixtureSource:
+    """A data source that is not live (a dump): the views follow its newest span."""
+
+    @dataclass(frozen=True)
+    class Capabilities:
+        live: bool = False
+
+    capabilities = Capabilities()
+
+    def __init__(self) -> None:
+        self.store = fixture_store(0)
+
+    def metrics(self) -> LiveMetrics:
+        return live_metrics(self.store)
+
+
+@dataclass(frozen=True)
+class Search:
+    query: object = None
+    clause: object = None
+
+
+class Fed(App):
+    """The views fed by a source through their own refresh workers, as the viewer runs them."""
+
+    def __init__(self, view: str) -> None:
+        super().__init__()
+        self.view, self.source = view, FixtureSource()
+
+    def compose(self) -> ComposeResult:
+        yield ServicesView(self.source, id="v") if self.view == "services" else GraphView(self.source, id="v")
+
+
+async def test_services_refresh_from_the_source_and_the_filter_narrows_them():
+    app = Fed("services")
+    async with app.run_test(size=(120, 30)) as pilot:
+        view = app.query_one(ServicesView)
+        await wait_for(pilot, lambda: view.row_count() > 0, what="rows")
+        assert {r.service for r in view.rows if r.is_service} == {"apiserver", "containerd", "etcd", "kubelet"}
+        assert "last 5m00s" in view.window_text
+        view.search = Search(compile_query("{ resource.service.name = \"etcd\" }"))
+        await wait_for(pilot, lambda: {r.service for r in view.rows} == {"etcd"}, what="narrowed rows")
+
+
+async def test_graph_refreshes_from_the_source():
+    app = Fed("graph")
+    async with app.run_test(size=(120, 30)) as pilot:
+        edges = app.query_one(GraphView).edge_list
+        await wait_for(pilot, lambda: edges.row_count() >= 5, what="edges")
+        assert edges.edges[0].edge.client == "kubelet"
