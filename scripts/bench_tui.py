@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import statistics
 import sys
@@ -32,7 +33,7 @@ import time
 from datetime import timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
+import numpy as np  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status  # noqa: E402
@@ -106,15 +107,14 @@ class BatchFactory:
     def next(self) -> TraceBatch:
         template = self.batches[self.count % len(self.batches)]
         self.count += 1
-        prefix = self.count.to_bytes(12, "big")
-        columns = SpanColumns()
-        for name in SpanColumns.__slots__:
-            setattr(columns, name, getattr(template.spans, name))
-        columns.trace_id = [prefix + trace_id[12:] for trace_id in template.spans.trace_id]
-        shift = self.count * 1_000_000_000  # one second per copy: newest copy = newest traces
-        columns.start = [start + shift for start in template.spans.start]
-        columns.end = [end + shift for end in template.spans.end]
-        return TraceBatch(template.raw, template.resources, template.scopes, columns, template.resource_spans_count)
+        packed = template.spans.packed()
+        trace_ids = np.frombuffer(packed.trace_id, np.uint8).reshape(-1, 16).copy()
+        trace_ids[:, :12] = np.frombuffer(self.count.to_bytes(12, "big"), np.uint8)
+        shift = np.uint64(self.count * 1_000_000_000)  # one second per copy: newest copy = newest traces
+        copy = dataclasses.replace(packed, trace_id=trace_ids.tobytes(), start=packed.start + shift,
+                                   end=packed.end + shift)
+        return TraceBatch(template.raw, template.resources, template.scopes, SpanColumns(packed=copy),
+                          template.resource_spans_count, template.generation)
 
 
 def fill(pipeline: Pipeline, factory: BatchFactory, spans: int) -> float:

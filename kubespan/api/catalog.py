@@ -57,9 +57,7 @@ def span_keys(snap, ordinals: npt.NDArray[np.int64]) -> set[str]:
     present = span_attribute_ids(snap, ordinals)
     if not len(present):
         return set()
-    index = snap.index
-    return {key for key, ids in list(index.by_key.items())
-            if np.isin(np.frombuffer(ids, np.int32, len(ids)), present, assume_unique=True).any()}
+    return snap.index.keys_of(present)
 
 
 def key_values(snap, key: str, scope: str, ordinals: npt.NDArray[np.int64] | None, limit: int = 0) -> set:

@@ -7,7 +7,7 @@ so receivers, processors, the store, the query engine, the encoders and the TUI 
 all depend on it without depending on each other.
 """
 
-from kubespan.model.attributes import Attribute, AttributeTable, value_text
+from kubespan.model.attributes import Attribute, AttributeStorage, AttributeTable, PythonStorage, value_text
 from kubespan.model.batch import (
     SPAN_COLUMNS,
     Rejections,
@@ -17,11 +17,16 @@ from kubespan.model.batch import (
     SpanColumns,
     TraceBatch,
 )
+from kubespan.model.packed import PACKED_ARRAYS, PackedSpans
 
 __all__ = [
+    "PACKED_ARRAYS",
     "SPAN_COLUMNS",
     "Attribute",
+    "AttributeStorage",
     "AttributeTable",
+    "PackedSpans",
+    "PythonStorage",
     "Rejections",
     "ResourceInfo",
     "ScopeInfo",

@@ -7,14 +7,17 @@ to keep for the detail view, and all a forwarder needs to send on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate
-from typing import Any, Sequence
+from typing import Any, Generic, Sequence, TypeVar, overload
 
+import numpy as np
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
+
+from kubespan.model.packed import PackedSpans
 
 MAX_REJECT_REASONS = 3
 """How many distinct rejection reasons one `partial_success.error_message` lists."""
@@ -41,37 +44,93 @@ class ScopeInfo:
     schema_url: str
 
 
-@dataclass(slots=True)
+SPAN_COLUMNS: tuple[str, ...] = (
+    "trace_id", "span_id", "parent_id", "name", "kind", "start", "end", "status", "scope", "attribute_ids",
+    "event_names",
+)
+"""The per-span columns as lists, in the one order the decoders and the decode pool share."""
+
+T = TypeVar("T")
+
+
+class _Column(Generic[T]):
+    """One list column of `SpanColumns`, made from the packed arrays on first use."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    @overload
+    def __get__(self, obj: None, owner: type[SpanColumns]) -> _Column[T]: ...
+    @overload
+    def __get__(self, obj: SpanColumns, owner: type[SpanColumns]) -> list[T]: ...
+
+    def __get__(self, obj: SpanColumns | None, owner: type[SpanColumns]) -> list[T] | _Column[T]:
+        if obj is None:
+            return self
+        return obj.lists()[self.index]
+
+    def __set__(self, obj: SpanColumns, value: list[T]) -> None:
+        obj.lists()[self.index] = value
+        obj._packed = None  # the arrays no longer say what the lists say
+
+
 class SpanColumns:
     """Per-span columns of one batch, in wire order; `request` is the batch's wire bytes.
 
-    The order of the fields is the order the compiled decoder returns its columns in
-    (kubespan/otlp/csrc/generated.h is written from `SPAN_COLUMNS`).
+    Two forms of the same columns: `packed()` arrays (what the compiled walk writes and the
+    store keeps: a few objects per batch) and one list per name of `SPAN_COLUMNS` (what the
+    accessor path builds and the per-span code reads, e.g. `spans.name[i]`). Each form is made
+    from the other on first use. Setting a list column replaces it; do not change a list in place.
     """
 
-    trace_id: list[bytes] = field(default_factory=list)
-    span_id: list[bytes] = field(default_factory=list)
-    parent_id: list[bytes] = field(default_factory=list)
-    name: list[str] = field(default_factory=list)
-    kind: list[int] = field(default_factory=list)
-    start: list[int] = field(default_factory=list)
-    end: list[int] = field(default_factory=list)
-    status: list[int] = field(default_factory=list)
-    scope: list[int] = field(default_factory=list)
-    attribute_ids: list[list[int]] = field(default_factory=list)
-    event_names: list[tuple[str, ...]] = field(default_factory=list)
-    request: bytes = b""
+    __slots__ = ("_lists", "_packed", "request")
+
+    trace_id: _Column[bytes] = _Column(0)
+    span_id: _Column[bytes] = _Column(1)
+    parent_id: _Column[bytes] = _Column(2)
+    """b"" for a span without a parent id."""
+    name: _Column[str] = _Column(3)
+    kind: _Column[int] = _Column(4)
+    start: _Column[int] = _Column(5)
+    end: _Column[int] = _Column(6)
+    status: _Column[int] = _Column(7)
+    scope: _Column[int] = _Column(8)
+    attribute_ids: _Column[list[int]] = _Column(9)
+    event_names: _Column[tuple[str, ...]] = _Column(10)
+
+    def __init__(self, request: bytes = b"", *, packed: PackedSpans | None = None,
+                 lists: Sequence[list[Any]] | None = None) -> None:
+        self.request = request
+        self._packed = packed
+        self._lists: list[list[Any]] | None = None
+        if lists is not None or packed is None:
+            self._lists = list(lists) if lists is not None else [[] for _ in SPAN_COLUMNS]
+            if len(self._lists) != len(SPAN_COLUMNS):
+                raise ValueError(f"span columns are {', '.join(SPAN_COLUMNS)}")
+            self._packed = None
+
+    def lists(self) -> list[list[Any]]:
+        """One list per name of `SPAN_COLUMNS`, made from the arrays on first use."""
+        if self._lists is None:
+            assert self._packed is not None
+            self._lists = self._packed.to_lists()
+        return self._lists
+
+    def packed(self) -> PackedSpans:
+        """The columns as arrays, made from the lists on first use."""
+        if self._packed is None:
+            self._packed = PackedSpans.from_lists(self.lists())
+        return self._packed
 
     def __len__(self) -> int:
-        return len(self.span_id)
+        if self._packed is not None:
+            return len(self._packed)
+        return len(self.lists()[1])
 
     @classmethod
     def from_lists(cls, columns: Sequence[list[Any]]) -> SpanColumns:
         """Columns from one list per name of `SPAN_COLUMNS`, in that order."""
-        out = cls()
-        for name, column in zip(SPAN_COLUMNS, columns, strict=True):
-            setattr(out, name, column)
-        return out
+        return cls(lists=columns)
 
     @classmethod
     def from_rows(cls, rows: list[tuple[Any, ...]]) -> SpanColumns:
@@ -82,13 +141,11 @@ class SpanColumns:
 
     def subset(self, keep: Sequence[bool]) -> SpanColumns:
         """The columns of the spans whose `keep` flag is true."""
+        if self._packed is not None:
+            return SpanColumns(packed=self._packed.select(np.asarray(keep, bool)))
         return SpanColumns.from_lists(
-            [[value for value, k in zip(getattr(self, name), keep) if k] for name in SPAN_COLUMNS]
+            [[value for value, k in zip(column, keep) if k] for column in self.lists()]
         )
-
-
-SPAN_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SpanColumns) if f.name != "request")
-"""The per-span columns, in the one order the decoders, the decode pool and the C walk share."""
 
 
 @dataclass(slots=True)
@@ -115,7 +172,7 @@ class SpanBlobs:
 class TraceBatch:
     """One accepted export request: its wire bytes, and columns for the index."""
 
-    __slots__ = ("raw", "resources", "scopes", "spans", "resource_spans_count", "encoded", "__dict__")
+    __slots__ = ("raw", "resources", "scopes", "spans", "resource_spans_count", "encoded", "generation", "__dict__")
 
     def __init__(
         self,
@@ -124,12 +181,15 @@ class TraceBatch:
         scopes: list[ScopeInfo],
         spans: SpanColumns,
         resource_spans_count: int,
+        generation: int = 0,
     ) -> None:
         self.raw = raw
         self.resources = resources
         self.scopes = scopes
         self.spans = spans
         self.resource_spans_count = resource_spans_count
+        self.generation = generation
+        """The `AttributeTable.generation` its attribute ids (spans' and resources') belong to."""
         self.encoded: dict[str, SpanBlobs] = {}
         """Encodings of every span made where the batch was decoded, by encoder name: a decode
         worker writes each span's OTLP/JSON line while it has the request at hand

@@ -1,7 +1,7 @@
 """The tables the compiled walk shares with Python, written as a C header from their one definition.
 
-`kubespan/otlp/csrc/generated.h` is this module's output: the span column order
-(`kubespan.model.SPAN_COLUMNS`), the characters the JSON writer escapes
+`kubespan/otlp/csrc/generated.h` is this module's output: the order of the packed span arrays
+(`kubespan.model.PACKED_ARRAYS`), the characters the JSON writer escapes
 (`kubespan.encode.inert.TERMINAL_ACTIVE`) and the field numbers of the messages the C
 walks (from the official descriptors). It is committed, so building kubespan needs
 no Python step; tests/otlp/test_c_header.py fails when it is out of date, and
@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from kubespan.encode.inert import TERMINAL_ACTIVE
-from kubespan.model import SPAN_COLUMNS
+from kubespan.model import PACKED_ARRAYS
 
 HEADER_PATH = Path(__file__).parent / "csrc" / "generated.h"
 JSON_ESCAPES_ITSELF = 0x7F
@@ -44,7 +44,7 @@ _FIELDS: tuple[tuple[str, Descriptor, tuple[str, ...]], ...] = (
 
 def generated_header() -> str:
     """The text of csrc/generated.h."""
-    columns = " ".join(f"X({name})" for name in SPAN_COLUMNS)
+    arrays = ", ".join(f"PACKED_{name.upper()}" for name in PACKED_ARRAYS)
     ranges = [(max(low, JSON_ESCAPES_ITSELF), high) for low, high in TERMINAL_ACTIVE if high >= JSON_ESCAPES_ITSELF]
     escapes = ",\n".join(f"    {{0x{low:04X}, 0x{high:04X}}}" for low, high in ranges)
     return "\n".join([
@@ -55,9 +55,8 @@ def generated_header() -> str:
         "",
         "#include <stdint.h>",
         "",
-        "/* kubespan.model.SPAN_COLUMNS: the columns span_columns returns, in order. */",
-        f"#define SPAN_COLUMNS(X) {columns}",
-        f"#define SPAN_COLUMN_COUNT {len(SPAN_COLUMNS)}",
+        "/* kubespan.model.PACKED_ARRAYS: the arrays span_arrays returns, in order. */",
+        f"enum {{ {arrays}, PACKED_COUNT }};",
         "",
         f"/* kubespan.encode.inert.TERMINAL_ACTIVE from U+{JSON_ESCAPES_ITSELF:04X} on (JSON escapes the rest itself):",
         "   inclusive ranges of the code points the JSON writer writes as \\uXXXX. */",

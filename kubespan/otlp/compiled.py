@@ -13,7 +13,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
+    from kubespan.otlp._spanwalk import AttributeStore as AttributeStoreType
     from kubespan.otlp._spanwalk import BytesCache as BytesCacheType
+    from kubespan.otlp._spanwalk import IdTable as IdTableType
 
 PURE_PYTHON_ENV = "KUBESPAN_PURE_PYTHON"
 
@@ -34,9 +36,10 @@ def _load() -> ModuleType | None:
 
 _spanwalk = _load()
 
-span_columns: Callable[[bytes, BytesCacheType], tuple[list[Any], ...] | None] | None = getattr(
-    _spanwalk, "span_columns", None)
-"""Span columns of a parsed request, or None for the accessor path (kubespan.otlp.decode)."""
+span_arrays: Callable[[bytes, AttributeStoreType], tuple[Any, ...] | None] | None = getattr(
+    _spanwalk, "span_arrays", None)
+"""Packed span columns of a parsed request (`kubespan.model.PackedSpans.from_walk` reads them), or None for
+the accessor path (kubespan.otlp.decode)."""
 span_json_lines: Callable[[bytes, BytesCacheType, list[tuple[bytes, bytes]]], tuple[bytes, list[int]] | None] | None = (
     getattr(_spanwalk, "span_json_lines", None))
 """One-span-per-line OTLP/JSON of a request, or None for the view encoder (kubespan.encode.span_lines)."""
@@ -44,6 +47,11 @@ count_messages: Callable[[bytes, int], tuple[int, int]] | None = getattr(_spanwa
 """The message-bomb walk of kubespan.otlp.wire, in C."""
 scalar_key_value: Callable[[bytes], tuple[str, Any, str] | None] | None = getattr(_spanwalk, "scalar_key_value", None)
 """(key, value, type) of a scalar KeyValue's wire bytes, or None for kubespan.otlp.attributes' official path."""
+AttributeStore: type[AttributeStoreType] | None = getattr(_spanwalk, "AttributeStore", None)
+"""`AttributeStore(decode, factory)`: distinct attribute KeyValues by dense id, kept as their wire bytes
+(kubespan/otlp/csrc/attr_store.h); a generation of kubespan.model.AttributeTable."""
+IdTable: type[IdTableType] | None = getattr(_spanwalk, "IdTable", None)
+"""`IdTable(width)`: fixed-width ids numbered densely (the store's trace rows, kubespan/otlp/csrc/id_table.c)."""
 BytesCache: type[BytesCacheType] | None = getattr(_spanwalk, "BytesCache", None)
 """`BytesCache(miss, limit=0)`: `cache[raw]` is `miss(raw)`, computed once per distinct bytes; the C
 functions look wire slices up in it without making a bytes object (kubespan/otlp/csrc/bytes_cache.h)."""

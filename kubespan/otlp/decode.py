@@ -18,9 +18,9 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from kubespan.encode.inert import quoted
-from kubespan.model import AttributeTable, Rejections, ResourceInfo, ScopeInfo, SpanColumns, TraceBatch
+from kubespan.model import AttributeTable, PackedSpans, Rejections, ResourceInfo, ScopeInfo, SpanColumns, TraceBatch
+from kubespan.otlp import compiled as _compiled
 from kubespan.otlp.attributes import InvalidAttribute, decode_key_value
-from kubespan.otlp.compiled import span_columns as compiled_span_columns
 from kubespan.otlp.select import rebuild_request
 from kubespan.otlp.wire import MIN_SPAN_BYTES, WireRequest, count_messages
 
@@ -47,11 +47,12 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
         view = WireRequest.FromString(raw)
     except DecodeError as exc:
         raise UndecodableRequest(_parse_failure("ExportTraceServiceRequest", exc)) from None
+    generation = table.generation
     resources, scopes = _resources_and_scopes(view, table)
     resource_spans_count = len(view.resource_spans)
     columns = _compiled_columns(raw, table) if compiled else None
     if columns is not None:
-        return TraceBatch(raw, resources, scopes, columns, resource_spans_count), Rejections()
+        return TraceBatch(raw, resources, scopes, columns, resource_spans_count, generation), Rejections()
     rows: list[tuple[Any, ...]] = []
     rejections = Rejections()
     keep: list[bool] = []
@@ -60,7 +61,7 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
         _decode_spans(scope_spans, scope, table, rows, rejections, keep)
     if rejections.count:
         raw, resource_spans_count = rebuild_request(view, keep)
-    batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count)
+    batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count, generation)
     return batch, rejections
 
 
@@ -83,13 +84,15 @@ def _compiled_columns(raw: bytes, table: AttributeTable) -> SpanColumns | None:
     leaves to protobuf (groups, known fields with other wire types): the accessor path
     below decides those, so both paths accept and read exactly the same.
     """
-    if compiled_span_columns is None or table.decoder_cache is None:
+    store = table.storage
+    if _compiled.span_arrays is None or _compiled.AttributeStore is None or not isinstance(
+            store, _compiled.AttributeStore):
         return None
     try:
-        found = compiled_span_columns(raw, table.decoder_cache)
+        found = _compiled.span_arrays(raw, store)
     except InvalidAttribute:
         return None
-    return None if found is None else SpanColumns.from_lists(found)
+    return None if found is None else SpanColumns(packed=PackedSpans.from_walk(found))
 
 
 def _merged(occurrences: Sequence[bytes], message: Any) -> bytes:

@@ -18,6 +18,7 @@ until its answer is back, and decodes it itself when a worker dies or misbehaves
 from __future__ import annotations
 
 import collections
+import dataclasses
 import pickle
 import socket
 import struct
@@ -26,16 +27,23 @@ import sys
 import threading
 from array import array
 from concurrent.futures import Future
-from itertools import chain
 from typing import Any, Callable
 
 import numpy as np
 
 from kubespan.encode.span_lines import SPAN_LINES, RawAttributeJson, raw_span_json_lines
-from kubespan.model import SPAN_COLUMNS, AttributeTable, Rejections, ResourceInfo, ScopeInfo, SpanColumns, TraceBatch
+from kubespan.model import (
+    PACKED_ARRAYS,
+    AttributeTable,
+    PackedSpans,
+    Rejections,
+    ResourceInfo,
+    ScopeInfo,
+    SpanColumns,
+    TraceBatch,
+)
 from kubespan.model.batch import SpanBlobs
-from kubespan.otlp.attributes import decode_key_value
-from kubespan.otlp.compiled import BytesCache
+from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
 
 MAX_RESTARTS = 10
@@ -44,8 +52,6 @@ STOP_TIMEOUT_S = 5.0
 """How long `close()` waits for a worker to exit before killing it."""
 
 _OK, _UNDECODABLE = 0, 1
-_SENT_COLUMNS = tuple(name for name in SPAN_COLUMNS if name != "attribute_ids")
-"""The columns sent as they are; attribute ids go as two arrays and are mapped to the main table's."""
 
 
 Decoded = Future[tuple[TraceBatch, Rejections]]
@@ -207,66 +213,64 @@ class _IdMap:
         self._ids.extend(self.table.intern(attribute) for attribute in new_raws)
 
     def batch(self, payload: tuple[Any, ...], raw: bytes) -> tuple[TraceBatch, Rejections]:
-        resources, scopes, columns, flat, lengths, count, reasons, rebuilt, rs_count, lines = payload
-        spans = SpanColumns(**dict(zip(_SENT_COLUMNS, columns)))
-        ids = np.frombuffer(self._ids, np.int32)[np.frombuffer(flat, np.int32)].tolist()
-        ends = np.cumsum(np.frombuffer(lengths, np.int32)).tolist()
-        spans.attribute_ids = [ids[a:b] for a, b in zip([0, *ends], ends)]
+        resources, scopes, arrays, count, reasons, rebuilt, rs_count, lines = payload
+        packed = PackedSpans.from_walk(arrays)
+        ids = np.frombuffer(self._ids, np.int32)
+        spans = SpanColumns(packed=dataclasses.replace(packed, attribute_ids=ids[packed.attribute_ids]))
         resources = [ResourceInfo(service, [self._ids[i] for i in local], r_raw, url)
                      for service, local, r_raw, url in resources]
         scopes = [ScopeInfo(*scope) for scope in scopes]
-        batch = TraceBatch(rebuilt if rebuilt is not None else raw, resources, scopes, spans, rs_count)
+        batch = TraceBatch(rebuilt if rebuilt is not None else raw, resources, scopes, spans, rs_count,
+                           self.table.generation)
         if lines is not None:
             batch.encoded[SPAN_LINES] = lines
         return batch, Rejections(count, reasons)
 
 
 # ---------------------------------------------------------------- worker process side
-class _RecordingTable(AttributeTable):
-    """The worker's own intern table; remembers the raw bytes of attributes seen first."""
+class _WorkerTable:
+    """The worker's own intern table; says which attributes it met first since the last answer."""
 
     def __init__(self, lines: bool = False) -> None:
-        super().__init__(decode_key_value)
-        if BytesCache is not None:
-            self.decoder_cache = BytesCache(self.intern)
-        self.new: list[bytes] = []
+        self.table = new_attribute_table()
+        self.told = 0
         self.attribute_json = RawAttributeJson() if lines else None
 
-    def intern(self, raw: bytes) -> int:
-        before = len(self.attributes)
-        found = super().intern(raw)
-        if len(self.attributes) != before:
-            self.new.append(raw)
+    def new_raws(self) -> list[bytes]:
+        storage = self.table.storage
+        found = [storage.raw(i) for i in range(self.told, len(storage))]
+        self.told = len(storage)
         return found
 
 
-def _answer(raw: bytes, table: _RecordingTable) -> bytes:
+def _answer(raw: bytes, worker: _WorkerTable) -> bytes:
     try:
-        batch, rejections = decode_request(raw, table)
+        batch, rejections = decode_request(raw, worker.table)
     except UndecodableRequest as exc:
-        return _reply(table, _UNDECODABLE, str(exc))
-    spans = batch.spans
-    columns = tuple(getattr(spans, name) for name in _SENT_COLUMNS)
+        return _reply(worker, _UNDECODABLE, str(exc))
+    packed = batch.spans.packed()
+    arrays = (len(packed), *(_bytes(getattr(packed, name)) for name in PACKED_ARRAYS), packed.names,
+              packed.event_texts)
     payload = (
         [(r.service, r.attribute_ids, r.raw, r.schema_url) for r in batch.resources],
         [(s.resource, s.name, s.version, s.raw, s.schema_url) for s in batch.scopes],
-        columns,
-        array("i", chain.from_iterable(spans.attribute_ids)).tobytes(),
-        array("i", map(len, spans.attribute_ids)).tobytes(),
+        arrays,
         rejections.count,
         rejections.reasons,
         batch.raw if batch.raw is not raw else None,
         batch.resource_spans_count,
-        None if table.attribute_json is None else SpanBlobs(*raw_span_json_lines(batch.raw, table.attribute_json)),
+        None if worker.attribute_json is None else SpanBlobs(*raw_span_json_lines(batch.raw, worker.attribute_json)),
     )
-    return _reply(table, _OK, payload)
+    return _reply(worker, _OK, payload)
 
 
-def _reply(table: _RecordingTable, kind: int, payload: object) -> bytes:
+def _bytes(array_or_bytes: Any) -> bytes:
+    return array_or_bytes if isinstance(array_or_bytes, bytes) else array_or_bytes.tobytes()
+
+
+def _reply(worker: _WorkerTable, kind: int, payload: object) -> bytes:
     """An answer, with the attributes interned since the last one (even if this request failed)."""
-    answer = pickle.dumps((table.new, kind, payload), pickle.HIGHEST_PROTOCOL)
-    table.new = []
-    return answer
+    return pickle.dumps((worker.new_raws(), kind, payload), pickle.HIGHEST_PROTOCOL)
 
 
 def serve_worker(fd: int, lines: bool) -> None:
@@ -277,13 +281,13 @@ def serve_worker(fd: int, lines: bool) -> None:
     it stops, or whose death closes the socket), so a stop is never taken for a crash.
     """
     connection = socket.socket(fileno=fd)
-    table = _RecordingTable(lines)
+    worker = _WorkerTable(lines)
     while True:
         try:
             raw = bytes(recv_frame(connection))
         except (EOFError, OSError):
             return
-        send_frame(connection, _answer(raw, table))
+        send_frame(connection, _answer(raw, worker))
 
 
 # ---------------------------------------------------------------- framing

@@ -6,17 +6,14 @@ merges or evicts; merging builds a new chunk.
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
 
-from kubespan.model import SpanColumns
+from kubespan.model import PackedSpans
 from kubespan.otlp.wire import split_spans
 
-NO_PARENT = b"\0" * 8
 INDEXED_CHUNK_SPANS = 8192
 """Chunks at least this big get a sorted attribute index on their first query."""
 COLUMNS = ("trace", "span_id", "parent_id", "name", "scope", "kind", "status", "start", "end")
@@ -83,50 +80,31 @@ def _offsets(lengths: list[int]) -> np.ndarray:
     return off
 
 
-def _ids(values: list[bytes]) -> np.ndarray:
-    return np.frombuffer(b"".join(values), ">u8").astype(np.uint64)
+def _ids(blob: bytes) -> np.ndarray:
+    """Ids packed end to end (8 bytes each) as uint64 values, big-endian as on the wire."""
+    return np.frombuffer(blob, ">u8").astype(np.uint64)
 
 
-def _times(values: list[int]) -> np.ndarray:
-    """Unix nanoseconds (fixed64 on the wire) as int64; values past 2**63 wrap."""
-    return np.frombuffer(array("Q", values), np.uint64).view(np.int64)
-
-
-def _int32(values: list[int]) -> np.ndarray:
-    return np.fromiter(values, np.int32, len(values))
-
-
-def build_chunk(base: int, spans: SpanColumns, trace: list[int], names: list[int], scope: np.ndarray,
-                events: tuple[list[int], list[int]] | None) -> Chunk:
-    """Columns for one batch's `SpanColumns`, with ids already interned by the store."""
-    n = len(spans.span_id)
-    attribute_ids = spans.attribute_ids
-    attr_flat = np.fromiter(chain.from_iterable(attribute_ids), np.int32)
-    parents = spans.parent_id
-    parent_raw = b"".join(parents)
-    if len(parent_raw) != 8 * n:
-        parent_raw = b"".join([p or NO_PARENT for p in parents])
-    if events is None:
-        event_flat, event_off = np.zeros(0, np.int32), np.zeros(n + 1, np.int64)
-    else:
-        event_flat = np.array(events[0], np.int32)
-        event_off = _offsets(events[1])
+def build_chunk(base: int, spans: PackedSpans, request: bytes, trace: np.ndarray, names: np.ndarray,
+                scope: np.ndarray, events: np.ndarray) -> Chunk:
+    """Columns for one batch's packed spans, with names, scopes, events and traces already store ids."""
+    n = len(spans)
     return Chunk(
         base=base,
-        trace=_int32(trace),
+        trace=trace,
         span_id=_ids(spans.span_id),
-        parent_id=np.frombuffer(parent_raw, ">u8").astype(np.uint64),
-        name=_int32(names),
+        parent_id=_ids(spans.parent_id),
+        name=names,
         scope=scope,
-        kind=_int32(spans.kind),
-        status=_int32(spans.status),
-        start=_times(spans.start),
-        end=_times(spans.end),
-        attr_flat=attr_flat,
-        attr_off=_offsets(list(map(len, attribute_ids))),
-        event_flat=event_flat,
-        event_off=event_off,
-        raw_parts=[spans.request],
+        kind=spans.kind,
+        status=spans.status,
+        start=spans.start.view(np.int64),  # unix ns; values past 2**63 wrap
+        end=spans.end.view(np.int64),
+        attr_flat=spans.attribute_ids,
+        attr_off=spans.attribute_offsets.astype(np.int64),
+        event_flat=events,
+        event_off=spans.event_offsets.astype(np.int64),
+        raw_parts=[request],
         raw_part_first=np.array([0, n], np.int64),
     )
 

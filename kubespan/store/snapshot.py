@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kubespan.model import Attribute
+from kubespan.model import AttributeStorage
 from kubespan.query.limits import Deadline
 from kubespan.store.chunk import Chunk
 from kubespan.store.tables import AttributeIndex, ResourceEntry, ScopeEntry
-from kubespan.store.traces import TraceColumns
+from kubespan.store.traces import TraceColumns, TraceIds
 
 Ordinals = npt.NDArray[np.int64]
 """Span ordinals (arrival numbers), ascending unless said otherwise."""
@@ -46,11 +46,11 @@ class Snapshot:
     resource_service: npt.NDArray[np.int32]  # resource id → service id
     resources: Sequence[ResourceEntry]
     scopes: Sequence[ScopeEntry]
-    trace_ids: Sequence[bytes | None]  # trace row → id
+    trace_ids: TraceIds  # trace row → id (`trace_ids[row]`), rows below n_traces
     trace_rows: Callable[[bytes], int | None]  # id → trace row (rows ≥ n_traces are newer than the snapshot)
     n_traces: int
     traces: TraceColumns  # per trace row: start, end, span and error counts
-    attributes: Sequence[Attribute]  # AttributeTable.attributes (append-only), valid up to n_attributes
+    attributes: AttributeStorage  # the AttributeTable generation the chunks' ids belong to, valid up to n_attributes
     n_attributes: int
     index: AttributeIndex  # updated to at least n_attributes
     cache: ScanCache = field(default_factory=dict)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from array import array
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from kubespan.model import AttributeTable, value_text
+from kubespan.model import AttributeStorage, value_text
 
 
 class StringTable:
@@ -81,17 +83,19 @@ class ResourceScopes:
 
 
 class AttributeIndex:
-    """Attribute ids by key, and by key then value text (for equality), built lazily by readers.
+    """Attribute ids by key, and by key then value text (for equality), of one table generation.
 
-    The writer never touches it: a query first indexes the table entries added since
-    the previous query, under the index's own lock. The per-key id arrays only grow, so
-    a reader may keep using the ones it read.
+    Built lazily by readers, never by the writer: a query first indexes the ids added since
+    the previous query, under the index's own lock. Keys come from the storage's key column
+    (an int32 per id); equality finds a scalar value by its canonical wire bytes in the
+    storage itself (`equal_ids`), so only the ids the storage calls odd (arrays, maps, bytes,
+    unusual encodings; every id of the pure-Python storage) are indexed by text here.
     """
 
-    def __init__(self, table: AttributeTable) -> None:
-        self.table = table
+    def __init__(self, storage: AttributeStorage) -> None:
+        self.storage = storage
         self.seen = 0
-        self.by_key: dict[str, array[int]] = {}
+        self.key_of = np.zeros(0, np.int32)
         self.by_text: dict[str, dict[str, int | list[int]]] = {}
         self._lock = threading.Lock()
 
@@ -103,17 +107,14 @@ class AttributeIndex:
             self._update(end)
 
     def _update(self, end: int) -> None:
-        attributes = self.table.attributes
-        by_key, by_text = self.by_key, self.by_text
-        for index in range(self.seen, end):
-            attribute = attributes[index]
-            key, value = attribute.key, attribute.value
-            ids = by_key.get(key)
-            if ids is None:
-                ids = by_key[key] = array("i")
-                by_text[key] = {}
-            ids.append(index)
-            texts = by_text[key]
+        if end <= self.seen:
+            return
+        storage, by_text = self.storage, self.by_text
+        self.key_of = np.concatenate([self.key_of, np.frombuffer(storage.key_column(self.seen, end), np.int32)])
+        for index in storage.odd_ids(self.seen, end):
+            attribute = storage[index]
+            texts = by_text.setdefault(attribute.key, {})
+            value = attribute.value
             if type(value) is str:
                 _add(texts, value, index)
             elif type(value) is list:
@@ -124,14 +125,53 @@ class AttributeIndex:
         self.seen = end
 
     def ids_of_key(self, key: str, end: int) -> list[int]:
-        ids = self.by_key.get(key)
-        return [] if ids is None else [i for i in ids[:len(ids)].tolist() if i < end]
+        key_id = self.storage.key_id(key)
+        if key_id < 0:
+            return []
+        key_of = self.key_of
+        return np.flatnonzero(key_of[:min(end, len(key_of))] == key_id).tolist()  # type: ignore[no-any-return]
+
+    def keys_of(self, ids: npt.NDArray[np.integer[Any]]) -> set[str]:
+        """The keys of these attribute ids (indexed ones)."""
+        key_of = self.key_of
+        present = np.unique(key_of[ids[ids < len(key_of)]])
+        keys = self.storage.keys()
+        return {keys[k] for k in present.tolist()}
 
     def ids_of_text(self, key: str, text: str) -> list[int]:
-        found = self.by_text.get(key, {}).get(text)
-        if found is None:
-            return []
-        return [found] if isinstance(found, int) else list(found)
+        """Ids of `key` whose value reads `text` (an array: one of its elements does)."""
+        storage = self.storage
+        found = [i for i in (storage.find(raw) for raw in canonical_encodings(key, text))
+                 if 0 <= i < self.seen and value_text(storage[i].value) == text]
+        odd = self.by_text.get(key, {}).get(text)
+        if odd is not None:
+            found += [odd] if isinstance(odd, int) else odd
+        return sorted(set(found))
+
+
+INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def canonical_encodings(key: str, text: str) -> list[bytes]:
+    """The wire bytes protobuf writes for each scalar `KeyValue` of `key` whose value could read `text`."""
+    values = [AnyValue(string_value=text)]
+    if text in ("true", "false"):
+        values.append(AnyValue(bool_value=text == "true"))
+    try:
+        number = int(text)
+    except ValueError:
+        pass
+    else:
+        if INT64[0] <= number <= INT64[1]:
+            values.append(AnyValue(int_value=number))
+    try:
+        values.append(AnyValue(double_value=float(text)))
+    except ValueError:
+        pass
+    out = [KeyValue(key=key, value=value).SerializeToString() for value in values]
+    if not text:
+        out.append(KeyValue(key=key).SerializeToString())
+    return out
 
 
 def _add(texts: dict[str, int | list[int]], text: str, index: int) -> None:

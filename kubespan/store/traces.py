@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from kubespan.otlp import compiled
 
 T = TypeVar("T", bound=np.generic)
 
@@ -15,8 +17,58 @@ INT64_MIN = np.iinfo(np.int64).min
 ERROR = 2
 COMPACT_MIN_DEAD = 16_384
 """Dead rows are recycled once there are this many and a quarter as many as live ones."""
-DEAD_ROW_BYTES = 130
-"""What a trace id costs in the id → row map: the dict entry and the 16-byte key object."""
+TRACE_ID_BYTES = 16
+DEAD_ROW_BYTES = 24
+"""What a trace id costs in the id → row table (compiled `IdTable`: its 16 bytes and a slot)."""
+
+
+class TraceIds(Protocol):
+    """Trace ids by row (append-only until a compaction makes a new table): `ids[row]`, `ids.get(id)`."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, row: int) -> bytes: ...
+    def rows(self, ids: bytes) -> tuple[bytes, int]: ...
+    def get(self, key: bytes) -> int | None: ...
+    def compacted(self, keep: npt.NDArray[np.int64]) -> TraceIds: ...
+    def nbytes(self) -> int: ...
+
+
+class PythonTraceIds:
+    """`TraceIds` without the compiled extension: a dict of bytes keys (about 130 bytes a trace)."""
+
+    def __init__(self) -> None:
+        self.index: dict[bytes, int] = {}
+        self.ids: list[bytes] = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, row: int) -> bytes:
+        return self.ids[row]
+
+    def rows(self, ids: bytes) -> tuple[bytes, int]:
+        keys = np.frombuffer(ids, f"V{TRACE_ID_BYTES}").tolist()
+        first = len(self.ids)
+        new = [key for key in dict.fromkeys(keys) if key not in self.index]
+        self.index.update(zip(new, range(first, first + len(new))))
+        self.ids.extend(new)
+        return np.fromiter(map(self.index.__getitem__, keys), np.int32, len(keys)).tobytes(), len(new)
+
+    def get(self, key: bytes) -> int | None:
+        return self.index.get(key)
+
+    def compacted(self, keep: npt.NDArray[np.int64]) -> PythonTraceIds:
+        made = PythonTraceIds()
+        made.ids = [self.ids[row] for row in keep.tolist()]
+        made.index = {trace_id: row for row, trace_id in enumerate(made.ids)}
+        return made
+
+    def nbytes(self) -> int:
+        return 130 * len(self.ids)
+
+
+def new_trace_ids() -> TraceIds:
+    return compiled.IdTable(TRACE_ID_BYTES) if compiled.IdTable is not None else PythonTraceIds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +94,7 @@ class TraceTable:
     """
 
     def __init__(self) -> None:
-        self.index: dict[bytes, int] = {}
-        self.ids: list[bytes | None] = []
+        self.ids: TraceIds = new_trace_ids()
         self.start = np.zeros(0, np.int64)
         self.end = np.zeros(0, np.int64)
         self.count = np.zeros(0, np.int32)
@@ -66,31 +117,25 @@ class TraceTable:
             self.count, self.errors = self.count.copy(), self.errors.copy()
             self._shared = False
 
-    def rows(self, trace_ids: list[bytes]) -> list[int]:
-        """Rows for each trace id, creating rows for new traces and reviving dead ones."""
-        get = self.index.get
-        rows = list(map(get, trace_ids))
+    def rows(self, trace_ids: bytes) -> npt.NDArray[np.int32]:
+        """Rows for trace ids packed end to end, creating rows for new traces and reviving dead ones."""
         first = len(self.ids)
-        if None in rows:
+        packed, added = self.ids.rows(trace_ids)
+        rows = np.frombuffer(packed, np.int32)
+        if added:
             self._unshare()
-            index = self.index
-            new = [t for t in dict.fromkeys(trace_ids) if t not in index]
-            index.update(zip(new, range(first, first + len(new))))
-            self.ids.extend(new)
-            self.live += len(new)
-            if first + len(new) > len(self.start):
-                self._grow(max(1024, 2 * (first + len(new))))
-            self._reset(slice(first, first + len(new)))
-            rows = list(map(get, trace_ids))
-        if self.live < len(self.ids):  # some rows are dead: is one of them back?
-            known = np.fromiter(rows, np.int64, len(rows))
-            known = known[known < first]
+            self.live += added
+            if first + added > len(self.start):
+                self._grow(max(1024, 2 * (first + added)))
+            self._reset(slice(first, first + added))
+        if self.live < first + added:  # some rows are dead: is one of them back?
+            known = rows[rows < first]
             dead = np.unique(known[self.count[known] == 0])
             if len(dead):
                 self._unshare()
                 self._reset(dead)
                 self.live += len(dead)
-        return rows  # type: ignore[return-value]  # no None left
+        return rows
 
     def _reset(self, rows: slice | npt.NDArray[np.int64]) -> None:
         self.start[rows] = INT64_MAX
@@ -138,9 +183,7 @@ class TraceTable:
         keep = np.flatnonzero(self.count[:len(self.ids)] > 0)
         remap = np.zeros(max(len(self.ids), 1), np.int32)
         remap[keep] = np.arange(len(keep), dtype=np.int32)
-        ids = [self.ids[row] for row in keep.tolist()]
-        self.index = {trace_id: row for row, trace_id in enumerate(ids) if trace_id is not None}
-        self.ids = ids
+        self.ids = self.ids.compacted(keep.astype(np.int64))
         size = max(1024, 2 * len(keep))
         for name in ("start", "end", "count", "errors", "dirty"):
             old = getattr(self, name)
@@ -148,9 +191,9 @@ class TraceTable:
             new[:len(keep)] = old[keep]
             setattr(self, name, new)
         self._shared = False
-        self.live = len(ids)
+        self.live = len(keep)
         return remap
 
     def nbytes(self) -> int:
         arrays = self.start.nbytes + self.end.nbytes + self.count.nbytes + self.errors.nbytes + self.dirty.nbytes
-        return arrays + 8 * len(self.ids) + DEAD_ROW_BYTES * len(self.index)
+        return arrays + self.ids.nbytes()

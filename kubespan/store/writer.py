@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from itertools import chain
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -55,7 +54,7 @@ class StoreWriter:
         self._services = StringTable()
         self._events = StringTable()
         self._rs = ResourceScopes()
-        self._index = AttributeIndex(table)
+        self._index = AttributeIndex(table.storage)
         self._traces = TraceTable()
         self._resource_service = np.zeros(0, np.int32)
         self._scan_cache: ScanCache = {}
@@ -79,15 +78,16 @@ class StoreWriter:
         spans = batch.spans
         if not self.max_spans or not len(spans):
             return
+        packed = spans.packed()
         with self.lock:
-            scope = self._scope_ids(batch)[np.array(spans.scope, np.int32)]
-            names = self._names.intern_many(spans.name)
-            trace = self._traces.rows(spans.trace_id)
-            events = None
-            if any(spans.event_names):
-                flat = list(chain.from_iterable(spans.event_names))
-                events = (self._events.intern_many(flat), list(map(len, spans.event_names)))
-            chunk = build_chunk(self._next, spans, trace, names, scope, events)
+            scope = self._scope_ids(batch)[packed.scope]
+            names = np.array(self._names.intern_many(packed.names), np.int32)[packed.name]
+            trace = self._traces.rows(packed.trace_id)
+            if len(packed.event_names):
+                events = np.array(self._events.intern_many(packed.event_texts), np.int32)[packed.event_names]
+            else:
+                events = np.zeros(0, np.int32)
+            chunk = build_chunk(self._next, packed, spans.request, trace, names, scope, events)
             self._traces.add(chunk.trace, chunk.start, chunk.end, chunk.status)
             self._next += chunk.n
             self._append(chunk)
@@ -230,7 +230,7 @@ class StoreWriter:
                 names=self._names.strings, services=self._services.strings, event_names=self._events.strings,
                 scope_resource=rs.scope_resource, resource_attrs=[r.attribute_ids for r in rs.resources],
                 resource_service=self._resource_service, resources=rs.resources, scopes=rs.scopes,
-                trace_ids=traces.ids, trace_rows=traces.index.get, n_traces=len(traces.ids),
+                trace_ids=traces.ids, trace_rows=traces.ids.get, n_traces=len(traces.ids),
                 traces=traces.share(),
                 attributes=self.table.attributes, n_attributes=len(self.table.attributes),
                 index=self._index, cache=self._scan_cache,

@@ -11,23 +11,25 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from kubespan.k8s.demo import load_batch
-from kubespan.model import AttributeTable
-from kubespan.otlp import decode
+from kubespan.model import AttributeTable, PackedSpans
+from kubespan.otlp import compiled, decode
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from tests.fuzz.targets import check_compiled_agrees
 from tests.support.requests import append_to_first_span, k8s_request, request_with_ids
 
-span_columns = decode.compiled_span_columns
+span_arrays = compiled.span_arrays
 
 
 def test_the_extension_is_built():
-    assert span_columns is not None, "kubespan/otlp/csrc/ was not compiled: pip install -e . needs a C compiler"
+    assert span_arrays is not None, "kubespan/otlp/csrc/ was not compiled: pip install -e . needs a C compiler"
 
 
 def walk(raw: bytes, table: AttributeTable | None = None):
+    """The compiled walk's columns, as lists in SPAN_COLUMNS order (None: left to protobuf)."""
     table = new_attribute_table() if table is None else table
-    return span_columns(raw, table.decoder_cache)
+    found = span_arrays(raw, table.storage)
+    return None if found is None else tuple(PackedSpans.from_walk(found).to_lists())
 
 
 def agrees(raw: bytes) -> None:

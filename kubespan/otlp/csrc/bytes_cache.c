@@ -1,4 +1,5 @@
 #include "bytes_cache.h"
+#include "slice_hash.h"
 
 typedef struct {  /* 16 bytes: the hash is not kept, a table of many attributes stays small */
     PyObject *key;   /* bytes, NULL in an empty slot */
@@ -15,24 +16,6 @@ typedef struct {
 } BytesCache;
 
 #define INITIAL_CAPACITY 1024
-
-/* FNV-1a over 8-byte words, then a final mix: fast on the short slices attributes are. */
-static uint64_t slice_hash(Slice s) {
-    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)s.n;
-    Py_ssize_t i = 0;
-    for (; i + 8 <= s.n; i += 8) {
-        uint64_t word;
-        memcpy(&word, s.p + i, 8);
-        h = (h ^ word) * 0x100000001b3ULL;
-        h ^= h >> 29;
-    }
-    for (; i < s.n; i++)
-        h = (h ^ s.p[i]) * 0x100000001b3ULL;
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 32;
-    return h;
-}
 
 static void clear_entries(BytesCache *cache) {
     if (cache->entries == NULL)

@@ -5,9 +5,8 @@
 
 #include <stdint.h>
 
-/* kubespan.model.SPAN_COLUMNS: the columns span_columns returns, in order. */
-#define SPAN_COLUMNS(X) X(trace_id) X(span_id) X(parent_id) X(name) X(kind) X(start) X(end) X(status) X(scope) X(attribute_ids) X(event_names)
-#define SPAN_COLUMN_COUNT 11
+/* kubespan.model.PACKED_ARRAYS: the arrays span_arrays returns, in order. */
+enum { PACKED_TRACE_ID, PACKED_SPAN_ID, PACKED_PARENT_ID, PACKED_PARENT_SET, PACKED_NAME, PACKED_KIND, PACKED_START, PACKED_END, PACKED_STATUS, PACKED_SCOPE, PACKED_ATTRIBUTE_IDS, PACKED_ATTRIBUTE_OFFSETS, PACKED_EVENT_NAMES, PACKED_EVENT_OFFSETS, PACKED_COUNT };
 
 /* kubespan.encode.inert.TERMINAL_ACTIVE from U+007F on (JSON escapes the rest itself):
    inclusive ranges of the code points the JSON writer writes as \uXXXX. */

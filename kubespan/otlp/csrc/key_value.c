@@ -4,13 +4,11 @@
    string, int, double or bool value this does it without protobuf's message objects; anything
    else (arrays, maps, bytes, a field twice, an unknown field, a varint not in its shortest form
    for a bool, a 10-byte varint not ending in 0x01) answers None and the official KeyValue
-   decoder decides, so this never accepts what protobuf refuses. Strings are UTF-8-checked by
-   Python's strict decoder (surrogates and overlong forms refused, as upb does).
+   decoder decides, so this never accepts what protobuf refuses. Strings are UTF-8-checked as
+   Python's strict decoder does (surrogates and overlong forms refused, as upb does).
 */
-#include "wire.h"
-
-enum { KV_KEY = 1, KV_VALUE = 2 };
-enum { AV_STRING = 1, AV_BOOL = 2, AV_INT = 3, AV_DOUBLE = 4 };
+#include "key_value.h"
+#include "attr_store.h"
 
 static PyObject *type_names[5];  /* "empty", "str", "bool", "int", "double" by AnyValue field number */
 static PyObject *shared_keys;    /* key str -> itself, for the first SHARED_KEYS distinct keys */
@@ -41,103 +39,61 @@ static int init_type_names(void) {
     return 1;
 }
 
-/* A varint as protobuf reads an int64: 1 and the value, or 0 (overlong, truncated, or unusual). */
-static int read_int64(Cursor *c, uint64_t *out) {
-    const uint8_t *start = c->p;
-    if (!read_varint(c, out))
-        return 0;
-    return c->p - start < 10 || c->p[-1] == 0x01;
+PyObject *scalar_value(const ScalarKV *kv) {
+    switch (kv->field) {
+    case AV_STRING:
+        return PyUnicode_DecodeUTF8((const char *)(kv->text.p ? kv->text.p : (const uint8_t *)""), kv->text.n, "strict");
+    case AV_BOOL:
+        return PyBool_FromLong((long)kv->bits);
+    case AV_INT:
+        return PyLong_FromLongLong((long long)kv->bits);
+    case AV_DOUBLE: {
+        double d;
+        memcpy(&d, &kv->bits, sizeof d);
+        return PyFloat_FromDouble(d);
+    }
+    default:
+        return Py_NewRef(Py_None);
+    }
 }
 
-/* The AnyValue's Python value and its field number (0: no value), or NULL with *unusual set. */
-static PyObject *any_value(Slice s, int *field, int *unusual) {
-    Cursor c = {s.p, s.p + s.n};
-    uint32_t number;
-    int wire_type, ok, seen = 0;
-    PyObject *value = NULL;
-    *field = 0;
-    while (next_field(&c, &number, &wire_type, &ok)) {
-        if (seen++)
-            goto unusual;  /* a oneof set twice: protobuf keeps the last, the official path decides */
-        uint64_t raw;
-        Slice text;
-        if (number == AV_STRING && wire_type == WT_LEN && read_slice(&c, &text)) {
-            value = PyUnicode_DecodeUTF8((const char *)text.p, text.n, "strict");
-            if (value == NULL) {
-                PyErr_Clear();
-                goto unusual;
-            }
-        } else if (number == AV_BOOL && wire_type == WT_VARINT && read_varint(&c, &raw) && raw <= 1
-                   && c.p[-1] == raw) {
-            value = PyBool_FromLong((long)raw);
-        } else if (number == AV_INT && wire_type == WT_VARINT && read_int64(&c, &raw)) {
-            value = PyLong_FromLongLong((long long)raw);
-        } else if (number == AV_DOUBLE && wire_type == WT_I64 && read_fixed64(&c, &raw)) {
-            double d;
-            memcpy(&d, &raw, sizeof d);
-            value = PyFloat_FromDouble(d);
-        } else {
-            goto unusual;
-        }
-        if (value == NULL)
-            return NULL;  /* out of memory */
-        *field = (int)number;
-    }
-    if (!ok)
-        goto unusual;
-    if (value == NULL)
-        value = Py_NewRef(Py_None);
-    return value;
-unusual:
+PyObject *scalar_type_name(int field) {
+    if (!init_type_names())
+        return NULL;
+    return Py_NewRef(type_names[field]);
+}
+
+PyObject *scalar_key_text(Slice key) {
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)(key.p ? key.p : (const uint8_t *)""), key.n, "strict");
+    if (text == NULL)
+        return NULL;
+    PyObject *shared = shared_key(text);
+    Py_DECREF(text);
+    return shared;
+}
+
+/* (key, value, type) of a parsed scalar pair; NULL with an error set. */
+PyObject *scalar_triple(const ScalarKV *kv, PyObject *key) {
+    if (!init_type_names())
+        return NULL;
+    PyObject *owned = NULL;
+    if (key == NULL && (key = owned = scalar_key_text(kv->key)) == NULL)
+        return NULL;
+    PyObject *value = scalar_value(kv);
+    PyObject *result = value == NULL ? NULL : PyTuple_Pack(3, key, value, type_names[kv->field]);
     Py_XDECREF(value);
-    *unusual = 1;
-    return NULL;
+    Py_XDECREF(owned);
+    return result;
 }
 
 PyObject *scalar_key_value(PyObject *self, PyObject *arg) {
     (void)self;
     Py_buffer view;
-    if (!init_type_names() || PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    Cursor c = {view.buf, (const uint8_t *)view.buf + view.len};
-    uint32_t number;
-    int wire_type, ok, unusual = 0, field = 0, keys = 0, values = 0;
-    Slice key = {NULL, 0}, value_bytes = {NULL, 0};
-    while (next_field(&c, &number, &wire_type, &ok)) {
-        if (number == KV_KEY && wire_type == WT_LEN && !keys++ && read_slice(&c, &key))
-            continue;
-        if (number == KV_VALUE && wire_type == WT_LEN && !values++ && read_slice(&c, &value_bytes))
-            continue;
-        unusual = 1;
-        break;
-    }
-    PyObject *result = NULL;
-    if (unusual || !ok)
-        goto none;
-    PyObject *key_text = PyUnicode_DecodeUTF8((const char *)(key.p ? key.p : c.p), key.n, "strict");
-    if (key_text == NULL) {
-        PyErr_Clear();
-        goto none;
-    }
-    PyObject *key_shared = shared_key(key_text);
-    Py_DECREF(key_text);
-    if (key_shared == NULL)
-        goto done;
-    key_text = key_shared;
-    PyObject *value = any_value(value_bytes, &field, &unusual);
-    if (value == NULL) {
-        Py_DECREF(key_text);
-        if (unusual)
-            goto none;
-        goto done;
-    }
-    result = PyTuple_Pack(3, key_text, value, type_names[field]);
-    Py_DECREF(key_text);
-    Py_DECREF(value);
-    goto done;
-none:
-    result = Py_NewRef(Py_None);
-done:
+    Slice raw = {view.buf, view.len};
+    ScalarKV kv;
+    PyObject *result = parse_scalar_kv(raw, &kv) ? scalar_triple(&kv, NULL) : Py_NewRef(Py_None);
     PyBuffer_Release(&view);
     return result;
 }

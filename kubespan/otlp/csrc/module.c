@@ -2,14 +2,17 @@
    (kubespan/otlp/compiled.py). The tables they share with Python are in generated.h. */
 #include "wire.h"
 #include "bytes_cache.h"
+#include "attr_store.h"
+
+extern PyTypeObject IdTableType;
 
 PyObject *scalar_key_value(PyObject *module, PyObject *raw);
 
 static PyMethodDef methods[] = {
-    {"span_columns", span_columns, METH_VARARGS,
-     "span_columns(raw, ids) -> (trace_id, span_id, parent_id, name, kind, start, end, status, "
-     "scope, attribute_ids, event_names) lists, or None when the request is not the common case.\n\n"
-     "`ids` is a BytesCache of attribute ids by KeyValue bytes (its miss interns one)."},
+    {"span_arrays", span_arrays, METH_VARARGS,
+     "span_arrays(raw, store) -> (n, the arrays of kubespan.model.PACKED_ARRAYS as bytes, span names, event names), "
+     "or None when the request is not the common case.\n\n"
+     "`store` is the AttributeStore the attribute ids are interned in."},
     {"span_json_lines", span_json_lines, METH_VARARGS,
      "span_json_lines(raw, cache, affixes) -> (blob, ends), or None when the request is not the common case.\n\n"
      "`cache` is a BytesCache of each KeyValue's JSON by its bytes; `affixes` holds a (prefix, suffix) pair of UTF-8 bytes "
@@ -29,10 +32,12 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__spanwalk(void) {
-    if (PyType_Ready(&BytesCacheType) < 0)
+    if (PyType_Ready(&BytesCacheType) < 0 || PyType_Ready(&AttributeStoreType) < 0 || PyType_Ready(&IdTableType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddObjectRef(m, "BytesCache", (PyObject *)&BytesCacheType) < 0)
+    if (m != NULL && (PyModule_AddObjectRef(m, "BytesCache", (PyObject *)&BytesCacheType) < 0
+                      || PyModule_AddObjectRef(m, "AttributeStore", (PyObject *)&AttributeStoreType) < 0
+                      || PyModule_AddObjectRef(m, "IdTable", (PyObject *)&IdTableType) < 0))
         Py_CLEAR(m);
     return m;
 }

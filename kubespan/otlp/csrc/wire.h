@@ -156,7 +156,7 @@ int walk_spans(Slice request, const SpanVisit *visit, void *context);
 int read_status(Slice status, Slice *message, int64_t *code);
 
 /* Module functions, one file each. */
-PyObject *span_columns(PyObject *module, PyObject *args);
+PyObject *span_arrays(PyObject *module, PyObject *args);
 PyObject *span_json_lines(PyObject *module, PyObject *args);
 PyObject *count_messages(PyObject *module, PyObject *args, PyObject *kwargs);
 

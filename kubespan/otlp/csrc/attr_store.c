@@ -1,0 +1,210 @@
+/* An AttributeStore's storage: ids by KeyValue bytes, the bytes in an arena, interning (attr_store.h). */
+#include "attr_store_internal.h"
+
+int32_t *attr_find_slot(const AttrStore *s, Slice raw, uint32_t hash) {
+    for (Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)s->mask);; i = (i + 1) & s->mask) {
+        int32_t id = s->slots[i];
+        if (id < 0)
+            return &s->slots[i];
+        const Entry *e = entry_at(s, id);
+        if (e->hash == hash) {
+            Slice known = entry_bytes(s, e);
+            if (known.n == raw.n && (raw.n == 0 || memcmp(known.p, raw.p, (size_t)raw.n) == 0))
+                return &s->slots[i];
+        }
+    }
+}
+
+int attr_rehash(AttrStore *s, Py_ssize_t capacity) {
+    int32_t *slots = PyMem_Malloc((size_t)capacity * sizeof *slots);
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    memset(slots, 0xFF, (size_t)capacity * sizeof *slots);
+    PyMem_Free(s->slots);
+    s->slots = slots;
+    s->mask = capacity - 1;
+    for (Py_ssize_t id = 0; id < s->n; id++) {
+        Py_ssize_t i = (Py_ssize_t)(entry_at(s, id)->hash & (uint64_t)s->mask);
+        while (slots[i] >= 0)
+            i = (i + 1) & s->mask;
+        slots[i] = (int32_t)id;
+    }
+    return 1;
+}
+
+/* Room for one more id (a new page when needed) and a slot table under 2/3 full. */
+static int make_room(AttrStore *s) {
+    if (s->n >= INT32_MAX - 1) {
+        PyErr_SetString(PyExc_OverflowError, "too many distinct attributes");
+        return 0;
+    }
+    if ((s->n & (PAGE_SIZE - 1)) == 0 && (s->n >> PAGE_BITS) == s->n_pages) {
+        Entry **pages = PyMem_Realloc(s->pages, (size_t)(s->n_pages + 1) * sizeof *pages);
+        if (pages == NULL)
+            goto no_memory;
+        s->pages = pages;
+        if ((pages[s->n_pages] = PyMem_Malloc((size_t)PAGE_SIZE * sizeof(Entry))) == NULL)
+            goto no_memory;
+        s->n_pages++;
+    }
+    if (3 * (s->n + 1) > 2 * (s->mask + 1))
+        return attr_rehash(s, 2 * (s->mask + 1));
+    return 1;
+no_memory:
+    PyErr_NoMemory();
+    return 0;
+}
+
+/* Copy `raw` into the arena, length-prefixed; its location, or UINT64_MAX with MemoryError. */
+static uint64_t append_bytes(AttrStore *s, Slice raw) {
+    uint8_t prefix[10];
+    size_t prefix_n = 0;
+    for (uint64_t v = (uint64_t)raw.n;; v >>= 7) {
+        prefix[prefix_n++] = (uint8_t)(v < 0x80 ? v : (v & 0x7F) | 0x80);
+        if (v < 0x80)
+            break;
+    }
+    size_t need = prefix_n + (size_t)raw.n;
+    if (s->n_blocks == s->block_capacity) {
+        Py_ssize_t capacity = s->block_capacity ? 2 * s->block_capacity : 16;
+        uint8_t **blocks = PyMem_Realloc(s->blocks, (size_t)capacity * sizeof *blocks);
+        if (blocks == NULL)
+            goto no_memory;
+        s->blocks = blocks;
+        s->block_capacity = capacity;
+    }
+    Py_ssize_t block;
+    size_t offset;
+    if (need > OWN_BLOCK) {
+        if ((s->blocks[s->n_blocks] = PyMem_Malloc(need)) == NULL)
+            goto no_memory;
+        block = s->n_blocks++;
+        offset = 0;
+    } else {
+        if (s->current < 0 || s->current_used + need > BLOCK_SIZE) {
+            if ((s->blocks[s->n_blocks] = PyMem_Malloc(BLOCK_SIZE)) == NULL)
+                goto no_memory;
+            s->current = s->n_blocks++;
+            s->current_used = 0;
+        }
+        block = s->current;
+        offset = s->current_used;
+        s->current_used += need;
+    }
+    s->arena_bytes += need;
+    memcpy(s->blocks[block] + offset, prefix, prefix_n);
+    if (raw.n)
+        memcpy(s->blocks[block] + offset + prefix_n, raw.p, (size_t)raw.n);
+    return (uint64_t)block << 32 | (uint64_t)offset;
+no_memory:
+    PyErr_NoMemory();
+    return UINT64_MAX;
+}
+
+/* The id of a key (its UTF-8 bytes), numbering it when new; -1 with an error set. */
+Py_ssize_t attr_key_id(AttrStore *s, Slice key, PyObject *text) {
+    int added;
+    Py_ssize_t id = slice_set_add(&s->keys, key, &added);
+    if (id < 0 || !added)
+        return id;
+    PyObject *made = text != NULL ? Py_NewRef(text) : scalar_key_text(key);
+    if (made == NULL || PyList_Append(s->key_texts, made) < 0) {
+        Py_XDECREF(made);
+        return -1;  /* the key stays numbered without its text: the store is not usable further */
+    }
+    Py_DECREF(made);
+    return id;
+}
+
+/* Add an entry for `raw` (known to be absent); its id or -1. `decoded` is kept (a new reference). */
+Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint32_t key, PyObject *decoded) {
+    if (!make_room(s))
+        return -1;
+    uint64_t loc = append_bytes(s, raw);
+    if (loc == UINT64_MAX)
+        return -1;
+    Py_ssize_t id = s->n;
+    if (decoded != NULL) {
+        PyObject *index = PyLong_FromSsize_t(id);
+        int failed = index == NULL || PyDict_SetItem(s->extras, index, decoded) < 0;
+        Py_XDECREF(index);
+        if (failed)
+            return -1;
+    }
+    Entry *e = entry_at(s, id);
+    e->loc = loc;
+    e->hash = hash;
+    e->key = key;
+    *attr_find_slot(s, raw, hash) = (int32_t)id;
+    s->n++;
+    return id;
+}
+
+/* The key id of an Attribute made by `decode`. */
+static Py_ssize_t decoded_key(AttrStore *s, PyObject *attribute) {
+    PyObject *key = PyObject_GetAttrString(attribute, "key");
+    if (key == NULL)
+        return -1;
+    Py_ssize_t n;
+    const char *utf8 = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &n) : NULL;
+    Py_ssize_t id = -1;
+    if (utf8 != NULL) {
+        Slice slice = {(const uint8_t *)utf8, n};
+        id = attr_key_id(s, slice, key);
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_TypeError, "decode must return an Attribute with a str key");
+    }
+    Py_DECREF(key);
+    return id;
+}
+
+Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
+    AttrStore *s = (AttrStore *)self;
+    if (s->slots == NULL) {
+        PyErr_SetString(PyExc_ValueError, "AttributeStore is not initialized");
+        return -1;
+    }
+    uint32_t hash = (uint32_t)slice_hash(raw);
+    int32_t found = *attr_find_slot(s, raw, hash);
+    if (found >= 0)
+        return found;
+    ScalarKV kv;
+    if (parse_scalar_kv(raw, &kv)) {
+        Py_ssize_t key = attr_key_id(s, kv.key, NULL);
+        if (key < 0)
+            return -1;
+        return attr_add_entry(s, raw, hash, (uint32_t)key | (kv.canonical ? 0 : ODD), NULL);
+    }
+    PyObject *bytes = PyBytes_FromStringAndSize((const char *)(raw.p ? raw.p : (const uint8_t *)""), raw.n);
+    if (bytes == NULL)
+        return -1;
+    PyObject *decoded = PyObject_CallOneArg(s->decode, bytes);
+    Py_DECREF(bytes);
+    if (decoded == NULL)
+        return -1;
+    Py_ssize_t id = *attr_find_slot(s, raw, hash);  /* `decode` ran Python code: another thread may have added it */
+    if (id < 0) {
+        Py_ssize_t key = decoded_key(s, decoded);
+        id = key < 0 ? -1 : attr_add_entry(s, raw, hash, (uint32_t)key | DECODED | ODD, decoded);
+    }
+    Py_DECREF(decoded);
+    return id;
+}
+
+void attr_free_storage(AttrStore *s) {
+    for (Py_ssize_t i = 0; i < s->n_pages; i++)
+        PyMem_Free(s->pages[i]);
+    PyMem_Free(s->pages);
+    for (Py_ssize_t i = 0; i < s->n_blocks; i++)
+        PyMem_Free(s->blocks[i]);
+    PyMem_Free(s->blocks);
+    PyMem_Free(s->slots);
+    slice_set_free(&s->keys);
+    s->pages = NULL;
+    s->blocks = NULL;
+    s->slots = NULL;
+    s->n = s->n_pages = s->n_blocks = s->block_capacity = 0;
+}
+
