@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"kubespan open: {message}", file=sys.stderr)
         return code
     try:
-        from kubespan.tui.app import KubespanApp
+        from kubespan.tui.factory import local_app
     except ImportError as exc:  # the viewer's dependencies are missing
         print(f"kubespan: cannot start the viewer: {exc}", file=sys.stderr)
         return 1
@@ -110,13 +110,13 @@ def run(args: argparse.Namespace) -> int:
     stdin = _take_piped_stdin() if "-" in files else None
     loader = _dump_loader(files, runtime, stdin) if files else None
     demo = start_demo(args, runtime)
-    app = KubespanApp(
+    app = local_app(
         runtime.store,
         counters=runtime.counters,
         addresses=runtime.addresses,
         warnings=runtime.warnings,
         loader=loader,
-        source=", ".join(files) or ("demo" if demo else ""),
+        label=", ".join(files) or ("demo" if demo else ""),
         initial_filter=args.filter or "",
         save_dir=args.save_dir,
         forward_status=lambda: [forwarder.status() for forwarder in runtime.forwarders],

@@ -1,60 +1,55 @@
-"""The kubespan App: composes the panes and routes messages; widgets do the drawing.
+"""The kubespan App: composes the panes and routes messages; the panes do the work.
 
-State lives here (filter, paused, which view); widgets get data pushed down and post
-intents up. The store is read on the UI thread only for what is visible; searches,
-pod statistics and file loading run in thread workers and post their results back.
-A timer polls `store.version` a few times a second, so ingest never touches the UI.
-
-The searching, the selection actions and the thread workers live in the mixins
-:class:`~kubespan.tui.live_search.LiveSearch`,
-:class:`~kubespan.tui.selection_actions.SelectionActions` and
-:class:`~kubespan.tui.background_work.BackgroundWork`; the ``@on`` message routing stays
-here because Textual registers decorated handlers only on its own classes.
+State is four reactives bound down to the views: `search` (the applied filter), `paused`,
+`feed` (the source's version, polled a few times a second) and `view` (which pane is
+shown). Panes post intents up (`OpenTrace`, `ApplyFilter`, `Searched`); the app routes
+them. Every read of the data goes through the `DataSource`; searches and trace loads
+run in the panes' own workers.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.reactive import var
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher
+from textual.worker import Worker, WorkerState
 
 from kubespan.tui import commands
-from kubespan.tui.background_work import BackgroundWork
 from kubespan.tui.filter_bar import FilterBar
-from kubespan.tui.format import Clock
-from kubespan.tui.help_screen import HelpScreen
-from kubespan.tui.line_list import LineList
-from kubespan.tui.live_search import LiveSearch
-from kubespan.tui.pod_list import PodList, pod_attribute_filter, pod_filter
-from kubespan.tui.selection_actions import SelectionActions
+from kubespan.tui.format import Clock, plural
+from kubespan.tui.help_screen import HelpScreen, help_sections
+from kubespan.tui.key_hints import KeyHints
+from kubespan.tui.messages import ApplyFilter, LoadProgress, OpenTrace, Searched
+from kubespan.tui.pod_list import PodList
+from kubespan.tui.result_list import ResultList
+from kubespan.tui.source.base import DataSource, Search
 from kubespan.tui.span_detail_pane import SpanDetailPane
 from kubespan.tui.span_list import SpanList
-from kubespan.tui.key_hints import KeyHints
 from kubespan.tui.status_footer import StatusFooter
+from kubespan.tui.status_line import FeedStatus
 from kubespan.tui.text import notice
 from kubespan.tui.trace_list import TraceList
 from kubespan.tui.trace_view import TraceView
+from kubespan.tui.views import VIEWS
 from kubespan.tui.waterfall import Waterfall
 
 POLL_INTERVAL = 0.25
-"""Seconds between looks at `store.version` (4×/s)."""
+"""Seconds between looks at the source's version and counters (4×/s)."""
+BOUND_STATE = ("search", "paused", "feed")
+"""App reactives bound down to every view that declares one of the same name."""
 
 
-def default_compile_query(text: str):
-    from kubespan.query import compile_query
-
-    return compile_query(text)
-
-
-class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
-    """Live trace viewer over a `SpanStore`."""
+class KubespanApp(App[None]):
+    """Live trace viewer over a `DataSource`."""
 
     CSS_PATH = "app.tcss"
     TITLE = "kubespan"
@@ -63,9 +58,7 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         Binding("slash", "focus_filter", "Filter"),
         Binding("escape", "back", "Back", show=False),
         Binding("t", "toggle_view", "Traces/spans"),
-        Binding("1", "show_view('traces')", "Traces", show=False),
-        Binding("2", "show_view('spans')", "Spans", show=False),
-        Binding("3,P", "show_view('pods')", "Pods"),
+        *(Binding(v.keys, f"show_view('{v.id}')", v.title, show=v.id == "pods") for v in VIEWS if v.keys),
         Binding("p", "pause", "Pause"),
         Binding("y", "copy", "Copy"),
         Binding("f", "add_to_filter", "Add to filter"),
@@ -75,55 +68,34 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(
-        self,
-        store,
-        *,
-        compile_query: Callable[[str], object] | None = None,
-        counters=None,
-        addresses: dict | None = None,
-        warnings: list[str] | None = None,
-        clock: Clock | None = None,
-        tz: tzinfo | None = None,
-        save_dir: str | Path = ".",
-        loader: Callable | None = None,
-        source: str = "",
-        initial_filter: str = "",
-        poll_interval: float = POLL_INTERVAL,
-        forward_status: Callable[[], list[dict]] | None = None,
-    ) -> None:
+    search: var[Search] = var(Search)
+    """The applied filter; the lists search with it."""
+    paused: var[bool] = var(False)
+    """`p`: the lists keep what they show while spans keep arriving."""
+    feed: var[int] = var(-1)
+    """The source's version at the last poll; a change refreshes what is shown."""
+    view: var[str] = var("traces")
+    """The shown view's id (see `views.VIEWS`)."""
+
+    def __init__(self, source: DataSource, *, clock: Clock | None = None, tz: tzinfo | None = None,
+                 save_dir: str | Path = ".", loader: Callable[..., Any] | None = None, label: str = "",
+                 initial_filter: str = "", poll_interval: float = POLL_INTERVAL) -> None:
         super().__init__()
-        self.store = store
-        self.compile_query = compile_query or default_compile_query
-        self.counters = counters
-        self.addresses = dict(addresses or {})
-        self.warnings = list(warnings or [])
+        self.source = source
         self.clock = clock or Clock(tz=tz)
         self.tz = tz if tz is not None else self.clock.tz
         self.save_dir = Path(save_dir)
         self.loader = loader
-        self.source = source
+        """`kubespan open`: reads the files into the store, reporting progress (in a worker)."""
+        self.label = label
+        """What is being viewed (file names, "demo"), for the footer."""
         self.initial_filter = initial_filter
         self.poll_interval = poll_interval
-        self.forward_status = forward_status
-        """`Forwarder.status()` of every forward target, read on each poll."""
-        self.filter_query = None
-        self.filter_text = ""
-        self.paused = False
-        self.view = "traces"
         self.list_view = "traces"
-        self.generation = 0
+        """The list Escape from a trace returns to, and `t` toggles from."""
         self.progress = ""
-        self._seen_version = -1
-        self._searching = False
-        self._search_again = False
-        self._polls = 0
-        self._searched: dict[str, int] = {}
-        self._next_search = 0.0
-        self._searched_version: dict[str, int] = {}
-        self._searches = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kubespan-search")
 
-    def notify(self, message, *, title: str = "", severity="information",
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every notification is inert text: span names, attribute values, file paths and
         error messages come from the network or the disk, so markup is off and control
@@ -136,209 +108,264 @@ class KubespanApp(LiveSearch, SelectionActions, BackgroundWork, App[None]):
         every notification here is shown literally)."""
         self.notify("Press q (or ctrl+q) to quit the app", title="Do you want to quit?")
 
-    # -- layout ----------------------------------------------------------------------
+    # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield FilterBar(self.compile_query, id="filter")
+        yield FilterBar(self.source.compile, id="filter")
         with ContentSwitcher(initial="traces", id="views"):
-            yield TraceList(self.store, tz=self.tz, id="traces")
-            yield SpanList(self.store, tz=self.tz, id="spans")
-            yield PodList(tz=self.tz, id="pods")
-            yield TraceView(self.store, tz=self.tz, id="trace-view")
+            for spec in VIEWS:
+                widget = spec.make(self.source, self.tz)
+                bound = [getattr(KubespanApp, name) for name in BOUND_STATE if name in widget._reactives]
+                yield widget.data_bind(*bound) if bound else widget
         yield StatusFooter(id="status")
         yield KeyHints(id="keys")
 
     def _alive(self) -> bool:
-        """False while shutting down, when a late worker result has nowhere to go."""
+        """False while shutting down, when a late message has nowhere to go."""
         return bool(self.screen_stack) and self.is_running
 
-    def _main(self, widget_type):
-        """Widgets of the main screen, also while a modal screen is on top."""
-        return self.screen_stack[0].query_one(widget_type)
-
-    @property
-    def trace_list(self) -> TraceList:
-        return self._main(TraceList)
-
-    @property
-    def span_list(self) -> SpanList:
-        return self._main(SpanList)
-
-    @property
-    def pod_list(self) -> PodList:
-        return self._main(PodList)
-
-    @property
-    def trace_view(self) -> TraceView:
-        return self._main(TraceView)
-
-    @property
-    def waterfall(self) -> Waterfall:
-        return self._main(Waterfall)
-
-    @property
-    def detail(self) -> SpanDetailPane:
-        return self._main(SpanDetailPane)
+    def pane(self, view_id: str | None = None) -> Widget:
+        """A view's widget (the shown one by default), also while a modal screen is on top."""
+        return self.screen_stack[0].query_one(f"#{view_id or self.view}")
 
     @property
     def filter_bar(self) -> FilterBar:
-        return self._main(FilterBar)
+        return self.screen_stack[0].query_one(FilterBar)
 
-    def _update_empty_messages(self) -> None:
-        if self.filter_text:
-            waiting = "No {} match the filter (Escape in the filter bar reverts, Enter on an empty filter clears)"
-        elif self.addresses:
-            listen = " and ".join(f"{'gRPC' if k == 'grpc' else k.upper()} {v}" for k, v in self.addresses.items())
-            waiting = "Waiting for {}: send OTLP traces to " + listen
-        else:
-            waiting = "No {} yet"
-        self.trace_list.empty_message = waiting.format("traces")
-        self.span_list.empty_message = waiting.format("spans")
-        self.trace_list.refresh()
-        self.span_list.refresh()
+    @property
+    def trace_list(self) -> TraceList:
+        return self.screen_stack[0].query_one(TraceList)
+
+    @property
+    def span_list(self) -> SpanList:
+        return self.screen_stack[0].query_one(SpanList)
+
+    @property
+    def pod_list(self) -> PodList:
+        return self.screen_stack[0].query_one(PodList)
+
+    @property
+    def trace_view(self) -> TraceView:
+        return self.screen_stack[0].query_one(TraceView)
+
+    @property
+    def waterfall(self) -> Waterfall:
+        return self.trace_view.waterfall
+
+    @property
+    def detail(self) -> SpanDetailPane:
+        return self.trace_view.detail
 
     def on_mount(self) -> None:
         self._update_empty_messages()
-        self.watch(self.screen, "focused", self._focus_changed)
-        self.trace_list.focus()
-        self._update_status()
+        self.watch(self.screen, "focused", lambda _: self.call_after_refresh(self._show_key_hints))
+        self.pane("traces").focus()
         self.set_interval(self.poll_interval, self._poll)
+        self._poll()
         if self.initial_filter:
             self.filter_bar.apply(self.initial_filter)
-        else:
-            self._start_search()
         if self.loader is not None:
-            self._run_loader()
+            self._load_files()
 
-    def _focus_changed(self, focused) -> None:
-        self.call_after_refresh(self._show_key_hints)
+    def _poll(self) -> None:
+        if not self._alive():
+            return
+        self.feed = self.source.version()
+        self._update_status()
 
     def _show_key_hints(self) -> None:
         screen = self.screen_stack[0]
-        self._main(KeyHints).show_bindings(screen.active_bindings, self.get_key_display)
+        screen.query_one(KeyHints).show_bindings(screen.active_bindings, self.get_key_display)
 
-    def on_unmount(self) -> None:
-        self._searches.shutdown(wait=False, cancel_futures=True)
+    def _update_status(self) -> None:
+        status = self.source.status()
+        shown = self.pane()
+        held = isinstance(shown, ResultList) and not self.paused and not shown.following
+        feed = FeedStatus(stats=status.stats, stored=status.stored, addresses=status.addresses,
+                          warnings=status.warnings, paused=self.paused, held=held, source=self.label,
+                          progress=self.progress, forwards=status.forwards)
+        self.screen_stack[0].query_one(StatusFooter).update_status(feed, self.clock.now())
 
-    # -- filter ---------------------------------------------------------------------------
+    def _update_empty_messages(self) -> None:
+        addresses = self.source.status().addresses
+        if self.search.text:
+            waiting = "No {} match the filter (Escape in the filter bar reverts, Enter on an empty filter clears)"
+        elif addresses:
+            listen = " and ".join(f"{'gRPC' if k == 'grpc' else k.upper()} {v}" for k, v in addresses.items())
+            waiting = "Waiting for {}: send OTLP traces to " + listen
+        else:
+            waiting = "No {} yet"
+        for spec in VIEWS:
+            if spec.is_list:
+                pane = self.pane(spec.id)
+                pane.empty_message = waiting.format(spec.id)
+                pane.refresh()
+
+    # -- views -----------------------------------------------------------------------------------
+
+    def watch_view(self, view: str) -> None:
+        if any(spec.id == view and spec.is_list for spec in VIEWS):
+            self.list_view = view
+        self.screen_stack[0].query_one(ContentSwitcher).current = view
+        self._focus_view()
+        self._update_status()
+
+    def _focus_view(self) -> None:
+        pane = self.pane()
+        (pane.waterfall if isinstance(pane, TraceView) else pane).focus()
+
+    def action_show_view(self, view: str) -> None:
+        self.view = view
+
+    def action_toggle_view(self) -> None:
+        self.view = "spans" if self.list_view == "traces" else "traces"
+
+    def action_back(self) -> None:
+        if self.view == "trace":
+            trace_view = self.trace_view
+            if trace_view.detail.has_focus:
+                trace_view.waterfall.focus()
+            elif not trace_view.go_back():
+                self.view = self.list_view
+        elif self.view != self.list_view:
+            self.view = self.list_view
+        else:
+            self._focus_view()
+
+    def action_focus_filter(self) -> None:
+        self.filter_bar.input.focus()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._update_status()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(help_sections(self.BINDINGS)))
+
+    # -- messages from the panes ---------------------------------------------------------------------
 
     @on(FilterBar.Applied)
     def _filter_applied(self, message: FilterBar.Applied) -> None:
-        self.filter_query = message.query
-        self.filter_text = message.text
-        self.generation += 1
+        self.search = message.search
         self._update_empty_messages()
-        self._start_search(force=True)
         self._focus_view()
 
     @on(FilterBar.Reverted)
     def _filter_reverted(self) -> None:
         self._focus_view()
 
-    def action_focus_filter(self) -> None:
-        self.filter_bar.input.focus()
+    @on(ApplyFilter)
+    def _apply_filter(self, message: ApplyFilter) -> None:
+        self.view = message.view
+        self.filter_bar.apply(message.text)
 
-    # -- views ------------------------------------------------------------------------------
+    @on(Searched)
+    def _searched(self, message: Searched) -> None:
+        if not self._alive():
+            return
+        if message.control is self.pane() or message.kind == self.view:
+            cut = f" ({message.cut})" if message.cut else ""
+            self.filter_bar.set_matches(plural(message.total, message.kind.removesuffix("s")) + cut)
 
-    def _focus_view(self) -> None:
-        target = {"traces": self.trace_list, "spans": self.span_list, "pods": self.pod_list,
-                  "trace": self.waterfall}[self.view]
-        target.focus()
+    @on(OpenTrace)
+    def _open_trace(self, message: OpenTrace) -> None:
+        self.trace_view.open(message.trace_id, select=message.select)
 
-    def show_view(self, view: str) -> None:
-        self.view = view
-        if view in ("traces", "spans"):
-            self.list_view = view
-        self._main(ContentSwitcher).current = "trace-view" if view == "trace" else view
-        self._focus_view()
-        if view in ("traces", "spans") and (
-            self._searched.get(view) != self.generation or (self._following() and self._stale(view))
-        ):
-            self._start_search(force=True)
-        elif view == "traces":
-            self.trace_list.refresh_summaries()
-        if view == "pods":
-            self._load_pods()
+    @on(TraceView.Loaded)
+    def _trace_loaded(self) -> None:
+        if not self._alive():
+            return
+        self.view = "trace"
+        self.trace_view.waterfall.focus()
 
-    def action_show_view(self, view: str) -> None:
-        self.show_view(view)
+    @on(TraceView.Missing)
+    def _trace_missing(self, message: TraceView.Missing) -> None:
+        where = "the linked trace " if message.followed else "trace "
+        self.notify(f"{where.capitalize()}{message.trace_id.hex()} is not in the store (evicted or never received)",
+                    severity="warning")
 
-    def action_toggle_view(self) -> None:
-        self.show_view("spans" if self.list_view == "traces" else "traces")
+    # -- actions on what is selected -------------------------------------------------------------
 
-    def action_back(self) -> None:
-        if self.view == "trace":
-            if self.detail.has_focus:
-                self.waterfall.focus()
-            else:
-                self.show_view(self.list_view)
-        elif self.view == "pods":
-            self.show_view(self.list_view)
+    def action_copy(self) -> None:
+        what, value = self.pane().copy_target()
+        if value is None:
+            self.notify("Nothing selected to copy", severity="warning")
+            return
+        self.copy_to_clipboard(value)
+        shown = value if len(value) <= 60 else value[:59] + "…"
+        self.notify(f"Copied {what}: {shown}", timeout=3)
+
+    def action_add_to_filter(self) -> None:
+        item = self.trace_view.filter_item() if self.view == "trace" else None
+        if item is None or item.key is None:
+            self.notify("Select an attribute in the span detail (Enter on a span, then move to it)",
+                        severity="warning")
+            return
+        if item.scope in ("event", "link", "scope"):
+            self.notify(f"The query language cannot filter on {item.scope} attributes yet; "
+                        "copy the value with y instead", severity="warning")
+            return
+        text = self.filter_bar.add_term(item.key, item.raw, scope=item.scope)
+        self.notify(f"Filter: {text if len(text) <= 200 else text[:199] + '…'}", timeout=3)
+
+    def action_next_error(self) -> None:
+        self._on_shown("next_error")
+
+    def action_previous_error(self) -> None:
+        self._on_shown("previous_error")
+
+    def _on_shown(self, action: str) -> None:
+        pane = self.pane()
+        target = pane.waterfall if isinstance(pane, TraceView) else pane
+        method = getattr(target, f"action_{action}", None)
+        if method is not None:
+            method()
+
+    def action_save(self) -> None:
+        trace_id = self.pane().trace_target()
+        if trace_id is None:
+            self.notify("No trace selected to save", severity="warning")
+            return
+        if not self.source.capabilities.save:
+            self.notify(f"Saving: {self.source.capabilities.missing_note}", severity="warning")
+            return
+        try:
+            path, count = self.source.save_trace(trace_id, self.save_dir)
+        except OSError as exc:
+            self.notify(f"Cannot save: {exc}", severity="error")
+            return
+        self.notify(f"Saved {plural(count, 'span', exact=True)} to {path.resolve()}", timeout=6)
+
+    # -- loading files ---------------------------------------------------------------------------
+
+    @work(thread=True, group="load", exit_on_error=False)
+    def _load_files(self) -> None:
+        def progress(**report: Any) -> None:
+            self.post_message(LoadProgress(**report))
+
+        assert self.loader is not None
+        self.loader(progress)
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        if not self._alive():
+            return
+        if message.finished:
+            self.progress = ""
+            detail = f"Loaded {plural(message.spans, 'span', exact=True)} from {message.path}"
+            self.notify(detail if not message.error else f"{message.path}: {message.error}",
+                        severity="error" if message.error else "information", timeout=4)
         else:
-            self._focus_view()
-
-    def action_pause(self) -> None:
-        self.paused = not self.paused
+            share = f" {100 * message.done // message.total}%" if message.total else ""
+            self.progress = f"loading {Path(message.path).name}{share} ({plural(message.spans, 'span')})"
+        for warning in message.warnings:
+            self.notify(str(warning), severity="warning", timeout=6)
         self._update_status()
-        if not self.paused:
-            self._start_search(force=True)
 
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.help_sections()))
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=8)
 
-    def help_sections(self) -> list[tuple[str, list]]:
-        from kubespan.tui.filter_bar import FilterInput
-
-        return [
-            ("Everywhere", self.BINDINGS),
-            ("Lists (traces, spans, pods)", LineList.BINDINGS + TraceList.BINDINGS),
-            ("Waterfall", Waterfall.BINDINGS + TraceView.BINDINGS),
-            ("Span detail", SpanDetailPane.BINDINGS),
-            ("Filter bar", [Binding("enter", "", "Apply")] + FilterInput.BINDINGS),
-        ]
-
-    # -- opening traces -----------------------------------------------------------------------
-
-    @on(LineList.Selected, "#traces")
-    def _trace_selected(self, message: LineList.Selected) -> None:
-        trace_id = self.trace_list.selected_trace
-        if trace_id is not None:
-            self.open_trace(trace_id)
-
-    @on(LineList.Selected, "#spans")
-    def _span_selected(self, message: LineList.Selected) -> None:
-        row = self.span_list.selected_row
-        if row:
-            self.open_trace(row.trace_id, select=row.span_id)
-
-    @on(LineList.Selected, "#pods")
-    def _pod_selected(self, message: LineList.Selected) -> None:
-        pod = self.pod_list.selected_pod
-        if pod is None:
-            return
-        self.list_view = "traces"
-        self.show_view("traces")
-        if not self.filter_bar.apply(pod_filter(pod)):
-            self.filter_bar.apply(pod_attribute_filter(pod))
-
-    def open_trace(self, trace_id: bytes, *, select: bytes | None = None) -> None:
-        if not self.trace_view.load(trace_id, select=select):
-            self.notify(f"Trace {trace_id.hex()} was evicted from the store", severity="warning")
-            return
-        self.show_view("trace")
-
-    # -- search triggers (the searching itself is in LiveSearch) ------------------------------
-
-    @on(LineList.Highlighted, "#traces, #spans")
-    def _list_moved(self, message: LineList.Highlighted) -> None:
-        if message.index == 0 and self._stale(self.list_view):
-            self._start_search(force=True)
-
-    @on(TraceList.FindError)
-    def _find_error_trace(self, message: TraceList.FindError) -> None:
-        self._searches.submit(self._search_error_traces, message.step, self.generation)
-
-    # -- command palette -----------------------------------------------------------------------
+    # -- command palette -----------------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)  # Theme, Screenshot (SVG), Keys, Quit

@@ -8,24 +8,24 @@ Theme, Quit, Keys and Screenshot (SVG) itself.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.widget import Widget
 
+from kubespan.tui.views import VIEWS
+
 if TYPE_CHECKING:
     from kubespan.tui.app import KubespanApp
-    from kubespan.tui.line_list import LineList
 
 PALETTE: list[tuple[str, str, str]] = [
     # Everywhere
     ("Filter", "Focus the filter bar (/)", "focus_filter"),
     ("Clear filter", "Show every span", "clear_filter"),
     ("Back", "Close the detail or the trace, back to the list (Escape)", "back"),
-    ("Traces", "Show the trace list (1)", "show_view('traces')"),
-    ("Spans", "Show the flat span list (2)", "show_view('spans')"),
+    *((v.title, v.help, f"show_view('{v.id}')") for v in VIEWS if v.keys),
     ("Toggle traces/spans", "Switch between the trace and span lists (t)", "toggle_view"),
-    ("Pods", "Show the pods seen in spans (3 or P)", "show_view('pods')"),
     ("Pause/resume", "Stop or resume following new spans (p)", "pause"),
     ("Copy", "Copy the selected trace id, span id or value (y)", "copy"),
     ("Add to filter", "Add the selected attribute key=value to the filter (f)", "add_to_filter"),
@@ -44,7 +44,9 @@ PALETTE: list[tuple[str, str, str]] = [
     ("Fold", "Fold the selected span's children in the waterfall (Left or h)", "fold"),
     ("Unfold", "Unfold the selected span's children in the waterfall (Right or l)", "unfold"),
     ("Fold/unfold", "Toggle folding of the selected span in the waterfall (Space)", "toggle_fold"),
-    ("Full value", "Show the selected value of the span detail in full (Enter or v)", "view_value"),
+    ("Open link or full value", "Follow the selected link, or show the selected value in full (Enter)",
+     "open_line"),
+    ("Full value", "Show the selected value of the span detail in full (v)", "view_value"),
     ("Taller waterfall", "Move the split between waterfall and detail down (+)", "move_split(1)"),
     ("Shorter waterfall", "Move the split between waterfall and detail up (-)", "move_split(-1)"),
     ("Split by size", "Size the waterfall to the trace again (=)", "reset_split"),
@@ -62,12 +64,12 @@ SPLIT_ACTIONS = {"move_split(1)": ("move_split", 1), "move_split(-1)": ("move_sp
                  "reset_split": ("reset_split",)}
 
 
-def system_commands(app: "KubespanApp") -> Iterable[SystemCommand]:
+def system_commands(app: KubespanApp) -> Iterable[SystemCommand]:
     for title, help_text, action in PALETTE:
         yield SystemCommand(title, help_text, _handler(app, action))
 
 
-def _handler(app: "KubespanApp", action: str) -> Callable[[], object]:
+def _handler(app: KubespanApp, action: str) -> Callable[[], object]:
     if action == "clear_filter":
         return lambda: app.filter_bar.apply("")
     if action == "":
@@ -85,23 +87,24 @@ def _handler(app: "KubespanApp", action: str) -> Callable[[], object]:
     if action in PANE_ACTIONS:
         return lambda: _on_pane(app, action)
     if action in WATERFALL_ACTIONS:
-        return lambda: _on_trace_pane(app, app.waterfall, action)
+        return lambda: _on_trace_pane(app, app.trace_view.waterfall, action)
     if action in SPLIT_ACTIONS:
         return lambda: _on_trace_pane(app, app.trace_view, *SPLIT_ACTIONS[action])
-    if action == "view_value":
-        return lambda: _on_trace_pane(app, app.detail, action)
+    if action in ("view_value", "open_line"):
+        return lambda: _on_trace_pane(app, app.trace_view.detail, action)
     return lambda: app.run_action(action)
 
 
-def _shown_pane(app: "KubespanApp") -> "LineList":
+def _shown_pane(app: KubespanApp) -> Widget:
     """The list the user is looking at; in a trace, the detail if it was last focused."""
     if app.view == "trace":
+        trace_view = app.trace_view
         focused = app.screen_stack[0].focused if app.screen_stack else None
-        return app.detail if focused is app.detail else app.waterfall
-    return {"traces": app.trace_list, "spans": app.span_list, "pods": app.pod_list}[app.view]
+        return trace_view.detail if focused is trace_view.detail else trace_view.waterfall
+    return app.pane()
 
 
-def _on_pane(app: "KubespanApp", action: str) -> None:
+def _on_pane(app: KubespanApp, action: str) -> None:
     getattr(_shown_pane(app), f"action_{action}")()
 
 

@@ -1,40 +1,30 @@
-"""The filter bar: a query input with inline syntax errors and history."""
+"""The filter bar: a query input with inline syntax errors, history and the match count."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from kubespan.tui.filter_input import FilterInput
+from kubespan.tui.filter_terms import combine_filter
+from kubespan.tui.source.base import Search
 from kubespan.tui.text import inert
 
 HISTORY_SIZE = 100
+"""Filters remembered for up/down."""
 
-
-class FilterInput(Input):
-    """An Input with Escape (revert) and up/down (history) handled by the bar."""
-
-    BINDINGS = [
-        Binding("escape", "revert", "Revert", show=True),
-        Binding("up", "history(-1)", "Older", show=False),
-        Binding("down", "history(1)", "Newer", show=False),
-    ]
-
-    def action_revert(self) -> None:
-        self.parent.parent.revert()  # type: ignore[union-attr]
-
-    def action_history(self, step: int) -> None:
-        self.parent.parent.history_step(step)  # type: ignore[union-attr]
+PLACEHOLDER = "e.g. k8s.pod=default/echo  or  { .http.status_code >= 500 }  since 5m   (Enter applies)"
 
 
 class FilterBar(Widget):
-    """Edits, validates and submits the filter; posts `FilterBar.Applied`."""
+    """Edits, validates and submits the filter; posts `FilterBar.Applied` with the `Search`."""
 
     DEFAULT_CSS = """
     FilterBar { height: auto; dock: top; }
@@ -48,19 +38,19 @@ class FilterBar(Widget):
     """
 
     class Applied(Message):
-        """Enter with a valid query; `query` is None for an empty filter."""
+        """Enter with a valid filter; `search.query` is None for an empty one."""
 
-        def __init__(self, text: str, query) -> None:
+        def __init__(self, search: Search) -> None:
             super().__init__()
-            self.text = text
-            self.query = query
+            self.search = search
 
     class Reverted(Message):
         """Escape: the text went back to the applied filter."""
 
-    def __init__(self, compile_query: Callable[[str], object], *, id: str | None = None) -> None:
+    def __init__(self, compile_search: Callable[[str], Search], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.compile_query = compile_query
+        self.compile_search = compile_search
+        """The source's `compile`: text → `Search`, raising errors that carry a `column`."""
         self.applied = ""
         self.history: list[str] = []
         self._history_index = 0
@@ -68,8 +58,7 @@ class FilterBar(Widget):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Static("/ filter", classes="prompt")
-            yield FilterInput(placeholder='e.g. k8s.pod=default/echo  or  { .http.status_code >= 500 }   (Enter applies)',
-                              id="filter-input")
+            yield FilterInput(placeholder=PLACEHOLDER, id="filter-input")
             yield Static("", classes="matches", id="filter-matches")
         yield Static("", classes="error", id="filter-error")
 
@@ -80,20 +69,29 @@ class FilterBar(Widget):
     def set_matches(self, text: str) -> None:
         self.query_one("#filter-matches", Static).update(text)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.apply(event.value)
+
+    @on(FilterInput.Revert)
+    def _revert(self, event: FilterInput.Revert) -> None:
+        event.stop()
+        self.revert()
+
+    @on(FilterInput.History)
+    def _history(self, event: FilterInput.History) -> None:
+        event.stop()
+        self.history_step(event.step)
 
     def apply(self, text: str) -> bool:
         """Compile and apply `text`; show the syntax error inline and keep editing if invalid."""
         text = text.strip()
-        query = None
-        if text:
-            try:
-                query = self.compile_query(text)
-            except Exception as exc:  # QuerySyntaxError and friends
-                self.show_error(text, exc)
-                return False
+        try:
+            search = self.compile_search(text)
+        except Exception as exc:  # noqa: BLE001 - QuerySyntaxError, TimeWindowError and friends
+            self.show_error(text, exc)
+            return False
         self.clear_error()
         self.applied = text
         if text and (not self.history or self.history[-1] != text):
@@ -101,7 +99,7 @@ class FilterBar(Widget):
             del self.history[:-HISTORY_SIZE]
         self._history_index = len(self.history)
         self.input.value = text
-        self.post_message(self.Applied(text, query))
+        self.post_message(self.Applied(search))
         return True
 
     def show_error(self, text: str, exc: Exception) -> None:
@@ -137,74 +135,8 @@ class FilterBar(Widget):
         self.input.value = value
         self.input.cursor_position = len(value)
 
-    def add_term(self, key: str, value, *, scope: str = "") -> str:
+    def add_term(self, key: str, value: object, *, scope: str = "") -> str:
         """Append `key=value` to the text (in the filter's own syntax) and apply it."""
         text = combine_filter(self.applied, key, value, scope=scope)
         self.apply(text)
         return text
-
-
-_BARE_KEY = __import__("re").compile(r"^[A-Za-z_][A-Za-z0-9_.\-/:]*$")
-
-
-def traceql_string(value: str) -> str:
-    """`value` as a double-quoted TraceQL string literal."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def combine_filter(current: str, key: str, value, *, scope: str = "") -> str:
-    """The filter `current` AND `key` equals `value`.
-
-    TraceQL filters (starting with `{`) get a typed `&& { .key = value }` spanset,
-    anything else a logfmt term `key="value"` (logfmt compares string forms).
-    """
-    from kubespan.model import value_text
-
-    current = current.strip()
-    if current.startswith("{"):
-        if key == "name":
-            left = "name"
-        elif key == "service":
-            left = "resource.service.name"
-        elif key == "kind":
-            return _and_spanset(current, f"kind = {value}")
-        else:
-            prefix = {"resource": "resource.", "span": "span."}.get(scope, ".")
-            left = prefix + (key if _BARE_KEY.match(key) else traceql_string(key))
-        if isinstance(value, bool):
-            literal = "true" if value else "false"
-        elif isinstance(value, (int, float)):
-            literal = repr(value)
-        else:
-            literal = traceql_string(value_text(value))
-        return _and_spanset(current, f"{left} = {literal}")
-    term_key = key if _BARE_KEY.match(key) else traceql_string(key)
-    term = f"{term_key}={traceql_string(value_text(value))}"
-    return f"{current} {term}" if current else term
-
-
-def _and_spanset(current: str, condition: str) -> str:
-    """Merge into a lone `{ ... }` (same span), else AND another spanset (same trace)."""
-    depth = 0
-    in_string = None
-    escaped = False
-    for position, char in enumerate(current):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == in_string:
-                in_string = None
-        elif char in "\"`":
-            in_string = char
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                if position == len(current) - 1:
-                    inner = current[1:-1].strip()
-                    return f"{{ {inner} && {condition} }}" if inner else f"{{ {condition} }}"
-                break
-    return f"{current} && {{ {condition} }}"

@@ -11,7 +11,6 @@ from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-
 KEY_NAMES = {"escape": "Esc", "enter": "Enter", "space": "Space", "pageup": "PgUp", "pagedown": "PgDn",
              "home": "Home", "end": "End", "tab": "Tab", "backspace": "Backspace", "delete": "Del"}
 """Keys written as a user reads them on the keyboard; others go through Textual's `format_key`."""
@@ -43,6 +42,24 @@ def bindings_table(sections: list[tuple[str, list]]) -> Table:
     return table
 
 
+def help_sections(app_bindings: list[Binding]) -> list[tuple[str, list[Binding]]]:
+    """Every key by pane, from the panes' own bindings (so help and keys cannot drift)."""
+    from kubespan.tui.filter_input import FilterInput
+    from kubespan.tui.line_list import LineList
+    from kubespan.tui.span_detail_pane import SpanDetailPane
+    from kubespan.tui.trace_list import TraceList
+    from kubespan.tui.trace_view import TraceView
+    from kubespan.tui.waterfall import Waterfall
+
+    return [
+        ("Everywhere", app_bindings),
+        ("Lists (traces, spans, pods)", LineList.BINDINGS + TraceList.BINDINGS),
+        ("Waterfall", Waterfall.BINDINGS + TraceView.BINDINGS),
+        ("Span detail", SpanDetailPane.BINDINGS),
+        ("Filter bar", [Binding("enter", "", "Apply"), *FilterInput.BINDINGS]),
+    ]
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
@@ -61,7 +78,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(bindings_table(self.sections))
             yield Static(Text(
                 "Filters: k8s.pod=default/echo (logfmt, ANDed), { .http.status_code >= 500 } (TraceQL), "
-                "or free text. Enter applies, Escape reverts, Up/Down walk the history.", style="dim"))
+                "or free text; end with since 5m, between 12:00 12:05, or a TraceQL with (since=5m) for a "
+                "time window. Enter applies, Escape reverts, Up/Down walk the history.", style="dim"))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -54,13 +54,13 @@ class LineList(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor moved to `index`."""
 
-        def __init__(self, line_list: "LineList", index: int) -> None:
+        def __init__(self, line_list: LineList, index: int) -> None:
             super().__init__()
             self.line_list = line_list
             self.index = index
 
         @property
-        def control(self) -> "LineList":
+        def control(self) -> LineList:
             return self.line_list
 
     class Selected(Highlighted):

@@ -1,54 +1,36 @@
-"""Messages that cross widgets: workers and children post them up to the app."""
+"""Messages that cross widgets: panes post them up, the app routes them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from textual.message import Message
 
 
 @dataclass
-class FilterApplied(Message):
-    """The filter bar's text was accepted (Enter); `query` is compiled, None for all."""
-
-    text: str
-    query: Any
-
-
-@dataclass
-class TracesFound(Message):
-    """A search worker finished: trace ids newest first, for `generation`."""
-
-    trace_ids: list
-    generation: int
-    version: int
-
-
-@dataclass
-class SpansFound(Message):
-    """A search worker finished: matching span ordinals (ascending)."""
-
-    ordinals: Any
-    generation: int
-    version: int
-
-
-@dataclass
-class TraceLoaded(Message):
-    """The rows of one trace, for the waterfall."""
+class OpenTrace(Message):
+    """Show trace `trace_id` in the trace view (selecting span `select`)."""
 
     trace_id: bytes
-    rows: list
-    version: int
+    select: bytes | None = None
 
 
 @dataclass
-class PodsFound(Message):
-    """Pod rows for the pod view."""
+class ApplyFilter(Message):
+    """Replace the filter with `text` (a pod chosen, a folded root opened) and show `view`."""
 
-    pods: list
-    version: int
+    text: str
+    view: str = "traces"
+
+
+@dataclass
+class Searched(Message):
+    """A list applied a search: `total` rows (with `cut`, why fewer are listed)."""
+
+    kind: str
+    """"traces", "spans" or "pods": the noun of the filter bar's count."""
+    total: int
+    cut: str = ""
 
 
 @dataclass
@@ -62,19 +44,3 @@ class LoadProgress(Message):
     finished: bool = False
     error: str = ""
     warnings: list = field(default_factory=list)
-
-
-@dataclass
-class SearchFailed(Message):
-    """A search thread raised; shown as an error notification."""
-
-    error: str
-
-
-@dataclass
-class ErrorTracesFound(Message):
-    """Trace ids with an error span, for `e` in the trace list."""
-
-    trace_ids: set
-    step: int
-    generation: int

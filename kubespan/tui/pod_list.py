@@ -1,4 +1,4 @@
-"""The pod view: every pod named by spans (`k8s.pod`, `k8s.namespace.name`/`k8s.pod.name`).
+"""The pod view: every pod named by spans, with its activity.
 
 Enter opens a pod: the filter becomes the pod's name across all services, so the
 trace list shows its kubelet syncs (with the containerd work under them) and the
@@ -7,101 +7,51 @@ apiserver requests that name it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
 from datetime import tzinfo
-from typing import Callable
+from typing import Any
 
 from rich.text import Text
+from textual import work
+from textual.reactive import var
+from textual.worker import get_current_worker
 
+from kubespan.tui.columns import Column, Columns
 from kubespan.tui.format import format_clock, format_count
-from kubespan.tui.filter_bar import traceql_string
-from kubespan.tui.line_list import LineList, cells
+from kubespan.tui.line_list import LineList
+from kubespan.tui.messages import ApplyFilter, Searched
+from kubespan.tui.source.base import DataSource, Search
+from kubespan.tui.source.pods import PodRow, pod_attribute_filter, pod_filter
 from kubespan.tui.text import inert
 
-MAX_PODS = 500
-"""Pods listed (the most active first); each costs two searches per refresh."""
+REFRESH_EVERY = 2.0
+"""Seconds between recomputing the pods while the view is shown and spans arrive."""
 
-
-@dataclass
-class PodRow:
-    namespace: str
-    name: str
-    spans: int = 0
-    errors: int = 0
-    last: int = 0
-    keys: set = field(default_factory=set)  # which attributes named it
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-
-def pod_filter(pod: PodRow) -> str:
-    """The filter that finds everything about `pod`: its name as a free-text word, which
-    matches `k8s.pod`/`k8s.pod.name` attributes and apiserver URLs alike."""
-    return traceql_string(pod.name)
-
-
-def pod_attribute_filter(pod: PodRow) -> str:
-    if "k8s.pod" in pod.keys:
-        return f"k8s.pod={traceql_string(pod.qualified)}"
-    if pod.namespace:  # newer semantic conventions: the namespace is its own attribute
-        return f"k8s.pod.name={traceql_string(pod.name)} k8s.namespace.name={traceql_string(pod.namespace)}"
-    return f"k8s.pod.name={traceql_string(pod.name)}"
-
-
-def collect_pods(store, compile_query: Callable[[str], object], cancelled: Callable[[], bool] = lambda: False) -> list[PodRow]:
-    """Pods seen in the store, most spans first, with error counts and last activity."""
-    pods: dict[tuple[str, str], PodRow] = {}
-    for value, count in store.attribute_values("k8s.pod", limit=MAX_PODS):
-        namespace, _, name = str(value).rpartition("/")
-        pod = pods.setdefault((namespace, name), PodRow(namespace, name))
-        pod.spans += count
-        pod.keys.add("k8s.pod")
-    for value, count in store.attribute_values("k8s.pod.name", limit=MAX_PODS):
-        name = str(value)
-        known = [pod for (ns, n), pod in pods.items() if n == name]
-        pod = known[0] if known else pods.setdefault(("", name), PodRow("", name))
-        pod.spans = max(pod.spans, count)
-        pod.keys.add("k8s.pod.name")
-    rows = sorted(pods.values(), key=lambda pod: (-pod.spans, pod.qualified))[:MAX_PODS]
-    for pod in rows:
-        if cancelled():
-            break
-        _fill_pod(store, compile_query, pod)
-    return rows
-
-
-def _fill_pod(store, compile_query, pod: PodRow) -> None:
-    base = pod_attribute_filter(pod)
-    try:
-        ordinals = store.search(compile_query(base))
-        errors = store.search(compile_query(base + " status=error"))
-    except Exception:  # a query the language does not accept: show what we have
-        return
-    pod.errors = len(errors)
-    if len(ordinals):
-        row = store.span_row(int(ordinals[-1]))
-        if row is not None:
-            pod.last = max(row.end, row.start)
-            if not pod.namespace:
-                pod.namespace = _namespace(row)
-
-
-def _namespace(row) -> str:
-    for key, value in list(row.attributes) + list(getattr(row, "resource_attributes", ()) or ()):
-        if key == "k8s.namespace.name":
-            return str(value)
-    return ""
+COLUMNS = Columns(
+    Column("NAMESPACE", None, min_width=12, max_width=24),
+    Column("POD", None, min_width=20),
+    Column("SPANS", 7, "right"),
+    Column("ERRORS", 7, "right"),
+    Column("LAST ACTIVITY", 13),
+)
 
 
 class PodList(LineList):
-    """Rows are `PodRow`s from a worker."""
+    """Rows are `PodRow`s, computed by the source in a worker."""
 
-    def __init__(self, *, tz: tzinfo | None = None, id: str | None = None) -> None:
+    search: var[Search] = var(Search, init=False)
+    """The applied filter (bound from the app)."""
+    feed: var[int] = var(0, init=False)
+    """The source's content version (bound from the app)."""
+
+    def __init__(self, source: DataSource, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.source = source
         self.tz = tz
         self.pods: list[PodRow] = []
+        self.loaded_search: Search | None = None
+        """The search the rows on screen answer."""
+        self._refreshed = 0.0
 
     def row_count(self) -> int:
         return len(self.pods)
@@ -113,27 +63,69 @@ class PodList(LineList):
     def selected_pod(self) -> PodRow | None:
         return self.pods[self.cursor] if 0 <= self.cursor < len(self.pods) else None
 
-    def set_pods(self, pods: list[PodRow]) -> None:
+    # -- loading ------------------------------------------------------------------------------------
+
+    def on_show(self) -> None:
+        self.load()
+
+    def watch_search(self) -> None:
+        if self.display:
+            self.load()
+
+    def watch_feed(self) -> None:
+        if self.display and time.monotonic() - self._refreshed >= REFRESH_EVERY:
+            self.load()
+
+    def load(self) -> None:
+        self._refreshed = time.monotonic()
+        self._pods_worker(self.search)
+
+    @work(thread=True, exclusive=True, group="pods", exit_on_error=False)
+    def _pods_worker(self, search: Search) -> None:
+        pods = self.source.pods(search)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.set_pods, pods, search)
+
+    def set_pods(self, pods: list[PodRow], search: Search | None = None) -> None:
         selected = self.selected_pod
         self.pods = pods
+        self.loaded_search = search
         if selected is not None:
             for index, pod in enumerate(pods):
                 if pod.qualified == selected.qualified:
                     self.cursor = index
                     break
         self.data_changed()
+        self.post_message(Searched("pods", len(pods)))
+
+    # -- what the app asks of the shown pane -----------------------------------------------------
+
+    def copy_target(self) -> tuple[str, str | None]:
+        pod = self.selected_pod
+        return "pod", pod.qualified if pod else None
+
+    def trace_target(self) -> bytes | None:
+        return None
+
+    def action_select(self) -> None:
+        pod = self.selected_pod
+        if pod is None:
+            return
+        try:
+            self.source.compile(pod_filter(pod))
+            text = pod_filter(pod)
+        except Exception:  # noqa: BLE001 - a name the free-text syntax cannot take
+            text = pod_attribute_filter(pod)
+        self.post_message(ApplyFilter(text))
+
+    # -- drawing ------------------------------------------------------------------------------------
 
     def render_header(self, width: int) -> Text:
-        return self._layout(width, "NAMESPACE", "POD", "SPANS", "ERRORS", "LAST ACTIVITY")
-
-    def _layout(self, width, namespace, name, spans, errors, last) -> Text:
-        name_width = max(10, width - 24 - 8 - 8 - 14 - 4)
-        return cells((namespace, 24, "left"), (name, name_width, "left"), (spans, 8, "right"),
-                     (errors, 8, "right"), (last, 14, "left"))
+        return COLUMNS.header(width)
 
     def render_row(self, index: int, width: int) -> Text:
         pod = self.pods[index]
-        return self._layout(
+        return COLUMNS.row(
             width,
             inert(pod.namespace or "?", "cyan", limit=64),
             inert(pod.name, "bold", limit=200),
@@ -141,3 +133,7 @@ class PodList(LineList):
             Text(str(pod.errors), style="bold red") if pod.errors else Text("0", style="dim"),
             Text(format_clock(pod.last, self.tz) if pod.last else "", style="dim"),
         )
+
+    def row_key(self, index: int) -> Any:
+        pod = self.pods[index]
+        return (pod.qualified, pod.spans, pod.errors, pod.last)

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import Any
 
-import numpy as np
 from rich.text import Text
 from textual.binding import Binding
 
-from kubespan.tui.format import STATUS_ERROR, format_clock, format_duration, kind_name, status_name
+from kubespan.query.limits import Deadline
 from kubespan.tui.columns import Column, Columns
-from kubespan.tui.line_list import LineList
+from kubespan.tui.format import (
+    STATUS_ERROR,
+    format_clock,
+    format_duration,
+    kind_name,
+    status_name,
+)
+from kubespan.tui.messages import OpenTrace
+from kubespan.tui.result_list import ResultList
+from kubespan.tui.source.base import DataSource, Search
 from kubespan.tui.text import inert
 from kubespan.tui.tree import service_color
 
@@ -21,7 +30,8 @@ KEY_ATTRIBUTES = (
 )
 """Attributes shown in the span list's last column, in this order, when present."""
 
-ROW_CACHE_SIZE = 4096
+ERROR_SCAN_ROWS = 20_000
+"""`e` looks at most this many rows from the cursor for an error span."""
 
 COLUMNS = Columns(
     Column("TIME", 12),
@@ -35,76 +45,53 @@ COLUMNS = Columns(
 """The span list's columns; ATTRIBUTES, then KIND, are left out on narrow terminals."""
 
 
-class SpanList(LineList):
-    """Span ordinals from a search; rows fetched from the store for visible lines only."""
+class SpanList(ResultList):
+    """Spans of the applied search, newest first; rows looked up in the answer as drawn."""
+
+    KIND = "spans"
 
     BINDINGS = [
         Binding("e", "next_error", "Next error"),
         Binding("E", "previous_error", "Prev error", show=False),
     ]
 
-    def __init__(self, store, *, tz: tzinfo | None = None, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.store = store
+    def __init__(self, source: DataSource, *, tz: tzinfo | None = None, id: str | None = None) -> None:
+        super().__init__(source, id=id)
         self.tz = tz
-        self.ordinals = np.empty(0, dtype=np.int64)
-        self._rows: dict[int, object] = {}
 
-    def row_count(self) -> int:
-        return len(self.ordinals)
+    def find(self, search: Search, deadline: Deadline) -> Any:
+        return self.source.find_spans(search, cancel=deadline)
 
-    def ordinal_at(self, index: int) -> int:
-        """Newest first: row 0 is the last ordinal."""
-        return int(self.ordinals[len(self.ordinals) - 1 - index])
+    def row_identity(self, index: int) -> Any:
+        return self.result.key(index) if self.result is not None and 0 <= index < self.row_count() else None
 
     @property
-    def selected_ordinal(self) -> int | None:
-        if 0 <= self.cursor < len(self.ordinals):
-            return self.ordinal_at(self.cursor)
-        return None
+    def selected_row(self) -> Any:
+        return self.row(self.cursor) if 0 <= self.cursor < self.row_count() else None
 
-    @property
-    def selected_row(self):
-        ordinal = self.selected_ordinal
-        return None if ordinal is None else self.row(self.cursor)
+    # -- what the app asks of the shown pane -----------------------------------------------------
 
-    def set_ordinals(self, ordinals, *, follow: bool) -> None:
-        selected = self.selected_ordinal
-        at_top = self.cursor == 0
-        self.ordinals = np.asarray(ordinals)
-        if len(self._rows) > ROW_CACHE_SIZE:
-            self._rows.clear()
-        if selected is not None and not (follow and at_top) and len(self.ordinals):
-            position = int(np.searchsorted(self.ordinals, selected))
-            if position < len(self.ordinals) and int(self.ordinals[position]) == selected:
-                self.cursor = len(self.ordinals) - 1 - position
-        self.data_changed()
+    def copy_target(self) -> tuple[str, str | None]:
+        row = self.selected_row
+        return "span id", row.span_id.hex() if row else None
 
-    def row(self, index: int):
-        ordinal = self.ordinal_at(index)
-        found = self._rows.get(ordinal)
-        if found is None:
-            rows = self.page_rows
-            wanted = [self.ordinal_at(i) for i in range(max(0, index - rows), min(self.row_count(), index + rows))]
-            wanted = [o for o in wanted if o not in self._rows]
-            for row in self.store.span_rows(wanted):
-                if row is not None:
-                    self._rows[row.ordinal] = row
-            for o in wanted:
-                self._rows.setdefault(o, False)
-            found = self._rows.get(ordinal)
-        return found
+    def trace_target(self) -> bytes | None:
+        row = self.selected_row
+        return row.trace_id if row else None
 
-    def row_key(self, index: int):
-        return (self.ordinal_at(index), bool(self.row(index)))
+    def action_select(self) -> None:
+        row = self.selected_row
+        if row:
+            self.post_message(OpenTrace(row.trace_id, select=row.span_id))
+
+    # -- drawing ------------------------------------------------------------------------------------
 
     def render_header(self, width: int) -> Text:
         return COLUMNS.header(width)
 
-    def render_row(self, index: int, width: int) -> Text:
-        row = self.row(index)
+    def render_result_row(self, index: int, row: Any, width: int) -> Text:
         if not row:
-            return Text(f"#{self.ordinal_at(index)} (evicted)", style="dim")
+            return Text(f"#{self.row_identity(index)} (evicted)", style="dim")
         error = row.status == STATUS_ERROR
         status = Text(status_name(row.status), style="bold red" if error else "dim")
         return COLUMNS.row(
@@ -118,6 +105,8 @@ class SpanList(LineList):
             key_attributes(row),
         )
 
+    # -- errors ---------------------------------------------------------------------------------------
+
     def action_next_error(self) -> None:
         self._jump_error(1)
 
@@ -126,7 +115,7 @@ class SpanList(LineList):
 
     def _jump_error(self, step: int) -> None:
         index = self.cursor
-        for _ in range(min(self.row_count(), 20000)):
+        for _ in range(min(self.row_count(), ERROR_SCAN_ROWS)):
             index += step
             if not 0 <= index < self.row_count():
                 break
@@ -134,7 +123,7 @@ class SpanList(LineList):
             if row and row.status == STATUS_ERROR:
                 self.move_cursor(index)
                 return
-        self.notify("No more error spans in that direction", severity="warning")
+        self.app.notify("No more error spans in that direction", severity="warning")
 
 
 def key_attributes(row, limit: int = 4) -> Text:

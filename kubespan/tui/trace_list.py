@@ -1,19 +1,22 @@
-"""The trace list: one row per trace, newest first, rows refreshed in place."""
+"""The trace list: one row per trace, newest first (or by duration, spans, errors)."""
 
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import Any
 
 from rich.text import Text
+from textual import work
 from textual.binding import Binding
-from textual.message import Message
 
+from kubespan.query.limits import Deadline
 from kubespan.tui.columns import Column, Columns
 from kubespan.tui.format import format_clock, format_count, format_duration
-from kubespan.tui.line_list import LineList
+from kubespan.tui.messages import OpenTrace
+from kubespan.tui.result_list import ResultList
+from kubespan.tui.source.base import DataSource, Search
 from kubespan.tui.text import inert
 from kubespan.tui.tree import service_color
-
 
 COLUMNS = Columns(
     Column("START", 12),
@@ -26,95 +29,62 @@ COLUMNS = Columns(
 )
 """The trace list's columns; SERVICES is left out below about 100 columns."""
 
+ERROR_LOOKAHEAD_PAGES = 2
+"""`e` looks this many pages from the cursor in the listed rows before asking the source."""
 
-class TraceList(LineList):
-    """Trace ids from a search; summaries fetched from the store for visible rows only."""
+
+class TraceList(ResultList):
+    """Traces of the applied search; rows are looked up in the answer as they are drawn."""
+
+    KIND = "traces"
 
     BINDINGS = [
         Binding("e", "next_error", "Next error"),
         Binding("E", "previous_error", "Prev error", show=False),
     ]
 
-    def __init__(self, store, *, tz: tzinfo | None = None, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.store = store
+    def __init__(self, source: DataSource, *, tz: tzinfo | None = None, id: str | None = None) -> None:
+        super().__init__(source, id=id)
         self.tz = tz
-        self.trace_ids: list[bytes] = []
-        self._summaries: dict[bytes, object] = {}
 
-    def row_count(self) -> int:
-        return len(self.trace_ids)
+    def find(self, search: Search, deadline: Deadline) -> Any:
+        return self.source.find_traces(search, cancel=deadline)
+
+    def row_identity(self, index: int) -> bytes | None:
+        return self.result.key(index) if self.result is not None and 0 <= index < self.row_count() else None
 
     @property
     def selected_trace(self) -> bytes | None:
-        if 0 <= self.cursor < len(self.trace_ids):
-            return self.trace_ids[self.cursor]
-        return None
+        return self.row_identity(self.cursor)
 
-    def set_traces(self, trace_ids: list[bytes], *, follow: bool) -> None:
-        """New search result; keeps the selected trace selected unless following at the top."""
-        selected = self.selected_trace
-        at_top = self.cursor == 0
-        self.trace_ids = trace_ids
-        if len(self._summaries) > 4096:
-            self._summaries.clear()
-        if selected is not None and not (follow and at_top):
-            try:
-                self.cursor = trace_ids.index(selected)
-            except ValueError:
-                pass
-        self.data_changed()
+    # -- what the app asks of the shown pane -----------------------------------------------------
 
-    def refresh_summaries(self) -> None:
-        """The store changed: visible rows are re-read; rows whose summary changed
-        (late spans) are repainted in place, the others stay as they are."""
-        old = self._summaries
-        self._summaries = {}
-        visible = self.visible_range()
-        if not len(visible):
-            return
-        self._load_visible(visible.start)
-        for index in visible:
-            trace_id = self.trace_ids[index]
-            if self._summaries.get(trace_id) != old.get(trace_id):
-                self._refresh_row(index)
+    def copy_target(self) -> tuple[str, str | None]:
+        trace_id = self.selected_trace
+        return "trace id", trace_id.hex() if trace_id else None
 
-    def row_key(self, index: int):
-        return (self.trace_ids[index], self.summary(index))
+    def trace_target(self) -> bytes | None:
+        return self.selected_trace
 
-    def summary(self, index: int):
-        trace_id = self.trace_ids[index]
-        found = self._summaries.get(trace_id)
-        if found is None:
-            self._load_visible(index)
-            found = self._summaries.get(trace_id)
-        return found
+    def action_select(self) -> None:
+        trace_id = self.selected_trace
+        if trace_id is not None:
+            self.post_message(OpenTrace(trace_id))
 
-    def _load_visible(self, index: int) -> None:
-        rows = self.page_rows
-        wanted = range(max(0, index - rows), index + rows)
-        ids = [self.trace_ids[i] for i in wanted if 0 <= i < len(self.trace_ids)]
-        ids = [trace_id for trace_id in ids if trace_id not in self._summaries]
-        for summary in self.store.trace_summaries(ids):
-            if summary is not None:
-                self._summaries[summary.trace_id] = summary
-        for trace_id in ids:
-            self._summaries.setdefault(trace_id, False)
+    # -- drawing ------------------------------------------------------------------------------------
 
     def render_header(self, width: int) -> Text:
         return COLUMNS.header(width)
 
-    def render_row(self, index: int, width: int) -> Text:
-        summary = self.summary(index)
+    def render_result_row(self, index: int, summary: Any, width: int) -> Text:
         if not summary:
-            return Text(f"{self.trace_ids[index].hex()}  (evicted)", style="dim")
+            trace_id = self.row_identity(index)
+            return Text(f"{trace_id.hex() if trace_id else '?'}  (evicted)", style="dim")
         service = summary.root_service or "?"
         name = summary.root_name or "(missing root)"
         error_count = summary.error_count
         errors = Text(str(error_count), style="bold red") if error_count else Text("0", style="dim")
-        services = Text(", ", style="dim").join(
-            inert(s, service_color(s), limit=40) for s in summary.services
-        )
+        services = Text(", ", style="dim").join(inert(s, service_color(s), limit=40) for s in summary.services)
         return COLUMNS.row(
             width,
             Text(format_clock(summary.start, self.tz), style="dim"),
@@ -126,24 +96,7 @@ class TraceList(LineList):
             services,
         )
 
-    class FindError(Message):
-        """No error trace nearby: the app searches the store for error traces."""
-
-        def __init__(self, step: int) -> None:
-            super().__init__()
-            self.step = step
-
-    def _error_index(self, step: int, limit: int) -> int | None:
-        count = len(self.trace_ids)
-        index = self.cursor
-        for _ in range(min(count, limit)):
-            index += step
-            if not 0 <= index < count:
-                return None
-            summary = self.summary(index)
-            if summary and summary.error_count:
-                return index
-        return None
+    # -- errors ---------------------------------------------------------------------------------------
 
     def action_next_error(self) -> None:
         self._jump_error(1)
@@ -152,18 +105,36 @@ class TraceList(LineList):
         self._jump_error(-1)
 
     def _jump_error(self, step: int) -> None:
-        found = self._error_index(step, limit=2 * self.page_rows)
-        if found is None:
-            self.post_message(self.FindError(step))
-        else:
-            self.move_cursor(found)
-
-    def jump_to_error_in(self, error_trace_ids: set[bytes], step: int) -> bool:
-        """Move to the next listed trace (in `step` direction) that is in `error_trace_ids`."""
-        index = self.cursor + step
-        while 0 <= index < len(self.trace_ids):
-            if self.trace_ids[index] in error_trace_ids:
-                self.move_cursor(index)
-                return True
+        """The next listed trace with an error span: nearby rows first, then the whole list
+        (every error trace, found in a worker, intersected with the list)."""
+        index = self.cursor
+        for _ in range(min(self.row_count(), ERROR_LOOKAHEAD_PAGES * self.page_rows)):
             index += step
-        return False
+            if not 0 <= index < self.row_count():
+                break
+            summary = self.row(index)
+            if summary and summary.error_count:
+                self.move_cursor(index)
+                return
+        self._find_error_traces(step, self.search, self.result)
+
+    def _find_error_traces(self, step: int, search: Search, result: Any) -> None:
+        self._error_worker(step, self.source.compile("status=error"), search, result)
+
+    @work(thread=True, exclusive=True, group="errors", exit_on_error=False)
+    def _error_worker(self, step: int, errors: Search, search: Search, result: Any) -> None:
+        """Every trace with an error span (the list is already filtered: intersected below)."""
+        found = self.source.find_traces(errors)
+        keys = {found.key(index) for index in range(found.total)}
+        self.app.call_from_thread(self._error_traces_found, step, keys, search, result)
+
+    def _error_traces_found(self, step: int, found: set[bytes], search: Search, result: Any) -> None:
+        if search is not self.search or result is not self.result:
+            return
+        index = self.cursor + step
+        while 0 <= index < self.row_count():
+            if self.row_identity(index) in found:
+                self.move_cursor(index)
+                return
+            index += step
+        self.app.notify("No more traces with errors in that direction", severity="warning")

@@ -8,8 +8,9 @@ span ids and parent cycles cannot loop: each span is placed at most once.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 SERVICE_COLORS = (
     "#4e9ad8", "#e5a443", "#5bb974", "#c678dd", "#e06c75",

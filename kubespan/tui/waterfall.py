@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -11,7 +12,14 @@ from textual.message import Message
 from kubespan.tui.format import STATUS_ERROR, format_duration, plural
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.text import inert
-from kubespan.tui.tree import TreeLine, bar_cells, build_tree, service_color, time_axis, tree_prefix
+from kubespan.tui.tree import (
+    TreeLine,
+    bar_cells,
+    build_tree,
+    service_color,
+    time_axis,
+    tree_prefix,
+)
 
 
 class Waterfall(LineList):
@@ -29,12 +37,12 @@ class Waterfall(LineList):
         Binding("enter", "select", "Detail"),
     ]
 
-    def __init__(self, *, event_times: Callable[[int], list[int]] | None = None, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.event_times = event_times
-        """Times (unix ns) of a span's events by ordinal, drawn as ◆ on its bar."""
+        self.event_times: Callable[[Any], list[int]] | None = None
+        """Times (unix ns) of a span's events, drawn as ◆ on its bar (from the trace's data)."""
         self.trace_id: bytes | None = None
-        self.rows: list = []
+        self.rows: list[Any] = []
         self.lines: list[TreeLine] = []
         self.folded: set[bytes] = set()
         self.trace_start = 0
@@ -49,14 +57,16 @@ class Waterfall(LineList):
             return self.lines[self.cursor].row
         return None
 
-    def set_trace(self, trace_id: bytes, rows: list) -> None:
+    def set_trace(self, trace_id: bytes, rows: Sequence[Any], *,
+                  event_times: Callable[[Any], list[int]] | None = None) -> None:
         """Show `rows` (all spans of `trace_id`); keeps folds and selection for the same trace."""
+        self.event_times = event_times
         selected = self.selected_row.span_id if self.selected_row is not None and trace_id == self.trace_id else None
         if trace_id != self.trace_id:
             self.folded = set()
             self.cursor = 0
         self.trace_id = trace_id
-        self.rows = rows
+        self.rows = list(rows)
         self.trace_start = min((row.start for row in rows), default=0)
         self.trace_end = max((max(row.end, row.start) for row in rows), default=0)
         self._relayout(selected)
@@ -101,7 +111,7 @@ class Waterfall(LineList):
         left, length = bar_cells(row.start, row.end, self.trace_start, self.trace_end, bar_width)
         bar = Text(" " * left, end="")
         bar.append("█" * length, "red" if error else color)
-        for moment in self.event_times(row.ordinal) if self.event_times else ():
+        for moment in self.event_times(row) if self.event_times else ():
             column = bar_cells(moment, moment, self.trace_start, self.trace_end, bar_width)[0]
             bar = bar[:column] + Text("◆", style="bold yellow" if not error else "bold white") + bar[column + 1:]
         return cells(

@@ -10,7 +10,6 @@ import pytest
 from kubespan.pipeline import Pipeline
 from kubespan.stats import Counters
 from kubespan.tui.format import Clock
-
 from tests.tui import data
 
 
@@ -28,11 +27,11 @@ def make_store(requests: list[bytes], **options):
 
 def make_app(requests=None, *, store=None, pipeline=None, counters=None, save_dir: Path | str = ".", **kwargs):
     from kubespan.query import compile_query
-    from kubespan.tui.app import KubespanApp
+    from kubespan.tui.factory import local_app
 
     if store is None:
         store, pipeline, counters = make_store(data.cluster() if requests is None else requests)
-    app = KubespanApp(
+    app = local_app(
         store,
         compile_query=compile_query,
         counters=counters,

@@ -17,8 +17,28 @@ async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "conditi
         await pilot.pause()
 
 
+def searched(lst, app) -> bool:
+    """The list shows the answer to the applied filter and has no search running."""
+    return lst.result_search is app.search and not lst.searching
+
+
 async def ready(pilot, app) -> None:
     """The first search has been applied to the trace list."""
-    await wait_for(pilot, lambda: app._searched.get("traces") == app.generation and not app._searching,
-                   what="first search")
+    await wait_for(pilot, lambda: searched(app.trace_list, app), what="first search")
     await pilot.pause()
+
+
+async def open_trace(pilot, app, trace_id: bytes, select: bytes | None = None) -> None:
+    """Open a trace as Enter does, and wait until it is shown."""
+    from kubespan.tui.messages import OpenTrace
+
+    app.post_message(OpenTrace(trace_id, select))
+    await wait_for(pilot, lambda: app.view == "trace" and app.trace_view.data is not None
+                   and app.trace_view.data.trace_id == trace_id, what="trace shown")
+    await pilot.pause()
+
+
+def listed(lst) -> list:
+    """Every key the list's answer holds, in list order (trace ids, span ordinals)."""
+    result = lst.result
+    return [] if result is None else [result.key(index) for index in range(result.total)]

@@ -36,7 +36,7 @@ class FakeApp:
 
 @pytest.fixture
 def runtimes(monkeypatch) -> list:
-    import kubespan.tui.app
+    import kubespan.tui.factory
 
     made: list = []
 
@@ -46,7 +46,7 @@ def runtimes(monkeypatch) -> list:
             made.append((self, [writer.name for writer in self.writers]))
             return addresses
 
-    monkeypatch.setattr(kubespan.tui.app, "KubespanApp", FakeApp)
+    monkeypatch.setattr(kubespan.tui.factory, "local_app", FakeApp)
     monkeypatch.setattr(tui, "Service", Recording)
     return made
 

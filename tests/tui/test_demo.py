@@ -51,7 +51,7 @@ async def test_demo_fills_the_viewer_through_the_receiver():
     feed = tui.start_demo(args, runtime)
     try:
         assert isinstance(feed, DemoFeed) and feed.token == "s3cret"
-        app = make_app(store=runtime.store, pipeline=runtime.pipeline, counters=runtime.counters, source="demo")
+        app = make_app(store=runtime.store, pipeline=runtime.pipeline, counters=runtime.counters, label="demo")
         async with app.run_test(size=(120, 36)) as pilot:
             await ready(pilot, app)
             await wait_for(pilot, lambda: len(runtime.store) >= 200, timeout=20, what="demo spans in the store")

@@ -21,7 +21,7 @@ async def test_footer_shows_the_whole_warning_for_exposed_receivers(monkeypatch)
     # Tests bind loopback only; pretend 127.0.0.1 reaches other machines.
     monkeypatch.setattr(kubespan.service.warnings, "is_loopback", lambda host: False)
     app = start_viewer(monkeypatch, ["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--max-spans", "1000"])
-    [warning] = app.warnings
+    [warning] = app.source.warnings
     assert warning.startswith("WARNING: the gRPC receiver on 127.0.0.1:0 and the HTTP receiver on 127.0.0.1:0")
     async with app.run_test(size=(80, 24)) as pilot:  # the smallest usual terminal: nothing may be cut
         footer = app.query_one(StatusFooter)

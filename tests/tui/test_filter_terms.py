@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubespan.tui.filter_bar import combine_filter
+from kubespan.tui.filter_terms import combine_filter
 
 
 def test_shorthand_terms_are_quoted_and_anded():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from kubespan.tui.format import STATUS_ERROR
+from kubespan.tui.help_screen import help_sections
 from tests.tui import data
-from tests.tui.helpers import ready, screen_text, wait_for
+from tests.tui.helpers import listed, open_trace, ready, screen_text, searched, wait_for
 
 SIZE = (120, 36)
 
@@ -16,7 +17,7 @@ async def test_trace_list_newest_first(app_factory):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         assert app.trace_list.row_count() == 12
-        assert app.trace_list.trace_ids[0] == data.trace_id(11)
+        assert listed(app.trace_list)[0] == data.trace_id(11)
         text = screen_text(app)
         assert "syncPod" in text and "KubernetesAPI" in text and "containerd, kubelet" in text
         assert "gRPC 127.0.0.1:4317" in text and "stored 66" in text and "following" in text
@@ -30,7 +31,7 @@ async def test_filter_apply_error_revert_history(app_factory):
         assert app.focused is app.filter_bar.input
         await pilot.press(*"k8s.pod=default/web-0", "enter")
         await wait_for(pilot, lambda: app.trace_list.row_count() == 2, what="filtered list")
-        assert app.filter_text == "k8s.pod=default/web-0"
+        assert app.search.text == "k8s.pod=default/web-0"
         assert app.focused is app.trace_list
         assert "2 traces" in screen_text(app)
         # a syntax error is shown inline with its column, the filter stays as it was
@@ -39,14 +40,14 @@ async def test_filter_apply_error_revert_history(app_factory):
         assert app.filter_bar.has_class("-error")
         text = screen_text(app)
         assert "✗" in text and "(column " in text and "{ name" in text and "^" in text
-        assert app.filter_text == "k8s.pod=default/web-0"
+        assert app.search.text == "k8s.pod=default/web-0"
         # Escape reverts the text and the error
         await pilot.press("escape")
         assert app.filter_bar.input.value == "k8s.pod=default/web-0"
         assert not app.filter_bar.has_class("-error")
         # history: up brings back older filters
         await pilot.press("slash", "ctrl+u", *"syncPod", "enter")
-        await wait_for(pilot, lambda: app.filter_text == "syncPod")
+        await wait_for(pilot, lambda: app.search.text == "syncPod")
         await pilot.press("slash", "up")
         assert app.filter_bar.input.value == "syncPod"
         await pilot.press("up")
@@ -60,19 +61,19 @@ async def test_filter_applies_to_spans_arriving_later(app_factory):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         app.filter_bar.apply("k8s.pod=default/new-pod")
-        await wait_for(pilot, lambda: app.filter_text and not app._searching)
+        await wait_for(pilot, lambda: app.search.text == "k8s.pod=default/new-pod" and searched(app.trace_list, app))
         assert app.trace_list.row_count() == 0
         for raw in data.sync_pod_trace(50, "default/new-pod"):
             app.pipeline.export_traces(raw)
         await wait_for(pilot, lambda: app.trace_list.row_count() == 1, what="late trace")
-        assert app.trace_list.trace_ids == [data.trace_id(50)]
+        assert listed(app.trace_list) == [data.trace_id(50)]
 
 
 async def test_open_trace_waterfall_and_detail(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
-        app.trace_list.move_cursor(app.trace_list.trace_ids.index(data.trace_id(2)))
+        app.trace_list.move_cursor(listed(app.trace_list).index(data.trace_id(2)))
         await pilot.press("enter")
         assert app.view == "trace" and app.focused is app.waterfall
         assert [line.depth for line in app.waterfall.lines] == [0, 1, 2, 1, 2, 1, 2]
@@ -101,7 +102,7 @@ async def test_detail_shows_everything(app_factory):
     app = app_factory()
     async with app.run_test(size=(120, 80)) as pilot:
         await ready(pilot, app)
-        app.open_trace(data.trace_id(2))
+        await open_trace(pilot, app, data.trace_id(2))
         await pilot.pause()
         labels = [line.item.label for line in app.detail.lines if line.item]
         for label in ("name", "service", "trace id", "span id", "parent id", "kind", "status", "start", "end",
@@ -121,7 +122,7 @@ async def test_pause_keeps_list_still(app_factory):
         assert app.paused and "PAUSED" in screen_text(app)
         for raw in data.sync_pod_trace(60, "default/web-0"):
             app.pipeline.export_traces(raw)
-        await wait_for(pilot, lambda: app._seen_version == app.store.version, what="poll")
+        await wait_for(pilot, lambda: app.feed == app.source.store.version, what="poll")
         assert app.trace_list.row_count() == 12
         await pilot.press("p")
         assert not app.paused
@@ -135,7 +136,7 @@ async def test_copy_ids_and_values(app_factory):
         await ready(pilot, app)
         await pilot.press("y")
         assert app.clipboard == data.trace_id(11).hex()
-        app.trace_list.move_cursor(app.trace_list.trace_ids.index(data.trace_id(1)))
+        app.trace_list.move_cursor(listed(app.trace_list).index(data.trace_id(1)))
         await pilot.press("enter", "y")
         assert app.clipboard == app.waterfall.selected_row.span_id.hex()
         await pilot.press("enter")  # focus the detail
@@ -148,13 +149,13 @@ async def test_add_attribute_to_filter(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
-        app.open_trace(data.trace_id(2))
+        await open_trace(pilot, app, data.trace_id(2))
         await pilot.press("enter")
         app.detail.move_cursor([l.item.label if l.item else "" for l in app.detail.lines].index("k8s.pod"))
         await pilot.press("f")
-        assert app.filter_text == 'k8s.pod="default/web-0"'
+        assert app.search.text == 'k8s.pod="default/web-0"'
         await pilot.press("escape", "escape")
-        await wait_for(pilot, lambda: app.trace_list.row_count() == 2 and not app._searching)
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 2 and searched(app.trace_list, app))
 
 
 async def test_error_jump(app_factory):
@@ -162,7 +163,7 @@ async def test_error_jump(app_factory):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         await pilot.press("e")
-        summary = app.store.trace_summary(app.trace_list.selected_trace)
+        summary = app.source.store.trace_summary(app.trace_list.selected_trace)
         assert summary.error_count > 0
         await pilot.press("enter", "e")
         assert app.waterfall.selected_row.status == STATUS_ERROR
@@ -185,11 +186,13 @@ async def test_toggle_span_list(app_factory):
         await pilot.press("t")
         assert app.view == "spans"
         await wait_for(pilot, lambda: app.span_list.row_count() == 66)
+        await wait_for(pilot, lambda: "66 spans" in screen_text(app), what="span list on screen")
         text = screen_text(app)
         assert "KIND" in text and "k8s.pod=" in text and "66 spans" in text
         await pilot.press("down", "enter")
         assert app.view == "trace"
-        assert app.waterfall.selected_row.ordinal == app.span_list.selected_ordinal
+        await wait_for(pilot, lambda: app.view == "trace", what="trace view")
+        assert app.waterfall.selected_row.ordinal == app.span_list.selected_row.ordinal
         await pilot.press("escape")
         assert app.view == "spans"
         await pilot.press("t")
@@ -230,7 +233,7 @@ async def test_open_file_loads_with_progress(app_factory, tmp_path):
             progress(**kwargs)
         load_dumps([str(dump)], pipeline, report, batch_lines=3)
 
-    app = app_factory(store=store, pipeline=pipeline, counters=counters, loader=loader, source=str(dump))
+    app = app_factory(store=store, pipeline=pipeline, counters=counters, loader=loader, label=str(dump))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.trace_list.row_count() == 2, what="loaded traces")
         await wait_for(pilot, lambda: any(p.get("finished") for p in progress_seen))
@@ -256,9 +259,9 @@ async def test_pod_view_lists_and_opens_pods(app_factory):
         assert app.pod_list.pods[web].errors == 1
         app.pod_list.move_cursor(web)
         await pilot.press("enter")
-        assert app.view == "traces" and app.filter_text == '"web-0"'
-        await wait_for(pilot, lambda: app.trace_list.row_count() == 3 and not app._searching)
-        services = {s for t in app.trace_list.trace_ids for s in app.store.trace_summary(t).services}
+        assert app.view == "traces" and app.search.text == '"web-0"'
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 3 and searched(app.trace_list, app))
+        services = {s for t in listed(app.trace_list) for s in app.source.store.trace_summary(t).services}
         assert services == {"kubelet", "containerd", "apiserver"}
         await pilot.press("3")
         assert app.view == "pods"
@@ -299,7 +302,7 @@ async def test_empty_states_say_what_to_do(app_factory):
             app.pipeline.export_traces(raw)
         await wait_for(pilot, lambda: app.trace_list.row_count() == 1, what="first trace")
         app.filter_bar.apply("service=nothing-like-this")
-        await wait_for(pilot, lambda: app.trace_list.row_count() == 0 and not app._searching)
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 0 and searched(app.trace_list, app))
         await pilot.pause()
         assert "No traces match the filter" in screen_text(app)
 
@@ -312,7 +315,7 @@ async def test_mouse_click_selects_and_double_click_opens(app_factory):
         assert app.trace_list.cursor == 2
         await pilot.click("#traces", offset=(5, 3), times=2)
         assert app.view == "trace"
-        assert app.waterfall.trace_id == app.trace_list.trace_ids[2]
+        assert app.waterfall.trace_id == listed(app.trace_list)[2]
         await pilot.click("#waterfall", offset=(5, 2))
         assert app.waterfall.cursor == 1
         assert app.detail.ordinal == app.waterfall.selected_row.ordinal
@@ -370,7 +373,7 @@ async def test_applied_filter_does_not_shadow_dom_query(app_factory):
         await ready(pilot, app)
         app.filter_bar.apply("k8s.pod=default/web-0")
         await wait_for(pilot, lambda: app.trace_list.row_count() == 2, what="filtered list")
-        assert app.filter_query is not None
+        assert app.search.query is not None
         assert len(app.query(TraceList)) == 1
 
 
@@ -404,7 +407,7 @@ async def test_footer_tells_following_held_and_paused_apart(app_factory):
         assert "following " not in "".join(footer()).replace("g follows", "")
         for raw in data.sync_pod_trace(60, "default/web-0"):
             app.pipeline.export_traces(raw)
-        await wait_for(pilot, lambda: app._seen_version == app.store.version, what="poll")
+        await wait_for(pilot, lambda: app.feed == app.source.store.version, what="poll")
         assert app.trace_list.row_count() == 12
         await pilot.press("g")
         await wait_for(pilot, lambda: app.trace_list.row_count() == 13, what="catch up at the top")
@@ -454,7 +457,7 @@ async def test_command_palette_lists_every_action_of_the_help_screen(app_factory
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         covered = {action for _, _, action in commands.PALETTE} | {"quit"}  # Quit comes from Textual
-        for section, bindings in app.help_sections():
+        for section, bindings in help_sections(app.BINDINGS):
             for binding in bindings:
                 assert binding.action in covered, (section, binding.key, binding.action)
         shown = await palette_titles(pilot, app)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+    OTLPSpanExporter as GrpcExporter,
+)
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from kubespan.forward.forwarder import Forwarder
@@ -32,15 +34,15 @@ def busy_counters(app) -> None:
     for name, value in (("forward_sent_spans", 123_456), ("forward_queue_spans", 1200), ("forward_retries", 42),
                         ("forward_dropped_spans", 3), ("forward_failed_spans", 7), ("evicted_spans", 9000),
                         ("rejected_spans", 5), ("unauthenticated_requests", 0)):
-        app.counters.add(name, value)
+        app.source.counters.add(name, value)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)])
 async def test_footer_is_one_line_at_80_and_160_columns(size):
     app = make_app(data.cluster())
-    app.source = "/var/log/kubespan/a-rather-long-directory-name/spans-from-the-cluster.jsonl"
+    app.label = "/var/log/kubespan/a-rather-long-directory-name/spans-from-the-cluster.jsonl"
     busy_counters(app)
-    app.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": True, "queue_spans": 1200},
+    app.source.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": True, "queue_spans": 1200},
                                   {"target": "http://tempo.observability.svc.cluster.local:4318/v1/traces (gzip)",
                                    "failing": False, "queue_spans": 0}]
     async with app.run_test(size=size) as pilot:
@@ -55,7 +57,7 @@ async def test_footer_is_one_line_at_80_and_160_columns(size):
         assert "following" in line and "→ jaeger:4317 unreachable (retrying, 1.2k queued)" in line
         if size[0] >= 160:
             assert "stored 66" in line and "spans/s" in line and "dropped 3" in line
-            app.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": False, "queue_spans": 0}]
+            app.source.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": False, "queue_spans": 0}]
             app._update_status()
             await pilot.pause()
             [line] = footer_lines(app)
@@ -66,9 +68,9 @@ async def test_dead_forward_target_is_named_until_it_recovers():
     port = free_port()
     app = make_app(data.cluster())
     settings = dataclasses.replace(ForwardSettings.from_url(f"grpc://127.0.0.1:{port}"), retry=FAST_RETRY, timeout=1.0)
-    forwarder = Forwarder(settings, app.counters, log=lambda message: None)
+    forwarder = Forwarder(settings, app.source.counters, log=lambda message: None)
     app.pipeline.add_consumer(forwarder)
-    app.forward_status = lambda: [forwarder.status()]
+    app.source.forward_status = lambda: [forwarder.status()]
     backend = GrpcBackend(port)
     try:
         async with app.run_test(size=(160, 45)) as pilot:
@@ -96,9 +98,9 @@ async def test_refused_requests_show_a_count_and_a_warning():
         for _ in range(3):
             assert exporter.export(sdk_spans()) == SpanExportResult.FAILURE
         exporter.shutdown()
-        from kubespan.tui.app import KubespanApp
+        from kubespan.tui.factory import local_app
 
-        app = KubespanApp(runtime.store, counters=runtime.counters, addresses=runtime.addresses)
+        app = local_app(runtime.store, counters=runtime.counters, addresses=runtime.addresses)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "refused 3" in " ".join(footer_lines(app)), what="refused count")
             text = " ".join(footer_lines(app))

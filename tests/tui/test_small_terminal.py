@@ -8,7 +8,7 @@ import re
 from kubespan.tui.format import format_duration
 from kubespan.tui.trace_view import TraceView
 from tests.tui import data
-from tests.tui.helpers import ready, screen_text, wait_for
+from tests.tui.helpers import open_trace, ready, screen_text, wait_for
 
 SMALL = (80, 24)
 DURATION = re.compile(r"^\d+(\.\d+)?(ns|µs|ms|s)$|^\d+m\d\ds$|^\d+h\d\dm$")
@@ -44,7 +44,7 @@ async def test_waterfall_axis_labels_do_not_collide(app_factory):
         app = app_factory()
         async with app.run_test(size=size) as pilot:
             await ready(pilot, app)
-            app.open_trace(data.trace_id(2))
+            await open_trace(pilot, app, data.trace_id(2))
             await pilot.pause()
             header = next(line for line in lines_of(app) if line.startswith("SPAN ("))
             axis = header.split("DURATION", 1)[1]
@@ -59,12 +59,12 @@ async def test_split_follows_the_trace_size(app_factory):
     app = app_factory(data.orphan_trace(1) + data.sync_pod_trace(2, "default/web-0"))
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, app)
-        app.open_trace(data.trace_id(1))  # one span: the waterfall is its header, the row and the rule
+        await open_trace(pilot, app, data.trace_id(1))  # one span: the waterfall is its header, the row and the rule
         await pilot.pause()
         small = app.waterfall.region.height
         assert small == 3
         assert app.detail.region.height >= 30
-        app.open_trace(data.trace_id(2))  # seven spans
+        await open_trace(pilot, app, data.trace_id(2))  # seven spans
         await pilot.pause()
         assert app.waterfall.region.height == 9
 

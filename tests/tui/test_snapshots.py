@@ -7,7 +7,7 @@ import pytest
 
 from tests.tui import data
 from tests.tui.conftest import make_app
-from tests.tui.helpers import ready, wait_for
+from tests.tui.helpers import listed, open_trace, ready, searched, wait_for
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
 
@@ -49,7 +49,7 @@ def test_waterfall_and_detail(snap_compare, size):
     app = app_with()
 
     async def steps(pilot):
-        app.trace_list.move_cursor(app.trace_list.trace_ids.index(data.trace_id(2)))
+        app.trace_list.move_cursor(listed(app.trace_list).index(data.trace_id(2)))
         await pilot.press("enter", "down", "down", "down")
 
     assert snap(snap_compare, app, size, steps)
@@ -70,7 +70,7 @@ def test_detail_focused(snap_compare, size):
     app = app_with()
 
     async def steps(pilot):
-        app.open_trace(data.trace_id(2))
+        await open_trace(pilot, app, data.trace_id(2))
         await pilot.press("enter", "pagedown")
 
     assert snap(snap_compare, app, size, steps)
@@ -94,7 +94,7 @@ def test_filtered_and_paused(snap_compare, size):
 
     async def steps(pilot):
         app.filter_bar.apply("k8s.pod=default/web-0")
-        await wait_for(pilot, lambda: app.trace_list.row_count() == 2 and not app._searching)
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 2 and searched(app.trace_list, app))
         app.action_pause()
         app.clear_notifications()
 
@@ -150,11 +150,11 @@ def test_full_value_modal(snap_compare, size):
 @SIZES
 def test_forwarding_counters_in_footer(snap_compare, size):
     app = app_with()
-    app.counters.add("forward_queue_spans", 12)
-    app.counters.add("forward_dropped_spans", 3)
-    app.counters.add("unauthenticated_requests", 2)
-    app.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": True, "queue_spans": 1200}]
-    app.warnings.append("WARNING: the gRPC receiver on 0.0.0.0:4317 is reachable from other machines without auth or TLS")
+    app.source.counters.add("forward_queue_spans", 12)
+    app.source.counters.add("forward_dropped_spans", 3)
+    app.source.counters.add("unauthenticated_requests", 2)
+    app.source.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": True, "queue_spans": 1200}]
+    app.source.warnings.append("WARNING: the gRPC receiver on 0.0.0.0:4317 is reachable from other machines without auth or TLS")
     assert snap(snap_compare, app, size)
 
 

@@ -8,6 +8,7 @@ import base64
 from textual.widgets._toast import Toast
 
 from kubespan.tui import messages
+from kubespan.tui.source.base import SourceError
 from tests.tui import data
 from tests.tui.helpers import ready, screen_text, wait_for
 
@@ -93,7 +94,12 @@ async def test_error_toasts_from_searches_loads_and_workers_are_inert(app_factor
     hostile = "boom [bold red]x[/] \x1b]52;c;aGVsbG8=\x07 [link=file:///etc/passwd]y[/link]"
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot, app)
-        app.post_message(messages.SearchFailed(f"search failed: {hostile}"))
+
+        def refuse(*args, **kwargs):
+            raise SourceError(hostile)
+
+        app.source.find_traces = refuse
+        app.filter_bar.apply("service=kubelet")
         text = await wait_toast(pilot, app, "search failed")
         assert "boom [bold red]x[/] \\x1b]52;c;aGVsbG8=\\x07" in text
         app.clear_notifications()

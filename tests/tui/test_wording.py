@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.tui import data
-from tests.tui.helpers import ready, screen_text, wait_for
+from tests.tui.helpers import open_trace, ready, screen_text, wait_for
 from tests.tui.test_toasts import toast_texts
 
 SIZE = (120, 36)
@@ -45,7 +45,7 @@ async def test_scope_heading_names_the_scope_not_a_zero_count(app_factory):
     app = app_factory()
     async with app.run_test(size=(120, 80)) as pilot:
         await ready(pilot, app)
-        app.open_trace(data.trace_id(2))
+        await open_trace(pilot, app, data.trace_id(2))
         await pilot.pause()
         text = screen_text(app)
         assert "Scope (0)" not in text

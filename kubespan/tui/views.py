@@ -1,0 +1,48 @@
+"""The views the app switches between: one table for the keys, the palette and the help.
+
+A view is a widget in the app's content switcher. The app binds its state down to it
+(`search`, `paused`, `feed`: whichever reactives the widget declares) and asks the shown
+one what `y`, `s`, `e` act on (`copy_target`, `trace_target`, `action_next_error`).
+Adding a view is one `View` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from textual.widget import Widget
+
+from kubespan.tui.pod_list import PodList
+from kubespan.tui.source.base import DataSource
+from kubespan.tui.span_list import SpanList
+from kubespan.tui.trace_list import TraceList
+from kubespan.tui.trace_view import TraceView
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    id: str
+    """The widget id and the name `show_view` takes."""
+    title: str
+    keys: str
+    """Keys that show it (`3,P`), or "" for a view reached another way (the trace view)."""
+    help: str
+    """What the palette says about it."""
+    make: Callable[[DataSource, tzinfo | None], Widget]
+    is_list: bool = False
+    """`t` toggles between the list views; Escape from a trace returns to the last one."""
+
+
+VIEWS: list[View] = [
+    View("traces", "Traces", "1", "Show the trace list (1)", lambda s, tz: TraceList(s, tz=tz, id="traces"), True),
+    View("spans", "Spans", "2", "Show the flat span list (2)", lambda s, tz: SpanList(s, tz=tz, id="spans"), True),
+    View("pods", "Pods", "3,P", "Show the pods seen in spans (3 or P)", lambda s, tz: PodList(s, tz=tz, id="pods")),
+    View("trace", "Trace", "", "", lambda s, tz: TraceView(s, tz=tz, id="trace")),
+]
+"""Every view, in the order of their keys."""
+
+
+def view(view_id: str) -> View:
+    return next(v for v in VIEWS if v.id == view_id)
