@@ -210,15 +210,15 @@ class FrameWatch:
 
 async def run_app(store, counters, args) -> dict[str, list[float]]:
     from kubespan.query import compile_query
-    from kubespan.tui.app import KubespanApp
+    from kubespan.tui.factory import local_app
     from kubespan.tui.format import Clock
 
     results: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     results["_cpu"] = cpu  # type: ignore[assignment]
     started = time.perf_counter()
-    app = KubespanApp(store, compile_query=compile_query, counters=counters, clock=Clock(tz=timezone.utc),
-                      addresses={"grpc": "127.0.0.1:4317"})
+    app = local_app(store, compile_query=compile_query, counters=counters, clock=Clock(tz=timezone.utc),
+                    addresses={"grpc": "127.0.0.1:4317"})
     first: dict[str, float] = {}
     original_display = app._display
 
@@ -252,9 +252,16 @@ async def run_app(store, counters, args) -> dict[str, list[float]]:
             profiler = cProfile.Profile()
             profiler.enable()
         tl = app.trace_list
+
         def below(rows: int):
-            want = tl.trace_ids[min(len(tl.trace_ids) - 1, tl.cursor + rows)]
-            return lambda: tl.selected_trace == want
+            """The cursor moved `rows` down (by index: a live re-search may change the ids under it)."""
+            want = min(tl.row_count() - 1, tl.cursor + rows)
+            return lambda: tl.cursor == want
+
+        def searched(kind: str, search):
+            """The `kind` list shows the answer to a filter newer than `search`."""
+            shown = app.trace_list if kind == "traces" else app.span_list
+            return lambda: app.search is not search and shown.result_search is app.search
 
         for _ in range(args.repeat):
             add("cursor down", await watch.timed("down", below(1)))
@@ -278,19 +285,16 @@ async def run_app(store, counters, args) -> dict[str, list[float]]:
             app.filter_bar.input.value = f"k8s.pod={pod}"
             app.filter_bar.input.focus()
             await asyncio.sleep(0.05)
-            generation = app.generation
-            add("filter (enter → results shown)", await watch.timed(
-                "enter", lambda: app._searched.get("traces", -1) > generation))
+            add("filter (enter → results shown)", await watch.timed("enter", searched("traces", app.search)))
         app.filter_bar.input.value = ""
         app.filter_bar.input.focus()
         await asyncio.sleep(0.05)
-        generation = app.generation
-        add("clear filter (enter → all traces)", await watch.timed(
-            "enter", lambda: app._searched.get("traces", -1) > generation))
+        add("clear filter (enter → all traces)", await watch.timed("enter", searched("traces", app.search)))
         for _ in range(args.repeat // 4):
-            generation = app.generation
+            other = "spans" if app.list_view == "traces" else "traces"
+            shown = app.trace_list if other == "traces" else app.span_list
             add("toggle spans/traces (t → list shown)", await watch.timed(
-                "t", lambda: app._searched.get(app.list_view, -1) >= generation))
+                "t", lambda: app.view == other and shown.result_search is app.search and shown.row_count() > 0))
         add("pause (p)", await watch.timed("p", lambda: app.paused))
         add("resume (p)", await watch.timed("p", lambda: not app.paused))
         if profiler is not None:

@@ -115,6 +115,7 @@ class KubespanApp(App[None]):
         with ContentSwitcher(initial="traces", id="views"):
             for spec in VIEWS:
                 widget = spec.make(self.source, self.tz)
+                widget.display = spec.id == "traces"  # hidden views search when first shown, not at start
                 bound = [getattr(KubespanApp, name) for name in BOUND_STATE if name in widget._reactives]
                 yield widget.data_bind(*bound) if bound else widget
         yield StatusFooter(id="status")
@@ -208,7 +209,6 @@ class KubespanApp(App[None]):
             self.list_view = view
         self.screen_stack[0].query_one(ContentSwitcher).current = view
         self._focus_view()
-        self._update_status()
 
     def _focus_view(self) -> None:
         pane = self.pane()
@@ -276,7 +276,6 @@ class KubespanApp(App[None]):
         if not self._alive():
             return
         self.view = "trace"
-        self.trace_view.waterfall.focus()
 
     @on(TraceView.Missing)
     def _trace_missing(self, message: TraceView.Missing) -> None:

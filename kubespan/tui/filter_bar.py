@@ -99,7 +99,7 @@ class FilterBar(Widget):
             del self.history[:-HISTORY_SIZE]
         self._history_index = len(self.history)
         self.input.value = text
-        self.post_message(self.Applied(search))
+        self.app.post_message(self.Applied(search))
         return True
 
     def show_error(self, text: str, exc: Exception) -> None:
@@ -125,7 +125,7 @@ class FilterBar(Widget):
         self.input.value = self.applied
         self.clear_error()
         self._history_index = len(self.history)
-        self.post_message(self.Reverted())
+        self.app.post_message(self.Reverted())
 
     def history_step(self, step: int) -> None:
         if not self.history:

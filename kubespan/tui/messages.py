@@ -1,4 +1,8 @@
-"""Messages that cross widgets: panes post them up, the app routes them."""
+"""Messages that cross widgets: panes post them up, the app routes them.
+
+Panes post these straight to the app (`self.app.post_message`) rather than letting them
+bubble: each hop of a bubble through the DOM waited for a frame (~30 ms measured on
+"open trace"), and the app is where they go anyway."""
 
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ class PodList(LineList):
                     self.cursor = index
                     break
         self.data_changed()
-        self.post_message(Searched("pods", len(pods)))
+        self.app.post_message(Searched("pods", len(pods)))
 
     # -- what the app asks of the shown pane -----------------------------------------------------
 
@@ -116,7 +116,7 @@ class PodList(LineList):
             text = pod_filter(pod)
         except Exception:  # noqa: BLE001 - a name the free-text syntax cannot take
             text = pod_attribute_filter(pod)
-        self.post_message(ApplyFilter(text))
+        self.app.post_message(ApplyFilter(text))
 
     # -- drawing ------------------------------------------------------------------------------------
 

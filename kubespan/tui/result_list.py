@@ -138,7 +138,7 @@ class ResultList(LineList):
             self.start_search(force=True)
         elif self.result is not None:
             self.refresh_rows()
-            self.post_message(Searched(self.KIND, self.result.total, getattr(self.result, "cut", "")))
+            self.app.post_message(Searched(self.KIND, self.result.total, getattr(self.result, "cut", "")))
 
     def refresh_rows(self) -> None:
         """Rows on screen are looked up again; those that changed (late spans) are repainted."""
@@ -204,4 +204,4 @@ class ResultList(LineList):
             found = result.position(selected)
             self.cursor = found if found is not None else 0
         self.data_changed()
-        self.post_message(Searched(self.KIND, result.total, getattr(result, "cut", "")))
+        self.app.post_message(Searched(self.KIND, result.total, getattr(result, "cut", "")))

@@ -65,6 +65,11 @@ class SpanList(ResultList):
     def row_identity(self, index: int) -> Any:
         return self.result.key(index) if self.result is not None and 0 <= index < self.row_count() else None
 
+    def row_key(self, index: int) -> Any:
+        """Spans do not change once stored: the ordinal (and whether it is still there) is enough
+        (a row itself may hold unhashable array values)."""
+        return (self.row_identity(index), self.row(index) is not None)
+
     @property
     def selected_row(self) -> Any:
         return self.row(self.cursor) if 0 <= self.cursor < self.row_count() else None
@@ -82,7 +87,7 @@ class SpanList(ResultList):
     def action_select(self) -> None:
         row = self.selected_row
         if row:
-            self.post_message(OpenTrace(row.trace_id, select=row.span_id))
+            self.app.post_message(OpenTrace(row.trace_id, select=row.span_id))
 
     # -- drawing ------------------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class TraceList(ResultList):
     def action_select(self) -> None:
         trace_id = self.selected_trace
         if trace_id is not None:
-            self.post_message(OpenTrace(trace_id))
+            self.app.post_message(OpenTrace(trace_id))
 
     # -- drawing ------------------------------------------------------------------------------------
 

@@ -137,7 +137,7 @@ class TraceView(Vertical):
         if data is None:
             if followed and self.history:
                 self.history.pop()  # the link led nowhere: nothing to come back from
-            self.post_message(self.Missing(trace_id, followed))
+            self.app.post_message(self.Missing(trace_id, followed))
             return
         self.data = data
         waterfall = self.waterfall
@@ -149,8 +149,11 @@ class TraceView(Vertical):
                     break
         self._update_title()
         self._show_detail(cursor=detail_cursor)
-        (self.detail if focus_detail else waterfall).focus()
-        self.post_message(self.Loaded())
+        if focus_detail:
+            self.detail.focus()  # back where the link was followed from
+        elif followed:
+            waterfall.focus()  # on the span the link points to
+        self.app.post_message(self.Loaded())  # straight to the app: a bubble through the DOM costs a frame
 
     def watch_feed(self) -> None:
         """The source changed: late spans join the tree, the selection stays."""
