@@ -35,6 +35,7 @@ PALETTE: list[tuple[str, str, str]] = [
     ("Help", "Every key (?)", "help"),
     # Lists, waterfall and detail: act on the pane that is shown
     ("Open", "Open the selected trace, span or pod; in a trace, its span detail (Enter)", "select"),
+    ("Sort", "Order the list by start, duration, spans or errors, in turn (o)", "cycle_sort"),
     ("Cursor up", "Move the cursor up one row (Up or k)", "cursor_up"),
     ("Cursor down", "Move the cursor down one row (Down or j)", "cursor_down"),
     ("Page up", "Move the cursor up one page (PageUp)", "page_up"),
@@ -58,7 +59,7 @@ PALETTE: list[tuple[str, str, str]] = [
 ]
 """(title, help, binding action) of every command kubespan adds to the palette."""
 
-PANE_ACTIONS = {"select", "cursor_up", "cursor_down", "page_up", "page_down", "first", "last"}
+PANE_ACTIONS = {"select", "cursor_up", "cursor_down", "page_up", "page_down", "first", "last", "cycle_sort"}
 WATERFALL_ACTIONS = {"fold", "unfold", "toggle_fold"}
 SPLIT_ACTIONS = {"move_split(1)": ("move_split", 1), "move_split(-1)": ("move_split", -1),
                  "reset_split": ("reset_split",)}
@@ -105,7 +106,11 @@ def _shown_pane(app: KubespanApp) -> Widget:
 
 
 def _on_pane(app: KubespanApp, action: str) -> None:
-    getattr(_shown_pane(app), f"action_{action}")()
+    method = getattr(_shown_pane(app), f"action_{action}", None)
+    if method is None:
+        app.notify("Not in this view", severity="warning")
+        return
+    method()
 
 
 def _on_trace_pane(app: KubespanApp, pane: Widget, action: str, *args: int) -> None:

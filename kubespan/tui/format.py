@@ -86,14 +86,6 @@ def plural(count: int | float, noun: str, *, exact: bool = False) -> str:
     return f"{shown} {noun if int(count) == 1 else noun + 's'}"
 
 
-def format_bytes(value: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return str(value)
-
-
 def kind_name(kind: int) -> str:
     return KIND_NAMES.get(kind, str(kind))
 

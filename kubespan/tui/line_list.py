@@ -108,11 +108,6 @@ class LineList(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.refresh()
 
-    def rows_changed(self) -> None:
-        """Same rows, new contents (e.g. summaries updated in place): repaint only."""
-        self._generation += 1
-        self.refresh()
-
     # -- geometry ----------------------------------------------------------------
 
     @property

@@ -49,8 +49,6 @@ class PodList(LineList):
         self.source = source
         self.tz = tz
         self.pods: list[PodRow] = []
-        self.loaded_search: Search | None = None
-        """The search the rows on screen answer."""
         self._refreshed = 0.0
 
     def row_count(self) -> int:
@@ -84,12 +82,11 @@ class PodList(LineList):
     def _pods_worker(self, search: Search) -> None:
         pods = self.source.pods(search)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.set_pods, pods, search)
+            self.app.call_from_thread(self.set_pods, pods)
 
-    def set_pods(self, pods: list[PodRow], search: Search | None = None) -> None:
+    def set_pods(self, pods: list[PodRow]) -> None:
         selected = self.selected_pod
         self.pods = pods
-        self.loaded_search = search
         if selected is not None:
             for index, pod in enumerate(pods):
                 if pod.qualified == selected.qualified:

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.reactive import var
 
 from kubespan.query.limits import Deadline
 from kubespan.tui.columns import Column, Columns
@@ -19,7 +20,7 @@ from kubespan.tui.format import (
 )
 from kubespan.tui.messages import OpenTrace
 from kubespan.tui.result_list import ResultList
-from kubespan.tui.source.base import DataSource, Search
+from kubespan.tui.source.base import DataSource, Search, SpanSort
 from kubespan.tui.text import inert
 from kubespan.tui.tree import service_color
 
@@ -38,7 +39,7 @@ COLUMNS = Columns(
     Column("SERVICE", None, min_width=10, max_width=16),
     Column("NAME", None, min_width=24, max_width=56),
     Column("KIND", 8, drop=2),
-    Column("DURATION", 8, "right"),
+    Column("DURATION", 9, "right"),
     Column("STATUS", 6),
     Column("ATTRIBUTES", None, min_width=20, drop=1),
 )
@@ -53,14 +54,26 @@ class SpanList(ResultList):
     BINDINGS = [
         Binding("e", "next_error", "Next error"),
         Binding("E", "previous_error", "Prev error", show=False),
+        Binding("o", "cycle_sort", "Sort"),
     ]
+
+    sort: var[SpanSort] = var(SpanSort.START, init=False)
+    """The order of the list (`o` cycles: start time, newest first; duration, longest first)."""
 
     def __init__(self, source: DataSource, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(source, id=id)
         self.tz = tz
 
     def find(self, search: Search, deadline: Deadline) -> Any:
-        return self.source.find_spans(search, cancel=deadline)
+        return self.source.find_spans(search, self.sort, cancel=deadline)
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SpanSort.DURATION if self.sort is SpanSort.START else SpanSort.START
+
+    def watch_sort(self) -> None:
+        self.cursor = 0
+        self.refresh()  # the header's arrow
+        self.start_search(force=True)
 
     def row_identity(self, index: int) -> Any:
         return self.result.key(index) if self.result is not None and 0 <= index < self.row_count() else None
@@ -92,7 +105,8 @@ class SpanList(ResultList):
     # -- drawing ------------------------------------------------------------------------------------
 
     def render_header(self, width: int) -> Text:
-        return COLUMNS.header(width)
+        title = "TIME" if self.sort is SpanSort.START else "DURATION"
+        return COLUMNS.header(width, {title: title + "▼"})
 
     def render_result_row(self, index: int, row: Any, width: int) -> Text:
         if not row:

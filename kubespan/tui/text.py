@@ -24,11 +24,6 @@ LIST_LIMIT = 256
 
 ELLIPSIS = "…"
 
-def is_safe(value: str, *, multiline: bool = False) -> bool:
-    pattern = UNSAFE_KEEPING_LINES if multiline else UNSAFE
-    return pattern.search(value) is None
-
-
 def sanitize(value: str, *, multiline: bool = False, limit: int | None = None) -> str:
     """`value` with every unsafe character escaped; truncated to `limit` characters first.
 

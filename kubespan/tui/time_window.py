@@ -30,9 +30,11 @@ _DATE = r"\d{4}-\d{2}-\d{2}(?:[T ]" + _CLOCK + r")?"
 _MOMENT = rf"(?:{_DATE}|{_CLOCK})"
 
 _WORDS = re.compile(
-    rf"(?:^|\s)(?:since\s+(?P<since>{_DURATION}|{_MOMENT})|between\s+(?P<start>{_MOMENT})\s+(?:and\s+)?(?P<end>{_MOMENT}))\s*$",
+    r"(?:^|\s)(?:since\s+(?P<since>\S+)|between\s+(?P<start>\S+(?:[ T]\d[\d:.]*)?)\s+(?:and\s+)?"
+    r"(?P<end>\S+(?:[ T]\d[\d:.]*)?))\s*$",
     re.IGNORECASE,
 )
+"""A trailing `since X` or `between A [and] B`; what X, A and B are is checked after."""
 _HINTS = re.compile(r"\s+with\s*\((?P<hints>[^()]*)\)\s*$", re.IGNORECASE)
 _HINT = re.compile(r"^\s*(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>\"[^\"]*\"|'[^']*'|[^,\s]+)\s*$")
 
@@ -90,8 +92,11 @@ def split_time_clause(text: str) -> tuple[str, TimeClause | None]:
         value = match.group("since")
         if re.fullmatch(_DURATION, value, re.IGNORECASE):
             found = TimeClause(since_ns=parse_duration(value), text=clause)
-        else:
+        elif re.fullmatch(_MOMENT, value):
             found = TimeClause(start=_checked(value, column), text=clause)
+        else:
+            raise TimeWindowError(f"since {value!r}: give a duration (5m, 1h30m) or a time (12:05); "
+                                  "quote the words to search for them", column)
     else:
         found = TimeClause(start=_checked(match.group("start"), column), end=_checked(match.group("end"), column),
                            text=clause)
@@ -131,6 +136,8 @@ def _from_hints(hints: str, column: int, clause: str) -> TimeClause:
 
 
 def _checked(moment: str, column: int) -> str:
+    if not re.fullmatch(_MOMENT, moment):
+        raise TimeWindowError(f"{moment!r} is not a time such as 12:05 or 2026-12-07T12:05", column)
     try:
         _moment(moment, date(2000, 1, 1), None)
     except ValueError as exc:

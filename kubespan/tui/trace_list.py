@@ -8,13 +8,14 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.binding import Binding
+from textual.reactive import var
 
 from kubespan.query.limits import Deadline
 from kubespan.tui.columns import Column, Columns
 from kubespan.tui.format import format_clock, format_count, format_duration
 from kubespan.tui.messages import OpenTrace
 from kubespan.tui.result_list import ResultList
-from kubespan.tui.source.base import DataSource, Search
+from kubespan.tui.source.base import DataSource, Search, TraceSort
 from kubespan.tui.text import inert
 from kubespan.tui.tree import service_color
 
@@ -22,12 +23,16 @@ COLUMNS = Columns(
     Column("START", 12),
     Column("SERVICE", None, min_width=10, max_width=16),
     Column("ROOT SPAN", None, min_width=20, max_width=48),
-    Column("DURATION", 8, "right"),
-    Column("SPANS", 5, "right"),
+    Column("DURATION", 9, "right"),
+    Column("SPANS", 6, "right"),
     Column("ERR", 4, "right"),
     Column("SERVICES", None, min_width=16, drop=1),
 )
 """The trace list's columns; SERVICES is left out below about 100 columns."""
+
+SORT_COLUMNS = {TraceSort.START: "START", TraceSort.DURATION: "DURATION", TraceSort.SPANS: "SPANS",
+                TraceSort.ERRORS: "ERR"}
+"""The column whose title gets the ▼ for each order."""
 
 ERROR_LOOKAHEAD_PAGES = 2
 """`e` looks this many pages from the cursor in the listed rows before asking the source."""
@@ -41,14 +46,27 @@ class TraceList(ResultList):
     BINDINGS = [
         Binding("e", "next_error", "Next error"),
         Binding("E", "previous_error", "Prev error", show=False),
+        Binding("o", "cycle_sort", "Sort"),
     ]
+
+    sort: var[TraceSort] = var(TraceSort.START, init=False)
+    """The order of the list (`o` cycles: start, duration, spans, errors; largest first)."""
 
     def __init__(self, source: DataSource, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(source, id=id)
         self.tz = tz
 
     def find(self, search: Search, deadline: Deadline) -> Any:
-        return self.source.find_traces(search, cancel=deadline)
+        return self.source.find_traces(search, self.sort, cancel=deadline)
+
+    def action_cycle_sort(self) -> None:
+        sorts = self.source.capabilities.sorts
+        self.sort = sorts[(sorts.index(self.sort) + 1) % len(sorts)] if self.sort in sorts else sorts[0]
+
+    def watch_sort(self) -> None:
+        self.cursor = 0
+        self.refresh()  # the header's arrow
+        self.start_search(force=True)
 
     def row_identity(self, index: int) -> bytes | None:
         return self.result.key(index) if self.result is not None and 0 <= index < self.row_count() else None
@@ -74,7 +92,8 @@ class TraceList(ResultList):
     # -- drawing ------------------------------------------------------------------------------------
 
     def render_header(self, width: int) -> Text:
-        return COLUMNS.header(width)
+        title = SORT_COLUMNS[self.sort]
+        return COLUMNS.header(width, {title: title + "▼"})
 
     def render_result_row(self, index: int, summary: Any, width: int) -> Text:
         if not summary:

@@ -57,7 +57,8 @@ async def test_footer_is_one_line_at_80_and_160_columns(size):
         assert "following" in line and "→ jaeger:4317 unreachable (retrying, 1.2k queued)" in line
         if size[0] >= 160:
             assert "stored 66" in line and "spans/s" in line and "dropped 3" in line
-            app.source.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": False, "queue_spans": 0}]
+            recovered = {"target": "grpc://jaeger:4317 (gzip)", "failing": False, "queue_spans": 0}
+            app.source.forward_status = lambda: [recovered]
             app._update_status()
             await pilot.pause()
             [line] = footer_lines(app)

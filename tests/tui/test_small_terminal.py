@@ -24,7 +24,7 @@ async def test_trace_list_at_80_columns_keeps_whole_titles_and_names(app_factory
         await ready(pilot, app)
         header = lines_of(app)[1]
         assert "…" not in header
-        assert header.split() == ["START", "SERVICE", "ROOT", "SPAN", "DURATION", "SPANS", "ERR"]
+        assert header.split() == ["START▼", "SERVICE", "ROOT", "SPAN", "DURATION", "SPANS", "ERR"]
         row = lines_of(app)[2]
         assert "apiserver" in row and "KubernetesAPI" in row and "3.00ms" in row
 
