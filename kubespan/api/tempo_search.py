@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kubespan.api.context import ApiContext
-from kubespan.api.responses import Reply, json_reply
+from kubespan.api.responses import ApiError, Reply, json_reply
 from kubespan.api.search_params import SearchRequest, parse_search
 from kubespan.api.search_shape import Wanted, referenced, spanset_json, trace_json
 from kubespan.api.server import ApiRequest, Route
@@ -54,7 +54,7 @@ class Search:
                     answer = self._pipeline(reader, search, reader.spansets(query, deadline), referenced(query.root))
                 else:
                     matched = reader.search(query, deadline)
-                    answer = self._traceql(reader, search, matched, referenced(query.root))
+                    answer = self._traceql(reader, search, matched, referenced(query.root), deadline)
             else:
                 answer = self._tags(reader, search, deadline)
         except QueryStopped as exc:
@@ -64,19 +64,26 @@ class Search:
         return json_reply(answer)
 
     # ------------------------------------------------------------------ TraceQL
-    def _traceql(self, reader, search: SearchRequest, matched: npt.NDArray[np.int64], wanted: list[Wanted]) -> dict:
+    def _traceql(self, reader, search: SearchRequest, matched: npt.NDArray[np.int64], wanted: list[Wanted],
+                 deadline) -> dict:
         snap = reader.snap
         rows = snap.column("trace")[matched - snap.floor] if len(matched) else np.zeros(0, np.int32)
         chosen = self._choose(reader, np.unique(rows), search, durations=False)
+        order = np.argsort(rows, kind="stable")
+        sorted_rows, sorted_matched = rows[order], matched[order]
+        lo = np.searchsorted(sorted_rows, chosen, "left")
+        hi = np.searchsorted(sorted_rows, chosen, "right")
+        spss = search.spss or DEFAULT_SPSS
+        self._bound(int(np.minimum(hi - lo, spss).sum()), len(chosen))
         facts = trace_facts(reader, chosen)
+        deadline.check()
+        picked = {row: facts[row].ranked(sorted_matched[a:b].tolist())[:spss]
+                  for row, a, b in zip(chosen.tolist(), lo.tolist(), hi.tolist())}
+        stored = {s.ordinal: s for s in stored_spans(reader, [o for ordinals in picked.values() for o in ordinals])}
         traces = []
-        for row in chosen.tolist():
-            mine = matched[rows == row]
-            ranked = facts[row].ranked(mine.tolist())[:search.spss or DEFAULT_SPSS]
-            by_ordinal = {s.ordinal: s for s in stored_spans(reader, ranked)}
-            spans = [by_ordinal[o] for o in ranked if o in by_ordinal]
-            spanset = spanset_json(spans, len(mine), wanted, [])
-            traces.append(trace_json(facts[row], [spanset]))
+        for row, a, b in zip(chosen.tolist(), lo.tolist(), hi.tolist()):
+            spans = [stored[o] for o in picked[row] if o in stored]
+            traces.append(trace_json(facts[row], [spanset_json(spans, b - a, wanted, [])]))
         return {"traces": traces}
 
     def _pipeline(self, reader, search: SearchRequest, spansets: list, wanted: list[Wanted]) -> dict:
@@ -87,18 +94,27 @@ class Search:
         for spanset in spansets:
             by_row.setdefault(int(trace_col[spanset.spans[0] - snap.floor]), []).append(spanset)
         chosen = self._choose(reader, np.array(sorted(by_row), np.int64), search, durations=False)
+        spss = search.spss or DEFAULT_SPSS
+        self._bound(sum(min(len(ss.spans), spss) for row in chosen.tolist() for ss in by_row[row]), len(chosen))
         facts = trace_facts(reader, chosen)
         traces = []
         for row in chosen.tolist():
             shown = []
             for spanset in by_row[row]:
-                ranked = facts[row].ranked(list(spanset.spans))[:search.spss or DEFAULT_SPSS]
+                ranked = facts[row].ranked(list(spanset.spans))[:spss]
                 by_ordinal = {s.ordinal: s for s in stored_spans(reader, ranked)}
                 spans = [by_ordinal[o] for o in ranked if o in by_ordinal]
                 attributes = [{"key": name, "value": _typed_json(value)} for name, value in spanset.attributes]
                 shown.append(spanset_json(spans, len(spanset.spans), wanted, attributes))
             traces.append(trace_json(facts[row], shown))
         return {"traces": traces}
+
+    def _bound(self, total: int, traces: int) -> None:
+        """Refuse an answer carrying more spans than the API's bound (413, what to lower)."""
+        most = self.ctx.settings.max_answer_spans
+        if total > most:
+            raise ApiError(413, f"search answer too large: {total:,} spans in {traces:,} traces; at most "
+                                f"{most:,} spans per answer (lower limit or spss)")
 
     # ------------------------------------------------------------------ tags
     def _tags(self, reader, search: SearchRequest, deadline) -> dict:

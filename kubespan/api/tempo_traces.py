@@ -70,13 +70,18 @@ class TraceById:
     def routes(self) -> list[Route]:
         return [Route("/api/traces/{trace_id}", self.v1), Route("/api/v2/traces/{trace_id}", self.v2)]
 
-    def _spans(self, reader, trace_id: bytes) -> list[StoredSpan]:
-        return stored_spans(reader, reader.trace_ordinals(trace_id))
+    def _spans(self, reader, trace_id: bytes) -> tuple[list[StoredSpan], bool]:
+        """The trace's stored spans, at most `max_answer_spans` (the first ones in arrival order), and
+        whether it had more."""
+        ordinals = reader.trace_ordinals(trace_id)
+        most = self.ctx.settings.max_answer_spans
+        cut = len(ordinals) > most
+        return stored_spans(reader, sorted(ordinals)[:most] if cut else ordinals), cut
 
     def v1(self, req: ApiRequest) -> Reply:
         trace_id = parse_trace_id(req.match["trace_id"])
         check_trace_range(req)
-        spans = self._spans(self.ctx.reader(), trace_id)
+        spans, _ = self._spans(self.ctx.reader(), trace_id)
         if not spans:
             return Reply(404, b"", "")
         resource_spans = group_spans(spans)
@@ -91,7 +96,7 @@ class TraceById:
         self.ctx.check_query_params(req)
         options = filter_options(req) if text else None
         reader = self.ctx.reader()
-        spans = self._spans(reader, trace_id)
+        spans, cut = self._spans(reader, trace_id)
         partial = False
         if text and spans:
             kept = self._filtered(reader, text, spans, options)
@@ -99,14 +104,18 @@ class TraceById:
             spans = kept
         elif text:
             self._query(text)  # a bad filter is a 400 even for an unknown trace
+        if cut:
+            partial, message = True, f"Trace exceeds max size: only its first {len(spans):,} spans are returned"
+        else:
+            message = PARTIAL_MESSAGE
         resource_spans = group_spans(spans)
         if wants_protobuf(req):
-            return Reply(200, _v2_protobuf(resource_spans, partial), PROTOBUF)
+            return Reply(200, _v2_protobuf(resource_spans, partial, message), PROTOBUF)
         body: dict = {"trace": {"resourceSpans": resource_spans_json(resource_spans)} if spans else {},
                       "metrics": {}}
         if partial:
             body["status"] = "PARTIAL"
-            body["message"] = PARTIAL_MESSAGE
+            body["message"] = message
         return json_reply(body)
 
     def _query(self, text: str):
@@ -179,13 +188,13 @@ def _depth(req: ApiRequest, name: str, default: int) -> int:
     return value
 
 
-def _v2_protobuf(resource_spans: list, partial: bool) -> bytes:
+def _v2_protobuf(resource_spans: list, partial: bool, message: str = "") -> bytes:
     """`tempopb.TraceByIDResponse`: trace (1) = `Trace{resourceSpans (1)}`, status (3) = PARTIAL."""
     trace = traces_data(resource_spans)
     out = b"\x0a" + _varint(len(trace)) + trace
     if partial:
-        message = PARTIAL_MESSAGE.encode()
-        out += b"\x18\x01" + b"\x22" + _varint(len(message)) + message
+        text = (message or PARTIAL_MESSAGE).encode()
+        out += b"\x18\x01" + b"\x22" + _varint(len(text)) + text
     return out
 
 

@@ -149,3 +149,19 @@ def test_an_exposed_api_without_auth_is_loud(store):
         assert any("without TLS" in w for w in guarded.warnings)
     finally:
         guarded.stop()
+
+
+def test_answers_are_bounded_in_spans(store):
+    from tests.support.k8s_fixture import BLOG_TRACE_ID as blog
+
+    api = start_api(store, max_answer_spans=5)
+    try:
+        status, _, body = api.get("/api/search", {"q": "{ }", "limit": "3"})
+        assert status == 413 and b"search answer too large: 8 spans in 3 traces; at most 5" in body
+        status, _, body = api.get(f"/api/v2/traces/{blog}")
+        answer = __import__("json").loads(body)
+        spans = [s for rs in answer["trace"]["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+        assert status == 200 and answer["status"] == "PARTIAL" and len(spans) == 5
+        assert answer["message"].startswith("Trace exceeds max size")
+    finally:
+        api.stop()
