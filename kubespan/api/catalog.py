@@ -60,22 +60,61 @@ def span_keys(snap, ordinals: npt.NDArray[np.int64]) -> set[str]:
     return snap.index.keys_of(present)
 
 
-def key_values(snap, key: str, scope: str, ordinals: npt.NDArray[np.int64] | None, limit: int = 0) -> set:
-    """Typed values of `key` on the spans at `ordinals` (span attributes) or their resources."""
-    ids = np.array(snap.index.ids_of_key(key, snap.n_attributes), np.int64)
+def present_ids(snap, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The attribute `ids` that at least one live span carries. Whole chunks are answered from their
+    sorted attribute index (the one equality queries build and keep), so a key's few values cost a
+    binary search per chunk instead of a pass over every attribute of every span."""
     if not len(ids):
-        return set()
-    found: list[int] = []
-    if scope in ("span", "any"):
-        found += ids[np.isin(ids, span_attribute_ids(snap, ordinals))].tolist()
-    if scope in ("resource", "any"):
-        found += sorted(set(ids.tolist()) & resource_attribute_ids(snap, live_scopes(snap, ordinals)))
-    out = set()
-    for a in found:
-        attribute = snap.attributes[a]
-        value = typed(attribute.type, attribute.value)
-        if value is not None:
-            out.add(value)
+        return ids
+    ids = np.unique(ids)
+    found = np.zeros(len(ids), bool)
+    for chunk, i in snap.live_slices():
+        todo = ~found
+        if not todo.any():
+            break
+        wanted = ids[todo]
+        order = chunk.attr_order() if i == 0 else None
+        if order is not None:
+            flat = chunk.attr_flat
+            at = np.searchsorted(flat, wanted, sorter=order)
+            hit = at < len(flat)
+            hit[hit] = flat[order[at[hit]]] == wanted[hit]
+        else:
+            hit = np.isin(wanted, chunk.attr_flat[chunk.attr_off[i]:])
+        found[np.flatnonzero(todo)[hit]] = True
+    return ids[found]
+
+
+MAX_VALUE_BYTES = 1_000_000
+"""Tempo's `max_bytes_per_tag_values_query`: a tag-values answer stops growing past this much text."""
+
+
+def key_values(snap, key: str, scope: str, ordinals: npt.NDArray[np.int64] | None, limit: int = 0) -> set:
+    """Typed values of `key` on the spans at `ordinals` (all live spans if None; span attributes) or on
+    their resources; newest values first, at most `limit` (0: no count limit) and `MAX_VALUE_BYTES`."""
+    ids = np.array(snap.index.ids_of_key(key, snap.n_attributes), np.int64)[::-1]
+    out: set = set()
+    if not len(ids):
+        return out
+    resource_ids = resource_attribute_ids(snap, live_scopes(snap, ordinals)) if scope in ("resource", "any") else set()
+    span_ids = span_attribute_ids(snap, ordinals) if ordinals is not None and scope in ("span", "any") else None
+    size, batch, first = 0, max(256, 4 * limit), 0
+    while first < len(ids):
+        part = ids[first:first + batch]
+        first += batch
+        found = set(part[np.isin(part, list(resource_ids))].tolist()) if resource_ids else set()
+        if scope in ("span", "any"):
+            present = present_ids(snap, part) if span_ids is None else part[np.isin(part, span_ids)]
+            found.update(present.tolist())
+        for a in sorted(found, reverse=True):
+            attribute = snap.attributes[a]
+            value = typed(attribute.type, attribute.value)
+            if value is not None and value not in out:
+                out.add(value)
+                size += len(str(value[1])) + 24
+                if (limit and len(out) >= limit) or size >= MAX_VALUE_BYTES:
+                    return out
+        batch = min(batch * 2, 65_536)
     return out
 
 

@@ -148,7 +148,7 @@ class Tags:
         if tag == "name":
             texts = catalog.span_names(snap, subset)
         else:
-            texts = {_text(v) for v in self._attribute_values(reader, subset, "any", tag)}
+            texts = {_text(v) for v in self._attribute_values(reader, subset, "any", tag, limit)}
         values = sorted(texts)[:limit or None]
         return json_reply({"tagValues": values, "metrics": {"inspectedBytes": "0"}})
 
@@ -165,7 +165,8 @@ class Tags:
         if scope == "intrinsic":
             values = self._intrinsic_values(snap, subset, key)
         else:
-            for value in sorted(self._attribute_values(reader, subset, scope, key), key=lambda v: (v[0], str(v[1]))):
+            for value in sorted(self._attribute_values(reader, subset, scope, key, limit),
+                                key=lambda v: (v[0], str(v[1]))):
                 values.append(value_json(value))
         return json_reply({"tagValues": values[:limit or None], "metrics": {"inspectedBytes": "0"}})
 
@@ -177,17 +178,11 @@ class Tags:
             except GoSyntaxError as exc:
                 raise ApiError(400, f"invalid {name}: {exc}") from None
 
-    def _attribute_values(self, reader, subset, scope: str, key: str) -> set[TypedValue]:
+    def _attribute_values(self, reader, subset, scope: str, key: str, limit: int = 0) -> set[TypedValue]:
         snap = reader.snap
         out: set[TypedValue] = set()
         if scope in ("span", "resource", "any"):
-            if subset is None:  # the store's own tally over every live span
-                for value in reader.tag_values(key, None if scope == "any" else scope, limit=1 << 30):
-                    typed = catalog.typed(value.type, value.value)
-                    if typed is not None:
-                        out.add(typed)
-            else:
-                out |= catalog.key_values(snap, key, scope, subset)
+            out |= catalog.key_values(snap, key, scope, subset, limit)
         if scope in ("event", "link"):
             extras = self.extra.extras(snap, subset)
             out |= (extras.event if scope == "event" else extras.link).get(key, set())
