@@ -136,9 +136,9 @@ def _protobuf(url: str) -> float:
     return time.perf_counter() - began
 
 
-def _start_serve(preload: int) -> tuple[subprocess.Popen, str, str]:
+def _start_serve(preload: int, extra: list[str]) -> tuple[subprocess.Popen, str, str]:
     command = [sys.executable, "-m", "kubespan", "serve", "--grpc", "127.0.0.1:0", "--http", "off", "--api",
-               "127.0.0.1:0", "--max-spans", str(max(preload, 1_000_000))]
+               "127.0.0.1:0", "--max-spans", str(max(preload, 1_000_000)), *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     grpc_address = api_address = ""
     for line in process.stderr:
@@ -186,7 +186,7 @@ def preload(address: str, payloads: list[bytes], spans_per: int, total: int) -> 
 def ingest_once(variant: str, payloads: list[bytes], spans_per: int, args) -> dict:
     from bench_ingest import client, stop_server
 
-    process, grpc_address, url = _start_serve(args.preload)
+    process, grpc_address, url = _start_serve(args.preload, args.serve_args.split())
     queue = multiprocessing.Queue()
     if args.preload:
         preload(grpc_address, payloads, spans_per, args.preload)
@@ -253,6 +253,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=512, help="spans per request (default 512)")
     parser.add_argument("--preload", type=int, default=1_000_000, help="spans stored before ingest is timed")
     parser.add_argument("--api-max-queries", type=int, default=4, help="worst-query clients (default 4)")
+    parser.add_argument("--serve-args", default="", help="more options for kubespan serve, e.g. '--api-cpu-share 0.2'")
     args = parser.parse_args()
     if args.what in ("latency", "all"):
         print("\n".join(latency(args)))

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from kubespan.api.throttle import checkpoint
 from kubespan.otlp.wire import split_spans
 
 EXTRA_SCAN_SPANS = 200_000
@@ -100,6 +101,7 @@ def key_values(snap, key: str, scope: str, ordinals: npt.NDArray[np.int64] | Non
     span_ids = span_attribute_ids(snap, ordinals) if ordinals is not None and scope in ("span", "any") else None
     size, batch, first = 0, max(256, 4 * limit), 0
     while first < len(ids):
+        checkpoint()
         part = ids[first:first + batch]
         first += batch
         found = set(part[np.isin(part, list(resource_ids))].tolist()) if resource_ids else set()
@@ -201,6 +203,7 @@ class ExtraCatalog:
         budget = EXTRA_SCAN_SPANS
         pairs = list(positions_of(snap, ordinals))
         for chunk, where in reversed(pairs):
+            checkpoint()
             if budget <= 0:
                 break
             if ordinals is None and where[0] == 0:

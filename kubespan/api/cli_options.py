@@ -7,6 +7,7 @@ import math
 
 from kubespan.api.settings import (
     DEFAULT_API,
+    DEFAULT_CPU_SHARE,
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_QUERY_BYTES,
     DEFAULT_QUERY_TIMEOUT_S,
@@ -45,6 +46,16 @@ def _count(value: str) -> int:
     return number
 
 
+def _share(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a fraction of a core, got {value!r}") from None
+    if not math.isfinite(number) or not 0 <= number <= 64:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (cores), got {value}")
+    return number
+
+
 def add_api_options(parser: argparse.ArgumentParser, default: str | None = DEFAULT_API) -> None:
     group = parser.add_argument_group("query API (Tempo's HTTP API and Jaeger's query API)")
     group.add_argument("--api", type=_address, default=argparse.SUPPRESS, metavar="HOST:PORT",
@@ -54,6 +65,9 @@ def add_api_options(parser: argparse.ArgumentParser, default: str | None = DEFAU
                        help="stop a query after this long and answer 504 (default %(default)g)")
     group.add_argument("--api-max-queries", type=_count, default=DEFAULT_MAX_CONCURRENT, metavar="N",
                        help="queries running at once; more wait briefly, then get 429 (default %(default)s)")
+    group.add_argument("--api-cpu-share", type=_share, default=DEFAULT_CPU_SHARE, metavar="FRACTION",
+                       help="while spans arrive, all API queries together use at most this much of one core on "
+                            "average, so ingestion never starves; 0 for no limit (default %(default)s)")
     group.add_argument("--max-query-bytes", type=_count, default=DEFAULT_MAX_QUERY_BYTES, metavar="N",
                        help="longest TraceQL query accepted, in bytes (default %(default)s, as Tempo)")
     parser.set_defaults(api_default=default)
@@ -65,4 +79,5 @@ def api_settings(args: argparse.Namespace) -> ApiSettings:
     return ApiSettings(address=address, explicit=explicit,
                        query_timeout_s=getattr(args, "query_timeout", DEFAULT_QUERY_TIMEOUT_S),
                        max_concurrent=getattr(args, "api_max_queries", DEFAULT_MAX_CONCURRENT),
-                       max_query_bytes=getattr(args, "max_query_bytes", DEFAULT_MAX_QUERY_BYTES))
+                       max_query_bytes=getattr(args, "max_query_bytes", DEFAULT_MAX_QUERY_BYTES),
+                       cpu_share=getattr(args, "api_cpu_share", DEFAULT_CPU_SHARE))

@@ -26,7 +26,7 @@ from kubespan.stats import Counters
 def build_routes(ctx: ApiContext) -> list[Route]:
     routes = probes.routes()
     for part in (Search(ctx), TraceById(ctx), Tags(ctx), Metrics(ctx), Jaeger(ctx)):
-        routes += part.routes()
+        routes += [Route(r.path, ctx.guarded(r.handler), r.query) for r in part.routes()]
     return routes
 
 

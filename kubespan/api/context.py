@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from kubespan.api.responses import ApiError
+from kubespan.api import throttle
+from kubespan.api.responses import ApiError, Reply
 from kubespan.api.settings import ApiSettings
 from kubespan.query import Query, QuerySyntaxError, compile_query
 from kubespan.query.limits import Deadline, QueryCounters, QueryLimits, QueryStopped, QueryTooLong
@@ -17,6 +18,25 @@ class ApiContext:
     settings: ApiSettings
     counters: Counters
     query_counters: QueryCounters | None = None
+    budget: throttle.CpuBudget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = throttle.CpuBudget(self.settings.cpu_share, self.settings.cpu_burst_s,
+                                         throttle.IngestWatch(self.counters))
+
+    def guarded(self, handler):
+        """`handler` run as one query: one deadline (bound to the thread, charging the CPU budget) for all
+        it does, and a query stopped anywhere answered with its status (504 past the timeout)."""
+
+        def run(request) -> Reply:
+            try:
+                return handler(request)
+            except QueryStopped as exc:
+                raise self.stopped(exc) from None
+            finally:
+                throttle.bind(None)
+
+        return run
 
     def reader(self):
         return self.store.reader()
@@ -25,7 +45,13 @@ class ApiContext:
         return QueryLimits(timeout_s=self.settings.query_timeout_s, max_length=self.settings.max_query_bytes)
 
     def deadline(self) -> Deadline:
-        return self.limits().deadline()
+        """This query's deadline (made on first use, then the same for the rest of the request)."""
+        deadline = throttle.current()
+        if deadline is None:
+            limits = self.limits()
+            deadline = throttle.BudgetedDeadline(limits.timeout_s, limits.max_memory_bytes, self.budget)
+            throttle.bind(deadline)
+        return deadline
 
     def compile(self, text: str, prefix: str = "invalid TraceQL query: ") -> Query:
         """`text` compiled, or a 400 worded like Tempo's parse errors (`… at line 1, col N: …`)."""

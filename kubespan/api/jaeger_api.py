@@ -21,7 +21,8 @@ from kubespan.api.context import ApiContext
 from kubespan.api.gotext import GoSyntaxError, parse_duration, parse_int
 from kubespan.api.responses import ApiError, Reply, json_reply
 from kubespan.api.server import ApiRequest, Route
-from kubespan.api.source import stored_spans, trace_facts
+from kubespan.api.source import column_at, stored_spans, trace_facts
+from kubespan.api.throttle import checkpoint
 from kubespan.api.tempo_traces import parse_trace_id
 from kubespan.encode.otlp_json import encode_request_json
 from kubespan.query.limits import QueryStopped
@@ -193,9 +194,8 @@ class Jaeger:
             raise self.ctx.stopped(exc) from None
         if not len(ordinals):
             return np.zeros(0, np.int64)
-        at = ordinals - snap.floor
-        start, end = snap.column("start")[at], snap.column("end")[at]
-        keep = np.ones(len(at), bool)
+        start, end = column_at(snap, "start", ordinals), column_at(snap, "end", ordinals)
+        keep = np.ones(len(ordinals), bool)
         if params["start"] is not None:
             keep &= start >= params["start"]
         if params["end"] is not None:
@@ -204,7 +204,7 @@ class Jaeger:
             keep &= end - start >= params["minDuration"]
         if params["maxDuration"]:
             keep &= end - start <= params["maxDuration"]
-        rows = np.unique(snap.column("trace")[at[keep]]).astype(np.int64)
+        rows = np.unique(column_at(snap, "trace", ordinals[keep])).astype(np.int64)
         if not len(rows):
             return rows
         starts = snap.trace_start[rows]
@@ -262,6 +262,7 @@ def traces_of(reader, rows: np.ndarray) -> list[list]:
     facts = trace_facts(reader, np.asarray(rows, np.int64))
     out = []
     for row in rows.tolist():
+        checkpoint()
         ranked = facts[row].ranked(facts[row].order)
         by_ordinal = {s.ordinal: s for s in stored_spans(reader, ranked)}
         out.append([by_ordinal[o] for o in ranked if o in by_ordinal])

@@ -22,6 +22,9 @@ MAX_SPSS = 100
 MAX_SEARCH_RANGE_S = 168 * 3600
 """Tempo's `max_duration` of a search, tag or trace-by-id time range."""
 RETRY_AFTER_S = 1
+DEFAULT_CPU_SHARE = 0.1
+"""Of one core, what all API queries together may use on average (kubespan.api.throttle)."""
+DEFAULT_CPU_BURST_S = 0.5
 DEFAULT_MAX_ANSWER_SPANS = 100_000
 """Spans one answer may carry (search spansets, a trace by id): bounds a query's memory and the
 work it serializes; a search over it is refused (413), a bigger trace comes back cut (PARTIAL)."""
@@ -39,3 +42,5 @@ class ApiSettings:
     queue_wait_s: float = DEFAULT_QUEUE_WAIT_S
     max_query_bytes: int = DEFAULT_MAX_QUERY_BYTES
     max_answer_spans: int = DEFAULT_MAX_ANSWER_SPANS
+    cpu_share: float = DEFAULT_CPU_SHARE  # 0: no budget
+    cpu_burst_s: float = DEFAULT_CPU_BURST_S

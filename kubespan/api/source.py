@@ -16,6 +16,7 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from kubespan.api.throttle import checkpoint
 from kubespan.api.tempo_json import StoredSpan
 from kubespan.otlp.wire import split_spans
 
@@ -42,7 +43,9 @@ def stored_spans(reader, ordinals: Iterable[int]) -> list[StoredSpan]:
         chunk = chunks[chunk_key]
         raw = split_spans(chunk.raw_parts[part])
         first = int(chunk.raw_part_first[part])
-        for ordinal, i in items:
+        for count, (ordinal, i) in enumerate(items):
+            if count % 256 == 255:
+                checkpoint()
             scope_id = int(chunk.scope[i])
             entry = snap.scopes[scope_id]
             if scope_id not in scopes:
@@ -56,8 +59,16 @@ def stored_spans(reader, ordinals: Iterable[int]) -> list[StoredSpan]:
     return out
 
 
-def trace_ordinals(reader, trace_id: bytes) -> list[int]:
-    return reader.trace_ordinals(trace_id)
+def column_at(snap, name: str, ordinals: npt.NDArray[np.int64]) -> npt.NDArray:
+    """Column `name` at `ordinals` (ascending), gathered chunk by chunk: no copy of the whole column."""
+    parts = []
+    for chunk, _ in snap.live_slices():
+        lo, hi = np.searchsorted(ordinals, [chunk.base, chunk.stop])
+        if hi > lo:
+            parts.append(getattr(chunk, name)[ordinals[lo:hi] - chunk.base])
+    if not parts:
+        return np.zeros(0, np.int32 if name == "trace" else np.int64)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 @dataclass(slots=True)
@@ -111,7 +122,9 @@ def trace_facts(reader, rows: npt.NDArray[np.int64]) -> dict[int, TraceFacts]:
     starts = np.concatenate(([0], bounds))
     stops = np.concatenate((bounds, [len(c["trace"])]))
     services, names, ids = snap.services, snap.names, snap.trace_ids
-    for a, b in zip(starts.tolist(), stops.tolist()):
+    for count, (a, b) in enumerate(zip(starts.tolist(), stops.tolist())):
+        if count % 64 == 63:
+            checkpoint()
         row = int(c["trace"][a])
         roots = np.flatnonzero(c["parent"][a:b] == 0)
         root = a + int(roots[0]) if len(roots) else None

@@ -134,8 +134,11 @@ def traces_data(resource_spans: list[ResourceSpans]) -> bytes:
 
 
 def resource_spans_json(resource_spans: list[ResourceSpans]) -> list[dict]:
+    from kubespan.api.throttle import checkpoint
+
     out = []
     for rs in resource_spans:
+        checkpoint()
         obj = go_numbers(MessageToDict(rs))
         obj.setdefault("resource", {})
         for ss in obj.get("scopeSpans", []):

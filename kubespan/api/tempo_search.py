@@ -20,7 +20,8 @@ from kubespan.api.search_params import SearchRequest, parse_search
 from kubespan.api.search_shape import Wanted, referenced, spanset_json, trace_json
 from kubespan.api.server import ApiRequest, Route
 from kubespan.api.settings import DEFAULT_SPSS
-from kubespan.api.source import stored_spans, trace_facts
+from kubespan.api.source import column_at, stored_spans, trace_facts
+from kubespan.api.throttle import checkpoint
 from kubespan.query.limits import QueryStopped
 
 _SUBSTRING = {"service.name": "resource.service.name", "name": "name"}
@@ -67,7 +68,7 @@ class Search:
     def _traceql(self, reader, search: SearchRequest, matched: npt.NDArray[np.int64], wanted: list[Wanted],
                  deadline) -> dict:
         snap = reader.snap
-        rows = snap.column("trace")[matched - snap.floor] if len(matched) else np.zeros(0, np.int32)
+        rows = column_at(snap, "trace", matched)
         chosen = self._choose(reader, np.unique(rows), search, durations=False)
         order = np.argsort(rows, kind="stable")
         sorted_rows, sorted_matched = rows[order], matched[order]
@@ -81,7 +82,9 @@ class Search:
                   for row, a, b in zip(chosen.tolist(), lo.tolist(), hi.tolist())}
         stored = {s.ordinal: s for s in stored_spans(reader, [o for ordinals in picked.values() for o in ordinals])}
         traces = []
-        for row, a, b in zip(chosen.tolist(), lo.tolist(), hi.tolist()):
+        for count, (row, a, b) in enumerate(zip(chosen.tolist(), lo.tolist(), hi.tolist())):
+            if count % 64 == 63:
+                checkpoint()
             spans = [stored[o] for o in picked[row] if o in stored]
             traces.append(trace_json(facts[row], [spanset_json(spans, b - a, wanted, [])]))
         return {"traces": traces}
@@ -149,19 +152,17 @@ class Search:
 
     def _rows(self, reader, text: str, deadline) -> npt.NDArray[np.int32]:
         ordinals = reader.search(self.ctx.compile(text), deadline)
-        snap = reader.snap
-        return np.unique(snap.column("trace")[ordinals - snap.floor]) if len(ordinals) else np.zeros(0, np.int32)
+        return np.unique(column_at(reader.snap, "trace", ordinals))
 
     def _generic_rows(self, reader, conditions: list[tuple[str, str]], deadline) -> npt.NDArray[np.int32]:
         """Traces where one resource (its attributes or its spans') satisfies every condition."""
         snap = reader.snap
-        trace_col, scope_col = snap.column("trace"), snap.column("scope")
         pairs: set[tuple[int, int]] | None = None
         for key, value in conditions:
             query = self.ctx.compile(f"{{ .{_quoted_name(key)} = {traceql_string(value)} }}")
-            ordinals = reader.search(query, deadline) - snap.floor
-            resources = snap.scope_resource[scope_col[ordinals]]
-            found = set(zip(trace_col[ordinals].tolist(), resources.tolist()))
+            ordinals = reader.search(query, deadline)
+            resources = snap.scope_resource[column_at(snap, "scope", ordinals)]
+            found = set(zip(column_at(snap, "trace", ordinals).tolist(), resources.tolist()))
             pairs = found if pairs is None else pairs & found
             if not pairs:
                 break

@@ -1,0 +1,100 @@
+"""A CPU budget for API queries, so that no query, however heavy, starves ingestion.
+
+All queries together may use `share` of one core on average (a token bucket of CPU seconds, refilled
+at `share` per second of wall time, holding at most `burst` seconds). Each query's worker thread charges
+the CPU time it used at every checkpoint: the engine's deadline checks (per chunk of spans) and the API's
+own loops (`checkpoint()`). A query over budget sleeps there, which releases the GIL to the receivers;
+a query that cannot finish within `--query-timeout` at that pace gets its 504. Interactive use (a few
+queries per click) stays within the burst and is not slowed; while no spans arrive, nothing is.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from kubespan.query.limits import Deadline
+
+_local = threading.local()
+
+
+class CpuBudget:
+    """The token bucket shared by every API query."""
+
+    def __init__(self, share: float, burst: float = 0.5, active=lambda: True) -> None:
+        self.share = share
+        self.burst = burst
+        self.active = active  # only while spans are arriving is there anything to protect
+        self._tokens = burst
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+        self.slept_s = 0.0
+
+    def charge(self, cpu_seconds: float, deadline: Deadline | None = None) -> None:
+        """Debit `cpu_seconds`; sleep until the bucket is no longer in debt (or the deadline is near)."""
+        if self.share <= 0 or not self.active():
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.share) - cpu_seconds
+            self._last = now
+            debt = -self._tokens
+        if debt > 0:
+            wait = debt / self.share
+            if deadline is not None and deadline.expires is not None:
+                wait = min(wait, max(0.0, deadline.expires - time.monotonic()))
+            if wait > 0:
+                self.slept_s += wait
+                time.sleep(wait)
+
+
+class BudgetedDeadline(Deadline):
+    """A query's deadline that also charges its thread's CPU time to the API's budget at every check."""
+
+    __slots__ = ("budget", "_cpu")
+
+    def __init__(self, timeout_s: float | None, max_memory_bytes: int | None, budget: CpuBudget) -> None:
+        super().__init__(timeout_s, max_memory_bytes=max_memory_bytes)
+        self.budget = budget
+        self._cpu = time.thread_time()
+
+    def check(self) -> None:
+        super().check()
+        now = time.thread_time()
+        used, self._cpu = now - self._cpu, now
+        if used > 0:
+            self.budget.charge(used, self)
+            self._cpu = time.thread_time()
+        super().check()
+
+
+class IngestWatch:
+    """True while spans arrived within the last `window_s` (reads a counter, cheaply)."""
+
+    def __init__(self, counters, name: str = "received_spans", window_s: float = 1.0) -> None:
+        self.counters, self.name, self.window_s = counters, name, window_s
+        self._seen = counters.get(name)
+        self._changed = float("-inf")
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        value = self.counters.get(self.name)
+        if value != self._seen:
+            self._seen, self._changed = value, now
+        return now - self._changed <= self.window_s
+
+
+def bind(deadline: Deadline | None) -> None:
+    """Make `deadline` this thread's current one (the server does, around each query)."""
+    _local.deadline = deadline
+
+
+def current() -> Deadline | None:
+    return getattr(_local, "deadline", None)
+
+
+def checkpoint() -> None:
+    """Charge the CPU used so far and honour the deadline: call in loops over many spans or traces."""
+    deadline = current()
+    if deadline is not None:
+        deadline.check()
