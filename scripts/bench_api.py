@@ -14,8 +14,9 @@ Targets (README): search equality `limit=20` ≤ 50 ms, trace by id ≤ 10 ms, t
 `--clients` gRPC clients for `--seconds` (scripts/bench_ingest.py's clients and data) in three ways:
 nobody querying (the baseline), a client searching every 100 ms, and `--api-max-queries` clients
 running the worst query the limits allow back to back (`{ }` with `limit=33333` and `spss=3`: the
-newest traces, as many spans as one answer may carry, 100,000, decoded and serialized). Rounds interleave the variants; medians and
-ratios to the baseline are printed. Target: polling ≥ 0.9× the baseline (and the worst query too).
+newest traces, as many spans as one answer may carry, 100,000, decoded and serialized). Rounds
+interleave the variants; medians and ratios to the baseline are printed. Target: polling ≥ 0.9× the
+baseline (and the worst query too). `--serve-args '--api-cpu-share 0'` measures without the budget.
 """
 
 from __future__ import annotations

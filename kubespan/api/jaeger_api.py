@@ -22,8 +22,8 @@ from kubespan.api.gotext import GoSyntaxError, parse_duration, parse_int
 from kubespan.api.responses import ApiError, Reply, json_reply
 from kubespan.api.server import ApiRequest, Route
 from kubespan.api.source import column_at, stored_spans, trace_facts
-from kubespan.api.throttle import checkpoint
 from kubespan.api.tempo_traces import parse_trace_id
+from kubespan.api.throttle import checkpoint
 from kubespan.encode.otlp_json import encode_request_json
 from kubespan.query.limits import QueryStopped
 

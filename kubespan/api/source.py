@@ -16,8 +16,8 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from kubespan.api.throttle import checkpoint
 from kubespan.api.tempo_json import StoredSpan
+from kubespan.api.throttle import checkpoint
 from kubespan.otlp.wire import split_spans
 
 ERROR = 2

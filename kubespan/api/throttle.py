@@ -51,7 +51,7 @@ class CpuBudget:
 class BudgetedDeadline(Deadline):
     """A query's deadline that also charges its thread's CPU time to the API's budget at every check."""
 
-    __slots__ = ("budget", "_cpu")
+    __slots__ = ("_cpu", "budget")
 
     def __init__(self, timeout_s: float | None, max_memory_bytes: int | None, budget: CpuBudget) -> None:
         super().__init__(timeout_s, max_memory_bytes=max_memory_bytes)
