@@ -188,9 +188,12 @@ def ingest_once(variant: str, payloads: list[bytes], spans_per: int, args) -> di
     from bench_ingest import client, stop_server
 
     process, grpc_address, url = _start_serve(args.preload, args.serve_args.split())
-    queue = multiprocessing.Queue()
+    queue = multiprocessing.get_context("spawn").Queue()
+    spawn = multiprocessing.get_context("spawn")  # no gRPC state is ever forked
     if args.preload:
-        preload(grpc_address, payloads, spans_per, args.preload)
+        filler = spawn.Process(target=preload, args=(grpc_address, payloads, spans_per, args.preload))
+        filler.start()
+        filler.join()
     queriers = []
     if variant == "poll":
         queriers = [Querier(url, {"q": POLL, "limit": "20"}, 0.1)]
@@ -198,7 +201,7 @@ def ingest_once(variant: str, payloads: list[bytes], spans_per: int, args) -> di
         queriers = [Querier(url, WORST, 0) for _ in range(args.api_max_queries)]
     for querier in queriers:
         querier.start()
-    clients = [multiprocessing.Process(target=client, args=(grpc_address, payloads, spans_per, args.seconds, False,
+    clients = [spawn.Process(target=client, args=(grpc_address, payloads, spans_per, args.seconds, False,
                                                             queue, None)) for _ in range(args.clients)]
     began = time.perf_counter()
     for worker in clients:
