@@ -10,11 +10,12 @@ from kubespan.api.settings import ApiSettings
 from kubespan.query import Query, QuerySyntaxError, compile_query
 from kubespan.query.limits import Deadline, QueryCounters, QueryLimits, QueryStopped, QueryTooLong
 from kubespan.stats import Counters
+from kubespan.store import SpanStore, StoreReader
 
 
 @dataclass
 class ApiContext:
-    store: object  # kubespan.store.SpanStore: `reader()` gives a StoreReader over a snapshot taken now
+    store: SpanStore  # `reader()` gives a StoreReader over a snapshot taken now
     settings: ApiSettings
     counters: Counters
     query_counters: QueryCounters | None = None
@@ -38,7 +39,7 @@ class ApiContext:
 
         return run
 
-    def reader(self):
+    def reader(self) -> StoreReader:
         return self.store.reader()
 
     def limits(self) -> QueryLimits:

@@ -176,19 +176,19 @@ class Jaeger:
 
     def _find(self, reader, params: dict) -> np.ndarray:
         """Trace rows with one span meeting every condition, newest first, at most `limit`."""
-        terms = []
+        terms: list[str | None] = []
         if params["service"]:
             terms.append(f"resource.service.name={_shorthand_string(params['service'])}")
         if params["operation"]:
             terms.append(f"name={_shorthand_string(params['operation'])}")
         for key, value in params["tags"].items():
             terms.append(_tag_term(key, value))
-        terms = [t for t in terms if t is not None]
-        if NEVER in terms:
+        good = [t for t in terms if t is not None]
+        if NEVER in good:
             return np.zeros(0, np.int64)
         snap = reader.snap
         try:
-            query = self.ctx.compile(" ".join(terms), "") if terms else None
+            query = self.ctx.compile(" ".join(good), "") if good else None
             ordinals = reader.search(query, self.ctx.deadline())
         except QueryStopped as exc:
             raise self.ctx.stopped(exc) from None

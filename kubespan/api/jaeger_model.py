@@ -133,7 +133,7 @@ def span_json(stored: StoredSpan, process_id: str) -> dict:
             fields.append(_string("event", event.name))
         fields += [_tag(kv.key, kv.value) for kv in sorted(event.attributes, key=lambda kv: kv.key)]
         logs.append({"timestamp": event.time_unix_nano // 1000, "fields": fields})
-    out = {"traceID": trace_id, "spanID": span_id_text(span.span_id)}
+    out: dict[str, object] = {"traceID": trace_id, "spanID": span_id_text(span.span_id)}
     if span.flags:
         out["flags"] = span.flags
     out.update({"operationName": span.name, "references": references,

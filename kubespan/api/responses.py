@@ -21,10 +21,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, message)
-
-
 @dataclass(slots=True)
 class Reply:
     status: int

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kubespan.api.gotext import format_duration
 from kubespan.api.source import TraceFacts
 from kubespan.api.tempo_json import StoredSpan, any_value_json
 
@@ -47,8 +46,9 @@ def referenced(node: Any) -> list[Wanted]:
         if not dataclasses.is_dataclass(value) or isinstance(value, type):
             return
         names = {f.name for f in dataclasses.fields(value)}
-        if {"kind", "scope", "key"} <= names and isinstance(value.kind, str):
-            wanted = _wanted(value.kind, value.scope, value.key)
+        kind = getattr(value, "kind", None)
+        if {"kind", "scope", "key"} <= names and isinstance(kind, str):
+            wanted = _wanted(kind, getattr(value, "scope"), getattr(value, "key"))  # noqa: B009
             if wanted is not None and wanted not in out:
                 out.append(wanted)
             return
@@ -123,11 +123,6 @@ def _any_json(value: Any) -> dict:
     from kubespan.api.tempo_json import go_numbers
 
     return go_numbers(MessageToDict(value))
-
-
-def duration_text(ns: int) -> dict:
-    """A duration attribute as Tempo writes it (Go's `Duration.String`)."""
-    return {"stringValue": format_duration(ns)}
 
 
 def trace_json(facts: TraceFacts, spansets: list[dict] | None) -> dict:

@@ -82,19 +82,19 @@ class ApiServer:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> str:
         """Bind and serve on a background thread; return the bound `host:port` (OSError if it cannot bind)."""
-        self._loop = asyncio.new_event_loop()
+        self._loop = loop = asyncio.new_event_loop()
         started = threading.Event()
         result: dict[str, object] = {}
 
         def run() -> None:
-            asyncio.set_event_loop(self._loop)
+            asyncio.set_event_loop(loop)
             try:
-                result["address"] = self._loop.run_until_complete(self._serve())
+                result["address"] = loop.run_until_complete(self._serve())
             except BaseException as exc:  # noqa: BLE001 - surfaced to the caller of start()
                 result["error"] = exc
             started.set()
             if "error" not in result:
-                self._loop.run_forever()
+                loop.run_forever()
 
         self._thread = threading.Thread(target=run, name="api-http", daemon=True)
         self._thread.start()

@@ -19,6 +19,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from kubespan.api.tempo_json import StoredSpan
 from kubespan.api.throttle import checkpoint
 from kubespan.otlp.wire import split_spans
+from kubespan.store.chunk import Chunk
 
 ERROR = 2
 
@@ -27,7 +28,7 @@ def stored_spans(reader, ordinals: Iterable[int]) -> list[StoredSpan]:
     """The spans at `ordinals` (evicted ones skipped) with their resource and scope, in ordinal order."""
     snap = reader.snap
     by_part: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    chunks: dict[int, object] = {}
+    chunks: dict[int, Chunk] = {}
     for ordinal in sorted({int(o) for o in ordinals}):
         found = snap.locate(ordinal)
         if found is None:

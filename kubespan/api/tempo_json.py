@@ -86,7 +86,8 @@ def as_tempo_span(span: Span) -> Span:
 
 def jaeger_sorted(span: Span) -> Span:
     """`span` as Jaeger's adjusters leave it: attributes by key, events by name (and theirs by key)."""
-    for holder in [span, *span.events, *span.links]:
+    holders: list[Span | Span.Event | Span.Link] = [span, *span.events, *span.links]
+    for holder in holders:
         ordered = sorted(holder.attributes, key=lambda kv: kv.key)
         copies = [type(kv)() for kv in ordered]
         for new, old in zip(copies, ordered):
@@ -94,11 +95,11 @@ def jaeger_sorted(span: Span) -> Span:
         del holder.attributes[:]
         holder.attributes.extend(copies)
     events = sorted(span.events, key=lambda e: e.name)
-    copies = [type(e)() for e in events]
-    for new, old in zip(copies, events):
-        new.CopyFrom(old)
+    event_copies = [Span.Event() for _ in events]
+    for new_event, old_event in zip(event_copies, events):
+        new_event.CopyFrom(old_event)
     del span.events[:]
-    span.events.extend(copies)
+    span.events.extend(event_copies)
     return span
 
 

@@ -170,7 +170,7 @@ class Search:
 
     # ------------------------------------------------------------------ selection
     def _choose(self, reader, rows: npt.NDArray, search: SearchRequest, *, durations: bool,
-                roots: list[tuple[str, str]] = ()) -> npt.NDArray[np.int64]:
+                roots: list[tuple[str, str]] | None = None) -> npt.NDArray[np.int64]:
         """The traces to answer: in the window, within the durations (tag search), newest first, `limit`."""
         return choose_traces(reader, np.asarray(rows, np.int64), search.start, search.end, search.limit,
                              (search.min_duration_ms, search.max_duration_ms) if durations else (0, 0),

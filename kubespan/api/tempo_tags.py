@@ -105,7 +105,7 @@ class Tags:
         scopes = catalog.live_scopes(snap, subset)
         if subset is None and ("span" in wanted or "resource" in wanted):
             out.update((name, set(keys)) for name, keys in reader.tag_names().items())
-        elif "span" in wanted:
+        elif "span" in wanted and subset is not None:
             out["span"] = catalog.span_keys(snap, subset)
         if "resource" in wanted and subset is not None:
             out["resource"] = {snap.attributes[a].key for a in catalog.resource_attribute_ids(snap, scopes)}
@@ -243,7 +243,7 @@ def parse_identifier(tag: str) -> tuple[str, str]:
     if match:
         name = match.group(2) if match.group(2) is not None else match.group(3)
         return match.group(1) or "any", name.replace('\\"', '"').replace("\\\\", "\\")
-    word = _IDENT.match(tag).group(0) or tag[:1]
+    word = _IDENT.match(tag).group(0) or tag[:1]  # type: ignore[union-attr]  # matches "" at least
     raise ApiError(400, f"please provide a valid tagName: failed to parse identifier {tag}: parse error at line 1, "
                         f"col 2: unknown identifier: {word}")
 
@@ -274,7 +274,9 @@ def salvage_query(ctx: ApiContext, text: str):
 
 
 def _split_outside_quotes(text: str, sep: str) -> list[str]:
-    parts, current, quoted, i = [], [], False, 0
+    parts: list[str] = []
+    current: list[str] = []
+    quoted, i = False, 0
     while i < len(text):
         c = text[i]
         if c == '"' and (i == 0 or text[i - 1] != "\\"):

@@ -98,7 +98,7 @@ class TraceById:
         reader = self.ctx.reader()
         spans, cut = self._spans(reader, trace_id)
         partial = False
-        if text and spans:
+        if text and spans and options is not None:
             kept = self._filtered(reader, text, spans, options)
             partial = len(kept) < len(spans)
             spans = kept

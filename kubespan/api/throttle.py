@@ -28,7 +28,6 @@ class CpuBudget:
         self._tokens = burst
         self._last = time.monotonic()
         self._lock = threading.Lock()
-        self.slept_s = 0.0
 
     def charge(self, cpu_seconds: float, deadline: Deadline | None = None) -> None:
         """Debit `cpu_seconds`; sleep until the bucket is no longer in debt (or the deadline is near)."""
@@ -44,7 +43,6 @@ class CpuBudget:
             if deadline is not None and deadline.expires is not None:
                 wait = min(wait, max(0.0, deadline.expires - time.monotonic()))
             if wait > 0:
-                self.slept_s += wait
                 time.sleep(wait)
 
 

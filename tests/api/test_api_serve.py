@@ -23,7 +23,7 @@ WALKTHROUGH_Q = '{ resource.service.name = "kubelet" && name = "syncPod" && span
 
 
 def _api_address(serve: ServeProcess) -> str:
-    line = serve.wait_stderr(lambda l: "query API (Tempo, Jaeger) listening on" in l)
+    line = serve.wait_stderr(lambda line: "query API (Tempo, Jaeger) listening on" in line)
     return re.search(r"listening on (\S+)", line).group(1)
 
 
@@ -77,7 +77,7 @@ def test_requests_and_errors_are_in_the_stats_line(served):
     assert get(url + "/api/search", {"q": "{ nope"})[0] == 400
     serve.process.send_signal(__import__("signal").SIGTERM)
     serve.process.wait(timeout=30)
-    counters = json.loads(serve.wait_stderr(lambda l: l.startswith("{")))
+    counters = json.loads(serve.wait_stderr(lambda line: line.startswith("{")))
     assert counters["api_requests"] >= 10 and counters["api_errors"] >= 1
 
 

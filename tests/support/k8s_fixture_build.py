@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from kubespan.k8s.demo import DemoCluster, apiserver_instance_id, kv
 from kubespan.encode.otlp_json import encode_request_json
+from kubespan.k8s.demo import DemoCluster, apiserver_instance_id, kv
 from tests.support.k8s_fixture import BLOG_TRACE_ID, FIXTURE_START_NS, NOOP_TRACE_ID
 
 NODE_127 = "k3d-tracingcluster-server-0"
