@@ -64,7 +64,7 @@ def parse_duration(text: str) -> int:
     """`time.ParseDuration`: nanoseconds from `1h2m3.5s`, `-1.5ms`, `300us`, `0`."""
     original, s = text, text
     negative = False
-    if s[:1] in "+-":
+    if s and s[0] in "+-":
         negative, s = s[0] == "-", s[1:]
     if s == "0":
         return 0

@@ -219,7 +219,9 @@ class Jaeger:
             lookback = parse_int(req.get("lookback") or "") if req.get("lookback") else DEFAULT_DEPENDENCY_LOOKBACK_MS
         except GoSyntaxError as exc:
             raise jaeger_error(400, f"unable to parse param 'lookback': {exc}") from None
-        links = dependency_links(self.ctx.reader(), (end_ms - lookback) * 1_000_000, end_ms * 1_000_000)
+        from kubespan.metrics.live import live_metrics
+
+        links = live_metrics(self.ctx.store).dependencies(end_ms, lookback)
         service = req.get("service")
         if service:
             links = [d for d in links if service in (d["parent"], d["child"])]
@@ -306,35 +308,3 @@ def _v3_result(traces: list) -> Reply:
         request.resource_spans.extend(group_spans(spans, jaeger=True))
     body = '{"result":' + encode_request_json(request) + "}"
     return Reply(200, body.encode(), "application/json")
-
-
-def dependency_links(reader, start_ns: int, end_ns: int) -> list[dict]:
-    """Jaeger's memory store: per parent→child service pair (same service included), the child spans
-    whose parent is stored, over the traces whose spans lie in [start, end]."""
-    snap = reader.snap
-    if not len(snap):
-        return []
-    trace = snap.column("trace").astype(np.int64)
-    span_id, parent = snap.column("span_id"), snap.column("parent_id")
-    scope_service = snap.resource_service[snap.scope_resource]
-    service = scope_service[snap.column("scope")]
-    start, end = snap.column("start"), snap.column("end")
-    rows = np.unique(trace[(start <= end_ns) & (end >= start_ns)])
-    inside = np.isin(trace, rows)
-    key = span_id ^ (trace.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-    order = np.argsort(key)
-    sorted_key = key[order]
-    child = np.flatnonzero(inside & (parent != 0))
-    wanted = parent[child] ^ (trace[child].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-    at = np.searchsorted(sorted_key, wanted)
-    at[at >= len(sorted_key)] = 0
-    found = order[at]
-    ok = (sorted_key[np.minimum(at, len(sorted_key) - 1)] == wanted) & (trace[found] == trace[child]) & \
-         (span_id[found] == parent[child])
-    pairs = np.stack([service[found[ok]], service[child[ok]]], axis=1) if ok.any() else np.zeros((0, 2), np.int64)
-    links = []
-    if len(pairs):
-        unique, counts = np.unique(pairs, axis=0, return_counts=True)
-        for (p, c), n in zip(unique.tolist(), counts.tolist()):
-            links.append({"parent": snap.services[p], "child": snap.services[c], "callCount": int(n)})
-    return links

@@ -59,7 +59,7 @@ def parse_search(req: ApiRequest) -> SearchRequest:
                 out.tags[key] = value
     for name in ("minDuration", "maxDuration"):
         text = req.get(name)
-        if text is None:
+        if not text:  # Tempo's extractQueryParam: an empty value is no value
             continue
         try:
             ms = max(0, parse_duration(text) // 1_000_000) & 0xFFFFFFFF

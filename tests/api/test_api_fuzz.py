@@ -3,6 +3,7 @@ traceback, and the server keeps serving."""
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 
 import pytest
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 
 from tests.support.api_server import fixture_store, start_api
 
+EXAMPLES = int(os.environ.get("KUBESPAN_FUZZ_EXAMPLES", "150"))
+"""Requests per run (random each run; `KUBESPAN_FUZZ_EXAMPLES=4000` for a longer search)."""
 PATHS = ["/api/search", "/api/traces/{id}", "/api/v2/traces/{id}", "/api/search/tags", "/api/v2/search/tags",
          "/api/search/tag/{tag}/values", "/api/v2/search/tag/{tag}/values", "/api/metrics/query_range",
          "/api/metrics/query", "/api/services", "/api/services/{tag}/operations", "/api/operations", "/api/traces",
@@ -35,7 +38,7 @@ def api():
     running.stop()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(PATHS), piece=TEXT, params=st.lists(st.tuples(st.sampled_from(PARAMS), TEXT), max_size=5))
 def test_no_request_gets_a_server_error_or_a_traceback(api, path, piece, params):
     quoted = urllib.parse.quote(piece, safe="") or "x"

@@ -12,7 +12,7 @@ from typing import Any
 
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
-_PARSE_ERROR = re.compile(r"^(invalid TraceQL (?:query|filter): parse error at line 1, col \d+:)")
+_PARSE_ERROR = re.compile(r"^((?:invalid TraceQL (?:query|filter): )?parse error at line 1, col \d+:)")
 
 
 def drop_metrics(value: Any) -> Any:
@@ -49,7 +49,7 @@ def canonical_tags(body: dict) -> dict:
 
 
 def parse_error_prefix(text: str) -> str | None:
-    """`invalid TraceQL query: parse error at line 1, col N:` of a parse error, or None."""
+    """`[invalid TraceQL query: ]parse error at line 1, col N:` of a parse error (search, metrics), or None."""
     match = _PARSE_ERROR.match(text)
     return match.group(1) if match else None
 
