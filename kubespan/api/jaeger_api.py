@@ -163,7 +163,8 @@ class Jaeger:
         except GoSyntaxError as exc:
             raise jaeger_error(400, str(exc)) from None
         if out["limit"] <= 0:
-            raise jaeger_error(500, "search depth must be greater than 0 and less than max traces")
+            # Jaeger's memory store says this with a 500; it is the request's fault, so 400 here
+            raise jaeger_error(400, "search depth must be greater than 0 and less than max traces")
         for name in ("minDuration", "maxDuration"):
             text = req.get(name) or ""
             try:
