@@ -8,7 +8,7 @@ from typing import Iterable
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from kubespan.encode.debugtext.go_json import go_json
-from kubespan.encode.debugtext.nested import Push, push_items, write_nested
+from kubespan.encode.debugtext.nested import Item, Push, push_items, write_nested
 from kubespan.encode.debugtext.scalars import base64_text, format_double, format_double_legacy
 from kubespan.encode.inert import escape_keeping_lines as inert
 
@@ -74,8 +74,14 @@ def _legacy_render(v: AnyValue, push: Push) -> str:
 
 
 def _legacy_text(root: AnyValue) -> str:
-    """v0.54 ``attributeValueToString`` (iterative over nested slices)."""
+    """v0.54 ``attributeValueToString`` (iterative over nested slices; anything else directly)."""
+    if root.WhichOneof("value") != "array_value":
+        return _legacy_render(root, _nothing_follows)
     return write_nested(root, _legacy_render) or ""
+
+
+def _nothing_follows(item: Item) -> None:
+    raise AssertionError("only a slice has items to push")
 
 
 def value_to_string(v: AnyValue, *, legacy: bool = False) -> str:
