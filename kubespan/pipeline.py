@@ -113,6 +113,7 @@ class Pipeline:
     def consume(self, batch: TraceBatch) -> None:
         """Run processors and hand the batch to every consumer, or refuse it whole."""
         with self._lock:
+            batch = self.table.rebase(batch)  # decoded before the store compacted the table: ids moved
             self._refuse_if_full(batch)
             self.counters.add("received_requests", 1)
             self.counters.add("received_spans", batch.span_count)

@@ -8,11 +8,17 @@ table's `decode`, kubespan.otlp.attributes.decode_key_value), which also validat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from array import array
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence, overload
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from kubespan.model.batch import TraceBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +178,36 @@ class AttributeTable:
         return list(map(self.storage.intern, raws))
 
     def compact(self, keep: Any) -> None:
-        """Keep only the ids in `keep` (ascending), renumbered 0, 1, ... in a new generation."""
+        """Keep only the ids in `keep` (ascending), renumbered 0, 1, ... in a new generation.
+
+        Call it where no batch is being handed on (the pipeline's lock): batches decoded before
+        it carry the old generation and must be `rebase`d.
+        """
         self.storage = self.storage.compacted(keep)
         self.generation += 1
+
+    def translate(self, ids: Sequence[int], storage: AttributeStorage) -> list[int]:
+        """Ids of `storage` (an older generation) as ids of the current one, interned again by their bytes."""
+        current = self.storage
+        if storage is current:
+            return list(ids)
+        new = {old: current.intern(storage.raw(old)) for old in set(ids)}
+        return [new[old] for old in ids]
+
+    def rebase(self, batch: TraceBatch) -> TraceBatch:
+        """`batch` with its attribute ids in the current generation (itself when they are)."""
+        from kubespan.model.batch import SpanColumns, TraceBatch
+
+        storage = batch.storage
+        if storage is None or storage is self.storage:
+            return batch
+        ids = np.asarray(batch.spans.packed().attribute_ids)
+        distinct, inverse = np.unique(ids, return_inverse=True)
+        moved = np.array(self.translate(distinct.tolist(), storage), np.int32)[inverse]
+        packed = dataclasses.replace(batch.spans.packed(), attribute_ids=moved.astype(np.int32))
+        resources = [dataclasses.replace(r, attribute_ids=self.translate(r.attribute_ids, storage))
+                     for r in batch.resources]
+        spans = SpanColumns(batch.spans.request, packed=packed)
+        moved_batch = TraceBatch(batch.raw, resources, batch.scopes, spans, batch.resource_spans_count, self.storage)
+        moved_batch.encoded = batch.encoded
+        return moved_batch

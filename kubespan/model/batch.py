@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate
-from typing import Any, Generic, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Sequence, TypeVar, overload
 
 import numpy as np
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -18,6 +18,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from kubespan.model.packed import PackedSpans
+
+if TYPE_CHECKING:
+    from kubespan.model.attributes import AttributeStorage
 
 MAX_REJECT_REASONS = 3
 """How many distinct rejection reasons one `partial_success.error_message` lists."""
@@ -172,7 +175,7 @@ class SpanBlobs:
 class TraceBatch:
     """One accepted export request: its wire bytes, and columns for the index."""
 
-    __slots__ = ("raw", "resources", "scopes", "spans", "resource_spans_count", "encoded", "generation", "__dict__")
+    __slots__ = ("raw", "resources", "scopes", "spans", "resource_spans_count", "encoded", "storage", "__dict__")
 
     def __init__(
         self,
@@ -181,15 +184,16 @@ class TraceBatch:
         scopes: list[ScopeInfo],
         spans: SpanColumns,
         resource_spans_count: int,
-        generation: int = 0,
+        storage: AttributeStorage | None = None,
     ) -> None:
         self.raw = raw
         self.resources = resources
         self.scopes = scopes
         self.spans = spans
         self.resource_spans_count = resource_spans_count
-        self.generation = generation
-        """The `AttributeTable.generation` its attribute ids (spans' and resources') belong to."""
+        self.storage = storage
+        """The attribute-table generation its attribute ids (spans' and resources') are ids in (None: the
+        current one); `AttributeTable.rebase` moves a batch decoded before a compaction into the new one."""
         self.encoded: dict[str, SpanBlobs] = {}
         """Encodings of every span made where the batch was decoded, by encoder name: a decode
         worker writes each span's OTLP/JSON line while it has the request at hand

@@ -18,7 +18,16 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from kubespan.encode.inert import quoted
-from kubespan.model import AttributeTable, PackedSpans, Rejections, ResourceInfo, ScopeInfo, SpanColumns, TraceBatch
+from kubespan.model import (
+    AttributeStorage,
+    AttributeTable,
+    PackedSpans,
+    Rejections,
+    ResourceInfo,
+    ScopeInfo,
+    SpanColumns,
+    TraceBatch,
+)
 from kubespan.otlp import compiled as _compiled
 from kubespan.otlp.attributes import InvalidAttribute, decode_key_value
 from kubespan.otlp.select import rebuild_request
@@ -47,25 +56,25 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
         view = WireRequest.FromString(raw)
     except DecodeError as exc:
         raise UndecodableRequest(_parse_failure("ExportTraceServiceRequest", exc)) from None
-    generation = table.generation
-    resources, scopes = _resources_and_scopes(view, table)
+    storage = table.storage  # one generation throughout, named on the batch
+    resources, scopes = _resources_and_scopes(view, storage)
     resource_spans_count = len(view.resource_spans)
-    columns = _compiled_columns(raw, table) if compiled else None
+    columns = _compiled_columns(raw, storage) if compiled else None
     if columns is not None:
-        return TraceBatch(raw, resources, scopes, columns, resource_spans_count, generation), Rejections()
+        return TraceBatch(raw, resources, scopes, columns, resource_spans_count, storage), Rejections()
     rows: list[tuple[Any, ...]] = []
     rejections = Rejections()
     keep: list[bool] = []
     spans = (scope_spans.spans for resource_spans in view.resource_spans for scope_spans in resource_spans.scope_spans)
     for scope, scope_spans in enumerate(spans):
-        _decode_spans(scope_spans, scope, table, rows, rejections, keep)
+        _decode_spans(scope_spans, scope, storage, rows, rejections, keep)
     if rejections.count:
         raw, resource_spans_count = rebuild_request(view, keep)
-    batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count, generation)
+    batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count, storage)
     return batch, rejections
 
 
-def _resources_and_scopes(view: Any, table: AttributeTable) -> tuple[list[ResourceInfo], list[ScopeInfo]]:
+def _resources_and_scopes(view: Any, table: AttributeStorage) -> tuple[list[ResourceInfo], list[ScopeInfo]]:
     resources: list[ResourceInfo] = []
     scopes: list[ScopeInfo] = []
     for resource_spans in view.resource_spans:
@@ -77,14 +86,13 @@ def _resources_and_scopes(view: Any, table: AttributeTable) -> tuple[list[Resour
     return resources, scopes
 
 
-def _compiled_columns(raw: bytes, table: AttributeTable) -> SpanColumns | None:
+def _compiled_columns(raw: bytes, store: AttributeStorage) -> SpanColumns | None:
     """The columns from the compiled walk, or None when it is absent or the request unusual.
 
     Unusual means a span to reject, an attribute to refuse, or wire contents the walk
     leaves to protobuf (groups, known fields with other wire types): the accessor path
     below decides those, so both paths accept and read exactly the same.
     """
-    store = table.storage
     if _compiled.span_arrays is None or _compiled.AttributeStore is None or not isinstance(
             store, _compiled.AttributeStore):
         return None
@@ -139,7 +147,7 @@ def _parse_failure(what: str, exc: DecodeError) -> str:
     return f"proto: cannot parse {what}: {reason[:1].lower()}{reason[1:]}"
 
 
-def _decode_resource(raw: bytes, schema_url: str, table: AttributeTable) -> ResourceInfo:
+def _decode_resource(raw: bytes, schema_url: str, table: AttributeStorage) -> ResourceInfo:
     try:
         resource = Resource.FromString(raw)
     except DecodeError as exc:
@@ -172,7 +180,7 @@ def _decode_scope(resource: int, raw: bytes, schema_url: str) -> ScopeInfo:
 def _decode_spans(
     spans: Sequence[Any],
     scope: int,
-    table: AttributeTable,
+    table: AttributeStorage,
     rows: list[tuple[Any, ...]],
     rejections: Rejections,
     keep: list[bool],
@@ -180,7 +188,9 @@ def _decode_spans(
     """Append a row per valid span of one ScopeSpans to `rows`; count the others."""
     if not spans:
         return
-    intern_all = table.intern_all
+    def intern_all(raws: Sequence[bytes]) -> list[int]:
+        return list(map(table.intern, raws))
+
     first = len(rows)  # rows has one entry per kept span, keep one per span
     try:  # optimistic: read every span once, then check the ids of the rows at C speed
         rows.extend(
@@ -201,7 +211,7 @@ def _decode_spans(
         reason = _id_problem(span)
         if reason is None:
             try:
-                attribute_ids = table.intern_all(span.attributes)
+                attribute_ids = intern_all(span.attributes)
             except InvalidAttribute as exc:
                 reason = f"span {quoted(span.name)}: {exc}"
         if reason is not None:

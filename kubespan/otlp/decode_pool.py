@@ -27,7 +27,7 @@ import sys
 import threading
 from array import array
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -125,7 +125,7 @@ class _Worker:
         child.close()
         self.pid = self._process.pid
         self._socket = parent
-        self._in_flight: collections.deque[tuple[Decoded, bytes]] = collections.deque()
+        self._in_flight: collections.deque[tuple[Decoded, bytes, _IdMap]] = collections.deque()
         self._send_lock = threading.Lock()
         self._remap = _IdMap(self.pool.table)
         self.alive = True
@@ -139,8 +139,13 @@ class _Worker:
         with self._send_lock:
             if not self.alive:
                 raise WorkerGone("worker stopped")
-            self._in_flight.append((future, raw))
+            reset = self._remap.storage is not self.pool.table.storage  # the table was compacted
+            if reset:
+                self._remap = _IdMap(self.pool.table)
+            self._in_flight.append((future, raw, self._remap))
             try:
+                if reset:
+                    send_frame(self._socket, b"", _RESET)  # the worker starts a new table too
                 send_frame(self._socket, raw)
             except OSError:
                 pass  # the reader sees the worker go and fails every request in flight
@@ -158,10 +163,10 @@ class _Worker:
     def _read_answers(self) -> None:
         try:
             while True:
-                answer = recv_frame(self._socket)
-                future, raw = self._in_flight.popleft()
+                answer = recv_frame(self._socket).payload
+                future, raw, remap = self._in_flight.popleft()
                 try:
-                    future.set_result(self._batch(answer, raw))
+                    future.set_result(self._batch(answer, raw, remap))
                 except UndecodableRequest as exc:
                     future.set_exception(exc)
                 except Exception:
@@ -171,18 +176,18 @@ class _Worker:
             pass
         self._gone()
 
-    def _batch(self, answer: bytes | bytearray, raw: bytes) -> tuple[TraceBatch, Rejections]:
+    def _batch(self, answer: bytes | bytearray, raw: bytes, remap: _IdMap) -> tuple[TraceBatch, Rejections]:
         new_raws, kind, payload = pickle.loads(answer)
-        self._remap.learn(new_raws)
+        remap.learn(new_raws)
         if kind == _UNDECODABLE:
             raise UndecodableRequest(payload)
-        return self._remap.batch(payload, raw)
+        return remap.batch(payload, raw)
 
     def _gone(self) -> None:
         with self._send_lock:
             was_alive = self.alive
             self.alive = False
-            failed = [future for future, _ in self._in_flight]
+            failed = [future for future, _, _ in self._in_flight]
             self._in_flight.clear()
         for future in failed:
             future.set_exception(WorkerGone("decode worker exited"))
@@ -202,15 +207,15 @@ class _Worker:
 
 
 class _IdMap:
-    """A worker's attribute ids in the main process's table."""
+    """A worker's attribute ids as ids of one generation of the main process's table."""
 
     def __init__(self, table: AttributeTable) -> None:
-        self.table = table
+        self.storage = table.storage
         self._ids = array("i")  # worker id → main id; grows in place, read through numpy
 
     def learn(self, new_raws: list[bytes]) -> None:
         """Intern the attributes the worker met first, in the order it numbered them."""
-        self._ids.extend(self.table.intern(attribute) for attribute in new_raws)
+        self._ids.extend(self.storage.intern(attribute) for attribute in new_raws)
 
     def batch(self, payload: tuple[Any, ...], raw: bytes) -> tuple[TraceBatch, Rejections]:
         resources, scopes, arrays, count, reasons, rebuilt, rs_count, lines = payload
@@ -220,8 +225,7 @@ class _IdMap:
         resources = [ResourceInfo(service, [self._ids[i] for i in local], r_raw, url)
                      for service, local, r_raw, url in resources]
         scopes = [ScopeInfo(*scope) for scope in scopes]
-        batch = TraceBatch(rebuilt if rebuilt is not None else raw, resources, scopes, spans, rs_count,
-                           self.table.generation)
+        batch = TraceBatch(rebuilt if rebuilt is not None else raw, resources, scopes, spans, rs_count, self.storage)
         if lines is not None:
             batch.encoded[SPAN_LINES] = lines
         return batch, Rejections(count, reasons)
@@ -284,26 +288,36 @@ def serve_worker(fd: int, lines: bool) -> None:
     worker = _WorkerTable(lines)
     while True:
         try:
-            raw = bytes(recv_frame(connection))
+            frame = recv_frame(connection)
         except (EOFError, OSError):
             return
-        send_frame(connection, _answer(raw, worker))
+        if frame.kind == _RESET:
+            worker = _WorkerTable(lines)
+        else:
+            send_frame(connection, _answer(bytes(frame.payload), worker))
 
 
 # ---------------------------------------------------------------- framing
-_LENGTH = struct.Struct("!Q")
+_HEADER = struct.Struct("!BQ")
+_REQUEST, _RESET = 0, 1
+"""Frame kinds from the pool: a request to decode, or "start a new table" (the main table was compacted)."""
 
 
-def send_frame(sock: socket.socket, payload: bytes) -> None:
-    """One message: its length, then its bytes (no copy of the payload)."""
-    sock.sendall(_LENGTH.pack(len(payload)))
+class Frame(NamedTuple):
+    kind: int
+    payload: bytearray
+
+
+def send_frame(sock: socket.socket, payload: bytes, kind: int = _REQUEST) -> None:
+    """One message: its kind and length, then its bytes (no copy of the payload)."""
+    sock.sendall(_HEADER.pack(kind, len(payload)))
     sock.sendall(payload)
 
 
-def recv_frame(sock: socket.socket) -> bytearray:
+def recv_frame(sock: socket.socket) -> Frame:
     """The next message, read straight into its buffer."""
-    (length,) = _LENGTH.unpack(_recv_exactly(sock, _LENGTH.size))
-    return _recv_exactly(sock, length)
+    kind, length = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
+    return Frame(kind, _recv_exactly(sock, length))
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytearray:

@@ -83,6 +83,7 @@ class ProbabilisticSampler:
         self._prefix = struct.pack("<I", seed & 0xFFFFFFFF)
         self._priority_ids: dict[int, bool | None] = {}
         self._scanned = 0
+        self._storage: object = None
 
     def keep_trace(self, trace_id: bytes) -> bool:
         if self.rate == 0 or not any(trace_id):
@@ -120,9 +121,10 @@ class ProbabilisticSampler:
     def _scan_priority_ids(self) -> dict[int, bool | None]:
         """Ids of interned `sampling.priority` attributes, updated as the table grows."""
         attributes = self.table.attributes
-        if len(attributes) < self._scanned:  # the table was cleared
+        if attributes is not self._storage:  # another generation of the table (compacted): other ids
             self._priority_ids.clear()
             self._scanned = 0
+            self._storage = attributes
         for attribute_id in range(self._scanned, len(attributes)):
             attribute = attributes[attribute_id]
             if attribute.key == PRIORITY_KEY:

@@ -40,12 +40,12 @@ class Memo:
     LIMIT = 1 << 20
 
     def __init__(self) -> None:
-        self.table: AttributeTable | None = None
+        self.storage: object = None
         self.results: dict[int, dict[int, int]] = {}
 
     def for_table(self, table: AttributeTable) -> "Memo":
-        if table is not self.table:
-            self.table, self.results = table, {}
+        if table.storage is not self.storage:  # another table, or this one compacted: other ids
+            self.storage, self.results = table.storage, {}
         return self
 
     def codes(self, node) -> dict[int, int]:

@@ -25,16 +25,16 @@ class Chunk:
     trace: np.ndarray  # int32, index in the trace table
     span_id: np.ndarray  # uint64, big-endian value of the 8 id bytes
     parent_id: np.ndarray  # uint64, 0 = no parent
-    name: np.ndarray  # int32, id in the names table
-    scope: np.ndarray  # int32, global scope id (→ resource → service)
-    kind: np.ndarray  # int32
-    status: np.ndarray  # int32
+    name: np.ndarray  # id in the names table (int16 or int32: the narrowest holding the chunk's ids)
+    scope: np.ndarray  # global scope id (→ resource → service), int16 or int32
+    kind: np.ndarray  # int8 or int32 (the wire's int32, unknown values included)
+    status: np.ndarray  # int8 or int32
     start: np.ndarray  # int64 unix ns
     end: np.ndarray  # int64 unix ns
     attr_flat: np.ndarray  # int32 attribute ids of all spans
-    attr_off: np.ndarray  # int64[n+1] offsets into attr_flat
+    attr_off: np.ndarray  # [n+1] offsets into attr_flat, int32 (int64 past 2**31)
     event_flat: np.ndarray  # int32 event-name ids
-    event_off: np.ndarray  # int64[n+1]
+    event_off: np.ndarray  # [n+1], int32 (int64 past 2**31)
     raw_parts: list[bytes]  # the export requests the spans came in (small ones concatenated)
     raw_part_first: np.ndarray  # int64[parts+1] index of the first span of each request blob
     attr_perm: np.ndarray | None = None  # int32 argsort of attr_flat, built by the first query
@@ -74,15 +74,20 @@ class Chunk:
         return split_spans(self.raw_parts[part])[i - int(self.raw_part_first[part]) + skip]
 
 
-def _offsets(lengths: list[int]) -> np.ndarray:
-    off = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=off[1:])
-    return off
-
-
 def _ids(blob: bytes) -> np.ndarray:
     """Ids packed end to end (8 bytes each) as uint64 values, big-endian as on the wire."""
     return np.frombuffer(blob, ">u8").astype(np.uint64)
+
+
+def narrowest(values: np.ndarray, small: type[np.signedinteger[Any]]) -> np.ndarray:
+    """`values` as `small` integers when they all fit (a chunk of k8s spans: kinds 0-5, a few hundred names),
+    else unchanged. Chunks merged later take the wider type of the two."""
+    if not len(values):
+        return values.astype(small)
+    limits = np.iinfo(small)
+    if limits.min <= int(values.min()) and int(values.max()) <= limits.max:
+        return values.astype(small)
+    return values
 
 
 def build_chunk(base: int, spans: PackedSpans, request: bytes, trace: np.ndarray, names: np.ndarray,
@@ -94,16 +99,16 @@ def build_chunk(base: int, spans: PackedSpans, request: bytes, trace: np.ndarray
         trace=trace,
         span_id=_ids(spans.span_id),
         parent_id=_ids(spans.parent_id),
-        name=names,
-        scope=scope,
-        kind=spans.kind,
-        status=spans.status,
+        name=narrowest(names, np.int16),
+        scope=narrowest(scope, np.int16),
+        kind=narrowest(spans.kind, np.int8),
+        status=narrowest(spans.status, np.int8),
         start=spans.start.view(np.int64),  # unix ns; values past 2**63 wrap
         end=spans.end.view(np.int64),
         attr_flat=spans.attribute_ids,
-        attr_off=spans.attribute_offsets.astype(np.int64),
+        attr_off=spans.attribute_offsets,
         event_flat=events,
-        event_off=spans.event_offsets.astype(np.int64),
+        event_off=spans.event_offsets,
         raw_parts=[request],
         raw_part_first=np.array([0, n], np.int64),
     )
@@ -131,12 +136,14 @@ def live_tail(chunk: Chunk, floor: int) -> Chunk:
 
 
 def _concat_offsets(parts: list[np.ndarray]) -> np.ndarray:
-    out = [parts[0]]
-    shift = parts[0][-1]
+    """Offsets of the concatenation: int32 while they fit, int64 past 2**31."""
+    out = [parts[0].astype(np.int64)]
+    shift = int(parts[0][-1])
     for part in parts[1:]:
-        out.append(part[1:] + shift)
-        shift += part[-1]
-    return np.concatenate(out)
+        out.append(part[1:].astype(np.int64) + shift)
+        shift += int(part[-1])
+    joined = np.concatenate(out)
+    return joined.astype(np.int32) if shift <= np.iinfo(np.int32).max else joined
 
 
 def merge_chunks(chunks: list[Chunk]) -> Chunk:

@@ -37,6 +37,7 @@ class SpanStore:
             counters.gauge("evicted_spans", lambda: self.writer.evicted_spans)
             counters.gauge("traces", lambda: self.writer.live_traces)
             counters.gauge("store_memory_bytes", self.writer.locked_memory_bytes)
+            counters.gauge("store_attribute_bytes", lambda: self.table.storage.nbytes())
 
     def __len__(self) -> int:
         return len(self.writer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,12 @@ class ResourceScopes:
             found = self._resource_ids[key] = len(self.resources)
             self.resources.append(ResourceEntry(service, tuple(attribute_ids), raw, schema_url))
         return found
+
+    def renumber_attributes(self, remap: npt.NDArray[np.int32]) -> None:
+        """Attribute ids renumbered by a table compaction (new entries: snapshots keep the old ones)."""
+        self.resources = [dataclasses.replace(r, attribute_ids=tuple(remap[list(r.attribute_ids)].tolist()))
+                          for r in self.resources]
+        self._resource_ids = {(r.raw, r.schema_url, r.attribute_ids): i for i, r in enumerate(self.resources)}
 
     def intern_scope(self, resource: int, raw: bytes, schema_url: str) -> int:
         key = (resource, raw, schema_url)

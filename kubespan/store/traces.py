@@ -126,7 +126,7 @@ class TraceTable:
             self._unshare()
             self.live += added
             if first + added > len(self.start):
-                self._grow(max(1024, 2 * (first + added)))
+                self._grow(max(1024, (first + added) * 5 // 4))
             self._reset(slice(first, first + added))
         if self.live < first + added:  # some rows are dead: is one of them back?
             known = rows[rows < first]
@@ -184,7 +184,7 @@ class TraceTable:
         remap = np.zeros(max(len(self.ids), 1), np.int32)
         remap[keep] = np.arange(len(keep), dtype=np.int32)
         self.ids = self.ids.compacted(keep.astype(np.int64))
-        size = max(1024, 2 * len(keep))
+        size = max(1024, len(keep) * 5 // 4)
         for name in ("start", "end", "count", "errors", "dirty"):
             old = getattr(self, name)
             new = np.zeros(size, old.dtype)

@@ -32,6 +32,8 @@ TRIM_SPANS = 16_384
 MEMORY_SLICES = 16
 """Under `max_memory_mib`, segments are sealed at 1/16 of the budget, so evicting the oldest
 whole chunk frees memory in small steps and the store stays between ~15/16 and all of it."""
+COMPACT_ATTRIBUTES = 65_536
+"""The attribute table is considered for compaction once it has grown by this many ids."""
 
 
 class StoreWriter:
@@ -58,6 +60,10 @@ class StoreWriter:
         self._traces = TraceTable()
         self._resource_service = np.zeros(0, np.int32)
         self._scan_cache: ScanCache = {}
+        self._attributes_kept = len(table)  # ids kept by the last compaction (or there at the start)
+        self._attribute_bytes_kept = table.storage.nbytes()
+        self._evicted_at_compaction = 0
+        self.compact_attributes_min = COMPACT_ATTRIBUTES
         self._indexer: AheadIndexer | None = None
         self._listeners: list[Callable[[Chunk], None]] = []
         self._segment = max(1024, min(SEGMENT_SPANS, self.max_spans // 8))
@@ -75,11 +81,12 @@ class StoreWriter:
     # ------------------------------------------------------------------ ingest
     def consume_traces(self, batch: TraceBatch) -> None:
         """Append a batch's spans (TracesConsumer); evict the oldest spans beyond the bounds."""
-        spans = batch.spans
-        if not self.max_spans or not len(spans):
+        if not self.max_spans or not batch.span_count:
             return
-        packed = spans.packed()
         with self.lock:
+            batch = self.table.rebase(batch)  # decoded before a compaction (the pipeline rebased it already)
+            spans = batch.spans
+            packed = spans.packed()
             scope = self._scope_ids(batch)[packed.scope]
             names = np.array(self._names.intern_many(packed.names), np.int32)[packed.name]
             trace = self._traces.rows(packed.trace_id)
@@ -96,6 +103,8 @@ class StoreWriter:
             self._enforce_limits()
             if self._traces.needs_compaction(self._segment_bytes):
                 self._compact_traces()
+            if self._attributes_need_compaction():
+                self._compact_attributes()
             self.version += 1
 
     def _scope_ids(self, batch: TraceBatch) -> npt.NDArray[np.int32]:
@@ -201,15 +210,63 @@ class StoreWriter:
             return chunk
         return live_tail(chunk, self._floor)
 
+    def _attributes_need_compaction(self) -> bool:
+        """Whether enough spans were evicted since the last compaction for the attribute ids only
+        they held to be worth dropping: half the store, or a sixteenth of a memory budget."""
+        table = self.table
+        evicted = self.evicted_spans - self._evicted_at_compaction
+        if not evicted or len(table) - self._attributes_kept < self.compact_attributes_min:
+            return False
+        if evicted >= len(self) // 2:
+            return True
+        grown = table.storage.nbytes() - self._attribute_bytes_kept
+        return self.max_memory_bytes is not None and grown * MEMORY_SLICES > self.max_memory_bytes
+
+    def _compact_attributes(self) -> None:
+        """Keep only the attribute ids a stored span or resource holds, renumbered in order (new chunks;
+        readers keep their snapshot, with its own generation of the table)."""
+        table = self.table
+        floor = self._floor  # the evicted spans of a chunk must not keep their ids: copy its live tail
+        self._replace_chunks(lambda chunk: live_tail(chunk, floor) if chunk.base < floor else chunk)
+        live = np.zeros(len(table), bool)
+        for chunk in self.chunks():
+            live[chunk.attr_flat] = True
+        for resource in self._rs.resources:
+            live[list(resource.attribute_ids)] = True
+        keep = np.flatnonzero(live)
+        remap = np.full(max(len(live), 1), -1, np.int32)
+        remap[keep] = np.arange(len(keep), dtype=np.int32)
+        table.compact(keep.astype(np.int64))
+
+        def renumbered(chunk: Chunk) -> Chunk:
+            distinct = None if chunk.attr_distinct is None else remap[chunk.attr_distinct]
+            # the renumbering keeps the ids' order, so a sorted index stays sorted
+            return dataclasses.replace(chunk, attr_flat=remap[chunk.attr_flat], attr_distinct=distinct)
+
+        self._replace_chunks(renumbered)
+        if self._indexer is not None:  # a sorted index being built for a replaced chunk is lost with it
+            for chunk in self._sealed:
+                if chunk.attr_perm is None:
+                    self._indexer.submit(chunk)
+        self._rs.renumber_attributes(remap)
+        self._index = AttributeIndex(table.storage)
+        self._scan_cache = {}
+        self._attributes_kept = len(keep)
+        self._attribute_bytes_kept = table.storage.nbytes()
+        self._evicted_at_compaction = self.evicted_spans
+
+    def _replace_chunks(self, change: Callable[[Chunk], Chunk]) -> None:
+        self._sealed = [change(c) for c in self._sealed]
+        self._open = change(self._open) if self._open is not None else None
+        self._tail = [change(c) for c in self._tail]
+
     def _compact_traces(self) -> None:
         remap = self._traces.compact()
 
         def renumbered(chunk: Chunk) -> Chunk:
             return dataclasses.replace(chunk, trace=remap[chunk.trace])
 
-        self._sealed = [renumbered(c) for c in self._sealed]
-        self._open = renumbered(self._open) if self._open is not None else None
-        self._tail = [renumbered(c) for c in self._tail]
+        self._replace_chunks(renumbered)
 
     def memory_bytes(self) -> int:
         """Bytes held: every chunk with a live span (whole: memory is freed per chunk) plus the
@@ -247,6 +304,7 @@ class StoreWriter:
                 "memory_bytes": self.memory_bytes(),
                 "segments": len(self.chunks()),
                 "attributes": len(self.table),
+                "attribute_bytes": self.table.storage.nbytes(),
                 "names": len(self._names),
                 "max_spans": self.max_spans,
             }

@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
 from google.protobuf.message import DecodeError
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -150,7 +151,14 @@ def check_proto(raw: bytes) -> str:
         assert batch_.span_count + rejections.count == total
     official = check_batch_agrees(batch_, table)
     check_store_agrees(batch_, table, official)
+    check_compaction_agrees(batch_, table)
     return "partial" if rejections.count else "decoded"
+
+
+def check_compaction_agrees(batch_: TraceBatch, table: AttributeTable) -> None:
+    """After the table keeps every other id only, the batch moved into the new generation reads the same."""
+    table.compact(np.arange(0, len(table), 2, dtype=np.int64))
+    check_batch_agrees(table.rebase(batch_), table)
 
 
 # ----------------------------------------------------------------- OTLP/JSON

@@ -130,10 +130,12 @@ def test_traceql_store_matches_naive(spans, text, chunks, indexed):
 
 
 @settings(max_examples=60, deadline=None)
-@given(span_lists(), st.integers(1, 25), SHORT_TERMS)
-def test_eviction_keeps_the_newest_spans(spans, max_spans, term):
+@given(span_lists(), st.integers(1, 25), SHORT_TERMS, st.booleans())
+def test_eviction_keeps_the_newest_spans(spans, max_spans, term, compact):
+    """`compact`: the attribute table is compacted whenever half the store was evicted since the last time."""
     table = new_attribute_table()
     store = SpanStore(table, max_spans=max_spans)
+    store.writer.compact_attributes_min = 1 if compact else store.writer.compact_attributes_min
     for s in spans:
         store.consume_traces(batch([s], table))
     kept = spans[-max_spans:]
@@ -144,6 +146,11 @@ def test_eviction_keeps_the_newest_spans(spans, max_spans, term):
     naive = [first + i for i, hit in enumerate(query.match_batch(batch(kept, table), table)) if hit]
     assert store.search(query).tolist() == naive
     assert store.search().tolist() == list(range(first, len(spans)))
+    fresh_table = new_attribute_table()
+    fresh = SpanStore(fresh_table)
+    fresh.consume_traces(batch(kept, fresh_table))
+    assert [row.attributes for row in store.span_rows(range(first, len(spans)))] == [
+        row.attributes for row in fresh.span_rows(range(len(kept)))]
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,22 +1,27 @@
 /* An AttributeStore's storage: ids by KeyValue bytes, the bytes in an arena, interning (attr_store.h). */
 #include "attr_store_internal.h"
 
-int32_t *attr_find_slot(const AttrStore *s, Slice raw, uint32_t hash) {
+uint32_t *attr_find_slot(const AttrStore *s, Slice raw, uint32_t hash) {
+    uint32_t tag = HASH_TAG(hash);
     for (Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)s->mask);; i = (i + 1) & s->mask) {
-        int32_t id = s->slots[i];
-        if (id < 0)
+        uint32_t slot = s->slots[i];
+        if (slot == EMPTY)
             return &s->slots[i];
-        const Entry *e = entry_at(s, id);
-        if (e->hash == hash) {
-            Slice known = entry_bytes(s, e);
+        if (HASH_TAG(slot) == tag) {
+            Slice known = entry_bytes(s, entry_at(s, SLOT_ID(slot)));
             if (known.n == raw.n && (raw.n == 0 || memcmp(known.p, raw.p, (size_t)raw.n) == 0))
                 return &s->slots[i];
         }
     }
 }
 
+Py_ssize_t attr_find(const AttrStore *s, Slice raw) {
+    uint32_t slot = *attr_find_slot(s, raw, (uint32_t)slice_hash(raw));
+    return slot == EMPTY ? -1 : SLOT_ID(slot);
+}
+
 int attr_rehash(AttrStore *s, Py_ssize_t capacity) {
-    int32_t *slots = PyMem_Malloc((size_t)capacity * sizeof *slots);
+    uint32_t *slots = PyMem_Malloc((size_t)capacity * sizeof *slots);
     if (slots == NULL) {
         PyErr_NoMemory();
         return 0;
@@ -26,17 +31,18 @@ int attr_rehash(AttrStore *s, Py_ssize_t capacity) {
     s->slots = slots;
     s->mask = capacity - 1;
     for (Py_ssize_t id = 0; id < s->n; id++) {
-        Py_ssize_t i = (Py_ssize_t)(entry_at(s, id)->hash & (uint64_t)s->mask);
-        while (slots[i] >= 0)
+        uint32_t hash = (uint32_t)slice_hash(entry_bytes(s, entry_at(s, id)));
+        Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)s->mask);
+        while (slots[i] != EMPTY)
             i = (i + 1) & s->mask;
-        slots[i] = (int32_t)id;
+        slots[i] = HASH_TAG(hash) | (uint32_t)id;
     }
     return 1;
 }
 
 /* Room for one more id (a new page when needed) and a slot table under 2/3 full. */
 static int make_room(AttrStore *s) {
-    if (s->n >= INT32_MAX - 1) {
+    if (s->n >= MAX_IDS) {
         PyErr_SetString(PyExc_OverflowError, "too many distinct attributes");
         return 0;
     }
@@ -119,7 +125,7 @@ Py_ssize_t attr_key_id(AttrStore *s, Slice key, PyObject *text) {
 }
 
 /* Add an entry for `raw` (known to be absent); its id or -1. `decoded` is kept (a new reference). */
-Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint32_t key, PyObject *decoded) {
+Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint64_t flags, PyObject *decoded) {
     if (!make_room(s))
         return -1;
     uint64_t loc = append_bytes(s, raw);
@@ -133,31 +139,53 @@ Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint32_t key, 
         if (failed)
             return -1;
     }
-    Entry *e = entry_at(s, id);
-    e->loc = loc;
-    e->hash = hash;
-    e->key = key;
-    *attr_find_slot(s, raw, hash) = (int32_t)id;
+    *entry_at(s, id) = loc | flags;
+    *attr_find_slot(s, raw, hash) = HASH_TAG(hash) | (uint32_t)id;
     s->n++;
     return id;
 }
 
-/* The key id of an Attribute made by `decode`. */
-static Py_ssize_t decoded_key(AttrStore *s, PyObject *attribute) {
-    PyObject *key = PyObject_GetAttrString(attribute, "key");
-    if (key == NULL)
-        return -1;
+/* The key str of an Attribute made by `decode` (a new reference), or NULL with an error set. */
+static PyObject *decoded_key_text(const AttrStore *s, Py_ssize_t id) {
+    PyObject *index = PyLong_FromSsize_t(id);
+    PyObject *attribute = index == NULL ? NULL : PyDict_GetItemWithError(s->extras, index);
+    Py_XDECREF(index);
+    if (attribute == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "AttributeStore lost a decoded attribute");
+        return NULL;
+    }
+    return PyObject_GetAttrString(attribute, "key");
+}
+
+static Py_ssize_t text_key_id(const AttrStore *s, PyObject *key, int add) {
     Py_ssize_t n;
     const char *utf8 = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &n) : NULL;
-    Py_ssize_t id = -1;
-    if (utf8 != NULL) {
-        Slice slice = {(const uint8_t *)utf8, n};
-        id = attr_key_id(s, slice, key);
-    } else if (!PyErr_Occurred()) {
-        PyErr_SetString(PyExc_TypeError, "decode must return an Attribute with a str key");
+    if (utf8 == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "decode must return an Attribute with a str key");
+        return -1;
     }
-    Py_DECREF(key);
-    return id;
+    Slice slice = {(const uint8_t *)utf8, n};
+    return add ? attr_key_id((AttrStore *)s, slice, key) : slice_set_find(&s->keys, slice);
+}
+
+Py_ssize_t attr_entry_key(const AttrStore *s, Py_ssize_t id) {
+    Entry e = *entry_at(s, id);
+    Py_ssize_t found;
+    if (e & DECODED) {
+        PyObject *key = decoded_key_text(s, id);
+        if (key == NULL)
+            return -1;
+        found = text_key_id(s, key, 0);
+        Py_DECREF(key);
+    } else {
+        ScalarKV kv;
+        found = parse_scalar_kv(entry_bytes(s, &e), &kv) ? slice_set_find(&s->keys, kv.key) : -1;
+    }
+    if (found < 0 && !PyErr_Occurred())
+        PyErr_SetString(PyExc_RuntimeError, "AttributeStore holds an unreadable attribute");
+    return found;
 }
 
 Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
@@ -167,15 +195,14 @@ Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
         return -1;
     }
     uint32_t hash = (uint32_t)slice_hash(raw);
-    int32_t found = *attr_find_slot(s, raw, hash);
-    if (found >= 0)
-        return found;
+    uint32_t found = *attr_find_slot(s, raw, hash);
+    if (found != EMPTY)
+        return SLOT_ID(found);
     ScalarKV kv;
     if (parse_scalar_kv(raw, &kv)) {
-        Py_ssize_t key = attr_key_id(s, kv.key, NULL);
-        if (key < 0)
+        if (attr_key_id(s, kv.key, NULL) < 0)
             return -1;
-        return attr_add_entry(s, raw, hash, (uint32_t)key | (kv.canonical ? 0 : ODD), NULL);
+        return attr_add_entry(s, raw, hash, kv.canonical ? 0 : ODD, NULL);
     }
     PyObject *bytes = PyBytes_FromStringAndSize((const char *)(raw.p ? raw.p : (const uint8_t *)""), raw.n);
     if (bytes == NULL)
@@ -184,10 +211,12 @@ Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
     Py_DECREF(bytes);
     if (decoded == NULL)
         return -1;
-    Py_ssize_t id = *attr_find_slot(s, raw, hash);  /* `decode` ran Python code: another thread may have added it */
+    Py_ssize_t id = attr_find(s, raw);  /* `decode` ran Python code: another thread may have added it */
     if (id < 0) {
-        Py_ssize_t key = decoded_key(s, decoded);
-        id = key < 0 ? -1 : attr_add_entry(s, raw, hash, (uint32_t)key | DECODED | ODD, decoded);
+        PyObject *key = PyObject_GetAttrString(decoded, "key");
+        Py_ssize_t key_id = key == NULL ? -1 : text_key_id(s, key, 1);
+        Py_XDECREF(key);
+        id = key_id < 0 ? -1 : attr_add_entry(s, raw, hash, DECODED | ODD, decoded);
     }
     Py_DECREF(decoded);
     return id;

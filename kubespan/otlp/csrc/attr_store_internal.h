@@ -12,15 +12,20 @@
 #define PAGE_SIZE ((Py_ssize_t)1 << PAGE_BITS)
 #define BLOCK_SIZE ((size_t)1 << 20)
 #define OWN_BLOCK (BLOCK_SIZE / 8)
-#define DECODED 0x80000000u  /* the entry's Attribute was made by `decode` and is kept in `extras` */
-#define ODD 0x40000000u      /* not the canonical bytes of a scalar: equality lookups list it apart */
-#define KEY_MASK 0x3FFFFFFFu
+#define DECODED ((uint64_t)1 << 63)  /* the entry's Attribute was made by `decode` and is kept in `extras` */
+#define ODD ((uint64_t)1 << 62)      /* not the canonical bytes of a scalar: equality lookups list it apart */
+#define LOC_MASK (((uint64_t)1 << 56) - 1)
 
-typedef struct {
-    uint64_t loc;   /* block << 32 | offset of the entry's length-prefixed bytes */
-    uint32_t hash;  /* low half of slice_hash(bytes) */
-    uint32_t key;   /* key id, and the flags above */
-} Entry;
+/* An entry: block << 32 | offset of its length-prefixed bytes, and the flags above. */
+typedef uint64_t Entry;
+
+/* A slot: EMPTY, or the id in the low ID_BITS and the top bits of the bytes' hash above them, so a
+   probe rarely reads an entry's bytes for nothing. */
+#define EMPTY 0xFFFFFFFFu
+#define ID_BITS 27
+#define MAX_IDS (((Py_ssize_t)1 << ID_BITS) - 1)
+#define SLOT_ID(slot) ((Py_ssize_t)((slot) & (((uint32_t)1 << ID_BITS) - 1)))
+#define HASH_TAG(hash) ((hash) >> ID_BITS << ID_BITS)
 
 typedef struct {
     PyObject_HEAD
@@ -29,7 +34,7 @@ typedef struct {
     uint8_t **blocks;
     Py_ssize_t n_blocks, block_capacity, current;  /* current: the block being filled, -1: none */
     size_t current_used, arena_bytes;
-    int32_t *slots;  /* id per slot, -1 empty; mask + 1 slots, a power of two */
+    uint32_t *slots;  /* mask + 1 slots, a power of two */
     Py_ssize_t mask;
     SliceSet keys;
     PyObject *key_texts;  /* list: the key str by key id */
@@ -43,7 +48,8 @@ static inline Entry *entry_at(const AttrStore *s, Py_ssize_t id) {
 }
 
 static inline Slice entry_bytes(const AttrStore *s, const Entry *e) {
-    Cursor c = {s->blocks[e->loc >> 32] + (e->loc & 0xFFFFFFFFu), NULL};
+    uint64_t loc = *e & LOC_MASK;
+    Cursor c = {s->blocks[loc >> 32] + (loc & 0xFFFFFFFFu), NULL};
     c.end = c.p + 10;
     uint64_t length = 0;
     read_varint(&c, &length);  /* written by append_bytes: always well formed */
@@ -51,10 +57,15 @@ static inline Slice entry_bytes(const AttrStore *s, const Entry *e) {
     return out;
 }
 
-int32_t *attr_find_slot(const AttrStore *s, Slice raw, uint32_t hash);
+/* The slot of `raw`: its id's, or the empty one where it would go. */
+uint32_t *attr_find_slot(const AttrStore *s, Slice raw, uint32_t hash);
+/* The id of `raw`, -1 when absent. */
+Py_ssize_t attr_find(const AttrStore *s, Slice raw);
 int attr_rehash(AttrStore *s, Py_ssize_t capacity);
 Py_ssize_t attr_key_id(AttrStore *s, Slice key, PyObject *text);
-Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint32_t key, PyObject *decoded);
+/* The key id of entry `id`; -1 with an error set. */
+Py_ssize_t attr_entry_key(const AttrStore *s, Py_ssize_t id);
+Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint64_t flags, PyObject *decoded);
 void attr_free_storage(AttrStore *s);
 
 #endif

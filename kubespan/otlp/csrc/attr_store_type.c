@@ -25,22 +25,26 @@ static int store_init(PyObject *self, PyObject *args, PyObject *kwargs) {
 
 static Py_ssize_t store_length(PyObject *self) { return ((AttrStore *)self)->n; }
 
+static PyObject *decoded_attribute(const AttrStore *s, Py_ssize_t id) {
+    PyObject *index = PyLong_FromSsize_t(id);
+    PyObject *found = index == NULL ? NULL : PyDict_GetItemWithError(s->extras, index);
+    Py_XDECREF(index);
+    if (found == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_RuntimeError, "AttributeStore lost a decoded attribute");
+    return Py_XNewRef(found);
+}
+
 static PyObject *attribute(AttrStore *s, Py_ssize_t id) {
     const Entry *e = entry_at(s, id);
-    if (e->key & DECODED) {
-        PyObject *index = PyLong_FromSsize_t(id);
-        PyObject *found = index == NULL ? NULL : PyDict_GetItemWithError(s->extras, index);
-        Py_XDECREF(index);
-        if (found == NULL && !PyErr_Occurred())
-            PyErr_SetString(PyExc_RuntimeError, "AttributeStore lost a decoded attribute");
-        return Py_XNewRef(found);
-    }
+    if (*e & DECODED)
+        return decoded_attribute(s, id);
     ScalarKV kv;
-    if (!parse_scalar_kv(entry_bytes(s, e), &kv)) {
+    Py_ssize_t key;
+    if (!parse_scalar_kv(entry_bytes(s, e), &kv) || (key = slice_set_find(&s->keys, kv.key)) < 0) {
         PyErr_SetString(PyExc_RuntimeError, "AttributeStore holds an unreadable attribute");
         return NULL;
     }
-    PyObject *triple = scalar_triple(&kv, PyList_GET_ITEM(s->key_texts, e->key & KEY_MASK));
+    PyObject *triple = scalar_triple(&kv, PyList_GET_ITEM(s->key_texts, key));
     if (triple == NULL)
         return NULL;
     PyObject *made = PyObject_Call(s->factory, triple, NULL);
@@ -100,9 +104,9 @@ static PyObject *store_find(PyObject *self, PyObject *raw) {
     if (buffer_arg(raw, &view) < 0)
         return NULL;
     Slice slice = {view.buf, view.len};
-    int32_t id = *attr_find_slot(s, slice, (uint32_t)slice_hash(slice));
+    Py_ssize_t id = attr_find(s, slice);
     PyBuffer_Release(&view);
-    return PyLong_FromLong(id);
+    return PyLong_FromSsize_t(id);
 }
 
 static int id_arg(AttrStore *s, PyObject *arg, Py_ssize_t *id) {
@@ -148,8 +152,14 @@ static PyObject *store_key_column(PyObject *self, PyObject *args) {
     if (out == NULL)
         return NULL;
     int32_t *column = (int32_t *)PyBytes_AS_STRING(out);
-    for (Py_ssize_t id = start; id < end; id++)
-        column[id - start] = (int32_t)(entry_at(s, id)->key & KEY_MASK);
+    for (Py_ssize_t id = start; id < end; id++) {
+        Py_ssize_t key = attr_entry_key(s, id);
+        if (key < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        column[id - start] = (int32_t)key;
+    }
     return out;
 }
 
@@ -160,7 +170,7 @@ static PyObject *store_odd_ids(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *out = PyList_New(0);
     for (Py_ssize_t id = start; out != NULL && id < end; id++) {
-        if (entry_at(s, id)->key & ODD) {
+        if (*entry_at(s, id) & ODD) {
             PyObject *index = PyLong_FromSsize_t(id);
             if (index == NULL || PyList_Append(out, index) < 0)
                 Py_CLEAR(out);
@@ -213,23 +223,18 @@ static PyObject *store_compacted(PyObject *self, PyObject *arg) {
             break;
         }
         previous = id;
-        const Entry *e = entry_at(s, (Py_ssize_t)id);
-        Slice raw = entry_bytes(s, e);
-        PyObject *decoded = NULL, *text = PyList_GET_ITEM(s->key_texts, e->key & KEY_MASK);
+        Entry e = *entry_at(s, (Py_ssize_t)id);
+        Slice raw = entry_bytes(s, &e);
+        Py_ssize_t key = attr_entry_key(s, (Py_ssize_t)id);
+        PyObject *decoded = NULL, *text = key < 0 ? NULL : PyList_GET_ITEM(s->key_texts, key);
         Py_ssize_t n;
-        const char *utf8 = PyUnicode_AsUTF8AndSize(text, &n);
-        Slice key = {(const uint8_t *)utf8, n};
-        Py_ssize_t new_key = utf8 == NULL ? -1 : attr_key_id(t, key, text);
-        if (new_key >= 0 && (e->key & DECODED)) {
-            PyObject *index = PyLong_FromLongLong(id);
-            decoded = index == NULL ? NULL : PyDict_GetItemWithError(s->extras, index);
-            Py_XDECREF(index);
-            if (decoded == NULL && !PyErr_Occurred())
-                PyErr_SetString(PyExc_RuntimeError, "AttributeStore lost a decoded attribute");
-        }
-        if (new_key < 0 || ((e->key & DECODED) && decoded == NULL)
-            || attr_add_entry(t, raw, e->hash, (uint32_t)new_key | (e->key & (DECODED | ODD)), decoded) < 0)
+        const char *utf8 = text == NULL ? NULL : PyUnicode_AsUTF8AndSize(text, &n);
+        Slice key_bytes = {(const uint8_t *)utf8, utf8 == NULL ? 0 : n};
+        if (utf8 == NULL || attr_key_id(t, key_bytes, text) < 0
+            || ((e & DECODED) && (decoded = decoded_attribute(s, (Py_ssize_t)id)) == NULL)
+            || attr_add_entry(t, raw, (uint32_t)slice_hash(raw), e & (DECODED | ODD), decoded) < 0)
             Py_CLEAR(made);
+        Py_XDECREF(decoded);
     }
     PyBuffer_Release(&view);
     return made;
