@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from kubespan import __version__
+from kubespan.cli import attach, k8s, serve, tui
 from kubespan.cli import filter as filter_command
-from kubespan.cli import k8s, serve, tui
 from kubespan.cli import metrics as metrics_command
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve.add_parser(subparsers)
     tui.add_open_parser(subparsers)
+    attach.add_parser(subparsers)
     filter_command.add_parser(subparsers)
     metrics_command.add_parser(subparsers)
     k8s.add_parsers(subparsers)

@@ -36,7 +36,7 @@ class FoundTrace:
     start: int
     """Unix ns."""
     duration: int
-    """ns (Tempo answers whole milliseconds)."""
+    """ns: Tempo answers whole milliseconds, made exact when a listed span ends within that millisecond."""
     services: tuple[tuple[str, int, int], ...]
     """(service, spans, error spans) from `serviceStats`."""
     spans: tuple[FoundSpan, ...]
@@ -173,13 +173,17 @@ def _trace(item: Any, where: str) -> FoundTrace:
         for index, span in enumerate(_list(spanset.get("spans"), f"{at}.spans")):
             found = _span(span, f"{at}.spans[{index}]")
             spans.setdefault(found.span_id, found)
+    start = _int(trace.get("startTimeUnixNano"), f"{where}.startTimeUnixNano")
+    duration = _int(trace.get("durationMs"), f"{where}.durationMs") * MS
+    # Tempo rounds the trace's duration to whole milliseconds; a listed span can say it more exactly.
+    ends = [span.start + span.duration - start for span in spans.values() if span.start >= start]
+    if ends and duration - MS < max(ends) <= duration + MS:
+        duration = max(ends)
     return FoundTrace(
         trace_id=hex_id(trace.get("traceID"), f"{where}.traceID", 16),
         root_service=_text(trace.get("rootServiceName"), f"{where}.rootServiceName"),
         root_name=_text(trace.get("rootTraceName"), f"{where}.rootTraceName"),
-        start=_int(trace.get("startTimeUnixNano"), f"{where}.startTimeUnixNano"),
-        duration=_int(trace.get("durationMs"), f"{where}.durationMs") * MS,
-        services=tuple(services), spans=tuple(spans.values()), matched=matched)
+        start=start, duration=duration, services=tuple(services), spans=tuple(spans.values()), matched=matched)
 
 
 def _span(item: Any, where: str) -> FoundSpan:

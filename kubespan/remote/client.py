@@ -201,6 +201,19 @@ class RemoteClient:
         return RemoteError("unreachable", f"{where}: {_short(text)}")
 
 
+def is_loopback_url(url: str) -> bool:
+    """True for http(s)://localhost, 127.0.0.0/8 and ::1."""
+    import ipaddress
+
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def status_error(status: int, body: bytes, url: str) -> RemoteError:
     """A non-200 answer as a `RemoteError` with the server's own first line (Tempo answers errors as text)."""
     text = _short(body.decode("utf-8", "replace").strip())

@@ -22,7 +22,12 @@ NS = 1_000_000_000
 OVERLAP_S = 60.0
 """Each poll reaches back this far before the last one's end (Tempo indexes a trace ~10 s
 after its last span; a long trace keeps growing)."""
+CLOCK_SKEW_S = 60.0
+"""A live window reaches this far past now: spans from hosts whose clocks run ahead still show."""
 MOST_RECENT_HINT = "with(most_recent=true)"
+SPANS_PER_SPANSET = 1
+"""The list needs one matched span per trace (it refines Tempo's whole-millisecond duration when it is
+the root); Tempo's default of 3 makes answers about twice as big."""
 
 Window = Callable[[int], tuple[int, int]]
 """Given now (unix ns): the (start, end) searched, in unix ns."""
@@ -66,20 +71,23 @@ class TraceFeed:
     def bounds(self, now_ns: int) -> tuple[int, int]:
         if self.window is not None:
             return self.window(now_ns)
-        return now_ns - self.lookback_ns, now_ns
+        return now_ns - self.lookback_ns, now_ns + int(CLOCK_SKEW_S * NS)
 
     def query(self) -> str:
         if self.most_recent_hint and "with" not in self.traceql.rsplit("}", 1)[-1]:
             return f"{self.traceql} {MOST_RECENT_HINT}"
         return self.traceql
 
-    def poll(self) -> bool:
-        """One search; True when the merged list changed. Raises `RemoteError` (the list stays)."""
-        with self._poll_lock:  # two workers asking at once poll once each, in turn
+    def poll(self, min_age_s: float = 0.0) -> bool | None:
+        """One search; True when the merged list changed. Raises `RemoteError` (the list stays).
+        Nothing is asked (None) when the last poll is younger than `min_age_s` (another thread just polled)."""
+        with self._poll_lock:  # the poller and a worker asking at once: one asks, the other sees its answer
+            if self.last_poll is not None and self.clock() - self.last_poll < min_age_s:
+                return None
             now = int(self.clock() * NS)
             start, end = self.bounds(now)
             since = start if self._polled_end is None else max(start, self._polled_end - int(OVERLAP_S * NS))
-            params = {"q": self.query(), "limit": self.limit, "spss": 3,
+            params = {"q": self.query(), "limit": self.limit, "spss": SPANS_PER_SPANSET,
                       "start": since // NS, "end": max(since // NS + 1, math.ceil(end / NS))}
             found = search_traces(self.client.get_json("/api/search", params))
             changed = self._merge(found, start, end, cut=len(found) >= self.limit)

@@ -36,6 +36,7 @@ from kubespan.tui.span_detail_pane import SpanDetailPane
 from kubespan.tui.span_list import SpanList
 from kubespan.tui.status_footer import StatusFooter
 from kubespan.tui.status_line import FeedStatus
+from kubespan.tui.tag_suggester import TagSuggester
 from kubespan.tui.text import notice
 from kubespan.tui.trace_list import TraceList
 from kubespan.tui.trace_view import TraceView
@@ -111,7 +112,8 @@ class KubespanApp(App[None]):
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield FilterBar(self.source.compile, id="filter")
+        suggester = TagSuggester(self.source) if hasattr(self.source, "tag_names") else None
+        yield FilterBar(self.source.compile, id="filter", suggester=suggester)
         with ContentSwitcher(initial="traces", id="views"):
             for spec in VIEWS:
                 widget = spec.make(self.source, self.tz)
@@ -184,7 +186,7 @@ class KubespanApp(App[None]):
         held = isinstance(shown, ResultList) and not self.paused and not shown.following
         feed = FeedStatus(stats=status.stats, stored=status.stored, addresses=status.addresses,
                           warnings=status.warnings, paused=self.paused, held=held, source=self.label,
-                          progress=self.progress, forwards=status.forwards)
+                          progress=self.progress, forwards=status.forwards, remote=status.remote, tz=self.tz)
         self.screen_stack[0].query_one(StatusFooter).update_status(feed, self.clock.now())
 
     def _update_empty_messages(self) -> None:
@@ -237,7 +239,14 @@ class KubespanApp(App[None]):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
+        self._follow()
         self._update_status()
+
+    def _follow(self) -> None:
+        """A remote source polls for the followed search only, and not while paused."""
+        follow = getattr(self.source, "follow", None)
+        if follow is not None:
+            follow(self.search, self.paused)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_sections(self.BINDINGS)))
@@ -247,6 +256,7 @@ class KubespanApp(App[None]):
     @on(FilterBar.Applied)
     def _filter_applied(self, message: FilterBar.Applied) -> None:
         self.search = message.search
+        self._follow()
         self._update_empty_messages()
         self._focus_view()
 

@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
@@ -35,6 +36,7 @@ class FilterBar(Widget):
     FilterBar .matches { width: auto; padding: 0 1; color: $text-muted; }
     FilterBar .error { height: auto; color: $error; padding: 0 1; display: none; }
     FilterBar.-error .error { display: block; }
+    FilterBar.-translated .error { display: block; color: $text-muted; }
     """
 
     class Applied(Message):
@@ -47,8 +49,10 @@ class FilterBar(Widget):
     class Reverted(Message):
         """Escape: the text went back to the applied filter."""
 
-    def __init__(self, compile_search: Callable[[str], Search], *, id: str | None = None) -> None:
+    def __init__(self, compile_search: Callable[[str], Search], *, id: str | None = None,
+                 suggester: Suggester | None = None) -> None:
         super().__init__(id=id)
+        self.suggester = suggester
         self.compile_search = compile_search
         """The source's `compile`: text → `Search`, raising errors that carry a `column`."""
         self.applied = ""
@@ -58,7 +62,7 @@ class FilterBar(Widget):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Static("/ filter", classes="prompt")
-            yield FilterInput(placeholder=PLACEHOLDER, id="filter-input")
+            yield FilterInput(placeholder=PLACEHOLDER, id="filter-input", suggester=self.suggester)
             yield Static("", classes="matches", id="filter-matches")
         yield Static("", classes="error", id="filter-error")
 
@@ -93,6 +97,7 @@ class FilterBar(Widget):
             self.show_error(text, exc)
             return False
         self.clear_error()
+        self.show_translation(search)
         self.applied = text
         if text and (not self.history or self.history[-1] != text):
             self.history.append(text)
@@ -115,9 +120,20 @@ class FilterBar(Widget):
             message.append_text(caret)
             self.input.cursor_position = max(0, int(column) - 1)
         self.query_one("#filter-error", Static).update(message)
+        self.remove_class("-translated")
         self.add_class("-error")
 
+    def show_translation(self, search: Search) -> None:
+        """What a remote source sends for the filter, when it is not the text as typed (the shorthand)."""
+        sent = getattr(search.query, "sent", "")
+        if sent:
+            line = Text("→ sent as ", style="dim", end="")
+            line.append_text(inert(sent, limit=300))
+            self.query_one("#filter-error", Static).update(line)
+            self.add_class("-translated")
+
     def clear_error(self) -> None:
+        self.remove_class("-translated")
         self.remove_class("-error")
         self.query_one("#filter-error", Static).update("")
 

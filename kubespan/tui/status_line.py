@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from rich.text import Text
@@ -65,6 +66,9 @@ class FeedStatus:
     source: str = ""
     progress: str = ""
     forwards: tuple[ForwardState, ...] = ()
+    remote: Any = None
+    """A remote source's `RemoteStatus` (`kubespan attach`): shown instead of the local counters."""
+    tz: Any = None
 
 
 @dataclass(slots=True)
@@ -98,6 +102,10 @@ def warning_lines(status: FeedStatus) -> list[Text]:
 def status_parts(status: FeedStatus) -> list[Part]:
     stats = status.stats
     parts = [_feed_state(status)]
+    if status.remote is not None:
+        from kubespan.tui.remote_footer import remote_parts
+
+        return parts + remote_parts(status.remote, status.stored, status.tz)
     for forward in status.forwards:
         if forward.failing:
             queued = format_count(forward.queued_spans)

@@ -106,6 +106,8 @@ class SourceStatus:
     """`status_line.ForwardState` of every forward target."""
     note: str = ""
     """e.g. a remote source's "unreachable, retrying"."""
+    remote: Any = None
+    """A remote source's `kubespan.remote.poller.RemoteStatus` (source, latency, last refresh)."""
 
 
 class TraceResult(Protocol):

@@ -1,0 +1,98 @@
+"""Snapshots of every view in attach mode at 80×24 and 160×45: the viewer over kubespan's API holding the
+TUI tests' deterministic cluster, with the wall clock frozen (the live window, the refresh time) and the
+latency steady, so the footer's remote parts are the same on every run."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubespan.remote.client import RemoteError
+from tests.attach.app_support import attach_app
+from tests.support.api_server import start_api
+from tests.tui import data
+from tests.tui.conftest import make_store
+from tests.tui.helpers import screen_text, searched, wait_for
+
+SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+NOW_S = data.BASE / 1e9 + 120
+
+
+@pytest.fixture(scope="module")
+def cluster_api():
+    store, _, _ = make_store(data.cluster())
+    api = start_api(store)
+    yield api
+    api.stop()
+
+
+def snap(snap_compare, url: str, size, steps=None) -> bool:
+    app = attach_app(url, wall_clock=lambda: NOW_S, steady=True)
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: searched(app.trace_list, app) and app.trace_list.row_count() > 0
+                       and "refreshed" in screen_text(app), what="the first answer, in the list and the footer")
+        if steps is not None:
+            await steps(pilot, app)
+        await pilot.pause()
+
+    try:
+        return snap_compare(app, terminal_size=size, run_before=run_before)
+    finally:
+        app.source.close()
+
+
+async def _filter(pilot, app, text: str) -> None:
+    app.filter_bar.input.value = text
+    app.filter_bar.input.focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: searched(app.trace_list, app) and app.search.text == text, what="filtered")
+
+
+@SIZES
+def test_attach_trace_list(snap_compare, cluster_api, size):
+    assert snap(snap_compare, cluster_api.url, size)
+
+
+@SIZES
+def test_attach_filter_translated(snap_compare, cluster_api, size):
+    async def steps(pilot, app):
+        await _filter(pilot, app, "service=kubelet k8s.pod=default/echo-command")
+
+    assert snap(snap_compare, cluster_api.url, size, steps)
+
+
+@SIZES
+def test_attach_trace_view(snap_compare, cluster_api, size):
+    async def steps(pilot, app):
+        app.trace_list.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.view == "trace" and app.trace_view.data is not None, what="trace")
+
+    assert snap(snap_compare, cluster_api.url, size, steps)
+
+
+@SIZES
+@pytest.mark.parametrize("key", ["2", "3"], ids=["spans", "pods"])
+def test_attach_views_not_offered(snap_compare, cluster_api, size, key):
+    async def steps(pilot, app):
+        await pilot.press(key)
+
+    assert snap(snap_compare, cluster_api.url, size, steps)
+
+
+@SIZES
+def test_attach_unreachable(snap_compare, cluster_api, size):
+    async def steps(pilot, app):
+        app.source.poller.failed(RemoteError("unreachable", f"{cluster_api.url}: connection refused"))
+        await wait_for(pilot, lambda: "unreachable, retrying" in screen_text(app), what="the footer's note")
+
+    assert snap(snap_compare, cluster_api.url, size, steps)
+
+
+@SIZES
+def test_attach_paused_with_help(snap_compare, cluster_api, size):
+    async def steps(pilot, app):
+        await pilot.press("p")
+        await pilot.press("question_mark")
+
+    assert snap(snap_compare, cluster_api.url, size, steps)
