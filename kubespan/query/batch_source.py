@@ -9,7 +9,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.query.ast import Field, Literal
-from kubespan.query.fields import TraceFacts, field_value, trace_facts
+from kubespan.query.fields import Facts, TraceFacts, field_value, trace_facts
 from kubespan.query.nodes import COMPARISON, BinOp, UnOp
 from kubespan.query.values import NIL, TRUE, binary, unary
 
@@ -94,7 +94,7 @@ def _int64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
-def evaluate_field(expr, src, i: int, facts: TraceFacts) -> tuple:
+def evaluate_field(expr, src, i: int, facts: Facts) -> tuple:
     """A generic field expression's typed value for span `i` (Tempo's `execute`)."""
     if isinstance(expr, Literal):
         return NIL if expr.type == "nil" else (expr.type, expr.value)
@@ -133,7 +133,7 @@ def _storage_typed(left_node, left: tuple, right_node, right: tuple) -> tuple[tu
     return left, right
 
 
-def _existence(expr: UnOp, src, i: int, facts: TraceFacts) -> tuple:
+def _existence(expr: UnOp, src, i: int, facts: Facts) -> tuple:
     value = field_value(expr.inner, src, i, facts)
     present = value[0] != "nil"
     return ("bool", present if expr.op == "exists" else not present)

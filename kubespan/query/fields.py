@@ -9,6 +9,7 @@ once per source over every span the source can see.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,6 +51,21 @@ class TraceFacts:
     children: dict[tuple[Any, bytes], int]
 
 
+class Facts(Protocol):
+    """What `field_value` reads of `TraceFacts` (a store builds each table lazily)."""
+
+    @property
+    def root_name(self) -> Mapping[Any, str]: ...
+    @property
+    def root_service(self) -> Mapping[Any, str]: ...
+    @property
+    def start(self) -> Mapping[Any, int]: ...
+    @property
+    def end(self) -> Mapping[Any, int]: ...
+    @property
+    def children(self) -> Mapping[tuple[Any, bytes], int]: ...
+
+
 def trace_facts(src: SpanSource, positions) -> TraceFacts:
     facts = TraceFacts({}, {}, {}, {}, {})
     for i in positions:
@@ -88,7 +104,7 @@ def _many(values: list[tuple]) -> tuple:
     return ("arr", flat)
 
 
-def field_value(field: Field, src: SpanSource, i: int, facts: TraceFacts) -> tuple:
+def field_value(field: Field, src: SpanSource, i: int, facts: Facts) -> tuple:
     """The typed value of `field` for span `i` (`nil` when absent)."""
     kind = field.kind
     if kind == "attr":

@@ -313,12 +313,12 @@ def _scalar_filter(node: ScalarFilter, spansets: list[Spanset], ctx: Context) ->
         copy = spanset.derive(spanset.spans)
         copy.scalar = value
         copy.attributes.append((name, value))
-        if _scalar_true(node.op, value, (want.type, want.value)):
+        if scalar_true(node.op, value, (want.type, want.value)):
             out.append(copy)
     return out
 
 
-def _scalar_true(op: str, value: tuple, want: tuple) -> bool:
+def scalar_true(op: str, value: tuple, want: tuple) -> bool:
     if op in ("=", "!="):
         return equals(value, want) == (op == "=")
     return binary(op, ("float", as_float(value)), ("float", as_float(want))) == ("bool", True)

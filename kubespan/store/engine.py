@@ -44,6 +44,8 @@ from kubespan.store.engine_index import (  # noqa: F401 (re-exported)
     matching_ids,
     spans_with,
 )
+from kubespan.store.engine_fields import FieldColumns, vectorisable
+from kubespan.store.engine_pipeline import ArrayPipeline, Sets, supported
 from kubespan.store.engine_structure import ancestors_of as ancestors_of
 from kubespan.store.engine_structure import has_ancestor as has_ancestor
 from kubespan.store.engine_structure import parent_positions as parent_positions
@@ -79,6 +81,20 @@ class Evaluator:
         values, present = aggregate_per_trace(self.traces(), mask, scalar.left)
         return mask, present & scalar_holds(values, scalar), values, to_traceql(scalar.left)
 
+    def array_pipeline(self, root) -> tuple[ArrayPipeline, Sets] | None:
+        """A pipeline run over arrays (None: a stage only the span-by-span evaluation has)."""
+        first_is_mask = isinstance(root, Pipeline) and _mask_only(root.stages[0])
+        if not supported(root, first_is_mask):
+            return None
+        pipeline = ArrayPipeline(self, _IndexedContext(self))
+        return pipeline, pipeline.run(root, self.spanset(root.stages[0]) if first_is_mask else None)
+
+    def fields(self) -> FieldColumns:
+        found = self.plans.get("fields")
+        if found is None:
+            found = self.plans["fields"] = FieldColumns(self)
+        return found
+
     def matches(self, root) -> np.ndarray:
         """Global mask over live ordinals [floor, stop) of the spans the query returns."""
         if _mask_only(root):
@@ -87,6 +103,9 @@ class Evaluator:
         if simple is not None:
             mask, passed, _, _ = simple
             return mask & passed[self.traces().trace]
+        arrays = self.array_pipeline(root)
+        if arrays is not None:
+            return arrays[0].mask(arrays[1])
         mask = np.zeros(self.snap.stop - self.snap.floor, bool)
         for spanset in self.spansets(root):
             mask[spanset.spans] = True
@@ -100,6 +119,9 @@ class Evaluator:
         simple = self.simple_pipeline(root)
         if simple is not None:
             return self.simple_spansets(root, *simple)
+        arrays = self.array_pipeline(root)
+        if arrays is not None:
+            return arrays[0].spansets(arrays[1])
         stages = root.stages if isinstance(root, Pipeline) else (root,)
         if _mask_only(stages[0]):  # only the traces the first stage keeps, with its spans
             mask = self.spanset(stages[0])
@@ -197,6 +219,8 @@ class Evaluator:
         if isinstance(expr, Const):
             return np.full(chunk.n, expr.value, bool)
         if isinstance(expr, (BinOp, UnOp, Field, Literal)):
+            if vectorisable(expr):
+                return self.fields().mask(expr, chunk)
             return self.generic(expr, chunk)
         raise TypeError(f"not an expression: {expr!r}")
 

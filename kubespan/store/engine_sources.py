@@ -10,13 +10,13 @@ per trace over `snapshot_traces`.
 from __future__ import annotations
 
 import bisect
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from kubespan.query.fields import TraceFacts
 from kubespan.query.spansets import TraceSpans
 
 
@@ -28,7 +28,7 @@ class SnapshotSource:
         self.bases = [c.base for c in snap.chunks]
         self._messages: dict[int, Span] = {}
         self._scopes: dict[int, InstrumentationScope] = {}
-        self._facts: TraceFacts | None = None
+        self._facts: SnapshotFacts | None = None
 
     def _at(self, p: int) -> tuple[Any, int]:
         ordinal = self.snap.floor + p
@@ -103,41 +103,62 @@ class SnapshotSource:
             found = self._scopes[index] = InstrumentationScope.FromString(self.snap.scopes[index].raw)
         return found
 
-    def facts(self) -> TraceFacts:
-        """Per-trace facts from the columns (vectorised: root, start, end, children)."""
+    def facts(self) -> SnapshotFacts:
+        """Per-trace facts from the columns (root, start, end, children), each built when first read."""
         if self._facts is None:
-            self._facts = snapshot_facts(self.snap)
+            self._facts = SnapshotFacts(self.snap)
         return self._facts
 
 
-def snapshot_facts(snap: Any) -> TraceFacts:
-    trace = snap.column("trace").astype(np.int64)
-    start, end = snap.column("start"), snap.column("end")
-    parent_id = snap.column("parent_id")
-    facts = TraceFacts({}, {}, {}, {}, {})
-    if not len(trace):
-        return facts
-    size = int(trace.max()) + 1
-    first = np.full(size, np.iinfo(np.int64).max, np.int64)
-    last = np.full(size, np.iinfo(np.int64).min, np.int64)
-    np.minimum.at(first, trace, start)
-    np.maximum.at(last, trace, end)
-    present = np.flatnonzero(np.bincount(trace, minlength=size))
-    facts.start.update(zip(present.tolist(), first[present].tolist()))
-    facts.end.update(zip(present.tolist(), last[present].tolist()))
-    source = SnapshotSource.__new__(SnapshotSource)
-    source.snap, source.bases = snap, [c.base for c in snap.chunks]
-    roots = np.flatnonzero(parent_id == 0)
-    for p in roots[::-1].tolist():  # the first root of a trace wins
-        key = int(trace[p])
-        facts.root_name[key], facts.root_service[key] = source.name(p), source.service(p)
-    has_parent = np.flatnonzero(parent_id != 0)
-    pairs, counts = np.unique(np.stack([trace[has_parent], parent_id[has_parent].astype(np.int64)]),
-                              axis=1, return_counts=True) if len(has_parent) else (np.zeros((2, 0)), [])
-    for (t, parent), count in zip(pairs.T.tolist(), np.asarray(counts).tolist()):
-        facts.children[(int(t), int(parent).to_bytes(8, "big", signed=True) if parent < 0
-                        else int(parent).to_bytes(8, "big"))] = int(count)
-    return facts
+class SnapshotFacts:
+    """`TraceFacts` of a snapshot's live spans, each table built from the columns on first use."""
+
+    def __init__(self, snap: Any) -> None:
+        self.snap = snap
+        self.trace = snap.column("trace").astype(np.int64)
+
+    def _per_trace(self, values: np.ndarray, pick: Any) -> dict[int, int]:
+        size = int(self.trace.max()) + 1 if len(self.trace) else 0
+        best = np.full(size, np.iinfo(np.int64).max if pick is np.minimum else np.iinfo(np.int64).min, np.int64)
+        pick.at(best, self.trace, values)
+        present = np.flatnonzero(np.bincount(self.trace, minlength=size))
+        return dict(zip(present.tolist(), best[present].tolist()))
+
+    @cached_property
+    def start(self) -> dict[int, int]:
+        return self._per_trace(self.snap.column("start"), np.minimum)
+
+    @cached_property
+    def end(self) -> dict[int, int]:
+        return self._per_trace(self.snap.column("end"), np.maximum)
+
+    @cached_property
+    def _roots(self) -> tuple[dict[int, str], dict[int, str]]:
+        snap = self.snap
+        roots = np.flatnonzero(snap.column("parent_id") == 0)[::-1]  # the first root of a trace wins: last written
+        rows = self.trace[roots].tolist()
+        names = [snap.names[i] for i in snap.column("name")[roots].tolist()]
+        services = snap.resource_service[snap.scope_resource[snap.column("scope")[roots]]].tolist()
+        return dict(zip(rows, names)), dict(zip(rows, [snap.services[i] for i in services]))
+
+    @property
+    def root_name(self) -> dict[int, str]:
+        return self._roots[0]
+
+    @property
+    def root_service(self) -> dict[int, str]:
+        return self._roots[1]
+
+    @cached_property
+    def children(self) -> dict[tuple[int, bytes], int]:
+        parent_id = self.snap.column("parent_id")
+        has_parent = np.flatnonzero(parent_id != 0)
+        if not len(has_parent):
+            return {}
+        pairs, counts = np.unique(np.stack([self.trace[has_parent], parent_id[has_parent].astype(np.int64)]),
+                                  axis=1, return_counts=True)
+        return {(int(t), int(parent).to_bytes(8, "big", signed=True) if parent < 0 else int(parent).to_bytes(8, "big")):
+                int(count) for (t, parent), count in zip(pairs.T.tolist(), counts.tolist())}
 
 
 def snapshot_traces(snap: Any, positions: np.ndarray | None = None) -> list[TraceSpans]:
@@ -165,3 +186,4 @@ def snapshot_traces(snap: Any, positions: np.ndarray | None = None) -> list[Trac
                                       for g in group.tolist()},
                               {members_list[g]: root_list[g] for g in group.tolist()}))
     return out
+
