@@ -252,8 +252,9 @@ def match_batch(root: Spanset, batch: TraceBatch, table: AttributeTable, memo: M
     if isinstance(root, Filter):
         flags: list[bool] = []
         n = len(batch.spans)
+        src = BatchSource(batch, table)  # one per batch: its per-trace facts are built once
         for start in range(0, n, CHECK_EVERY):
-            flags += [eval_expr(root.expr, SpanView(batch, table, i, memo))
+            flags += [eval_expr(root.expr, SpanView(batch, table, i, memo, src))
                       for i in range(start, min(n, start + CHECK_EVERY))]
             if deadline is not None:
                 deadline.advance(min(n, start + CHECK_EVERY) - start)
