@@ -8,6 +8,7 @@ the matching spans are written in input order.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -16,6 +17,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from kubespan.dumps import DumpReader, DumpReport, open_dump, read_error, span_lines_text, stored_requests
 from kubespan.encode.debugtext import render_traces
+from kubespan.encode.debugtext.render import SpanNotes
+from kubespan.encode.inert import escape_keeping_lines as inert
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
@@ -23,6 +26,8 @@ from kubespan.otlp.select import select_spans
 from kubespan.query import Query
 from kubespan.query.ast import Filter
 from kubespan.query.limits import Deadline
+from kubespan.query.values import display
+from kubespan.store import SpanStore
 
 OUTPUT_CHUNK_SPANS = 512
 """Spans per request rebuilt from the store for output."""
@@ -56,11 +61,11 @@ class FilterReport:
         return [problem for report in self.files if (problem := report.problem())]
 
 
-def formatter(print_format: str | None) -> Callable[[ExportTraceServiceRequest], str]:
-    """JSON lines (one span per line) by default, or the Collector's debug text."""
+def formatter(print_format: str | None, notes: SpanNotes | None = None) -> Callable[[ExportTraceServiceRequest], str]:
+    """JSON lines (one span per line) by default, or the Collector's debug text (`notes` after each span)."""
     if print_format is None:
         return span_lines_text
-    return lambda request: render_traces(request, legacy=print_format == "legacy")
+    return lambda request: render_traces(request, legacy=print_format == "legacy", notes=notes)
 
 
 def filter_files(query: Query, names: Iterable[str], write: Callable[[str], None], *, traces: bool = False,
@@ -101,20 +106,42 @@ def filter_dumps(query: Query, readers: Iterable[DumpReader], write: Callable[[s
                 report.written_spans += selected.span_count
                 write(render(selected.request))
         return report
-    from kubespan.store import SpanStore
-
     store = SpanStore(table, max_spans=2**62)
     for batch in batches:
         store.consume_traces(batch)
+    spansets = None
+    if print_format is not None and query.is_pipeline:  # `select(…)` fields are shown with each span
+        spansets = store.spansets(query, deadline)
+        render = formatter(print_format, selected_notes(store, spansets))
     if traces:
         found = store.search_traces(query, deadline=deadline)
         ordinals = sorted(o for trace_id in found for o in store.trace_ordinals(trace_id))
+    elif spansets is not None:
+        ordinals = sorted({o for spanset in spansets for o in spanset.spans})
     else:
         ordinals = store.search(query, deadline).tolist()
     for request in stored_requests(store, ordinals, OUTPUT_CHUNK_SPANS):
         report.written_spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
         write(render(request))
     return report
+
+
+def selected_notes(store: SpanStore, spansets: list) -> SpanNotes | None:
+    """The `Selected:` lines of each span the spansets select fields of (None: no `select()`)."""
+    from kubespan.store.engine_sources import selected_values
+
+    values = selected_values(store.snapshot(), spansets)
+    if not values:
+        return None
+    rows = store.span_rows(sorted(values))
+    text = {(row.trace_id, row.span_id): "Selected:\n" + "".join(
+        f"     -> {name}: {inert(_shown(value))}\n" for name, value in values[row.ordinal]) for row in rows}
+    return lambda span: text.get((span.trace_id, span.span_id), "")
+
+
+def _shown(value: tuple) -> str:
+    """A selected value as TraceQL writes it: strings quoted, the rest as Tempo displays them."""
+    return json.dumps(value[1], ensure_ascii=False) if value[0] == "str" else display(value)
 
 
 def _batches(readers: Iterable[DumpReader], table: AttributeTable, report: FilterReport) -> Iterator[TraceBatch]:

@@ -24,7 +24,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("files", metavar="FILE", nargs="*", help="dump files; '-' or none for stdin")
     parser.add_argument("--traces", action="store_true", help="write whole traces that contain a match")
     parser.add_argument("--print", dest="print_spans", action="store_true",
-                        help="write the Collector's debug exporter text instead of JSON lines")
+                        help="write the Collector's debug exporter text instead of JSON lines; a TraceQL "
+                             "select(…) adds a 'Selected:' block of its fields after each span")
     parser.add_argument("--print-format", choices=["detailed", "legacy"], default=None, help="implies --print")
     parser.add_argument("--query-timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help=f"stop a query running longer than this (default {DEFAULT_TIMEOUT_S:g}; 0: no limit)")

@@ -187,3 +187,21 @@ def snapshot_traces(snap: Any, positions: np.ndarray | None = None) -> list[Trac
                               {members_list[g]: root_list[g] for g in group.tolist()}))
     return out
 
+
+def selected_values(snap: Any, spansets: list[Any]) -> dict[int, list[tuple[str, tuple[str, Any]]]]:
+    """Per ordinal of a spanset with `select(…)` fields: each field's TraceQL text and its typed value
+    (`spansets` as `StoreReader.spansets` gives them, spans as ordinals)."""
+    from kubespan.query.fields import field_value
+    from kubespan.query.stringer import to_traceql
+
+    src = SnapshotSource(snap)
+    out: dict[int, list[tuple[str, tuple[str, Any]]]] = {}
+    for spanset in spansets:
+        if not spanset.selected:
+            continue
+        names = [to_traceql(field) for field in spanset.selected]
+        for ordinal in spanset.spans:
+            position = ordinal - snap.floor
+            out[ordinal] = [(name, field_value(field, src, position, src.facts()))
+                            for name, field in zip(names, spanset.selected)]
+    return out

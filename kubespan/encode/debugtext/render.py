@@ -4,6 +4,8 @@ what ``kubespan serve --print`` writes for one batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
@@ -63,7 +65,11 @@ def _legacy_span_head(k: int, sp: Span) -> str:
             f"    Status message : {inert(sp.status.message)}\n")
 
 
-def _render(req: ExportTraceServiceRequest, ap: Append, legacy: bool) -> None:
+SpanNotes = Callable[[Span], str]
+"""Extra text written after a span's block (`kubespan filter --print` shows `select()` fields so)."""
+
+
+def _render(req: ExportTraceServiceRequest, ap: Append, legacy: bool, notes: SpanNotes | None = None) -> None:
     """The blob of either format: v0.54 has no scope attributes, entity refs, trace state or dropped counts."""
     span_head = _legacy_span_head if legacy else _span_head
     for i, rs in enumerate(req.resource_spans):
@@ -84,15 +90,18 @@ def _render(req: ExportTraceServiceRequest, ap: Append, legacy: bool) -> None:
                 write_attributes(ap, "Attributes:\n", sp.attributes, "     ->", legacy)
                 if len(sp.events) or len(sp.links):
                     write_events_links(ap, sp, legacy)
+                if notes is not None:
+                    ap(notes(sp))
 
 
 # --------------------------------------------------------------------------- public
 
 
-def render_detailed(request: ExportTraceServiceRequest, *, legacy: bool = False) -> str:
+def render_detailed(request: ExportTraceServiceRequest, *, legacy: bool = False,
+                    notes: SpanNotes | None = None) -> str:
     """The detailed text blob (``ResourceSpans #0`` ... ), each line ending in ``\\n``."""
     out: list[str] = []
-    _render(request, out.append, legacy)
+    _render(request, out.append, legacy, notes)
     return "".join(out)
 
 
@@ -108,7 +117,7 @@ def summary_line(request: ExportTraceServiceRequest, *, legacy: bool = False) ->
     return f'Traces\t{{"resource spans": {len(request.resource_spans)}, "spans": {spans}}}\n'
 
 
-def render_traces(request: ExportTraceServiceRequest, *, legacy: bool = False) -> str:
+def render_traces(request: ExportTraceServiceRequest, *, legacy: bool = False, notes: SpanNotes | None = None) -> str:
     """Exactly what ``--print`` writes for one batch; ``""`` when it holds no span.
 
     Summary line, then the blob, then ``\\n`` (zap ends the blob's own message
@@ -116,4 +125,4 @@ def render_traces(request: ExportTraceServiceRequest, *, legacy: bool = False) -
     """
     if not _span_count(request):
         return ""
-    return summary_line(request, legacy=legacy) + render_detailed(request, legacy=legacy) + "\n"
+    return summary_line(request, legacy=legacy) + render_detailed(request, legacy=legacy, notes=notes) + "\n"
