@@ -37,8 +37,6 @@ OUTPUT_CHUNK_SPANS = 512
 class FilterReport:
     """What `filter_dumps` read and wrote; ``files`` has one report per input file."""
 
-    read_spans: int = 0
-    written_spans: int = 0
     rejected_spans: int = 0
     files: list[DumpReport] = field(default_factory=list)
     rejections: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -68,7 +66,7 @@ def formatter(print_format: str | None, notes: SpanNotes | None = None) -> Calla
     return lambda request: render_traces(request, legacy=print_format == "legacy", notes=notes)
 
 
-def filter_files(query: Query, names: Iterable[str], write: Callable[[str], None], *, traces: bool = False,
+def filter_files(query: Query, names: Iterable[str], write: Callable[[str], object], *, traces: bool = False,
                  print_format: str | None = None, stdin: IO[bytes] | None = None,
                  deadline: Deadline | None = None) -> FilterReport:
     """`filter_dumps` over files by name (`-` is stdin), each opened when its turn comes."""
@@ -87,7 +85,7 @@ def filter_files(query: Query, names: Iterable[str], write: Callable[[str], None
                         deadline=deadline)
 
 
-def filter_dumps(query: Query, readers: Iterable[DumpReader], write: Callable[[str], None], *,
+def filter_dumps(query: Query, readers: Iterable[DumpReader], write: Callable[[str], object], *,
                  traces: bool = False, print_format: str | None = None,
                  report: FilterReport | None = None, deadline: Deadline | None = None) -> FilterReport:
     """Write the spans of ``readers`` that match ``query``; ``traces`` keeps whole traces.
@@ -103,7 +101,6 @@ def filter_dumps(query: Query, readers: Iterable[DumpReader], write: Callable[[s
             keep = query.match_batch(batch, table, deadline)
             if any(keep):
                 selected = select_spans(batch, keep)
-                report.written_spans += selected.span_count
                 write(render(selected.request))
         return report
     store = SpanStore(table, max_spans=2**62)
@@ -121,7 +118,6 @@ def filter_dumps(query: Query, readers: Iterable[DumpReader], write: Callable[[s
     else:
         ordinals = store.search(query, deadline).tolist()
     for request in stored_requests(store, ordinals, OUTPUT_CHUNK_SPANS):
-        report.written_spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
         write(render(request))
     return report
 
@@ -151,7 +147,6 @@ def _batches(readers: Iterable[DumpReader], table: AttributeTable, report: Filte
         try:
             for request in reader.requests():
                 batch, rejections = decode_request(request.SerializeToString(), table)
-                report.read_spans += batch.span_count + rejections.count
                 if rejections.count:
                     report.rejected_spans += rejections.count
                     count, first = report.rejections.get(name, (0, rejections.message))

@@ -64,7 +64,8 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sample", type=_percent, action=Given, metavar="PERCENT",
                        help="keep PERCENT of traces, decision for decision like the Collector's "
                             "probabilistic_sampler (hash_seed mode)")
-    group.add_argument("--sample-seed", type=_seed, action=Given, default=0, metavar="N", help="the sampler's hash_seed (default 0)")
+    group.add_argument("--sample-seed", type=_seed, action=Given, default=0, metavar="N",
+                       help="the sampler's hash_seed (default 0)")
     group.add_argument("--drop", action="append", default=[], metavar="QUERY",
                        help="drop spans matching QUERY at ingest (repeatable); counted as dropped_spans")
 
@@ -77,7 +78,8 @@ def add_forward_options(parser: argparse.ArgumentParser) -> None:
                        help="header sent with every forwarded request, e.g. 'Authorization=Bearer ...'")
     group.add_argument("--forward-compression", choices=["gzip", "none"], default=None,
                        help="compression of forwarded requests (default gzip; none for loopback targets)")
-    group.add_argument("--forward-ca", metavar="FILE", help="CA certificate(s) to verify grpcs:// and https:// backends")
+    group.add_argument("--forward-ca", metavar="FILE",
+                       help="CA certificate(s) to verify grpcs:// and https:// backends")
     group.add_argument("--forward-insecure-skip-verify", action="store_true",
                        help="do not verify the backend's certificate (https:// only)")
     group.add_argument("--forward-timeout", type=_seconds, action=Given, default=5.0, metavar="SECONDS",

@@ -33,8 +33,10 @@ def add_parsers(subparsers) -> None:
         "template, then print the k3d command that uses them and the kubespan command to run.",
     )
     init.add_argument("directory", nargs="?", default=".", help="where to write the files (default: .)")
-    init.add_argument("--endpoint", default=DEFAULT_ENDPOINT, help="where the cluster sends spans (default %(default)s)")
-    init.add_argument("--sampling", type=int, default=DEFAULT_SAMPLING, help="spans sampled per million (default %(default)s)")
+    init.add_argument("--endpoint", default=DEFAULT_ENDPOINT,
+                      help="where the cluster sends spans (default %(default)s)")
+    init.add_argument("--sampling", type=int, default=DEFAULT_SAMPLING,
+                      help="spans sampled per million (default %(default)s)")
     init.add_argument("--k3s-version", default=DEFAULT_K3S_VERSION, help="k3s image tag (default %(default)s)")
     init.add_argument("--cluster-name", default=DEFAULT_CLUSTER_NAME, help="k3d cluster name (default %(default)s)")
     init.add_argument("--token", default=os.environ.get("KUBESPAN_TOKEN") or None,

@@ -16,7 +16,7 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -132,13 +132,14 @@ def decode_dump_value(value: object) -> ExportTraceServiceRequest:
     if type(value) is not dict:
         kind = "an array" if isinstance(value, list) else "not an object"
         raise JsonDecodeError("", f"not OTLP/JSON: the top-level value is {kind}")
-    if not any(key in value for key in SPAN_KEYS):
-        inner = next((value[key] for key in WRAPPER_KEYS if type(value.get(key)) is dict), None)
+    document: dict[str, Any] = value
+    if not any(key in document for key in SPAN_KEYS):
+        inner = next((document[key] for key in WRAPPER_KEYS if type(document.get(key)) is dict), None)
         if inner is None or not any(key in inner for key in SPAN_KEYS):
-            keys = ", ".join(repr(key) for key in list(value)[:3]) or "none"
+            keys = ", ".join(repr(key) for key in list(document)[:3]) or "none"
             raise JsonDecodeError("", f"not OTLP/JSON: no resourceSpans (keys: {keys})")
-        value = inner
-    return decode_resource_spans(value, SPAN_KEYS, ids=FILE_IDS, legacy=True)
+        document = inner
+    return decode_resource_spans(document, SPAN_KEYS, ids=FILE_IDS, legacy=True)
 
 
 def _counted(lines: Iterable[Line], report: DumpReport, limit: int | None) -> Iterator[Line]:

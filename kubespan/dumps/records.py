@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from kubespan.otlp.jsoncodec import JsonDecodeError, iter_json_documents
 
@@ -60,8 +61,7 @@ def split_records(lines: Iterable[Line], *, max_document_bytes: int = MAX_DOCUME
                                                             "limit for whole-document files (JSON lines have "
                                                             "none)"))
             return
-    empty: Line = b"" if isinstance(first, (bytes, bytearray)) else ""
-    documents = _documents(empty.join(buffered), line_no)
+    documents = _documents(_joined(buffered), line_no)
     if documents is None:
         yield from _line_records(first, line_no, iter(buffered[1:]))
     else:
@@ -94,7 +94,16 @@ def _line_records(first: Line, line_no: int, rest: Iterator[Line]) -> Iterator[R
 
 
 def _ends_line(line: Line) -> bool:
-    return line.endswith(b"\n" if isinstance(line, (bytes, bytearray)) else "\n")
+    if isinstance(line, (bytes, bytearray)):
+        return line.endswith(b"\n")
+    return line.endswith("\n")
+
+
+def _joined(lines: list[Line]) -> Line:
+    """The lines of one file, read all as bytes or all as str, in one piece."""
+    if isinstance(lines[0], (bytes, bytearray)):
+        return b"".join(cast("list[bytes]", lines))
+    return "".join(cast("list[str]", lines))
 
 
 def _documents(text: Line, first_line: int) -> list[Record] | None:

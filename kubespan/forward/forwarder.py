@@ -195,7 +195,8 @@ class Forwarder:
         self.counters.add("forward_sent_spans", accepted)
         if result.rejected_spans or result.error_message:
             self.counters.add("forward_rejected_spans", result.rejected_spans)
-            self._report("partial", f"partial success: {result.rejected_spans} span(s) rejected: {result.error_message}")
+            self._report("partial",
+                         f"partial success: {result.rejected_spans} span(s) rejected: {result.error_message}")
         if self._failing:
             self._failing = False
             self.log(f"kubespan: forward {self.settings.name}: backend reachable again")

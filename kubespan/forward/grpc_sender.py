@@ -94,7 +94,7 @@ def _classify(exc: grpc.RpcError) -> Exception:
 def _retry_delay(exc: grpc.RpcError) -> float | None:
     """The `RetryInfo.retry_delay` the server attached, if any."""
     try:
-        status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+        status = rpc_status.from_call(exc)
     except (ValueError, AttributeError):
         return None
     if status is None:

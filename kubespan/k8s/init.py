@@ -247,8 +247,8 @@ def k3d_command(directory: str | Path, options: InitOptions) -> str:
     for key, value in containerd_env(options).items():
         lines.append(f"--env {_sq(f'{key}={value}@server:*')}")
     if options.token:
-        lines.append(f"--env {_token_header_env()}" if _token_is_url_safe(options.token) else
-                     f"--env {_sq('OTEL_EXPORTER_OTLP_HEADERS=authorization=' + quote(f'Bearer {options.token}') + '@server:*')}")
+        header = "OTEL_EXPORTER_OTLP_HEADERS=authorization=" + quote(f"Bearer {options.token}") + "@server:*"
+        lines.append(f"--env {_token_header_env()}" if _token_is_url_safe(options.token) else f"--env {_sq(header)}")
     lines.append(
         "--k3s-arg '--kube-apiserver-arg=tracing-config-file=/etc/kube-tracing/apiserver-tracing.yaml@server:*'"
     )

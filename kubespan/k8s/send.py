@@ -191,11 +191,11 @@ class DemoPacer:
     def _steer(self, now: int) -> None:
         """Nudge the pace towards the rate: more activity when behind, less when ahead."""
         elapsed = (now - self.started_ns) / 1e9
-        if elapsed < 1.0:
+        rate = self.rate
+        if rate is None or elapsed < 1.0:
             return
-        wanted = self.rate * elapsed
-        ratio = wanted / max(self.released, 1.0)
-        self.cluster.pace = _clamp(self.rate / self.natural * min(4.0, max(0.25, ratio)))
+        ratio = rate * elapsed / max(self.released, 1.0)
+        self.cluster.pace = _clamp(rate / self.natural * min(4.0, max(0.25, ratio)))
 
 
 def _clamp(pace: float) -> float:

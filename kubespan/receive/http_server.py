@@ -44,7 +44,9 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 SUCCESS_JSON = '{"partialSuccess":{}}'
 READ_CHUNK = 64 * 1024
-DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS}
+DECOMPRESSORS = {
+    "gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS,
+}
 """Supported Content-Encodings and their zlib window settings."""
 KEEPALIVE_TIMEOUT_S = 60.0
 """An idle connection (none or no more requests) is closed after this (aiohttp's default: ~1 h)."""

@@ -13,14 +13,14 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 import kubespan.service.warnings
 from kubespan.cli import serve
-from kubespan.cli.main import build_parser, main
+from kubespan.cli.main import main
 from kubespan.receive.settings import ReceiverSettings, listen_address
 from kubespan.service.options import ServiceOptions, service_config
 from kubespan.service.service import Service
 from kubespan.service.warnings import exposure_warnings
 from tests.support.cli import cli_options
-from tests.support.recorder import Recorder
 from tests.support.otel_sdk import sdk_spans
+from tests.support.recorder import Recorder
 from tests.support.requests import k8s_request
 
 SECRET = "Zq9-kubespan-secret-7Xk"

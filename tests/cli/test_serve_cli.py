@@ -71,7 +71,7 @@ def test_sigint_flushes_the_dump_and_reports_counters(tmp_path):
     try:
         spans = sdk_spans()
         assert GrpcExporter(endpoint=process.addresses["grpc"], insecure=True).export(spans) == SUCCESS
-        stats = json.loads(process.wait_stderr(lambda l: l.startswith("{") and '"received_spans":3' in l))
+        stats = json.loads(process.wait_stderr(lambda line: line.startswith("{") and '"received_spans":3' in line))
         assert {"received_spans", "rejected_spans", "written_spans", "rss_bytes"} <= set(stats)
         summary = process.stop(signal.SIGINT)
     finally:
@@ -144,7 +144,8 @@ def test_port_in_use_in_the_viewer_is_one_clear_line(capsys):
         taken.listen()
         address = f"127.0.0.1:{taken.getsockname()[1]}"
         assert main(["--grpc", "127.0.0.1:0", "--http", address]) == 1
-    assert capsys.readouterr().err == f"kubespan: {address} is already in use (is another kubespan or a Collector running?)\n"
+    in_use = f"kubespan: {address} is already in use (is another kubespan or a Collector running?)\n"
+    assert capsys.readouterr().err == in_use
 
 
 def test_an_address_of_another_machine_is_one_clear_line():
@@ -229,8 +230,8 @@ def test_filter_dumps_only_matching_spans(tmp_path, query: str, expected: str):
 
 @pytest.mark.parametrize("spelling", ["--max-memory-mib", "--max-memory-mb", "--max-memory"])
 def test_memory_budget_is_in_mebibytes_however_spelt(spelling):
-    from kubespan.cli.main import build_parser
     from kubespan.cli.config import service_options
+    from kubespan.cli.main import build_parser
     from kubespan.service.options import service_config
     from kubespan.service.service import Service
 

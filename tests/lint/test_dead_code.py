@@ -10,8 +10,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_YET: set[str] = {
-    "kubespan/dumpfilter.py:read_spans",
-    "kubespan/dumpfilter.py:written_spans",
     "kubespan/query/ast.py:ID_FIELDS",
     "kubespan/query/ast.py:STRING_FIELDS",
     "kubespan/query/limits.py:UNLIMITED",

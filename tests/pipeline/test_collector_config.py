@@ -7,11 +7,10 @@ import textwrap
 
 import pytest
 
-from tests.support.cli import cli_options
-
 from kubespan.collector.loader import load_collector_config, parse_collector_config
 from kubespan.collector.schema import ConfigError, duration
 from kubespan.service.options import ServiceOptions, merge
+from tests.support.cli import cli_options
 
 SEED = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "otel-collector.yaml")
 
@@ -26,7 +25,8 @@ def test_walkthrough_file_maps_to_runtime_config() -> None:
     assert (update.layer["sample_percent"], update.layer["sample_seed"]) == (100.0, 22)
     assert update.layer.get("print_format") == "legacy"
     [jaeger] = update.forwards
-    assert (jaeger.name, jaeger.protocol, jaeger.target, jaeger.tls.insecure) == ("otlp/jaeger", "grpc", "jaeger:4317", True)
+    assert (jaeger.name, jaeger.protocol, jaeger.target) == ("otlp/jaeger", "grpc", "jaeger:4317")
+    assert jaeger.tls.insecure is True
     assert jaeger.compression == "gzip" and jaeger.timeout == 5.0 and jaeger.queue.size == 1000
     config = merge(ServiceOptions(), update.layer)
     assert config.forwards == (jaeger,) and config.sample_percent == 100.0 and config.sample_seed == 22

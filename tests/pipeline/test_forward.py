@@ -10,7 +10,6 @@ import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from tests.support.forward_helpers import GrpcBackend, HttpBackend, free_port, make_request, wait_until
 from kubespan.forward.forwarder import Forwarder
 from kubespan.forward.retry import Backoff, RetryableError, SendResult
 from kubespan.forward.settings import ForwardSettings, QueueSettings, RetrySettings, parse_queue_size, redact
@@ -18,6 +17,9 @@ from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
 from kubespan.stats import Counters
+from tests.support.forward_helpers import GrpcBackend, HttpBackend, free_port, make_request, wait_until
+
+TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 
 FAST = RetrySettings(initial_interval=0.01, max_interval=0.05, max_elapsed_time=30.0)
 
@@ -70,9 +72,9 @@ def test_forward_http_with_headers_and_gzip() -> None:
 
 def test_forward_http_to_kubespan_http_receiver() -> None:
     """kubespan's own OTLP/HTTP receiver as the backend (gzip protobuf POST /v1/traces)."""
-    from tests.support.forward_helpers import Counting
     from kubespan.receive.http_server import HttpReceiver
     from kubespan.receive.settings import ReceiverSettings
+    from tests.support.forward_helpers import Counting
 
     counting = Counting()
     receiver = HttpReceiver(Pipeline(consumers=[counting]), ReceiverSettings(), "127.0.0.1:0")
@@ -243,7 +245,7 @@ def test_permanent_error_grpc_not_retried() -> None:
     server = grpc.server(futures.ThreadPoolExecutor(2))
     method = grpc.unary_unary_rpc_method_handler(handler)
     server.add_generic_rpc_handlers(
-        [grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {"Export": method})]
+        [grpc.method_handlers_generic_handler(TRACE_SERVICE, {"Export": method})]
     )
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
@@ -388,7 +390,7 @@ def _scripted_grpc_server(handler):
     server = grpc.server(futures.ThreadPoolExecutor(2))
     method = grpc.unary_unary_rpc_method_handler(handler)
     server.add_generic_rpc_handlers(
-        [grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {"Export": method})]
+        [grpc.method_handlers_generic_handler(TRACE_SERVICE, {"Export": method})]
     )
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()

@@ -10,12 +10,11 @@ import sys
 
 import grpc
 
-from tests.support.forward_helpers import GrpcBackend, make_request
 from kubespan.forward.settings import ForwardSettings, RetrySettings
-from kubespan.receive.settings import ReceiverSettings
 from kubespan.service.options import ServiceOptions, service_config
 from kubespan.service.service import Service
 from tests.pipeline.test_sampler import _reference_keep
+from tests.support.forward_helpers import GrpcBackend, make_request
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -7,7 +7,6 @@ import ssl
 
 import pytest
 
-from tests.support.forward_helpers import Counting, HttpBackend, make_request, wait_until
 from kubespan.forward.forwarder import Forwarder
 from kubespan.forward.settings import ForwardSettings, RetrySettings
 from kubespan.otlp.attributes import new_attribute_table
@@ -15,6 +14,7 @@ from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
 from kubespan.receive.settings import ReceiverSettings
 from kubespan.stats import Counters
+from tests.support.forward_helpers import Counting, HttpBackend, make_request, wait_until
 from tests.support.secutil import make_pki
 
 FAST = RetrySettings(initial_interval=0.01, max_interval=0.05, max_elapsed_time=30.0)

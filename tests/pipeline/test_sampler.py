@@ -5,14 +5,15 @@ from __future__ import annotations
 import struct
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tests.support.forward_helpers import make_request, span_names
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.pipeline import Pipeline
 from kubespan.processors.sampler import ProbabilisticSampler, fnv1a32, priority_decision, scaled_rate, trace_bucket
 from kubespan.stats import Counters
+from tests.support.forward_helpers import make_request, span_names
 
 TRACE = bytes(range(1, 17))
 

@@ -15,11 +15,10 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from kubespan.receive.settings import ReceiverSettings
 from kubespan.service.options import ServiceOptions, service_config
 from kubespan.service.service import Service
-from tests.support.recorder import Recorder
 from tests.support.otel_sdk import sdk_spans
+from tests.support.recorder import Recorder
 from tests.support.requests import k8s_request
 from tests.support.secutil import Pki, make_pki
 

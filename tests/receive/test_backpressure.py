@@ -16,9 +16,9 @@ from kubespan.receive.settings import ReceiverSettings
 from kubespan.stats import Counters
 from kubespan.writers import formats
 from kubespan.writers.stream import StreamWriter
-from tests.support.requests import request_with_ids
 from tests.receive.test_receive_grpc import stub
 from tests.receive.test_receive_http import post
+from tests.support.requests import request_with_ids
 
 VALID = (16, 8)
 BAD_TRACE = (5, 8)

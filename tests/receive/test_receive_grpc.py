@@ -128,8 +128,8 @@ class Full:
 
 
 def test_full_consumer_answers_unavailable_with_retry_info(recorder):
-    from grpc_status import rpc_status
     from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
 
     pipeline = Pipeline(consumers=[recorder, Full()])
     receiver = GrpcReceiver(pipeline, ReceiverSettings(), "127.0.0.1:0")

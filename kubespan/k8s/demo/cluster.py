@@ -233,7 +233,7 @@ class DemoCluster(KubeletSpans):
 
 def spans_in(requests: Iterable[ExportTraceServiceRequest]) -> list[tuple[str, Span]]:
     """(service.name, span) for every span of `requests`; handy in tests and tools."""
-    out = []
+    out: list[tuple[str, Span]] = []
     for req in requests:
         for rs in req.resource_spans:
             service = next((a.value.string_value for a in rs.resource.attributes if a.key == "service.name"), "")

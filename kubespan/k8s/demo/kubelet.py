@@ -5,7 +5,7 @@ joined by a link) and the kubelet's own HTTP server spans."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -24,6 +24,7 @@ from kubespan.k8s.demo.model import (
     SERVER,
     US,
     ApiRequest,
+    Attr,
     Attrs,
     Caller,
     Pod,
@@ -39,8 +40,8 @@ class KubeletSpans(ApiserverSpans):
     _pulled: set[str]  # images already on the node, kept by the cluster
 
     def _cri(self, trace_id: bytes, parent: bytes, start: int, dur: int, method: str, *,
-             code: int = 0, message: str = "", logs: list[str] = (), attrs: Attrs = (),
-             events: list[tuple[str, Attrs]] = (), ttrpc: list[str] = ()) -> int:
+             code: int = 0, message: str = "", logs: Sequence[str] = (), attrs: Sequence[Attr] = (),
+             events: Sequence[tuple[str, Attrs]] = (), ttrpc: Sequence[str] = ()) -> int:
         """A kubelet CRI client span with its containerd server span as child; returns end time."""
         svc = "ImageService" if method in IMAGE_METHODS else "RuntimeService"
         full = f"runtime.v1.{svc}/{method}"

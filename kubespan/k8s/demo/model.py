@@ -33,7 +33,8 @@ IMAGE_METHODS = ("PullImage", "ImageStatus", "ListImages", "RemoveImage", "Image
 GRPC_CODES = {0: "OK", 2: "UNKNOWN", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND", 14: "UNAVAILABLE"}
 
 AttrValue = str | int | float | bool
-Attrs = list[tuple[str, AttrValue]]
+Attr = tuple[str, AttrValue]
+Attrs = list[Attr]
 
 
 def kv(key: str, value: AttrValue) -> KeyValue:

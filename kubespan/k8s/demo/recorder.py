@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 import random
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -28,6 +28,7 @@ from kubespan.k8s.demo.model import (
     SCOPE_OTELRESTFUL,
     US,
     VERSIONS,
+    Attr,
     Attrs,
     apiserver_instance_id,
     kv,
@@ -168,9 +169,10 @@ class SpanRecorder:
         """`base` ns give or take `spread` (relative), at least 1 µs."""
         return max(US, int(base * (1 + self.rng.uniform(-spread, spread))))
 
-    def _span(self, service: str, scope: str, name: str, kind: int, trace_id: bytes, parent: bytes,
-              start: int, end: int, attrs: Attrs = (), events: Iterable[tuple[int, str, Attrs]] = (),
-              links: Iterable[tuple[bytes, bytes]] = (), error: str | None = None) -> bytes:
+    def _span(self, service: str, scope: str, name: str, kind: Span.SpanKind.ValueType, trace_id: bytes,
+              parent: bytes, start: int, end: int, attrs: Sequence[Attr] = (),
+              events: Iterable[tuple[int, str, Attrs]] = (), links: Iterable[tuple[bytes, bytes]] = (),
+              error: str | None = None) -> bytes:
         span = Span(trace_id=trace_id, span_id=self._id(8), parent_span_id=parent, name=name, kind=kind,
                     start_time_unix_nano=start, end_time_unix_nano=end)
         span.attributes.extend(kv(k, v) for k, v in attrs)

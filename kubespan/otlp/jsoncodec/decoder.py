@@ -7,7 +7,7 @@ always writes (resource, scope, status).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
@@ -58,7 +58,7 @@ _SPAN_KEYS = _keymap(
 )  # fmt: skip
 
 
-def _dec_span(span: Span, obj: dict, ids: IdRules) -> None:
+def _dec_span(span: Span, obj: dict[str, Any], ids: IdRules) -> None:
     """Fill ``span`` from its JSON object."""
     for key, val in obj.items():
         f = _SPAN_KEYS.get(key)
@@ -76,7 +76,7 @@ def _dec_span(span: Span, obj: dict, ids: IdRules) -> None:
             elif f == "parent_span_id":
                 span.parent_span_id = read_id(val, SPAN_ID_SIZE, ids)
             elif f == "kind":
-                span.kind = read_enum(val, SPAN_KIND_NAMES)
+                span.kind = cast("Span.SpanKind.ValueType", read_enum(val, SPAN_KIND_NAMES))
             elif f == "start_time_unix_nano":
                 span.start_time_unix_nano = read_uint(val, U64_MAX)
             elif f == "end_time_unix_nano":
@@ -98,14 +98,14 @@ def _dec_span(span: Span, obj: dict, ids: IdRules) -> None:
             elif f == "dropped_links_count":
                 span.dropped_links_count = read_uint(val, U32_MAX)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
     span.status.SetInParent()
 
 
 _STATUS_KEYS = _keymap("message", "code")
 
 
-def _dec_status(status: Status, obj: dict) -> None:
+def _dec_status(status: Status, obj: dict[str, Any]) -> None:
     status.SetInParent()
     for key, val in obj.items():
         f = _STATUS_KEYS.get(key)
@@ -113,17 +113,17 @@ def _dec_status(status: Status, obj: dict) -> None:
             continue
         try:
             if f == "code":
-                status.code = read_enum(val, STATUS_CODE_NAMES)
+                status.code = cast("Status.StatusCode.ValueType", read_enum(val, STATUS_CODE_NAMES))
             else:
                 status.message = read_str(val)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
 
 
 _EVENT_KEYS = _keymap("time_unix_nano", "name", "attributes", "dropped_attributes_count")
 
 
-def _dec_event(event: Span.Event, obj: dict) -> None:
+def _dec_event(event: Span.Event, obj: dict[str, Any]) -> None:
     for key, val in obj.items():
         f = _EVENT_KEYS.get(key)
         if f is None or val is None:
@@ -138,7 +138,7 @@ def _dec_event(event: Span.Event, obj: dict) -> None:
             else:
                 event.dropped_attributes_count = read_uint(val, U32_MAX)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
 
 
 _LINK_KEYS = _keymap(
@@ -146,7 +146,7 @@ _LINK_KEYS = _keymap(
 )
 
 
-def _dec_link(link: Span.Link, obj: dict, ids: IdRules) -> None:
+def _dec_link(link: Span.Link, obj: dict[str, Any], ids: IdRules) -> None:
     for key, val in obj.items():
         f = _LINK_KEYS.get(key)
         if f is None or val is None:
@@ -165,14 +165,14 @@ def _dec_link(link: Span.Link, obj: dict, ids: IdRules) -> None:
             else:
                 link.flags = read_uint(val, U32_MAX)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
 
 
 _RESOURCE_KEYS = _keymap("attributes", "dropped_attributes_count", "entity_refs")
 _ENTITY_REF_KEYS = _keymap("schema_url", "type", "id_keys", "description_keys")
 
 
-def _dec_resource(res: Resource, obj: dict) -> None:
+def _dec_resource(res: Resource, obj: dict[str, Any]) -> None:
     for key, val in obj.items():
         f = _RESOURCE_KEYS.get(key)
         if f is None or val is None:
@@ -185,10 +185,10 @@ def _dec_resource(res: Resource, obj: dict) -> None:
             else:
                 decode_repeated(res.entity_refs, val, _dec_entity_ref)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
 
 
-def _dec_entity_ref(ref: Any, obj: dict) -> None:
+def _dec_entity_ref(ref: Any, obj: dict[str, Any]) -> None:
     for key, val in obj.items():
         f = _ENTITY_REF_KEYS.get(key)
         if f is None or val is None:
@@ -199,7 +199,7 @@ def _dec_entity_ref(ref: Any, obj: dict) -> None:
             else:
                 getattr(ref, f).extend(_str_list(val))
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
 
 
 def _str_list(val: object) -> list[str]:
@@ -208,14 +208,14 @@ def _str_list(val: object) -> list[str]:
         try:
             read_str(item)
         except DecodeFailure as e:
-            raise e.at(f"[{i}]")
+            raise e.at(f"[{i}]") from None
     return items
 
 
 _SCOPE_KEYS = _keymap("name", "version", "attributes", "dropped_attributes_count")
 
 
-def _dec_scope(scope: InstrumentationScope, obj: dict) -> None:
+def _dec_scope(scope: InstrumentationScope, obj: dict[str, Any]) -> None:
     for key, val in obj.items():
         f = _SCOPE_KEYS.get(key)
         if f is None or val is None:
@@ -230,7 +230,7 @@ def _dec_scope(scope: InstrumentationScope, obj: dict) -> None:
             else:
                 scope.dropped_attributes_count = read_uint(val, U32_MAX)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
 
 
 _SCOPE_SPANS_KEYS = _keymap("scope", "spans", "schema_url")
@@ -238,7 +238,7 @@ _LEGACY_SCOPE_SPANS_KEYS = {**_SCOPE_SPANS_KEYS, **{k: "scope" for k in _keymap(
 """Files of old SDKs and Collectors (v0.59 and before) name the scope `instrumentationLibrary`."""
 
 
-def _dec_scope_spans(ss: ScopeSpans, obj: dict, ids: IdRules, keys: dict[str, str]) -> None:
+def _dec_scope_spans(ss: ScopeSpans, obj: dict[str, Any], ids: IdRules, keys: dict[str, str]) -> None:
     for key, val in obj.items():
         f = keys.get(key)
         if f is None or val is None:
@@ -251,7 +251,7 @@ def _dec_scope_spans(ss: ScopeSpans, obj: dict, ids: IdRules, keys: dict[str, st
             else:
                 ss.schema_url = read_str(val)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
     ss.scope.SetInParent()
 
 
@@ -269,7 +269,7 @@ def _dec_spans(container: Any, arr: object, ids: IdRules) -> None:
             else:
                 raise want("an object", item)
     except DecodeFailure as e:
-        raise e.at(f"[{index_of(items, item)}]")
+        raise e.at(f"[{index_of(items, item)}]") from None
 
 
 _RESOURCE_SPANS_KEYS = _keymap("resource", "scope_spans", "schema_url")
@@ -278,7 +278,7 @@ _LEGACY_RESOURCE_SPANS_KEYS = {
 }
 
 
-def _dec_resource_spans(rs: ResourceSpans, obj: dict, ids: IdRules, legacy: bool) -> None:
+def _dec_resource_spans(rs: ResourceSpans, obj: dict[str, Any], ids: IdRules, legacy: bool) -> None:
     keys = _LEGACY_RESOURCE_SPANS_KEYS if legacy else _RESOURCE_SPANS_KEYS
     scope_keys = _LEGACY_SCOPE_SPANS_KEYS if legacy else _SCOPE_SPANS_KEYS
     old: tuple[str, object] | None = None
@@ -296,12 +296,12 @@ def _dec_resource_spans(rs: ResourceSpans, obj: dict, ids: IdRules, legacy: bool
             else:
                 rs.schema_url = read_str(val)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
     if old is not None and not rs.scope_spans:  # as the Collector migrated them: only without scopeSpans
         try:
             decode_repeated(rs.scope_spans, old[1], lambda m, o: _dec_scope_spans(m, o, ids, scope_keys))
         except DecodeFailure as e:
-            raise e.at(old[0])
+            raise e.at(old[0]) from None
     rs.resource.SetInParent()
 
 
@@ -322,7 +322,7 @@ def decode_traces_json(
 
 
 def decode_resource_spans(
-    obj: dict, keys: tuple[str, ...], *, ids: IdRules = HEX_IDS, legacy: bool = False
+    obj: dict[str, Any], keys: tuple[str, ...], *, ids: IdRules = HEX_IDS, legacy: bool = False
 ) -> ExportTraceServiceRequest:
     """A request from the ResourceSpans arrays under ``keys`` of a parsed JSON object.
 
@@ -338,7 +338,7 @@ def decode_resource_spans(
                         req.resource_spans, val, lambda m, o: _dec_resource_spans(m, o, ids, legacy)
                     )
                 except DecodeFailure as e:
-                    raise e.at(key)
+                    raise e.at(key) from None
     except DecodeFailure as e:
         raise e.public() from None
     except (ValueError, TypeError, OverflowError) as e:  # safety net: protobuf rejected a value

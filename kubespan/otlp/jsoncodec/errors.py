@@ -3,6 +3,8 @@ internal failure that collects its JSON path while unwinding."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 
 class JsonDecodeError(ValueError):
     """Invalid OTLP/JSON input. ``path`` says where (may be empty), ``reason`` what."""
@@ -59,7 +61,7 @@ def short_int(n: int, limit: int = 40) -> str:
     return digits if len(digits) <= limit else f"{digits[:limit]}... ({len(digits)} digits)"
 
 
-def index_of(seq: list, item: object) -> int:
+def index_of(seq: Sequence[object], item: object) -> int:
     """Position of ``item`` (by identity) in ``seq``; used only on the error path."""
     for i, x in enumerate(seq):
         if x is item:

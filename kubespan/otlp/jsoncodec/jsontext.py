@@ -87,7 +87,9 @@ def iter_json_documents(data: bytes | bytearray | memoryview | str) -> Iterator[
     _refuse_object_bomb(text)
     at, line, counted = 0, 1, 0
     while True:
-        at = _SKIP_WHITESPACE(text, at).end()
+        blank = _SKIP_WHITESPACE(text, at)
+        assert blank is not None  # the pattern matches the empty string
+        at = blank.end()
         if at >= len(text):
             return
         line += text.count("\n", counted, at)

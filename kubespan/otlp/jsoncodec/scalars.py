@@ -8,6 +8,7 @@ import binascii
 import math
 import re
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -43,14 +44,13 @@ def read_bool(val: object) -> bool:
 
 def read_uint(val: object, top: int) -> int:
     """Unsigned integer from a JSON number or a decimal string, at most ``top``."""
-    t = type(val)
-    if t is int:
+    if type(val) is int:
         n = val
-    elif t is str:
+    elif type(val) is str:
         if not (val.isascii() and val.isdigit()):
             raise DecodeFailure(f"invalid unsigned integer {short_repr(val)}")
         n = int(val)
-    elif t is float and val.is_integer():
+    elif type(val) is float and val.is_integer():
         n = int(val)
     else:
         raise want("an unsigned integer", val)
@@ -60,15 +60,14 @@ def read_uint(val: object, top: int) -> int:
 
 
 def read_int64(val: object) -> int:
-    t = type(val)
-    if t is int:
+    if type(val) is int:
         n = val
-    elif t is str:
+    elif type(val) is str:
         digits = val[1:] if val[:1] in ("-", "+") else val
         if not (digits.isascii() and digits.isdigit()):
             raise DecodeFailure(f"invalid integer {short_repr(val)}")
         n = int(val)
-    elif t is float and val.is_integer():
+    elif type(val) is float and val.is_integer():
         n = int(val)
     else:
         raise want("an integer", val)
@@ -90,15 +89,14 @@ _FLOAT_WORDS = {
 
 
 def read_double(val: object) -> float:
-    t = type(val)
-    if t is float:
+    if type(val) is float:
         return val
-    if t is int:
+    if type(val) is int:
         try:
             return float(val)
         except OverflowError:
             raise DecodeFailure(f"number {short_int(val)} out of double range") from None
-    if t is str:
+    if type(val) is str:
         word = _FLOAT_WORDS.get(val.lower())
         if word is not None:
             return word
@@ -110,13 +108,12 @@ def read_double(val: object) -> float:
     raise want("a number", val)
 
 
-def read_enum(val: object, names: dict[str, int]) -> int:
-    t = type(val)
-    if t is int:
+def read_enum(val: object, names: Mapping[str, int]) -> int:
+    if type(val) is int:
         if _I32_MIN <= val <= _I32_MAX:
             return val
         raise DecodeFailure(f"enum value {short_int(val)} out of int32 range")
-    if t is str:
+    if type(val) is str:
         n = names.get(val)
         if n is not None:
             return n
@@ -197,13 +194,13 @@ def read_b64(val: object) -> bytes:
     raise DecodeFailure(f"invalid base64 {short_repr(val)}")
 
 
-def read_list(val: object) -> list:
+def read_list(val: object) -> list[Any]:
     if type(val) is list:
         return val
     raise want("an array", val)
 
 
-def read_obj(val: object) -> dict:
+def read_obj(val: object) -> dict[str, Any]:
     if type(val) is dict:
         return val
     raise want("an object", val)

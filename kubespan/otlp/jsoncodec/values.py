@@ -42,7 +42,7 @@ def decode_attributes(container: Any, arr: object, depth: int) -> None:
                 try:
                     kv.key = read_str(key)
                 except DecodeFailure as e:
-                    raise e.at("key")
+                    raise e.at("key") from None
             value = item.get("value")
             if type(value) is dict:
                 sv = value.get("stringValue")
@@ -55,9 +55,9 @@ def decode_attributes(container: Any, arr: object, depth: int) -> None:
             try:
                 _dec_any(kv.value, value, depth)
             except DecodeFailure as e:
-                raise e.at("value")
+                raise e.at("value") from None
     except DecodeFailure as e:
-        raise e.at(f"[{index_of(items, item)}]")
+        raise e.at(f"[{index_of(items, item)}]") from None
 
 
 _ANY_STRING, _ANY_BOOL, _ANY_INT, _ANY_DOUBLE, _ANY_ARRAY, _ANY_KVLIST, _ANY_BYTES = range(7)
@@ -102,10 +102,10 @@ def _dec_any(av: AnyValue, obj: object, depth: int) -> None:
             else:
                 _dec_nested(av, kind, read_obj(val), depth + 1)
         except DecodeFailure as e:
-            raise e.at(key)
+            raise e.at(key) from None
 
 
-def _dec_nested(av: AnyValue, kind: int, obj: dict, depth: int) -> None:
+def _dec_nested(av: AnyValue, kind: int, obj: dict[str, Any], depth: int) -> None:
     """Decode an ArrayValue or KeyValueList object into ``av``."""
     if depth > MAX_VALUE_NESTING:
         raise DecodeFailure(f"value nesting deeper than {MAX_VALUE_NESTING} levels")
@@ -116,9 +116,9 @@ def _dec_nested(av: AnyValue, kind: int, obj: dict, depth: int) -> None:
         return
     try:
         if kind == _ANY_KVLIST:
-            decode_attributes(target.values, values, depth)
+            decode_attributes(av.kvlist_value.values, values, depth)
             return
-        add = target.values.add
+        add = av.array_value.values.add
         items = read_list(values)
         item = None
         try:
@@ -127,12 +127,12 @@ def _dec_nested(av: AnyValue, kind: int, obj: dict, depth: int) -> None:
                 if item is not None:
                     _dec_any(elem, item, depth)
         except DecodeFailure as e:
-            raise e.at(f"[{index_of(items, item)}]")
+            raise e.at(f"[{index_of(items, item)}]") from None
     except DecodeFailure as e:
-        raise e.at("values")
+        raise e.at("values") from None
 
 
-def decode_repeated(container: Any, arr: object, fill: Callable[[Any, dict], None]) -> None:
+def decode_repeated(container: Any, arr: object, fill: Callable[[Any, dict[str, Any]], None]) -> None:
     """Decode a JSON array of objects into a repeated message container via ``fill``."""
     add = container.add
     items = read_list(arr)
@@ -147,5 +147,5 @@ def decode_repeated(container: Any, arr: object, fill: Callable[[Any, dict], Non
             else:
                 raise want("an object", item)
     except DecodeFailure as e:
-        raise e.at(f"[{index_of(items, item)}]")
+        raise e.at(f"[{index_of(items, item)}]") from None
 
