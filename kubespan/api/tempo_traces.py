@@ -16,6 +16,7 @@ from kubespan.api.responses import PROTOBUF, ApiError, Reply, json_reply
 from kubespan.api.server import ApiRequest, Route
 from kubespan.api.source import stored_spans
 from kubespan.api.tempo_json import StoredSpan, group_spans, resource_spans_json, traces_data
+from kubespan.otlp.protowire import length_delimited
 from kubespan.query.ast import Filter
 from kubespan.query.limits import QueryStopped
 
@@ -191,17 +192,8 @@ def _depth(req: ApiRequest, name: str, default: int) -> int:
 def _v2_protobuf(resource_spans: list, partial: bool, message: str = "") -> bytes:
     """`tempopb.TraceByIDResponse`: trace (1) = `Trace{resourceSpans (1)}`, status (3) = PARTIAL."""
     trace = traces_data(resource_spans)
-    out = b"\x0a" + _varint(len(trace)) + trace
+    out = length_delimited(1, trace)
     if partial:
         text = (message or PARTIAL_MESSAGE).encode()
-        out += b"\x18\x01" + b"\x22" + _varint(len(text)) + text
+        out += b"\x18\x01" + length_delimited(4, text)
     return out
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)

@@ -22,6 +22,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from kubespan.otlp import compiled
+from kubespan.otlp.protowire import read_varint
 
 _PACKAGE = "kubespan.wireview"
 _F = descriptor_pb2.FieldDescriptorProto
@@ -181,41 +182,28 @@ def _submessages(buf: bytes, start: int, end: int, number: int) -> Iterator[tupl
     """(start, end) of every length-delimited field `number` in `buf[start:end]`.
 
     The hot loop of `count_messages`: one-byte keys and lengths, the common case for
-    spans, are read inline; anything else goes through `_varint`.
+    spans, are read inline; anything else goes through `read_varint`.
     """
     position = start
     while position < end:
         key = buf[position]
         position += 1
         if key >= 0x80:
-            key, position = _varint(buf, position - 1)
+            key, position = read_varint(buf, position - 1)
         wire_type = key & 7
         if wire_type == 2:
             length = buf[position]
             position += 1
             if length >= 0x80:
-                length, position = _varint(buf, position - 1)
+                length, position = read_varint(buf, position - 1)
             if key >> 3 == number:
                 yield position, position + length
             position += length
         elif wire_type == 0:
-            position = _varint(buf, position)[1]
+            position = read_varint(buf, position)[1]
         elif wire_type in (1, 5):
             position += 8 if wire_type == 1 else 4
         else:
             raise ValueError("unsupported wire type")
     if position != end:
         raise ValueError("field overruns its message")
-
-
-def _varint(buf: bytes, position: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = buf[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, position
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
+from kubespan.otlp.protowire import read_varint
 from kubespan.remote.client import JSON, PROTOBUF, Answer, RemoteClient, RemoteError
 from kubespan.store import SpanStore
 
@@ -99,14 +100,14 @@ def unwrap_trace_by_id(raw: bytes) -> tuple[bytes, str]:
     position = 0
     try:
         while position < len(raw):
-            key, position = _varint(raw, position)
+            key, position = read_varint(raw, position)
             number, wire = key >> 3, key & 7
             if wire == 0:
-                value, position = _varint(raw, position)
+                value, position = read_varint(raw, position)
                 if number == 3:
                     status = value
             elif wire == 2:
-                size, position = _varint(raw, position)
+                size, position = read_varint(raw, position)
                 if position + size > len(raw):
                     raise ValueError("truncated")
                 field = raw[position: position + size]
@@ -125,16 +126,3 @@ def unwrap_trace_by_id(raw: bytes) -> tuple[bytes, str]:
         raise RemoteError("bad_answer", "the trace answer is not a protobuf TraceByIDResponse") from None
     partial = (message or "the remote returned part of this trace") if status == 1 else ""
     return trace, partial
-
-
-def _varint(raw: bytes, position: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = raw[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")

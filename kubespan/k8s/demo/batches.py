@@ -11,6 +11,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.k8s.demo.cluster import DemoCluster
 from kubespan.k8s.demo.model import DEFAULT_START_NS
+from kubespan.otlp.protowire import length_delimited
 
 _TARGET_ATTRS = 11.0
 _MAX_TEMPLATE_BYTES = 800  # leaves out the few event-heavy spans: keeps the mix near 450-600 bytes/span
@@ -30,20 +31,6 @@ class _Template:
     parent_at: int  # -1 for the root variant
     times: list[tuple[int, int]]  # (offset, ns relative to span start)
     attrs: int
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _field(tag: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field (wire type 2)."""
-    return bytes([tag << 3 | 2]) + _varint(len(payload)) + payload
 
 
 def _compile(service: str, scope: str, span: Span, with_parent: bool) -> _Template:
@@ -101,7 +88,7 @@ def load_batch(n_spans: int, seed: int = 0, batch_size: int = 512, k8s_version: 
         raise ValueError("n_spans must be >= 0 and batch_size >= 1")
     pairs, rich, p_rich = _templates(k8s_version)
     rng = random.Random(seed)
-    resources = {name: b"".join(_field(1, kv.SerializeToString()) for kv in attrs)
+    resources = {name: b"".join(length_delimited(1, kv.SerializeToString()) for kv in attrs)
                  for name, attrs in DemoCluster(seed=0, k8s_version=k8s_version)._resources.items()}
     out: list[bytes] = []
     t = start_ns
@@ -122,11 +109,12 @@ def load_batch(n_spans: int, seed: int = 0, batch_size: int = 512, k8s_version: 
                 buf[tpl.parent_at:tpl.parent_at + 8] = parent
             for offset, rel in tpl.times:
                 buf[offset:offset + 8] = (t + rel).to_bytes(8, "little")
-            groups.setdefault((tpl.service, tpl.scope), []).append(_field(2, bytes(buf)))
+            groups.setdefault((tpl.service, tpl.scope), []).append(length_delimited(2, bytes(buf)))
             parent, left = span_id, left - 1
         by_service: dict[str, list[bytes]] = {}
         for (service, scope), spans in groups.items():
-            scope_msg = _field(1, _field(1, scope.encode()))
-            by_service.setdefault(service, []).append(_field(2, scope_msg + b"".join(spans)))
-        out.append(b"".join(_field(1, _field(1, resources[svc]) + b"".join(sss)) for svc, sss in by_service.items()))
+            scope_msg = length_delimited(1, length_delimited(1, scope.encode()))
+            by_service.setdefault(service, []).append(length_delimited(2, scope_msg + b"".join(spans)))
+        out.append(b"".join(length_delimited(1, length_delimited(1, resources[svc]) + b"".join(sss))
+                            for svc, sss in by_service.items()))
     return out
