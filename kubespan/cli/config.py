@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from kubespan.cli.forward_options import processing_layer
 from kubespan.cli.options import given, output_layer, receiver_layer
 from kubespan.cli.queries import check_ingest_query, refuse
+from kubespan.receive.settings import ListenError
 from kubespan.service.options import OptionsLayer, ServiceOptions, merge
+
+if TYPE_CHECKING:
+    from kubespan.service.service import Service
 
 FLAGS = {
     "grpc": ("--grpc",), "http": ("--http",), "max_recv_mib": ("--max-recv-mib",), "tls_cert": ("--tls-cert",),
@@ -90,3 +95,14 @@ def print_processing(options: ServiceOptions) -> None:
               file=sys.stderr, flush=True)
     for query in options.drop:
         print(f"kubespan: dropping spans matching {query}", file=sys.stderr, flush=True)
+
+
+def start_service(service: Service) -> dict[str, str] | None:
+    """Start every component and return what the receivers bound, or say in one line why not (None)."""
+    try:
+        return service.start()
+    except ListenError as exc:  # a port in use: one line, no grpc log or errno
+        print(f"kubespan: {exc}", file=sys.stderr)
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)
+    return None

@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 
+from kubespan.cli.queries import timeout_seconds
 from kubespan.query import QuerySyntaxError, compile_query
 from kubespan.query.limits import DEFAULT_TIMEOUT_S, Deadline, QueryStopped
 
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> None:
                         help="write the Collector's debug exporter text instead of JSON lines; a TraceQL "
                              "select(…) adds a 'Selected:' block of its fields after each span")
     parser.add_argument("--print-format", choices=["detailed", "legacy"], default=None, help="implies --print")
-    parser.add_argument("--query-timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+    parser.add_argument("--query-timeout", type=timeout_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help=f"stop a query running longer than this (default {DEFAULT_TIMEOUT_S:g}; 0: no limit)")
     parser.set_defaults(run=run)
 
@@ -78,16 +79,6 @@ def _run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"kubespan filter: {problem}", file=sys.stderr)
     return 1 if problems else 0
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (value >= 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
-    return value
 
 
 def _quiet_stdout() -> None:

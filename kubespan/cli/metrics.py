@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from kubespan.cli.queries import timeout_seconds
 from kubespan.query.limits import DEFAULT_TIMEOUT_S, Deadline, QueryStopped
 
 
@@ -41,7 +42,7 @@ def add_parser(subparsers: Any) -> None:
     output.add_argument("--plot", action="store_true", help="draw the series as a line chart")
     parser.add_argument("--instant", action="store_true",
                         help="one value per series over the whole window (Tempo's /api/metrics/query)")
-    parser.add_argument("--query-timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+    parser.add_argument("--query-timeout", type=timeout_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
                         help=f"stop a query running longer than this (default {DEFAULT_TIMEOUT_S:g}; 0: no limit)")
     parser.set_defaults(run=run)
 
@@ -173,13 +174,3 @@ def _load(files: list[str]) -> tuple[Any, list[str]]:
             raise OSError(f"{name}: {read_error(exc)}") from None
         warnings += [line for line in (reader.report.skipped(), reader.report.problem()) if line]
     return store, warnings
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (value >= 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
-    return value

@@ -7,6 +7,7 @@ a request at a time, so such a query cannot be decided when a span is received.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import NoReturn
 
@@ -33,3 +34,14 @@ def refuse(message: str) -> NoReturn:
     """Exit 2 with `kubespan: message` on stderr, like a usage error."""
     print(f"kubespan: {message}", file=sys.stderr, flush=True)
     raise SystemExit(2)
+
+
+def timeout_seconds(text: str) -> float:
+    """`--query-timeout` of `filter` and `metrics`: 0 or more seconds (0: no limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    return value

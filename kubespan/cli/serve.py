@@ -9,7 +9,7 @@ import threading
 import time
 
 from kubespan.api.cli_options import add_api_options
-from kubespan.cli.config import print_processing, service_options
+from kubespan.cli.config import print_processing, service_options, start_service
 from kubespan.cli.forward_options import (
     add_config_option,
     add_forward_options,
@@ -21,7 +21,6 @@ from kubespan.cli.options import (
     add_store_options,
 )
 from kubespan.os_tuning import raise_open_files_limit, tune_malloc
-from kubespan.receive.settings import ListenError
 from kubespan.service.options import OptionsLayer, service_config
 from kubespan.service.service import Service
 from kubespan.service.warnings import print_warnings
@@ -61,13 +60,8 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    try:
-        addresses = service.start()
-    except ListenError as exc:  # a port in use: one line, no grpc log or errno
-        print(f"kubespan: {exc}", file=sys.stderr)
-        return 1
-    except (OSError, RuntimeError, ValueError) as exc:
-        print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)
+    addresses = start_service(service)
+    if addresses is None:
         return 1
     print_warnings(service.warnings)
     for name, bound in addresses.items():

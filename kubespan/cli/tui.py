@@ -9,11 +9,10 @@ import signal
 import sys
 
 from kubespan.api.cli_options import add_api_options
-from kubespan.cli.config import service_options
+from kubespan.cli.config import service_options, start_service
 from kubespan.cli.forward_options import add_config_option, add_forward_options, add_processing_options
 from kubespan.cli.options import Given, add_receiver_options, add_store_options, positive_float
 from kubespan.os_tuning import raise_open_files_limit, tune_malloc
-from kubespan.receive.settings import ListenError
 from kubespan.service.options import OptionsLayer, ServiceOptions, service_config
 from kubespan.service.service import Service
 
@@ -78,11 +77,8 @@ def run(args: argparse.Namespace) -> int:
         message, code = refused
         print(f"kubespan open: {message}", file=sys.stderr)
         return code
-    try:
-        from kubespan.tui.factory import local_app
-    except ImportError as exc:  # the viewer's dependencies are missing
-        print(f"kubespan: cannot start the viewer: {exc}", file=sys.stderr)
-        return 1
+    from kubespan.tui.factory import local_app
+
     tune_malloc()  # before the receivers start their threads
     raise_open_files_limit()
     # --filter is the viewer's initial filter here, not an output filter
@@ -92,20 +88,10 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"kubespan: {problem}", file=sys.stderr)
         return 2
-    try:
-        runtime = Service(service_config(options))
-    except ImportError as exc:
-        print(f"kubespan: cannot create the span store: {exc}", file=sys.stderr)
-        return 1
+    runtime = Service(service_config(options))
     assert runtime.store is not None
     runtime.store.index_ahead()
-    try:
-        runtime.start()
-    except ListenError as exc:  # a port in use: one line, no grpc log or errno
-        print(f"kubespan: {exc}", file=sys.stderr)
-        return 1
-    except (OSError, RuntimeError, ValueError) as exc:
-        print(f"kubespan: cannot start receivers: {exc}", file=sys.stderr)
+    if start_service(runtime) is None:
         return 1
     stdin = _take_piped_stdin() if "-" in files else None
     loader = _dump_loader(files, runtime, stdin) if files else None
