@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from aiohttp import web
 from kubespan.api.responses import ApiError, Reply, error_reply
 from kubespan.api.settings import RETRY_AFTER_S, ApiSettings
 from kubespan.receive.http_server import SERVER_LOG, SHUTDOWN_GRACE_S
+from kubespan.receive.loop_thread import LoopThread
 from kubespan.receive.settings import ReceiverSettings, listen_address, split_host_port
 from kubespan.stats import Counters
 
@@ -71,9 +71,8 @@ class ApiServer:
         self.settings = settings
         self.receivers = receivers
         self.counters = counters
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._serving = LoopThread("api-http")
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max(1, settings.max_concurrent), thread_name_prefix="api-query")
         self._slots: asyncio.Semaphore | None = None
         for name in ("api_requests", "api_errors"):
@@ -82,35 +81,11 @@ class ApiServer:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> str:
         """Bind and serve on a background thread; return the bound `host:port` (OSError if it cannot bind)."""
-        self._loop = loop = asyncio.new_event_loop()
-        started = threading.Event()
-        result: dict[str, object] = {}
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                result["address"] = loop.run_until_complete(self._serve())
-            except BaseException as exc:  # noqa: BLE001 - surfaced to the caller of start()
-                result["error"] = exc
-            started.set()
-            if "error" not in result:
-                loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="api-http", daemon=True)
-        self._thread.start()
-        started.wait()
-        if "error" in result:
-            self._loop.close()
-            raise result["error"]  # type: ignore[misc]
-        return str(result["address"])
+        return self._serving.start(self._serve)
 
     def stop(self) -> None:
-        if self._loop is not None and self._runner is not None:
-            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-            future.result(timeout=10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            if self._thread is not None:
-                self._thread.join(timeout=10)
+        if self._runner is not None:
+            self._serving.stop(self._runner.cleanup)
             self._runner = None
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -171,14 +146,14 @@ class ApiServer:
     async def _run_query(self, handler: Handler, request: ApiRequest) -> Reply:
         """Admission (429 when every slot stays busy for `queue_wait_s`), then the handler on a worker,
         answered with 504 past the query timeout. The slot is freed when the worker really ends."""
-        assert self._slots is not None and self._loop is not None
+        assert self._slots is not None
         try:
             await asyncio.wait_for(self._slots.acquire(), self.settings.queue_wait_s)
         except asyncio.TimeoutError:
             self.counters.add("api_throttled", 1)
             raise ApiError(429, f"too many queries: {self.settings.max_concurrent} are running; retry in "
                                 f"{RETRY_AFTER_S} s", {"Retry-After": str(RETRY_AFTER_S)}) from None
-        future = self._loop.run_in_executor(self._pool, handler, request)
+        future = asyncio.get_running_loop().run_in_executor(self._pool, handler, request)
         future.add_done_callback(lambda _: self._slots.release())  # type: ignore[union-attr]
         timeout = self.settings.query_timeout_s
         try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import zlib
 
 from aiohttp import web
@@ -30,6 +29,7 @@ from kubespan.otlp.decode import UndecodableRequest
 from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
 from kubespan.pipeline import Backpressure, PermanentError, Pipeline
 from kubespan.receive.grpc_server import RETRY_AFTER_SECONDS
+from kubespan.receive.loop_thread import LoopThread
 from kubespan.receive.refusals import RefusalLog, reason_for, socket_peer
 from kubespan.receive.settings import (
     SUCCESS_PROTOBUF,
@@ -94,9 +94,8 @@ class HttpReceiver:
         self.refusals = refusals or RefusalLog(pipeline.counters)
         self.settings = settings
         self.address = address
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._serving = LoopThread("http-recv")
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
         self.keepalive_timeout = KEEPALIVE_TIMEOUT_S
         self.body_timeout = BODY_TIMEOUT_S
         pipeline.counters.declare("aborted_requests", "timed_out_requests")
@@ -104,36 +103,12 @@ class HttpReceiver:
     def start(self) -> str:
         """Start serving in a background thread; return the bound `host:port`."""
         check_can_listen(self.address)
-        loop = self._loop = asyncio.new_event_loop()
-        started = threading.Event()
-        result: dict[str, object] = {}
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                result["address"] = loop.run_until_complete(self._serve())
-            except BaseException as exc:  # surfaced to the caller of start()
-                result["error"] = exc
-            started.set()
-            if "error" not in result:
-                loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="http-recv", daemon=True)
-        self._thread.start()
-        started.wait()
-        if "error" in result:
-            raise result["error"]  # type: ignore[misc]
-        return str(result["address"])
+        return self._serving.start(self._serve)
 
     def stop(self) -> None:
-        if self._loop is None or self._runner is None:
-            return
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-        future.result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._runner = None
+        if self._runner is not None:
+            self._serving.stop(self._runner.cleanup)
+            self._runner = None
 
     async def _serve(self) -> str:
         middlewares = [self._authenticate] if self.settings.token else []
