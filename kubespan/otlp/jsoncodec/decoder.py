@@ -17,9 +17,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from kubespan.otlp.jsoncodec.errors import (
     DecodeFailure,
     JsonDecodeError,
-    index_of,
     json_type_name,
-    want,
 )
 from kubespan.otlp.jsoncodec.jsontext import load_json
 from kubespan.otlp.jsoncodec.scalars import (
@@ -245,7 +243,7 @@ def _dec_scope_spans(ss: ScopeSpans, obj: dict[str, Any], ids: IdRules, keys: di
             continue
         try:
             if f == "spans":
-                _dec_spans(ss.spans, val, ids)
+                decode_repeated(ss.spans, val, lambda m, o: _dec_span(m, o, ids))  # null: an empty span
             elif f == "scope":
                 _dec_scope(ss.scope, read_obj(val))
             else:
@@ -253,23 +251,6 @@ def _dec_scope_spans(ss: ScopeSpans, obj: dict[str, Any], ids: IdRules, keys: di
         except DecodeFailure as e:
             raise e.at(key) from None
     ss.scope.SetInParent()
-
-
-def _dec_spans(container: Any, arr: object, ids: IdRules) -> None:
-    add = container.add
-    items = read_list(arr)
-    item = None
-    try:
-        for item in items:
-            span = add()
-            if type(item) is dict:
-                _dec_span(span, item, ids)
-            elif item is None:
-                span.status.SetInParent()
-            else:
-                raise want("an object", item)
-    except DecodeFailure as e:
-        raise e.at(f"[{index_of(items, item)}]") from None
 
 
 _RESOURCE_SPANS_KEYS = _keymap("resource", "scope_spans", "schema_url")

@@ -50,14 +50,8 @@ def _parse(text: str, at: int) -> tuple[object, int]:
     """The JSON value starting at offset ``at`` and the offset after it."""
     try:
         return _DECODER.raw_decode(text, at)
-    except json.JSONDecodeError as e:
-        raise JsonDecodeError("", f"invalid JSON: {e.msg} (line {e.lineno} column {e.colno})") from None
-    except DecodeFailure as e:
-        raise e.public() from None
-    except RecursionError:
-        raise JsonDecodeError("", "invalid JSON: nesting too deep") from None
-    except ValueError as e:  # e.g. integer literal too long to convert
-        raise JsonDecodeError("", f"invalid JSON: {e}") from None
+    except (ValueError, DecodeFailure, RecursionError) as e:
+        raise _json_error(e) from None
 
 
 def load_json(data: bytes | bytearray | memoryview | str) -> object:
@@ -66,14 +60,19 @@ def load_json(data: bytes | bytearray | memoryview | str) -> object:
     _refuse_object_bomb(text)
     try:
         return _DECODER.decode(text)  # json.loads would build a new decoder for every call
-    except json.JSONDecodeError as e:
-        raise JsonDecodeError("", f"invalid JSON: {e.msg} (line {e.lineno} column {e.colno})") from None
-    except DecodeFailure as e:
-        raise e.public() from None
-    except RecursionError:
-        raise JsonDecodeError("", "invalid JSON: nesting too deep") from None
-    except ValueError as e:  # e.g. integer literal too long to convert
-        raise JsonDecodeError("", f"invalid JSON: {e}") from None
+    except (ValueError, DecodeFailure, RecursionError) as e:
+        raise _json_error(e) from None
+
+
+def _json_error(e: Exception) -> JsonDecodeError:
+    """What the JSON parser (or a hook of ours inside it) raised, as the one error callers catch."""
+    if isinstance(e, json.JSONDecodeError):
+        return JsonDecodeError("", f"invalid JSON: {e.msg} (line {e.lineno} column {e.colno})")
+    if isinstance(e, DecodeFailure):
+        return e.public()
+    if isinstance(e, RecursionError):
+        return JsonDecodeError("", "invalid JSON: nesting too deep")
+    return JsonDecodeError("", f"invalid JSON: {e}")  # e.g. an integer literal too long to convert
 
 
 def iter_json_documents(data: bytes | bytearray | memoryview | str) -> Iterator[tuple[int, object]]:
