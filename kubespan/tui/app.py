@@ -198,8 +198,13 @@ class KubespanApp(App[None]):
             waiting = "Waiting for {}: send OTLP traces to " + listen
         else:
             waiting = "No {} yet"
+        capabilities = self.source.capabilities
         for spec in VIEWS:
-            if spec.is_list:
+            if spec.needs and not getattr(capabilities, spec.needs, True):
+                pane = self.pane(spec.id)  # a view the source cannot fill says why, not "nothing yet"
+                pane.empty_message = f"{spec.title}: not offered here ({capabilities.missing_note})"
+                pane.refresh()
+            elif spec.is_list:
                 pane = self.pane(spec.id)
                 pane.empty_message = waiting.format(spec.id)
                 pane.refresh()

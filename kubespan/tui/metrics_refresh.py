@@ -63,6 +63,8 @@ class MetricsRefresh:
         widget: Any = self
         if self.paused or not widget.is_mounted or not widget.display or self.source is None:
             return
+        if not getattr(getattr(self.source, "capabilities", None), "metrics", True):
+            return  # a remote without them: the view says so
         widget.run_worker(self._refresh_in_thread, thread=True, exclusive=True, group="metrics-refresh")
 
     def _refresh_in_thread(self) -> None:

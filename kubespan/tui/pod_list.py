@@ -54,8 +54,7 @@ class PodList(LineList):
     def row_count(self) -> int:
         return len(self.pods)
 
-    def empty_text(self) -> Text:
-        return Text("No pods seen yet (spans with k8s.pod or k8s.pod.name attributes)", style="dim")
+    empty_message = "No pods seen yet (spans with k8s.pod or k8s.pod.name attributes)"
 
     @property
     def selected_pod(self) -> PodRow | None:

@@ -33,12 +33,16 @@ class View:
     make: Callable[[DataSource, tzinfo | None], Widget]
     is_list: bool = False
     """`t` toggles between the list views; Escape from a trace returns to the last one."""
+    needs: str = ""
+    """The `Capabilities` field it needs; a source without it gets the source's `missing_note` there."""
 
 
 VIEWS: list[View] = [
     View("traces", "Traces", "1", "Show the trace list (1)", lambda s, tz: TraceList(s, tz=tz, id="traces"), True),
-    View("spans", "Spans", "2", "Show the flat span list (2)", lambda s, tz: SpanList(s, tz=tz, id="spans"), True),
-    View("pods", "Pods", "3,P", "Show the pods seen in spans (3 or P)", lambda s, tz: PodList(s, tz=tz, id="pods")),
+    View("spans", "Spans", "2", "Show the flat span list (2)", lambda s, tz: SpanList(s, tz=tz, id="spans"), True,
+         needs="spans"),
+    View("pods", "Pods", "3,P", "Show the pods seen in spans (3 or P)", lambda s, tz: PodList(s, tz=tz, id="pods"),
+         needs="pods"),
     View("trace", "Trace", "", "", lambda s, tz: TraceView(s, tz=tz, id="trace")),
 ]
 """Every view, in the order of their keys."""

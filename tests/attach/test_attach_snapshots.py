@@ -76,6 +76,8 @@ def test_attach_trace_view(snap_compare, cluster_api, size):
 def test_attach_views_not_offered(snap_compare, cluster_api, size, key):
     async def steps(pilot, app):
         await pilot.press(key)
+        await wait_for(pilot, lambda: ": not offered here (Tempo's API" in screen_text(app),
+                       what="the view's note")
 
     assert snap(snap_compare, cluster_api.url, size, steps)
 

@@ -58,6 +58,8 @@ class Capabilities:
     """`save_trace` writes OTLP/JSON lines."""
     fold: bool = True
     """Repeated roots folded into one row with p50/p99."""
+    metrics: bool = True
+    """`metrics()`: rates, errors and latency per service and operation, and the service graph."""
     sorts: tuple[TraceSort, ...] = tuple(TraceSort)
     missing_note: str = "not available from this source"
 

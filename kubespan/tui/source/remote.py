@@ -52,8 +52,8 @@ TRACES_KEPT = 4
 """Fetched traces kept (Escape and Enter again, a link followed and back)."""
 TRACE_STALE_S = 30.0
 """A fetched trace is fetched again after this long, or sooner when the list shows it changed."""
-CAPABILITIES = Capabilities(live=True, spans=False, pods=False, save=True, fold=True,
-                            missing_note="not in Tempo's API (attach shows traces, their spans and details)")
+CAPABILITIES = Capabilities(live=True, spans=False, pods=False, metrics=False, save=True, fold=True,
+                            missing_note="Tempo's API: a few spans per trace, no pods or rates")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +189,7 @@ class RemoteSource:
         return RemoteTraces.of(list(feed.page.traces), feed.page.cut, sort, fold)
 
     def find_spans(self, search: Search, sort: SpanSort = SpanSort.START, *, cancel: Any = None) -> RemoteSpans:
-        return RemoteSpans(cut=CAPABILITIES.missing_note)
+        return RemoteSpans(cut="not offered by this remote")
 
     def trace(self, trace_id: bytes) -> TraceData | None:
         fetched = self._fetched(trace_id)
