@@ -11,6 +11,7 @@ import argparse
 import os
 import signal
 import sys
+from typing import Any
 
 from kubespan.cli.options import positive_float, token, token_problem
 from kubespan.remote.settings import (
@@ -73,6 +74,9 @@ def add_parser(subparsers) -> None:
                       help="send this header too (repeatable), e.g. X-Scope-OrgID=team-a or "
                            "Authorization='Basic …'")
     auth.add_argument("--ca-file", metavar="FILE", help="CA certificate(s) to verify an https:// remote")
+    auth.add_argument("--client-cert", metavar="FILE",
+                      help="client certificate (PEM) for a remote that asks for one (kubespan serve --tls-client-ca)")
+    auth.add_argument("--client-key", metavar="FILE", help="its private key, if not in --client-cert")
     auth.add_argument("--insecure-skip-verify", action="store_true",
                       help="do not verify the remote's certificate (says so on stderr)")
     view = parser.add_argument_group("viewer")
@@ -100,7 +104,10 @@ def settings_from(args: argparse.Namespace) -> RemoteSettings:
         if problem:
             raise SettingsError(f"KUBESPAN_TOKEN: {problem}")
         secret = os.environ["KUBESPAN_TOKEN"]
+    if args.client_key and not args.client_cert:
+        raise SettingsError("--client-key needs --client-cert")
     return RemoteSettings(url, token=secret, headers=url_headers + tuple(args.header), ca_file=args.ca_file,
+                          client_cert=args.client_cert, client_key=args.client_key,
                           insecure_skip_verify=args.insecure_skip_verify, timeout_s=args.timeout, limit=args.limit,
                           lookback_s=args.since, max_body_bytes=int(args.max_answer_mib * 1024 * 1024))
 
@@ -118,34 +125,44 @@ def exposure_warnings(settings: RemoteSettings) -> list[str]:
     return warnings
 
 
-def run(args: argparse.Namespace) -> int:
+def build(args: argparse.Namespace, *, stderr=None) -> tuple[Any, Any] | int:
+    """The viewer and its source as the options describe them, or an exit code after a one-line
+    error on `stderr` (2: bad options or files; 1: the remote refused us). Warnings go there too."""
     from kubespan.remote.client import RemoteClient, RemoteError
     from kubespan.remote.detect import detect
 
+    stderr = stderr or sys.stderr
     try:
         settings = settings_from(args)
         client = RemoteClient(settings)
     except SettingsError as exc:
-        print(f"kubespan attach: {exc}", file=sys.stderr)
+        print(f"kubespan attach: {exc}", file=stderr)
         return 2
     warnings = exposure_warnings(settings)
     for warning in warnings:
-        print(f"kubespan attach: {warning}", file=sys.stderr)
+        print(f"kubespan attach: {warning}", file=stderr)
     info = None
     try:
         info = detect(client)
     except RemoteError as exc:
         if not exc.unreachable:
-            print(f"kubespan attach: {exc.message}", file=sys.stderr)
+            print(f"kubespan attach: {exc.message}", file=stderr)
             return 1
-        print(f"kubespan attach: {exc.message}; the viewer retries until it answers", file=sys.stderr)
+        print(f"kubespan attach: {exc.message}; the viewer retries until it answers", file=stderr)
     from kubespan.query import compile_query
     from kubespan.tui.app import KubespanApp
     from kubespan.tui.source.remote import RemoteSource
 
     source = RemoteSource(settings, compile_query=compile_query, client=client, info=info,
                           refresh_s=args.refresh, warnings=warnings)
-    app = KubespanApp(source, initial_filter=args.filter or "", save_dir=args.save_dir)
+    return KubespanApp(source, initial_filter=args.filter or "", save_dir=args.save_dir), source
+
+
+def run(args: argparse.Namespace) -> int:
+    built = build(args)
+    if isinstance(built, int):
+        return built
+    app, source = built
     previous = signal.signal(signal.SIGTERM, lambda *_: app.exit())
     try:
         app.run()

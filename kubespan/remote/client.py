@@ -29,7 +29,8 @@ ERROR_TEXT_LIMIT = 300
 
 class RemoteError(Exception):
     """A request that did not give a usable answer. `kind` says which way it failed:
-    `unreachable` (connect, TLS, timeout, connection lost), `unauthorized` (401/403),
+    `unreachable` (connect, timeout, connection lost), `tls` (a certificate not trusted, a handshake
+    refused: it will not fix itself), `unauthorized` (401/403),
     `refused` (another 4xx: a bad query, an unknown path), `server` (5xx), `bad_answer`
     (not the JSON or protobuf expected), `too_big` (past `max_body_bytes`)."""
 
@@ -68,6 +69,11 @@ def ssl_context(settings: RemoteSettings) -> ssl.SSLContext:
             context.load_verify_locations(settings.ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise SettingsError(f"cannot load --ca-file {settings.ca_file}: {exc}") from None
+    if settings.client_cert:
+        try:
+            context.load_cert_chain(settings.client_cert, settings.client_key, password=lambda: "")  # never prompts
+        except (OSError, ssl.SSLError) as exc:
+            raise SettingsError(f"cannot load --client-cert {settings.client_cert}: {exc}") from None
     if settings.insecure_skip_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -187,16 +193,19 @@ class RemoteClient:
         if isinstance(exc, (socket.timeout, TimeoutError)):
             return RemoteError("unreachable", f"{where}: no answer within {self.settings.timeout_s:g} s")
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return RemoteError("unreachable", f"{where}: TLS certificate not trusted ({exc.verify_message}); "
+            return RemoteError("tls", f"{where}: TLS certificate not trusted ({exc.verify_message}); "
                                               "give --ca-file, or --insecure-skip-verify if you must")
         if isinstance(exc, ssl.SSLError):
-            return RemoteError("unreachable", f"{where}: TLS failed ({exc.reason or exc})")
+            return RemoteError("tls", f"{where}: TLS failed ({exc.reason or exc})")
         if isinstance(exc, ConnectionRefusedError):
             return RemoteError("unreachable", f"{where}: connection refused")
         if isinstance(exc, socket.gaierror):
             return RemoteError("unreachable", f"{where}: cannot resolve {self.parts.hostname} ({exc.strerror})")
         if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
-            return RemoteError("unreachable", f"{where}: connection closed before an answer")
+            hint = ""
+            if self.settings.tls and not self.settings.client_cert:  # TLS 1.3 refuses a missing one this way
+                hint = " (if it asks for a client certificate: --client-cert)"
+            return RemoteError("unreachable", f"{where}: connection closed before an answer{hint}")
         text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return RemoteError("unreachable", f"{where}: {_short(text)}")
 

@@ -33,11 +33,11 @@ class RemoteInfo:
 
 
 def detect(client: RemoteClient) -> RemoteInfo:
-    """Probe the remote; raises `RemoteError` only when it cannot be reached or refuses us (401)."""
+    """Probe the remote; raises `RemoteError` only when it cannot be reached or refuses us (TLS, 401)."""
     try:
         info = client.get_json("/api/status/buildinfo")
     except RemoteError as exc:
-        if exc.kind in ("unreachable", "unauthorized"):
+        if exc.kind in ("unreachable", "tls", "unauthorized"):
             raise
         return RemoteInfo("tempo", "", True, True, f"no build info ({exc.message})")
     if not isinstance(info, dict):

@@ -36,6 +36,10 @@ class RemoteSettings:
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     """Extra headers (`--header K=V`), sent as given; `Authorization` here wins over the token."""
     ca_file: str | None = None
+    client_cert: str | None = None
+    """A client certificate chain (PEM) for a remote that asks for one (kubespan's `--tls-client-ca`)."""
+    client_key: str | None = None
+    """Its private key; None when `client_cert` holds it too."""
     insecure_skip_verify: bool = False
     timeout_s: float = DEFAULT_TIMEOUT_S
     limit: int = DEFAULT_LIMIT

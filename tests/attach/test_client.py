@@ -98,7 +98,7 @@ def test_tls_with_ca_file_and_without(tmp_path, shift):
     try:
         with pytest.raises(RemoteError) as err:
             client(url).get("/api/echo", accept="text/plain")
-        assert err.value.kind == "unreachable" and "--ca-file" in err.value.message
+        assert err.value.kind == "tls" and "--ca-file" in err.value.message
         assert client(url, ca_file=pki.ca).get("/api/echo", accept="text/plain").body == b"echo\n"
         assert client(url, insecure_skip_verify=True).get("/api/echo", accept="text/plain").body == b"echo\n"
     finally:
