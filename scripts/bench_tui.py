@@ -3,6 +3,7 @@
 
     python scripts/bench_tui.py [--spans 1000000] [--rate 20000]
     python scripts/bench_tui.py --data high-cardinality [--clients 4]
+    python scripts/bench_tui.py --attach [--spans 1000000] [--rate 20000]   (scripts/bench_attach.py)
 
 With `--data high-cardinality` the store is filled with `scripts/high_cardinality.py` spans
 through the pipeline, and the live traffic is real: the viewer's gRPC receiver, started as
@@ -320,6 +321,10 @@ def report(results: dict[str, list[float]], feeder: Feeder, seconds: float, stor
 
 
 def main() -> int:
+    if "--attach" in sys.argv[1:]:  # the viewer over a remote API: its own script, the same keys
+        import bench_attach
+
+        return bench_attach.main([arg for arg in sys.argv[1:] if arg != "--attach"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--rate", type=int, default=20_000)
