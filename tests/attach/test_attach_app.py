@@ -40,11 +40,11 @@ async def test_walkthrough_filter_and_the_echo_command_trace(kubespan_api):
     app = attach_app(kubespan_api.url)
     async with app.run_test(size=(160, 45)) as pilot:
         await _listed(pilot, app, 500)
-        assert "newest 500 of more (--limit)" in screen_text(app)
+        await wait_for(pilot, lambda: "newest 500 of more (--limit)" in screen_text(app), what="the cut said")
         await _filter(pilot, app, WALKTHROUGH)
         await _listed(pilot, app, 9)
-        text = screen_text(app)
-        assert "→ sent as " + SENT in text and "9 traces" in text
+        await wait_for(pilot, lambda: "→ sent as " + SENT in screen_text(app) and "9 traces" in screen_text(app),
+                       what="the translation and the count shown")
         blog = bytes.fromhex(BLOG_TRACE_ID)
         position = app.trace_list.result.position(blog)
         app.trace_list.focus()
@@ -52,7 +52,7 @@ async def test_walkthrough_filter_and_the_echo_command_trace(kubespan_api):
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.view == "trace" and app.trace_view.data is not None, what="trace")
         assert app.trace_view.data.trace_id == blog and len(app.waterfall.lines) == 11
-        assert "kubespan " + kubespan_api.url in screen_text(app)
+        await wait_for(pilot, lambda: "kubespan " + kubespan_api.url in screen_text(app), what="the footer's source")
     app.source.close()
 
 
@@ -62,6 +62,7 @@ async def test_traceql_is_sent_as_typed(kubespan_api):
         await _listed(pilot, app)
         await _filter(pilot, app, SENT.replace(".k8s.pod", "span.k8s.pod"))
         await _listed(pilot, app, 9)
+        await wait_for(pilot, lambda: "9 traces" in screen_text(app), what="the count shown")
         assert "sent as" not in screen_text(app)
     app.source.close()
 
@@ -97,7 +98,8 @@ async def test_new_traces_are_followed_paused_and_the_remote_recovers():
             await _listed(pilot, app, 3)
             api.stop()
             await wait_for(pilot, lambda: "unreachable, retrying" in screen_text(app), what="unreachable note")
-            assert app.trace_list.row_count() == 3 and "second" in screen_text(app)  # the last data stays
+            assert app.trace_list.row_count() == 3  # the last data stays
+            await wait_for(pilot, lambda: "second" in screen_text(app), what="the last data on screen")
             _add(store, [S(4, 1, name="fourth", start=ago - 3 * NS)])
             api = _api(store, address)  # back on the same port
             await wait_for(pilot, lambda: "unreachable" not in screen_text(app), timeout=30, what="recovery")
@@ -185,7 +187,7 @@ async def test_a_trace_of_50000_spans_opens_without_blocking_the_keys(fake):
             await wait_for(pilot, lambda: app.view == "trace" and app.trace_view.data is not None, timeout=60,
                            what="huge trace shown")
             assert app.trace_view.data.cut == "showing 20,000 of 50,000 spans"
-            assert "showing 20,000 of 50,000 spans" in screen_text(app)
+            await wait_for(pilot, lambda: "showing 20,000 of 50,000 spans" in screen_text(app), what="the cut said")
     finally:
         release.set()
         app.source.close()

@@ -85,7 +85,7 @@ async def test_attach_to_a_serve_daemon_closed_and_reopened(daemon, monkeypatch,
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await _shows(pilot, app, [first])
-            assert "kubespan " + url in screen_text(app)
+            await wait_for(pilot, lambda: "kubespan " + url in screen_text(app), what="the footer's source")
             second = _export(serve)  # arrives while attached: followed
             await _shows(pilot, app, [first, second])
             await pilot.press("q")
@@ -146,7 +146,7 @@ async def test_tls_with_client_certificates_and_a_token(tmp_path):
         try:
             async with app.run_test(size=(120, 40)) as pilot:
                 await _shows(pilot, app, [sent])
-                assert "kubespan " + url in screen_text(app)
+                await wait_for(pilot, lambda: "kubespan " + url in screen_text(app), what="the footer's source")
         finally:
             source.close()
     finally:

@@ -48,7 +48,7 @@ async def test_attach_to_tempo_filters_opens_and_follows(tempo_with_fixture):
     try:
         async with app.run_test(size=(160, 45)) as pilot:
             await wait_for(pilot, lambda: app.trace_list.row_count() == 500, timeout=30, what="500 traces")
-            assert "tempo " + tempo.api in screen_text(app)
+            await wait_for(pilot, lambda: "tempo " + tempo.api in screen_text(app), what="the footer's source")
             app.filter_bar.input.value = "service=kubelet name=syncPod k8s.pod=default/echo-command"
             app.filter_bar.input.focus()
             await pilot.press("enter")
