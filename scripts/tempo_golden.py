@@ -10,7 +10,9 @@ does not hold the fixture yet. Moves the fixture (tests/data/k8s_fixture.jsonl.g
 minutes, sends it over OTLP/HTTP, waits until every trace is searchable and every span is counted by
 the metrics engine (polling, no fixed sleeps), then runs the requests of each list
 (tests/golden/tempo/requests/<list>.json) and writes the answers to tests/golden/tempo/<list>/<case>.json,
-with the shift and the request window in tests/golden/tempo/<list>/_capture.json. A list's golden
+with the shift and the request window in tests/golden/tempo/<list>/_capture.json. A case with `cli`
+(the tempo-cli list) first runs that tempo-cli command (TEMPO_CLI) against Tempo through a recording
+proxy, checks it sent exactly the listed request, and keeps what tempo-cli printed with the answer. A list's golden
 directory is replaced as a whole, so answers never mix two captures.
 """
 
@@ -47,8 +49,10 @@ from tests.support.tempo import (  # noqa: E402
     search_count,
     send_requests,
     tempo_bin,
+    tempo_cli,
     wait_until,
 )
+from tests.support.tempo_cli_cases import request_difference, run_case  # noqa: E402
 
 
 def count_fixture(requests: list) -> tuple[int, int]:
@@ -83,11 +87,22 @@ def ingest(api: str, otlp: str, timeout: float) -> Capture:
 
 def run_list(api: str, list_name: str, capture: Capture, buildinfo: dict) -> int:
     cases = load_cases(list_name)
+    cli = tempo_cli() if any(case.cli for case in cases) else None
+    if any(case.cli for case in cases) and cli is None:
+        raise SystemExit(f"{list_name} runs tempo-cli commands: set TEMPO_CLI ({BUILD_HINT})")
     out_dir = GOLDEN_DIR / list_name
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     for case in cases:
+        cli_answer = None
+        if case.cli:  # the command first: it must send exactly the listed request
+            assert cli is not None
+            run = run_case(cli, case, capture, api)
+            problem = request_difference(case, capture, run.recorded)
+            if problem:
+                raise SystemExit(f"{list_name}/{case.name}: {problem}; fix the list")
+            cli_answer = run.to_json()
         path, params = case.resolved(capture)
         status, headers, body = get(api + quote(path, safe="/:"), params, dict(case.headers), case.method,
                                     case.body.encode() if case.body else None)
@@ -96,6 +111,8 @@ def run_list(api: str, list_name: str, capture: Capture, buildinfo: dict) -> int
         record = {"name": case.name, "request": {"method": case.method, "path": path, "params": params,
                                                  "headers": dict(case.headers)}}
         record.update(response_record(status, headers, body))
+        if cli_answer is not None:
+            record["tempo_cli"] = cli_answer
         golden_path(list_name, case.name).write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
     meta = capture.to_json() | {"captured_at": int(time.time()), "tempo_buildinfo": buildinfo,
                                 "fixture": "tests/data/k8s_fixture.jsonl.gz"}

@@ -55,8 +55,19 @@ def apis():
         api.stop()
 
 
-def _cases(*lists: str):
-    return [pytest.param(name, case, id=f"{name}/{case.name}") for name in lists for case in load_cases(name)]
+def _kind(path: str) -> str:
+    if path == "/api/search":
+        return "search"
+    if "/search/tag" in path:
+        return "tags"
+    return "metrics" if path.startswith("/api/metrics/") else "traces"
+
+
+def _cases(*lists: str, cli_kind: str = ""):
+    """The cases of `lists`, and tempo-cli's requests (tests/golden/tempo/requests/tempo-cli.json) of `cli_kind`."""
+    cases = [pytest.param(name, case, id=f"{name}/{case.name}") for name in lists for case in load_cases(name)]
+    return cases + [pytest.param("tempo-cli", case, id=f"tempo-cli/{case.name}") for case in load_cases("tempo-cli")
+                    if _kind(case.path) == cli_kind]
 
 
 def _ask(apis, list_name: str, case, **override):
@@ -85,7 +96,7 @@ def _check_text(status: int, body: bytes, golden: dict) -> None:
     assert prefix is not None and parse_error_prefix(text) == prefix, f"{text!r} != {theirs!r}"
 
 
-@pytest.mark.parametrize("list_name,case", _cases("traces", "misc"))
+@pytest.mark.parametrize("list_name,case", _cases("traces", "misc", cli_kind="traces"))
 def test_traces_and_probes_match_tempo(apis, list_name, case):
     golden = load_golden(list_name, case.name)
     status, _, body = _ask(apis, list_name, case)
@@ -104,7 +115,7 @@ def _limit(case) -> int:
     return int(dict(case.params).get("limit", 20))
 
 
-@pytest.mark.parametrize("list_name,case", _cases("search", "errors"))
+@pytest.mark.parametrize("list_name,case", _cases("search", "errors", cli_kind="search"))
 def test_search_matches_tempo(apis, list_name, case):
     golden = load_golden(list_name, case.name)
     status, _, body = _ask(apis, list_name, case)
@@ -131,7 +142,7 @@ def test_search_matches_tempo(apis, list_name, case):
         assert first_difference(by_id[trace["traceID"]], trace) is None
 
 
-@pytest.mark.parametrize("list_name,case", _cases("tags"))
+@pytest.mark.parametrize("list_name,case", _cases("tags", cli_kind="tags"))
 def test_tags_match_tempo(apis, list_name, case):
     golden = load_golden(list_name, case.name)
     status, _, body = _ask(apis, list_name, case)
@@ -156,7 +167,7 @@ def test_tags_match_tempo(apis, list_name, case):
     assert first_difference(mine, theirs) is None
 
 
-@pytest.mark.parametrize("list_name,case", _cases("metrics"))
+@pytest.mark.parametrize("list_name,case", _cases("metrics", cli_kind="metrics"))
 def test_metrics_endpoints_answer_like_tempo(apis, list_name, case):
     golden = load_golden(list_name, case.name)
     status, _, body = _ask(apis, list_name, case)

@@ -60,9 +60,16 @@ class Case:
     headers: tuple[tuple[str, str], ...] = ()
     body: str = ""
     note: str = ""
+    cli: tuple[str, ...] = ()
+    """tempo-cli's `query api` arguments that send this request (`{address}`, `{url}`: the server's)."""
 
     def resolved(self, capture: Capture) -> tuple[str, list[tuple[str, str]]]:
         return capture.resolve(self.path), [(k, capture.resolve(v)) for k, v in self.params]
+
+    def cli_args(self, capture: Capture, address: str) -> list[str]:
+        """The tempo-cli arguments for a server on `address` (host:port), times resolved."""
+        return [capture.resolve(a).replace("{address}", address).replace("{url}", f"http://{address}")
+                for a in self.cli]
 
 
 def place_fixture(now: float) -> tuple[Capture, list]:
@@ -92,7 +99,8 @@ def load_cases(list_name: str) -> list[Case]:
     cases = []
     for c in obj["cases"]:
         cases.append(Case(c["name"], c["path"], _pairs(c.get("params")), c.get("method", "GET"),
-                          _pairs(c.get("headers")), c.get("body", ""), c.get("note", "")))
+                          _pairs(c.get("headers")), c.get("body", ""), c.get("note", ""),
+                          tuple(c.get("cli", ()))))
     names = [c.name for c in cases]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
