@@ -155,9 +155,9 @@ def _start_serve(preload: int, extra: list[str]) -> tuple[subprocess.Popen, str,
 class Querier(threading.Thread):
     """Asks `params` of /api/search: every `every` seconds (start to start), or back to back if 0."""
 
-    def __init__(self, url: str, params: dict, every: float) -> None:
+    def __init__(self, url: str, params: dict, every: float, path: str = "/api/search") -> None:
         super().__init__(daemon=True)
-        self.url, self.params, self.every = url, params, every
+        self.url, self.params, self.every, self.path = url, params, every, path
         self.stop = threading.Event()
         self.times: list[float] = []
         self.statuses: dict[int, int] = {}
@@ -165,7 +165,10 @@ class Querier(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             began = time.monotonic()
-            status, _, spent = fetch(self.url + "/api/search", self.params, timeout=120)
+            try:
+                status, _, spent = fetch(self.url + self.path, self.params, timeout=120)
+            except OSError:  # the server stopped under a query at the end of the run
+                break
             self.times.append(spent)
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if self.every:
@@ -197,17 +200,20 @@ def ingest_once(variant: str, payloads: list[bytes], spans_per: int, args) -> di
     queriers = []
     if variant == "poll":
         queriers = [Querier(url, {"q": POLL, "limit": "20"}, 0.1)]
+    elif variant == "echo":  # the HTTP traffic of polling, without a query
+        queriers = [Querier(url, {}, 0.1, "/api/echo")]
     elif variant == "worst":
         queriers = [Querier(url, WORST, 0) for _ in range(args.api_max_queries)]
     for querier in queriers:
         querier.start()
     clients = [spawn.Process(target=client, args=(grpc_address, payloads, spans_per, args.seconds, False,
                                                             queue, None)) for _ in range(args.clients)]
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), _cpu_seconds(process.pid)
     for worker in clients:
         worker.start()
     results = [queue.get() for _ in clients]
     elapsed = time.perf_counter() - began
+    serve_cpu = _cpu_seconds(process.pid) - cpu_before
     for worker in clients:
         worker.join()
     for querier in queriers:
@@ -221,14 +227,25 @@ def ingest_once(variant: str, payloads: list[bytes], spans_per: int, args) -> di
     return {"variant": variant, "spans_per_s": sum(r[0] for r in results) / elapsed,
             "queries": len(times), "query_p50_ms": 1000 * times[len(times) // 2] if times else 0,
             "query_p90_ms": 1000 * times[int(0.9 * (len(times) - 1))] if times else 0, "statuses": statuses,
-            "stored": summary.get("stored_spans"), "api_requests": summary.get("api_requests")}
+            "stored": summary.get("stored_spans"), "api_requests": summary.get("api_requests"),
+            "serve_cpu_per_s": serve_cpu / elapsed, "api_cpu_wait_ms": summary.get("api_cpu_wait_ms", 0)}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ingest(args) -> list[str]:
     from bench_ingest import make_payloads
 
     payloads = make_payloads("k8s-like", args.batch)
-    variants = ["none", "poll", "worst"]
+    variants = ["none", *args.variants.split(",")]
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     for round_ in range(args.rounds):
         for variant in variants:
@@ -257,6 +274,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=512, help="spans per request (default 512)")
     parser.add_argument("--preload", type=int, default=1_000_000, help="spans stored before ingest is timed")
     parser.add_argument("--api-max-queries", type=int, default=4, help="worst-query clients (default 4)")
+    parser.add_argument("--variants", default="poll,worst", help="ingest variants besides the baseline 'none'")
     parser.add_argument("--serve-args", default="", help="more options for kubespan serve, e.g. '--api-cpu-share 0.2'")
     args = parser.parse_args()
     if args.what in ("latency", "all"):

@@ -23,7 +23,7 @@ class ApiContext:
 
     def __post_init__(self) -> None:
         self.budget = throttle.CpuBudget(self.settings.cpu_share, self.settings.cpu_burst_s,
-                                         throttle.IngestWatch(self.counters))
+                                         throttle.IngestWatch(self.counters), self.counters)
 
     def guarded(self, handler):
         """`handler` run as one query: one deadline (bound to the thread, charging the CPU budget) for all
@@ -40,7 +40,12 @@ class ApiContext:
         return run
 
     def reader(self) -> StoreReader:
-        return self.store.reader()
+        """A reader over a snapshot taken now; taking it (and indexing what arrived since the last one)
+        is part of the query, charged to the CPU budget with the rest."""
+        deadline = self.deadline()
+        reader = self.store.reader()
+        deadline.check()
+        return reader
 
     def limits(self) -> QueryLimits:
         return QueryLimits(timeout_s=self.settings.query_timeout_s, max_length=self.settings.max_query_bytes)

@@ -22,8 +22,12 @@ MAX_SPSS = 100
 MAX_SEARCH_RANGE_S = 168 * 3600
 """Tempo's `max_duration` of a search, tag or trace-by-id time range."""
 RETRY_AFTER_S = 1
-DEFAULT_CPU_SHARE = 0.1
-"""Of one core, what all API queries together may use on average (kubespan.api.throttle)."""
+DEFAULT_CPU_SHARE = 0.02
+"""Of one core, what all API queries together may use on average while spans arrive
+(kubespan.api.throttle). Small because the receivers and the queries share one interpreter lock: a
+query thread costs ingestion about one and a half times its own CPU (threads waiting to get the
+lock back), and 0.02 keeps a client polling search every 100 ms within 0.9x of ingest without it
+(scripts/bench_api.py ingest; figures in proto_notes/api.md)."""
 DEFAULT_CPU_BURST_S = 0.5
 DEFAULT_MAX_ANSWER_SPANS = 100_000
 """Spans one answer may carry (search spansets, a trace by id): bounds a query's memory and the

@@ -21,10 +21,11 @@ _local = threading.local()
 class CpuBudget:
     """The token bucket shared by every API query."""
 
-    def __init__(self, share: float, burst: float = 0.5, active=lambda: True) -> None:
+    def __init__(self, share: float, burst: float = 0.5, active=lambda: True, counters=None) -> None:
         self.share = share
         self.burst = burst
         self.active = active  # only while spans are arriving is there anything to protect
+        self.counters = counters  # `api_cpu_waits` and `api_cpu_wait_ms`: how often and how long queries slept
         self._tokens = burst
         self._last = time.monotonic()
         self._lock = threading.Lock()
@@ -43,6 +44,9 @@ class CpuBudget:
             if deadline is not None and deadline.expires is not None:
                 wait = min(wait, max(0.0, deadline.expires - time.monotonic()))
             if wait > 0:
+                if self.counters is not None:
+                    self.counters.add("api_cpu_waits", 1)
+                    self.counters.add("api_cpu_wait_ms", int(wait * 1000))
                 time.sleep(wait)
 
 

@@ -109,6 +109,52 @@ def test_more_queries_than_slots_wait_then_get_429_with_retry_after():
         server.stop()
 
 
+class _HeldStore:
+    """The fixture store, but every query waits at its snapshot until `gate` opens."""
+
+    def __init__(self, store, gate: threading.Event, inside: threading.Semaphore) -> None:
+        self.store, self.gate, self.inside = store, gate, inside
+
+    def reader(self):
+        self.inside.release()
+        self.gate.wait(10)
+        return self.store.reader()
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_kubespans_routes_run_as_many_queries_as_configured_and_refuse_the_next_with_429(store):
+    from kubespan.api.cli_options import api_settings
+    from kubespan.cli.main import build_parser
+
+    args = build_parser().parse_args(["serve", "--api-max-queries", "2", "--query-timeout", "20"])
+    configured = api_settings(args)
+    assert (configured.max_concurrent, configured.query_timeout_s) == (2, 20.0)
+    gate, inside = threading.Event(), threading.Semaphore(0)
+    api = start_api(_HeldStore(store, gate, inside), max_concurrent=configured.max_concurrent, queue_wait_s=0.2)
+    try:
+        answers: list[int] = []
+        held = [threading.Thread(target=lambda: answers.append(api.get("/api/search", {"q": WALKTHROUGH})[0]))
+                for _ in range(2)]
+        for thread in held:
+            thread.start()
+        for _ in range(2):
+            assert inside.acquire(timeout=10)
+        status, headers, body = api.get(f"/api/v2/traces/{BLOG_TRACE_ID}")
+        assert status == 429 and headers["Retry-After"] == "1", body
+        assert body == b"too many queries: 2 are running; retry in 1 s"
+        assert api.get("/api/echo")[0] == 200  # probes never queue
+        gate.set()
+        for thread in held:
+            thread.join(10)
+        assert answers == [200, 200] and api.get(f"/api/v2/traces/{BLOG_TRACE_ID}")[0] == 200
+        assert api.counters.snapshot()["api_throttled"] == 1
+    finally:
+        gate.set()
+        api.stop()
+
+
 def test_a_failing_handler_is_a_one_line_500_and_the_server_goes_on():
     def broken(_):
         raise KeyError("secret detail")
