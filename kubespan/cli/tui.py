@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     app = local_app(
         runtime.store,
         counters=runtime.counters,
-        addresses=runtime.addresses,
+        addresses={**runtime.addresses, **({"api": runtime.api_address} if runtime.api_address else {})},
         warnings=runtime.warnings,
         loader=loader,
         label=", ".join(files) or ("demo" if demo else ""),

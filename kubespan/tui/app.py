@@ -190,7 +190,7 @@ class KubespanApp(App[None]):
         self.screen_stack[0].query_one(StatusFooter).update_status(feed, self.clock.now())
 
     def _update_empty_messages(self) -> None:
-        addresses = self.source.status().addresses
+        addresses = {k: v for k, v in self.source.status().addresses.items() if k != "api"}  # receivers only
         if self.search.text:
             waiting = "No {} match the filter (Escape in the filter bar reverts, Enter on an empty filter clears)"
         elif addresses:
