@@ -93,7 +93,7 @@ MAX_VALUE_BYTES = 1_000_000
 def key_values(snap, key: str, scope: str, ordinals: npt.NDArray[np.int64] | None, limit: int = 0) -> set:
     """Typed values of `key` on the spans at `ordinals` (all live spans if None; span attributes) or on
     their resources; newest values first, at most `limit` (0: no count limit) and `MAX_VALUE_BYTES`."""
-    ids = np.array(snap.index.ids_of_key(key, snap.n_attributes), np.int64)[::-1]
+    ids = _ids_of_key(snap, key)[::-1]
     out: set = set()
     if not len(ids):
         return out
@@ -118,6 +118,16 @@ def key_values(snap, key: str, scope: str, ordinals: npt.NDArray[np.int64] | Non
                     return out
         batch = min(batch * 2, 65_536)
     return out
+
+
+def _ids_of_key(snap, key: str) -> npt.NDArray[np.int64]:
+    """The attribute ids of `key` in the snapshot, oldest first (the index's `ids_of_key`, kept an array)."""
+    index = snap.index
+    key_id = index.storage.key_id(key)
+    if key_id < 0:
+        return np.zeros(0, np.int64)
+    key_of = index.key_of[:min(snap.n_attributes, len(index.key_of))]
+    return np.flatnonzero(key_of == key_id).astype(np.int64, copy=False)
 
 
 def live_scopes(snap, ordinals: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int32]:

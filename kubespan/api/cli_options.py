@@ -10,6 +10,7 @@ from kubespan.api.settings import (
     DEFAULT_CPU_SHARE,
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_QUERY_BYTES,
+    DEFAULT_MAX_QUERY_MIB,
     DEFAULT_QUERY_TIMEOUT_S,
     ApiSettings,
 )
@@ -56,6 +57,16 @@ def _share(value: str) -> float:
     return number
 
 
+def _mib(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of MiB, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of MiB above 0, got {value}")
+    return number
+
+
 def add_api_options(parser: argparse.ArgumentParser, default: str | None = DEFAULT_API) -> None:
     group = parser.add_argument_group("query API (Tempo's HTTP API and Jaeger's query API)")
     group.add_argument("--api", type=_address, default=argparse.SUPPRESS, metavar="HOST:PORT",
@@ -70,6 +81,9 @@ def add_api_options(parser: argparse.ArgumentParser, default: str | None = DEFAU
                             "average, so ingestion never starves; 0 for no limit (default %(default)s)")
     group.add_argument("--max-query-bytes", type=_count, default=DEFAULT_MAX_QUERY_BYTES, metavar="N",
                        help="longest TraceQL query accepted, in bytes (default %(default)s, as Tempo)")
+    group.add_argument("--max-query-mib", type=_mib, default=DEFAULT_MAX_QUERY_MIB, metavar="MIB",
+                       help="intermediate results one API query may hold; past it the query stops with 413 "
+                            "(default %(default)s)")
     parser.set_defaults(api_default=default)
 
 
@@ -80,4 +94,5 @@ def api_settings(args: argparse.Namespace) -> ApiSettings:
                        query_timeout_s=getattr(args, "query_timeout", DEFAULT_QUERY_TIMEOUT_S),
                        max_concurrent=getattr(args, "api_max_queries", DEFAULT_MAX_CONCURRENT),
                        max_query_bytes=getattr(args, "max_query_bytes", DEFAULT_MAX_QUERY_BYTES),
-                       cpu_share=getattr(args, "api_cpu_share", DEFAULT_CPU_SHARE))
+                       cpu_share=getattr(args, "api_cpu_share", DEFAULT_CPU_SHARE),
+                       max_query_memory_bytes=int(getattr(args, "max_query_mib", DEFAULT_MAX_QUERY_MIB) * (1 << 20)))

@@ -48,7 +48,8 @@ class ApiContext:
         return reader
 
     def limits(self) -> QueryLimits:
-        return QueryLimits(timeout_s=self.settings.query_timeout_s, max_length=self.settings.max_query_bytes)
+        return QueryLimits(timeout_s=self.settings.query_timeout_s, max_length=self.settings.max_query_bytes,
+                           max_memory_bytes=self.settings.max_query_memory_bytes)
 
     def deadline(self) -> Deadline:
         """This query's deadline (made on first use, then the same for the rest of the request)."""

@@ -22,6 +22,8 @@ MAX_SPSS = 100
 MAX_SEARCH_RANGE_S = 168 * 3600
 """Tempo's `max_duration` of a search, tag or trace-by-id time range."""
 RETRY_AFTER_S = 1
+DEFAULT_MAX_QUERY_MIB = 512
+"""Intermediate results one query may hold (the engine's `QueryLimits.max_memory_bytes`); past it, 413."""
 DEFAULT_CPU_SHARE = 0.02
 """Of one core, what all API queries together may use on average while spans arrive
 (kubespan.api.throttle). Small because the receivers and the queries share one interpreter lock: a
@@ -46,5 +48,6 @@ class ApiSettings:
     queue_wait_s: float = DEFAULT_QUEUE_WAIT_S
     max_query_bytes: int = DEFAULT_MAX_QUERY_BYTES
     max_answer_spans: int = DEFAULT_MAX_ANSWER_SPANS
+    max_query_memory_bytes: int = DEFAULT_MAX_QUERY_MIB << 20
     cpu_share: float = DEFAULT_CPU_SHARE  # 0: no budget
     cpu_burst_s: float = DEFAULT_CPU_BURST_S

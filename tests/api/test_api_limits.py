@@ -109,6 +109,22 @@ def test_more_queries_than_slots_wait_then_get_429_with_retry_after():
         server.stop()
 
 
+def test_a_query_over_its_memory_bound_gets_413_and_is_counted(store):
+    from kubespan.api.cli_options import api_settings
+    from kubespan.cli.main import build_parser
+
+    args = build_parser().parse_args(["serve", "--max-query-mib", "0.5"])
+    assert api_settings(args).max_query_memory_bytes == 1 << 19
+    api = start_api(store, max_query_memory_bytes=50_000)
+    try:
+        status, _, body = api.get("/api/search", {"q": "{ } >> { }"})  # the structure needs ~150 kB
+        assert status == 413 and b"for its intermediate results" in body and body.count(b"\n") == 0, body
+        assert api.get("/api/search", {"q": WALKTHROUGH})[0] == 200  # a plain filter stays within it
+        assert api.counters.snapshot()["queries_over_memory"] == 1
+    finally:
+        api.stop()
+
+
 class _HeldStore:
     """The fixture store, but every query waits at its snapshot until `gate` opens."""
 
