@@ -35,6 +35,9 @@ class ApiContext:
             except QueryStopped as exc:
                 raise self.stopped(exc) from None
             finally:
+                deadline = throttle.current()
+                if isinstance(deadline, throttle.BudgetedDeadline):
+                    deadline.settle()
                 throttle.bind(None)
 
         return run

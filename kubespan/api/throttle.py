@@ -30,8 +30,9 @@ class CpuBudget:
         self._last = time.monotonic()
         self._lock = threading.Lock()
 
-    def charge(self, cpu_seconds: float, deadline: Deadline | None = None) -> None:
-        """Debit `cpu_seconds`; sleep until the bucket is no longer in debt (or the deadline is near)."""
+    def charge(self, cpu_seconds: float, deadline: Deadline | None = None, wait: bool = True) -> None:
+        """Debit `cpu_seconds`; sleep until the bucket is no longer in debt (or the deadline is near),
+        unless not `wait` (a finished query's last CPU: the next query waits for it)."""
         if self.share <= 0 or not self.active():
             return
         with self._lock:
@@ -39,15 +40,15 @@ class CpuBudget:
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.share) - cpu_seconds
             self._last = now
             debt = -self._tokens
-        if debt > 0:
-            wait = debt / self.share
+        if debt > 0 and wait:
+            pause = debt / self.share
             if deadline is not None and deadline.expires is not None:
-                wait = min(wait, max(0.0, deadline.expires - time.monotonic()))
-            if wait > 0:
+                pause = min(pause, max(0.0, deadline.expires - time.monotonic()))
+            if pause > 0:
                 if self.counters is not None:
                     self.counters.add("api_cpu_waits", 1)
-                    self.counters.add("api_cpu_wait_ms", int(wait * 1000))
-                time.sleep(wait)
+                    self.counters.add("api_cpu_wait_ms", int(pause * 1000))
+                time.sleep(pause)
 
 
 class BudgetedDeadline(Deadline):
@@ -68,6 +69,14 @@ class BudgetedDeadline(Deadline):
             self.budget.charge(used, self)
             self._cpu = time.thread_time()
         super().check()
+
+    def settle(self) -> None:
+        """Charge the CPU used since the last check (the answer's shaping and encoding), without
+        waiting: the query is done, and the next one pays the debt."""
+        now = time.thread_time()
+        used, self._cpu = now - self._cpu, now
+        if used > 0:
+            self.budget.charge(used, wait=False)
 
 
 class IngestWatch:

@@ -69,3 +69,15 @@ def test_an_api_query_over_its_share_while_spans_arrive_waits_and_is_counted():
         assert counters.snapshot()["api_cpu_waits"] >= 1
     finally:
         api.stop()
+
+
+def test_a_finished_querys_last_cpu_is_charged_without_waiting_and_the_next_query_pays(slept):
+    budget = CpuBudget(share=0.5, burst=0.0)
+    deadline = BudgetedDeadline(None, None, budget)
+    began = throttle.time.thread_time()
+    while throttle.time.thread_time() - began < 0.02:  # CPU spent after the last check
+        sum(range(1000))
+    deadline.settle()
+    assert slept == []  # the answer goes out at once
+    budget.charge(0.0)  # the next query's first check
+    assert slept and slept[0] >= 0.02 / 0.5 * 0.9
