@@ -2,8 +2,8 @@
 
 Each captured request is replayed against kubespan holding the fixture moved exactly as it was for
 Tempo, and the answers are compared field by field (golden_compare says what is loosened and why).
-Deliberate differences are listed in DIFFERENT (and in proto_notes/api.md); a TraceQL feature
-kubespan's engine does not parse yet is an expected failure that names the feature.
+Deliberate differences are listed in DIFFERENT (and in proto_notes/api.md); there are no expected
+failures: kubespan parses all of Tempo's TraceQL search grammar.
 """
 
 from __future__ import annotations
@@ -78,12 +78,6 @@ def _ask(apis, list_name: str, case, **override):
     return api.get(path.replace(" ", "%20"), params, dict(case.headers), case.method)
 
 
-def _unsupported(status: int, body: bytes, golden: dict) -> None:
-    text = body.decode(errors="replace")
-    if status == 400 and golden["status"] == 200 and "not supported" in text:
-        pytest.xfail(f"kubespan's TraceQL does not parse this yet: {text}")
-
-
 def _check_text(status: int, body: bytes, golden: dict) -> None:
     assert status == golden["status"], body[:300]
     text, theirs = body.decode(errors="replace"), golden.get("text", "")
@@ -123,7 +117,6 @@ def test_search_matches_tempo(apis, list_name, case):
         expected, said = DIFFERENT[(list_name, case.name)]
         assert status == expected and said in body, body[:300]
         return
-    _unsupported(status, body, golden)
     if "json" not in golden:
         _check_text(status, body, golden)
         return
