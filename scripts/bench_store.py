@@ -57,6 +57,10 @@ QUERIES = [
     ("pipeline", '{ resource.service.name = "containerd" } | count() > 3'),
     ("pipeline", '{ } | avg(duration) > 100ms'),
     ("pipeline", '{ status = error } | by(resource.service.name) | count() > 1'),
+    # fields against fields and by() over keys with many distinct values (the high-cardinality data has them)
+    ("arithmetic", '{ span.request.size * span.latency.ratio > 15000 }'),
+    ("pipeline", '{ span.http.status_code != "200" } | by(span.k8s.pod) | count() > 1'),
+    ("pipeline", '{ } | by(span.http.method) | avg(span.request.size) > 10100'),
 ]
 TARGET_MS = {"equality": 20, "regex": 300, "substring": 300, "numeric": 300, "structural": 500, "arithmetic": 300,
              "trace-level": 50, "pipeline": 500}

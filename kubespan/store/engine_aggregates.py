@@ -88,3 +88,15 @@ def group_keys(values: Column) -> tuple[Ints, Ints]:
         unknown = strings[~known]
         key[unknown] = [codes.setdefault(t, len(codes)) for t in values.text[unknown].tolist()]
     return kind, key
+
+
+def group_order(set_: Ints, kind: Ints, key: Ints) -> Ints:
+    """A stable order of the spans by (spanset, kind, key): one argsort of a combined key when the
+    kinds agree and the keys' range allows it, else a lexsort."""
+    n = len(set_)
+    if n and (kind == kind[0]).all():
+        low, high = int(key.min()), int(key.max())
+        width = high - low + 1
+        if width * (int(set_[-1]) + 1) < 1 << 62:  # set_ is non-decreasing: its last is its largest
+            return np.argsort(set_ * width + (key - low), kind="stable")
+    return np.lexsort((key, kind, set_))

@@ -162,15 +162,14 @@ class FieldColumns:
     # ------------------------------------------------------------ attributes
 
     def attribute(self, field: Field, chunk: Chunk) -> Column:
-        values, lut, per_scope = self.plans.get(field) or self.attribute_plan(field)
+        values, rows_of, per_scope = self.plans.get(field) or self.attribute_plan(field)
         if field.scope == "resource":
             return per_scope.take(chunk.scope)
-        ids = values.ids
-        positions = _key_positions(chunk, ids, lut)
+        positions = _key_positions(chunk, values.ids, rows_of)
         span = np.searchsorted(chunk.attr_off, positions, "right") - 1
         first = np.ones(len(span), bool)
         first[1:] = span[1:] != span[:-1]  # a key repeated in one span: its first value
-        span, rows = span[first], np.searchsorted(ids, chunk.attr_flat[positions[first]])
+        span, rows = span[first], rows_of[chunk.attr_flat[positions[first]]]
         if field.scope == "any" and len(per_scope):
             out = per_scope.take(chunk.scope)
         else:
@@ -179,26 +178,26 @@ class FieldColumns:
         out.type[span], out.num[span], out.real[span], out.text[span] = found.type, found.num, found.real, found.text
         return out
 
-    def attribute_plan(self, field: Field) -> tuple[KeyValues, npt.NDArray[np.bool_], Column]:
+    def attribute_plan(self, field: Field) -> tuple[KeyValues, npt.NDArray[np.int32], Column]:
+        """The key's typed values, a row per attribute id (-1: another key's id) and the per-scope
+        values of the resources (for `resource.` and unscoped fields)."""
         snap = self.snap
         values = key_values(snap, field.key)
-        lut = np.zeros(max(snap.n_attributes, 1), bool)
-        lut[values.ids] = True
+        rows_of = np.full(max(snap.n_attributes, 1), -1, np.int32)
+        rows_of[values.ids] = np.arange(len(values.ids), dtype=np.int32)
         resource = col.empty(len(snap.resource_attrs))
         if field.scope != "span":
-            ids = values.ids
             for r, attrs in enumerate(snap.resource_attrs):
-                hit = next((a for a in attrs if a < len(lut) and lut[a]), None)
-                if hit is not None:
-                    row = int(np.searchsorted(ids, hit))
+                row = next((int(rows_of[a]) for a in attrs if a < len(rows_of) and rows_of[a] >= 0), None)
+                if row is not None:
                     resource.type[r], resource.num[r] = values.values.type[row], values.values.num[row]
                     resource.real[r], resource.text[r] = values.values.real[row], values.values.text[row]
         per_scope = resource.take(snap.scope_resource) if len(snap.scope_resource) else col.empty(0)
-        plan = self.plans[field] = (values, lut, per_scope)
+        plan = self.plans[field] = (values, rows_of, per_scope)
         return plan
 
 
-def _key_positions(chunk: Chunk, ids: npt.NDArray[np.int64], lut: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+def _key_positions(chunk: Chunk, ids: npt.NDArray[np.int64], rows_of: npt.NDArray[np.int32]) -> npt.NDArray[np.intp]:
     """Ascending positions in the chunk's attribute lists holding one of `ids`."""
     order = chunk.attr_order() if len(ids) < 4096 else None
     flat = chunk.attr_flat
@@ -212,7 +211,7 @@ def _key_positions(chunk: Chunk, ids: npt.NDArray[np.int64], lut: npt.NDArray[np
             ends = np.cumsum(lengths)
             picks = np.arange(total) - np.repeat(ends - lengths, lengths) + np.repeat(lo, lengths)
             return np.sort(order[picks]).astype(np.intp)
-    return np.flatnonzero(lut[flat])
+    return np.flatnonzero(rows_of[flat] >= 0)
 
 
 def _storage_typed(left_node: Any, left: Column, right_node: Any, right: Column) -> tuple[Column, Column]:

@@ -26,7 +26,7 @@ from kubespan.query.columns import Column
 from kubespan.query.nodes import Aggregate, Coalesce, GroupBy, Pipeline, ScalarFilter, Select
 from kubespan.query.spansets import Spanset, TraceSpans, aggregate, map_key, scalar_true
 from kubespan.query.stringer import to_traceql
-from kubespan.store.engine_aggregates import aggregate_holds, group_keys, vector_aggregate
+from kubespan.store.engine_aggregates import aggregate_holds, group_keys, group_order, vector_aggregate
 from kubespan.store.engine_fields import vectorisable
 from kubespan.store.engine_index import CHECK_EVERY
 
@@ -192,6 +192,9 @@ class ArrayPipeline:
         """The typed values of a field expression at live positions; arrays stay ARR."""
         if not vectorisable(expr):
             return col.from_values(self.python_values(expr, pos))
+        live = self.snap.stop - self.snap.floor
+        if 4 * len(pos) >= live:  # most spans: every live span's value, then a gather (no sort)
+            return self.sorted_values(expr, np.arange(live)).take(pos)
         order = np.argsort(pos, kind="stable")
         out = self.sorted_values(expr, pos[order])
         back = np.empty(len(order), np.int64)
@@ -271,13 +274,12 @@ class ArrayPipeline:
             codes: dict[Any, int] = {}
             for i, value in zip(python.tolist(), self.python_values(node.expr, sets.pos[python])):
                 kind[i], key[i] = 99, codes.setdefault(map_key(value), len(codes))
-        order = np.lexsort((key, kind, sets.set_))
+        order = group_order(sets.set_, kind, key)
         change = np.ones(len(order), bool)
         change[1:] = (np.diff(sets.set_[order]) != 0) | (np.diff(kind[order]) != 0) | (np.diff(key[order]) != 0)
         group = np.empty(len(order), np.int64)
         group[order] = np.cumsum(change) - 1
-        first = np.full(int(change.sum()), len(order), np.int64)
-        np.minimum.at(first, group, np.arange(len(order)))
+        first = order[change]  # a stable order: each group's run starts with its first span
         parent = sets.set_[first]
         by_first = np.lexsort((first, parent))
         rank = np.empty(len(by_first), np.int64)
