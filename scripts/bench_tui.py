@@ -115,7 +115,7 @@ class BatchFactory:
         copy = dataclasses.replace(packed, trace_id=trace_ids.tobytes(), start=packed.start + shift,
                                    end=packed.end + shift)
         return TraceBatch(template.raw, template.resources, template.scopes, SpanColumns(packed=copy),
-                          template.resource_spans_count, template.generation)
+                          template.resource_spans_count, template.storage)
 
 
 def fill(pipeline: Pipeline, factory: BatchFactory, spans: int) -> float:
