@@ -31,7 +31,8 @@ from kubespan.tui.key_hints import KeyHints
 from kubespan.tui.messages import ApplyFilter, LoadProgress, OpenTrace, Searched
 from kubespan.tui.pod_list import PodList
 from kubespan.tui.result_list import ResultList
-from kubespan.tui.source.base import DataSource, Search
+from kubespan.tui.services_view import ServicesView
+from kubespan.tui.source.base import DataSource, Search, TraceSort
 from kubespan.tui.span_detail_pane import SpanDetailPane
 from kubespan.tui.span_list import SpanList
 from kubespan.tui.status_footer import StatusFooter
@@ -282,6 +283,15 @@ class KubespanApp(App[None]):
             cut = f" ({message.cut})" if message.cut else ""
             self.filter_bar.set_matches(plural(message.total, message.kind.removesuffix("s")) + cut)
 
+    @on(ServicesView.OperationChosen)
+    def _operation_chosen(self, message: ServicesView.OperationChosen) -> None:
+        """Enter in the Services view: the operation's traces, slowest first."""
+        from kubespan.metrics.red import operation_query
+
+        self.trace_list.sort = TraceSort.DURATION
+        self.view = "traces"
+        self.filter_bar.apply(operation_query(message.service, message.operation))
+
     @on(OpenTrace)
     def _open_trace(self, message: OpenTrace) -> None:
         self.trace_view.open(message.trace_id, select=message.select)
@@ -310,6 +320,15 @@ class KubespanApp(App[None]):
         self.notify(f"Copied {what}: {shown}", timeout=3)
 
     def action_add_to_filter(self) -> None:
+        narrow = getattr(self.pane(), "filter_with", None)
+        if narrow is not None:  # the Services and Graph views
+            text = narrow(self.filter_bar.applied)
+            if text is None:
+                self.notify("Select a row first (an edge adds only to a TraceQL filter; Enter replaces the filter)",
+                            severity="warning")
+            elif self.filter_bar.apply(text):
+                self.notify(f"Filter: {text if len(text) <= 200 else text[:199] + '…'}", timeout=3)
+            return
         item = self.trace_view.filter_item() if self.view == "trace" else None
         if item is None or item.key is None:
             self.notify("Select an attribute in the span detail (Enter on a span, then move to it)",

@@ -28,14 +28,17 @@ PALETTE: list[tuple[str, str, str]] = [
     ("Toggle traces/spans", "Switch between the trace and span lists (t)", "toggle_view"),
     ("Pause/resume", "Stop or resume following new spans (p)", "pause"),
     ("Copy", "Copy the selected trace id, span id or value (y)", "copy"),
-    ("Add to filter", "Add the selected attribute key=value to the filter (f)", "add_to_filter"),
+    ("Add to filter", "Add the selected attribute key=value, operation or edge to the filter (f)",
+     "add_to_filter"),
     ("Save trace", "Save the selected trace as OTLP/JSON lines (s)", "save"),
     ("Next error", "Jump to the next error span or trace (e)", "next_error"),
     ("Previous error", "Jump to the previous error span or trace (E)", "previous_error"),
     ("Help", "Every key (?)", "help"),
     # Lists, waterfall and detail: act on the pane that is shown
-    ("Open", "Open the selected trace, span or pod; in a trace, its span detail (Enter)", "select"),
+    ("Open", "Open the selected trace, span, pod, operation or edge; in a trace, its span detail (Enter)",
+     "select"),
     ("Sort", "Order the list by start, duration, spans or errors, in turn (o)", "cycle_sort"),
+    ("Reverse sort", "Reverse the order of the Services view (O)", "reverse_sort"),
     ("Cursor up", "Move the cursor up one row (Up or k)", "cursor_up"),
     ("Cursor down", "Move the cursor down one row (Down or j)", "cursor_down"),
     ("Page up", "Move the cursor up one page (PageUp)", "page_up"),
@@ -59,7 +62,8 @@ PALETTE: list[tuple[str, str, str]] = [
 ]
 """(title, help, binding action) of every command kubespan adds to the palette."""
 
-PANE_ACTIONS = {"select", "cursor_up", "cursor_down", "page_up", "page_down", "first", "last", "cycle_sort"}
+PANE_ACTIONS = {"select", "cursor_up", "cursor_down", "page_up", "page_down", "first", "last", "cycle_sort",
+                "reverse_sort"}
 WATERFALL_ACTIONS = {"fold", "unfold", "toggle_fold"}
 SPLIT_ACTIONS = {"move_split(1)": ("move_split", 1), "move_split(-1)": ("move_split", -1),
                  "reset_split": ("reset_split",)}

@@ -20,6 +20,8 @@ class EdgeList(LineList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.edges: list[EdgeStats] = []
+        self.empty_message = ""
+        """Set by the app (through GraphView) when the source offers no metrics."""
 
     def set_edges(self, edges: list[EdgeStats]) -> None:
         selected = self.selected_edge
@@ -39,6 +41,8 @@ class EdgeList(LineList):
         return len(self.edges)
 
     def empty_text(self) -> Text:
+        if self.empty_message:
+            return Text(self.empty_message, style="dim")
         return Text("No calls between services in the window yet (client and server spans pair up)", style="dim")
 
     def _layout(self, width: int, caller: Text | str, callee: Text | str, kind: Text | str, rate: Text | str,

@@ -1,24 +1,37 @@
 """The Graph view (key 5): the edge table above a text drawing of the service graph.
 
 Edges come from `kubespan.metrics.live.LiveMetrics` (paired as spans arrive). Enter on an edge
-posts `EdgeChosen` with a filter for its spans; `f` adds that filter (`filter_text()`).
+shows its spans (the app applies `ApplyFilter` with the edge's filter, `filter_text()`); `f` adds
+that filter to the current TraceQL one (`filter_with`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.reactive import var
 
 from kubespan.metrics.graph import EdgeStats, edge_query
 from kubespan.tui.edge_list import EdgeList
 from kubespan.tui.graph_drawing import GraphDrawing
 from kubespan.tui.line_list import LineList
+from kubespan.tui.messages import ApplyFilter, Searched
 from kubespan.tui.metrics_refresh import REFRESH_S, MetricsRefresh, Window
+
+
+@dataclass
+class EdgesCounted(Searched):
+    """The number of edges, for the filter bar's count while the graph is shown."""
+
+    graph: Any = None
+
+    @property
+    def control(self) -> Any:
+        return self.graph
 
 
 class GraphView(MetricsRefresh, Vertical):
@@ -47,18 +60,12 @@ class GraphView(MetricsRefresh, Vertical):
 
     def show_metrics(self, data: list[EdgeStats], window: Window) -> None:
         self.set_edges(data)
+        self.app.post_message(EdgesCounted("edges", len(data), graph=self))
 
     DEFAULT_CSS = """
     GraphView { height: 1fr; }
     GraphView > EdgeList { height: 1fr; }
     """
-
-    class EdgeChosen(Message):
-        """Enter on an edge: `query` finds its spans."""
-
-        def __init__(self, query: str) -> None:
-            super().__init__()
-            self.query = query
 
     def compose(self) -> ComposeResult:
         yield EdgeList(id="edges")
@@ -72,15 +79,50 @@ class GraphView(MetricsRefresh, Vertical):
         self.edge_list.set_edges(edges)
         self.query_one(GraphDrawing).set_edges(edges)
 
+    @property
+    def empty_message(self) -> str:
+        """What the edge table says when empty; the app sets it for a source without metrics."""
+        return self.edge_list.empty_message
+
+    @empty_message.setter
+    def empty_message(self, text: str) -> None:
+        self.edge_list.empty_message = text
+        self.edge_list.refresh()
+
     def filter_text(self) -> str | None:
+        """The TraceQL filter for the spans behind the selected edge (Enter applies it)."""
         selected = self.edge_list.selected_edge
         return None if selected is None else edge_query(selected.edge)
+
+    def filter_with(self, current: str) -> str | None:
+        """`current` AND the selected edge's filter (`f`); None if there is no edge or `current` is not
+        TraceQL (the shorthand has no structure: Enter replaces the filter instead)."""
+        query = self.filter_text()
+        current = current.strip()
+        if query is None or (current and not current.startswith("{")):
+            return None
+        return f"({current}) && ({query})" if current else query
+
+    def copy_target(self) -> tuple[str, str | None]:
+        return "edge filter", self.filter_text()
+
+    def trace_target(self) -> bytes | None:
+        return None
 
     def on_line_list_selected(self, message: LineList.Selected) -> None:
         message.stop()
         query = self.filter_text()
         if query is not None:
-            self.post_message(self.EdgeChosen(query))
+            self.app.post_message(ApplyFilter(query, view="spans"))
+
+    def action_select(self) -> None:
+        """Enter from the palette: as Enter on the edge table."""
+        self.edge_list.action_select()
+
+    def focus(self, scroll_visible: bool = True) -> GraphView:
+        """Focus goes to the edge table (the drawing takes no keys)."""
+        self.edge_list.focus(scroll_visible)
+        return self
 
     def focus_edges(self) -> None:
         self.edge_list.focus()

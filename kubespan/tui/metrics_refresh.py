@@ -2,8 +2,10 @@
 
 Each refresh catches the shared `LiveMetrics` up with the spans stored since the previous one
 (incremental), recounts only when the filter changed, and reads the window: the filter's time
-clause if it has one, else the last five minutes, following the feed (the newest span's time when
-the source is not live, e.g. a dump). The view then gets plain rows to draw.
+clause if it has one, else the last five minutes, following the feed. When nothing arrived in the
+last five minutes (a dump opened, a quiet cluster, a source that is not live) the five minutes end
+at the newest span instead, so the view shows the last activity rather than nothing. The view then
+gets plain rows to draw.
 """
 
 from __future__ import annotations
@@ -24,15 +26,20 @@ class Window:
     start: int
     end: int
     following: bool
+    to_newest: bool = False
+    """Following, but ending at the newest span (nothing arrived in the last five minutes)."""
 
     def describe(self) -> str:
         length = format_duration(self.end - self.start)
+        if self.to_newest:
+            return f"last {length} of spans"
         return f"last {length}" if self.following else f"{length} chosen"
 
 
 def window_for(search: Any, live: Any, now_ns: int, is_live: bool, tz: Any = None) -> Window:
     """The window to read: the search's time clause, or the last five minutes of the feed."""
-    now = now_ns if is_live else max(live.latest_start + 1, 1)
+    newest = max(live.latest_start + 1, 1)
+    now = now_ns if is_live else newest
     clause = getattr(search, "clause", None)
     if clause is not None:
         start, end = clause.resolve(now, live.latest_start or None, tz)
@@ -40,6 +47,8 @@ def window_for(search: Any, live: Any, now_ns: int, is_live: bool, tz: Any = Non
             end = now if end is None else end
             start = end - FOLLOW_NS if start is None else start
             return Window(start, max(end, start + 1), end == now)
+    if live.latest_start and newest < now - FOLLOW_NS:
+        return Window(newest - FOLLOW_NS, newest, True, to_newest=True)
     return Window(now - FOLLOW_NS, now, True)
 
 
@@ -76,7 +85,8 @@ class MetricsRefresh:
             self._applied_query, self._query_known = query, True
         live.refresh()
         is_live = bool(getattr(getattr(self.source, "capabilities", None), "live", True))
-        window = window_for(self.search, live, time.time_ns(), is_live, getattr(widget, "tz", None))
+        wall_clock = getattr(self.source, "wall_clock", time.time)
+        window = window_for(self.search, live, int(wall_clock() * 1e9), is_live, getattr(widget, "tz", None))
         data = self.collect_metrics(live, window)
         widget.app.call_from_thread(self.show_metrics, data, window)
 

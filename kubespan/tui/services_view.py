@@ -3,8 +3,8 @@
 Rows come from `kubespan.metrics.live.LiveMetrics` (counted as spans arrive); this widget only
 sorts and draws them. Columns: rate (spans/s over the window), error %, p50, p90, p99 and a
 sparkline of the rate. `o` cycles the sort column, `O` reverses it; operations stay under their
-service. Enter on an operation posts `OperationChosen` (the app lists its slowest traces); `f`
-adds the row's filter (`filter_text()`).
+service. Enter on an operation posts `OperationChosen` to the app (it lists the operation's
+slowest traces); `f` adds the row's service and operation to the filter (`filter_with`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from textual.message import Message
 from textual.reactive import var
 
 from kubespan.metrics.red import RedRow, operation_query
+from kubespan.tui.filter_terms import combine_filter
 from kubespan.tui.format import format_duration
 from kubespan.tui.line_list import LineList, cells
+from kubespan.tui.messages import Searched
 from kubespan.tui.metrics_refresh import REFRESH_S, MetricsRefresh, Window
 from kubespan.tui.text import inert
 
@@ -73,7 +75,7 @@ class ServicesView(MetricsRefresh, LineList):
     """One row per service, then one per operation: rate, error %, p50, p90, p99, sparkline."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "next_sort", "Sort"),
+        Binding("o", "cycle_sort", "Sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False),
     ]
 
@@ -100,6 +102,8 @@ class ServicesView(MetricsRefresh, LineList):
         self.sort_column = "rate"
         self.descending = True
         self.window_text = ""
+        self.empty_message = ""
+        """Set by the app when the source offers no metrics: says so instead of "no spans yet"."""
 
     # -- data ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -119,6 +123,7 @@ class ServicesView(MetricsRefresh, LineList):
     def show_metrics(self, data: tuple[list[RedRow], list[str]], window: Window) -> None:
         rows, notes = data
         self.set_rows(rows, "; ".join([window.describe(), *notes]))
+        self.app.post_message(Searched("services", sum(1 for row in rows if row.is_service)))
 
     def set_rows(self, rows: list[RedRow], window_text: str = "") -> None:
         """New numbers (from a worker); the cursor stays on the same service or operation."""
@@ -144,12 +149,32 @@ class ServicesView(MetricsRefresh, LineList):
         return self.shown[self.cursor] if 0 <= self.cursor < len(self.shown) else None
 
     def filter_text(self) -> str | None:
-        """The filter for the row under the cursor (`f` adds it to the filter bar)."""
+        """The TraceQL filter for the row under the cursor (Enter applies it)."""
         row = self.selected_row
         return None if row is None else operation_query(row.service, row.operation)
 
+    def filter_with(self, current: str) -> str | None:
+        """`current` narrowed to the row under the cursor (`f`), in the filter's own syntax."""
+        row = self.selected_row
+        if row is None:
+            return None
+        if not current.strip():
+            return operation_query(row.service, row.operation)
+        text = combine_filter(current, "service", row.service)
+        return combine_filter(text, "name", row.operation) if row.operation else text
+
+    # -- what the app asks of the shown pane ----------------------------------------------
+    def copy_target(self) -> tuple[str, str | None]:
+        row = self.selected_row
+        if row is None:
+            return "operation", None
+        return ("operation", row.operation) if row.operation else ("service", row.service)
+
+    def trace_target(self) -> bytes | None:
+        return None
+
     # -- keys ---------------------------------------------------------------------------
-    def action_next_sort(self) -> None:
+    def action_cycle_sort(self) -> None:
         self.sort_column = SORTS[(SORTS.index(self.sort_column) + 1) % len(SORTS)]
         self.descending = self.sort_column != "name"
         self._resort()
@@ -168,13 +193,15 @@ class ServicesView(MetricsRefresh, LineList):
     def action_select(self) -> None:
         row = self.selected_row
         if row is not None:
-            self.post_message(self.OperationChosen(row.service, row.operation))
+            self.app.post_message(self.OperationChosen(row.service, row.operation))
 
     # -- drawing ------------------------------------------------------------------------
     def row_count(self) -> int:
         return len(self.shown)
 
     def empty_text(self) -> Text:
+        if self.empty_message:
+            return Text(self.empty_message, style="dim")
         return Text("No spans in the window yet" + (f" ({self.window_text})" if self.window_text else ""),
                     style="dim")
 

@@ -14,7 +14,9 @@ from datetime import tzinfo
 
 from textual.widget import Widget
 
+from kubespan.tui.graph_view import GraphView
 from kubespan.tui.pod_list import PodList
+from kubespan.tui.services_view import ServicesView
 from kubespan.tui.source.base import DataSource
 from kubespan.tui.span_list import SpanList
 from kubespan.tui.trace_list import TraceList
@@ -43,6 +45,10 @@ VIEWS: list[View] = [
          needs="spans"),
     View("pods", "Pods", "3,P", "Show the pods seen in spans (3 or P)", lambda s, tz: PodList(s, tz=tz, id="pods"),
          needs="pods"),
+    View("services", "Services", "4", "Show rates, errors and latency per service and operation (4)",
+         lambda s, tz: ServicesView(s, tz=tz, id="services"), needs="metrics"),
+    View("graph", "Graph", "5", "Show who calls whom: the service graph (5)",
+         lambda s, tz: GraphView(s, tz=tz, id="graph"), needs="metrics"),
     View("trace", "Trace", "", "", lambda s, tz: TraceView(s, tz=tz, id="trace")),
 ]
 """Every view, in the order of their keys."""

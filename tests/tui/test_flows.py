@@ -271,7 +271,7 @@ async def test_pod_view_lists_and_opens_pods(app_factory):
 
 async def test_help_lists_every_action(app_factory):
     app = app_factory()
-    async with app.run_test(size=(120, 60)) as pilot:
+    async with app.run_test(size=(120, 72)) as pilot:
         await ready(pilot, app)
         await pilot.press("question_mark")
         await pilot.pause()

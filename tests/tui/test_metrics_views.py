@@ -12,6 +12,7 @@ from kubespan.metrics.slots import SLOT_NS
 from kubespan.query import compile_query
 from kubespan.tui.graph_drawing import draw_graph
 from kubespan.tui.graph_view import GraphView
+from kubespan.tui.messages import ApplyFilter
 from kubespan.tui.services_view import ServicesView, sparkline
 from tests.metrics.conftest import fixture_store
 from tests.tui.helpers import wait_for
@@ -53,8 +54,8 @@ class Host(App):
     def on_services_view_operation_chosen(self, message: ServicesView.OperationChosen) -> None:
         self.messages.append((message.service, message.operation))
 
-    def on_graph_view_edge_chosen(self, message: GraphView.EdgeChosen) -> None:
-        self.messages.append(message.query)
+    def on_apply_filter(self, message: ApplyFilter) -> None:
+        self.messages.append((message.text, message.view))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -106,7 +107,8 @@ async def test_enter_on_an_edge_filters_to_its_spans():
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("enter")
         await pilot.pause()
-        (query,) = app.messages
+        ((query, view),) = app.messages
+        assert view == "spans"
         assert query == ('{ resource.service.name = "kubelet" && kind = client } > '
                          '{ resource.service.name = "containerd" && kind = server }')
         for edge in app.live.edges(*app.window):

@@ -194,3 +194,7 @@ class DataSource(Protocol):
     def tag_values(self, key: str, limit: int = 1000) -> list[Any]: ...
 
     def save_trace(self, trace_id: bytes, directory: Path) -> tuple[Path, int]: ...
+
+    def metrics(self) -> Any:
+        """The RED numbers and service-graph edges, duck-typed like `kubespan.metrics.live.LiveMetrics`
+        (`refresh`, `set_query`, `rows`, `edges`, `notes`, `latest_start`). A query: call it in a worker."""

@@ -136,6 +136,11 @@ class LocalSource:
 
         return save_trace(self.store, trace_id, directory)
 
+    def metrics(self) -> Any:
+        from kubespan.metrics.live import live_metrics
+
+        return live_metrics(self.store)
+
 
 def _ids(reader: StoreReader, rows: np.ndarray) -> list[bytes]:
     ids = reader.snap.trace_ids
