@@ -72,7 +72,7 @@ def test_attach_trace_view(snap_compare, cluster_api, size):
 
 
 @SIZES
-@pytest.mark.parametrize("key", ["2", "3"], ids=["spans", "pods"])
+@pytest.mark.parametrize("key", ["2", "3", "4", "5"], ids=["spans", "pods", "services", "graph"])
 def test_attach_views_not_offered(snap_compare, cluster_api, size, key):
     async def steps(pilot, app):
         await pilot.press(key)

@@ -243,6 +243,10 @@ class RemoteSource:
             raise OSError(f"trace {trace_id.hex()} is not on the remote")
         return save_trace(fetched.store, trace_id, directory)
 
+    def metrics(self) -> Any:
+        """Not offered (`capabilities.metrics` is False): the Services and Graph views show the note."""
+        raise SourceError(CAPABILITIES.missing_note)
+
     def close(self) -> None:
         self.poller.close()
 
