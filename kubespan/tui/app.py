@@ -286,11 +286,8 @@ class KubespanApp(App[None]):
     @on(ServicesView.OperationChosen)
     def _operation_chosen(self, message: ServicesView.OperationChosen) -> None:
         """Enter in the Services view: the operation's traces, slowest first."""
-        from kubespan.metrics.red import operation_query
-
         self.trace_list.sort = TraceSort.DURATION
-        self.view = "traces"
-        self.filter_bar.apply(operation_query(message.service, message.operation))
+        self._apply_filter(ApplyFilter(message.query))
 
     @on(OpenTrace)
     def _open_trace(self, message: OpenTrace) -> None:
@@ -320,25 +317,20 @@ class KubespanApp(App[None]):
         self.notify(f"Copied {what}: {shown}", timeout=3)
 
     def action_add_to_filter(self) -> None:
-        narrow = getattr(self.pane(), "filter_with", None)
-        if narrow is not None:  # the Services and Graph views
+        narrow = getattr(self.pane(), "filter_with", None)  # the Services and Graph views
+        if narrow is not None:
             text = narrow(self.filter_bar.applied)
-            if text is None:
-                self.notify("Select a row first (an edge adds only to a TraceQL filter; Enter replaces the filter)",
-                            severity="warning")
-            elif self.filter_bar.apply(text):
-                self.notify(f"Filter: {text if len(text) <= 200 else text[:199] + '…'}", timeout=3)
-            return
-        item = self.trace_view.filter_item() if self.view == "trace" else None
-        if item is None or item.key is None:
-            self.notify("Select an attribute in the span detail (Enter on a span, then move to it)",
-                        severity="warning")
-            return
-        if item.scope in ("event", "link", "scope"):
-            self.notify(f"The query language cannot filter on {item.scope} attributes yet; "
-                        "copy the value with y instead", severity="warning")
-            return
-        text = self.filter_bar.add_term(item.key, item.raw, scope=item.scope)
+            if text is None or not self.filter_bar.apply(text):
+                return self.notify("Select a row (an edge adds only to a TraceQL filter)", severity="warning")
+        else:
+            item = self.trace_view.filter_item() if self.view == "trace" else None
+            if item is None or item.key is None:
+                return self.notify("Select an attribute in the span detail (Enter on a span, then move to it)",
+                                   severity="warning")
+            if item.scope in ("event", "link", "scope"):
+                return self.notify(f"The query language cannot filter on {item.scope} attributes yet; "
+                                   "copy the value with y instead", severity="warning")
+            text = self.filter_bar.add_term(item.key, item.raw, scope=item.scope)
         self.notify(f"Filter: {text if len(text) <= 200 else text[:199] + '…'}", timeout=3)
 
     def action_next_error(self) -> None:

@@ -86,6 +86,8 @@ class ServicesView(MetricsRefresh, LineList):
             super().__init__()
             self.service = service
             self.operation = operation
+            self.query = operation_query(service, operation)
+            """The TraceQL filter for its spans."""
 
     search: var[Any] = var(None, init=False)
     """The applied filter (the app binds its `search` down): narrows the counts, may name the window."""

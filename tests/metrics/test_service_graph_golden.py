@@ -1,4 +1,5 @@
-"""kubespan's service graph against Grafana Tempo's service-graph processor on the k8s fixture.
+"""kubespan's service graph against Grafana Tempo's service-graph processor on the k8s fixture, plus one
+call of each edge kind the fixture lacks (databases, messaging, a peer, a root server, a failure).
 
 Golden file: tests/golden/tempo/service-graph/edges.json, captured from a real Tempo by
 scripts/tempo_service_graph.py (its metrics-generator's request and failed counters per edge); with
@@ -15,10 +16,13 @@ import json
 import pytest
 
 from kubespan.metrics.graph import ServiceGraph
-from tests.metrics.conftest import fixture_store
+from kubespan.otlp.attributes import new_attribute_table
+from kubespan.otlp.decode import decode_request
+from kubespan.store import SpanStore
 from tests.support.golden_tempo import GOLDEN_DIR
 from tests.support.k8s_fixture import load_fixture
 from tests.support.tempo import require, tempo_bin
+from tests.support.tempo_service_graph import sent_requests
 
 GOLDEN = GOLDEN_DIR / "service-graph" / "edges.json"
 SERVER, ERROR = 2, 2
@@ -31,7 +35,12 @@ def tempo_edges(answer: dict) -> tuple[int, dict[tuple[str, str, str], tuple[int
 
 
 def kubespan_edges(shift_ns: int) -> dict[tuple[str, str, str], tuple[int, int]]:
-    snap = fixture_store(shift_ns).snapshot()
+    """kubespan's edges for what the capture sent to Tempo."""
+    table = new_attribute_table()
+    store = SpanStore(table)
+    for request in sent_requests(shift_ns):
+        store.consume_traces(decode_request(request.SerializeToString(), table)[0])
+    snap = store.snapshot()
     graph = ServiceGraph()
     graph.catch_up(snap)
     graph.finish()

@@ -3,8 +3,9 @@
 `capture(binary)` starts a fresh Tempo single binary (loopback, free ports) with its metrics-generator
 running the `service-graphs` processor (Tempo's defaults: wait 10 s, peer and database attributes) and
 remote-writing every second to a small receiver in this process; sends the fixture moved to a minute
-ago; waits until the edge counters settle; stops Tempo and returns the request and failed counters
-per (client, server, connection_type). Used by scripts/tempo_service_graph.py (writes the golden file)
+ago and one call of each edge kind the fixture lacks (databases, messaging, peers); waits until the
+edge counters settle; stops Tempo and returns the request and failed counters per (client, server,
+connection_type). Used by scripts/tempo_service_graph.py (writes the golden file)
 and by tests/metrics/test_service_graph_golden.py when TEMPO_BIN is set. About 40 s.
 """
 
@@ -15,12 +16,68 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
 import tests.support.tempo as tempo_module
 from tests.support.k8s_fixture import fixture_bounds, load_fixture
 from tests.support.remote_write import decode_write_request
 from tests.support.tempo import TempoPorts, TempoProcess, send_requests
 
 COUNTERS = ("traces_service_graph_request_total", "traces_service_graph_request_failed_total")
+
+
+def _span(trace: int, span: int, name: str, kind: int, start_ns: int, parent: int = 0, error: bool = False,
+          **attributes: str) -> Span:
+    out = Span(trace_id=(0xC0FFEE0000 + trace).to_bytes(16, "big"), span_id=(0x5E0000 + span).to_bytes(8, "big"),
+               name=name, kind=kind, start_time_unix_nano=start_ns, end_time_unix_nano=start_ns + 3_000_000)
+    if parent:
+        out.parent_span_id = (0x5E0000 + parent).to_bytes(8, "big")
+    if error:
+        out.status.code = Status.STATUS_CODE_ERROR
+    for key, value in attributes.items():
+        out.attributes.add(key=key.replace("_", "."), value=AnyValue(string_value=value))
+    return out
+
+
+def edge_kinds_requests(start_ns: int) -> list[ExportTraceServiceRequest]:
+    """Calls the k8s fixture lacks, one of each edge kind Tempo's processor knows: databases named by
+    `server.address`, `network.peer.address:port` or `db.system`; a producer and its consumer; a client
+    naming its `peer.service` with no server; a client naming nothing and no server (uncounted); a root
+    server span (called by `user`); a failed server."""
+    client, server, producer, consumer = 3, 2, 4, 5
+    shop = [
+        _span(1, 1, "SELECT orders", client, start_ns, db_system="postgresql", db_name="orders",
+              server_address="pg.shop.svc"),
+        _span(2, 2, "GET stock", client, start_ns, db_system="redis", network_peer_address="10.0.0.5",
+              network_peer_port="6379"),
+        _span(3, 3, "SET session", client, start_ns, db_system="memcached"),
+        _span(4, 4, "publish order", producer, start_ns),
+        _span(5, 6, "charge", client, start_ns, peer_service="payments"),
+        _span(6, 7, "GET /unknown", client, start_ns),
+        _span(7, 8, "GET /checkout", server, start_ns),
+        _span(8, 9, "reserve", client, start_ns),
+        _span(9, 10, "reserve", client, start_ns),
+    ]
+    worker = [_span(4, 5, "process order", consumer, start_ns + 1_000_000, parent=4)]
+    inventory = [_span(8, 11, "reserve", server, start_ns + 1_000_000, parent=9, error=True),
+                 _span(9, 12, "reserve", server, start_ns + 1_000_000, parent=10)]
+    requests = []
+    for service, spans in (("shop", shop), ("worker", worker), ("inventory", inventory)):
+        request = ExportTraceServiceRequest()
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.add(key="service.name", value=AnyValue(string_value=service))
+        resource_spans.scope_spans.add().spans.extend(spans)
+        requests.append(request)
+    return requests
+
+
+def sent_requests(shift_ns: int) -> list[ExportTraceServiceRequest]:
+    """What the capture sends: the k8s fixture moved by `shift_ns`, then one call of each edge kind."""
+    fixture = load_fixture(shift_ns)
+    _, last = fixture_bounds(fixture)
+    return fixture + edge_kinds_requests(last - 1_000_000_000)
 
 
 def generator_config(remote_write_url: str, data_dir: Path) -> str:
@@ -111,7 +168,7 @@ def capture(binary: str, ports: TempoPorts | None = None) -> dict:
         tempo.start()
         _, last = fixture_bounds(load_fixture(0))
         shift = (time.time_ns() - 60 * 1_000_000_000) - last
-        send_requests(tempo.otlp_http, load_fixture(shift))
+        send_requests(tempo.otlp_http, sent_requests(shift))
         sent = time.monotonic()
         while True:  # the processor waits 10 s for unpaired halves; then the counters settle
             time.sleep(1)
@@ -129,7 +186,9 @@ def capture(binary: str, ports: TempoPorts | None = None) -> dict:
         edges.setdefault(key, {"requests": 0, "failed": 0})["failed" if "failed" in name else "requests"] = value
     return {
         "description": "Tempo's service-graph processor (metrics-generator, defaults: wait 10s, peer attributes, "
-                       "database name attributes) over the k8s fixture: request and failed counters per edge.",
+                       "database name attributes) over the k8s fixture plus one call of each other edge kind "
+                       "(tests/support/tempo_service_graph.py, edge_kinds_requests): request and failed counters "
+                       "per edge.",
         "tempo_config": generator_config("<remote write receiver>", Path("<data>")),
         "shift_ns": shift,
         "edges": [{"client": c, "server": s, "connection_type": t, **edges[(c, s, t)]}

@@ -151,8 +151,7 @@ async def test_a_source_without_metrics_says_so(app_factory):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         await pilot.press("4")
-        await wait_for(pilot, lambda: "Services: not offered here (not available from a remote Tempo yet)" in screen_text(app),
-                       what="note in the Services view")
+        note = "not offered here (not available from a remote Tempo yet)"
+        await wait_for(pilot, lambda: f"Services: {note}" in screen_text(app), what="note in the Services view")
         await pilot.press("5")
-        await wait_for(pilot, lambda: "Graph: not offered here (not available from a remote Tempo yet)" in screen_text(app),
-                       what="note in the Graph view")
+        await wait_for(pilot, lambda: f"Graph: {note}" in screen_text(app), what="note in the Graph view")
