@@ -30,7 +30,8 @@ DEFAULT_CPU_SHARE = 0.02
 query thread costs ingestion about one and a half times its own CPU (threads waiting to get the
 lock back), and 0.02 keeps a client polling search every 100 ms within 0.9x of ingest without it
 (scripts/bench_api.py ingest; figures in proto_notes/api.md)."""
-DEFAULT_CPU_BURST_S = 0.5
+DEFAULT_CPU_BURST_S = 0.25
+"""CPU seconds of queries the budget lets through at once before the share applies."""
 DEFAULT_MAX_ANSWER_SPANS = 100_000
 """Spans one answer may carry (search spansets, a trace by id): bounds a query's memory and the
 work it serializes; a search over it is refused (413), a bigger trace comes back cut (PARTIAL)."""
