@@ -16,7 +16,9 @@ nobody querying (the baseline), a client searching every 100 ms, and `--api-max-
 running the worst query the limits allow back to back (`{ }` with `limit=33333` and `spss=3`: the
 newest traces, as many spans as one answer may carry, 100,000, decoded and serialized). Rounds
 interleave the variants; medians and ratios to the baseline are printed. Target: polling ≥ 0.9× the
-baseline (and the worst query too). `--serve-args '--api-cpu-share 0'` measures without the budget.
+baseline (and the worst query too). `--serve-args '--api-cpu-share 0'` measures without the budget;
+`--variants echo,poll` adds a client polling /api/echo (the HTTP traffic without a query). Each result
+also says the serve process's CPU per second and how long queries waited for the CPU budget.
 """
 
 from __future__ import annotations
