@@ -17,7 +17,9 @@ from typing import Protocol, runtime_checkable
 
 from kubespan.model import AttributeTable, Rejections, TraceBatch
 from kubespan.otlp.attributes import new_attribute_table
-from kubespan.otlp.decode import decode_request
+from kubespan.otlp.decode import check_request, decode_request, refuse_message_bomb
+from kubespan.otlp.slices import SLICE_BYTES, Slice, request_slices, slice_request
+from kubespan.otlp.wire import count_messages
 from kubespan.stats import Counters
 
 PIPELINE_COUNTERS = (
@@ -72,6 +74,8 @@ class Pipeline:
         self.counters = counters or Counters()
         self.counters.declare(*PIPELINE_COUNTERS)
         self._lock = threading.Lock()
+        self.slice_bytes = SLICE_BYTES
+        """Larger requests are decoded in slices of about this many bytes (kubespan.otlp.slices)."""
         self.decode: Callable[[bytes], tuple[TraceBatch, Rejections]] = self.decode_here
         """Turns request bytes into a batch; a decode pool replaces it to decode on other cores."""
 
@@ -101,21 +105,47 @@ class Pipeline:
 
     def export_traces(self, raw: bytes) -> ExportResult:
         """Handle one protobuf `ExportTraceServiceRequest` (raises `UndecodableRequest`)."""
+        if len(raw) > self.slice_bytes:
+            refuse_message_bomb(raw)
+            cuts = request_slices(raw, self.slice_bytes)
+            if cuts is not None:
+                return self._export_slices(raw, cuts)
         batch, rejections = self.decode(raw)
         if batch.span_count:
             self.consume(batch)  # a refusal (Backpressure) is retried: count rejections once, when accepted
         self._count_rejections(rejections)
         return ExportResult(rejections.count, rejections.message)
 
+    def _export_slices(self, raw: bytes, cuts: list[Slice]) -> ExportResult:
+        """A large request decoded a slice at a time (kubespan.otlp.slices), so its decoding holds
+        little memory; checked whole first, it is refused whole or taken whole."""
+        for cut in cuts:
+            check_request(slice_request(raw, cut), self.table)
+        spans = count_messages(raw, len(raw))[1]
+        with self._lock:
+            self._refuse_if_full(spans, len(raw))
+            self.counters.add("received_requests", 1)
+        rejections = Rejections()
+        for cut in cuts:
+            batch, found = self.decode(slice_request(raw, cut))
+            rejections.extend(found)
+            if batch.span_count:
+                self.consume(batch, room_checked=True)
+        self._count_rejections(rejections)
+        return ExportResult(rejections.count, rejections.message)
+
     def decode_here(self, raw: bytes) -> tuple[TraceBatch, Rejections]:
         return decode_request(raw, self.table)
 
-    def consume(self, batch: TraceBatch) -> None:
-        """Run processors and hand the batch to every consumer, or refuse it whole."""
+    def consume(self, batch: TraceBatch, *, room_checked: bool = False) -> None:
+        """Run processors and hand the batch to every consumer, or refuse it whole.
+
+        `room_checked`: a slice of a request whose room was asked for and which was counted as a whole."""
         with self._lock:
             batch = self.table.rebase(batch)  # decoded before the store compacted the table: ids moved
-            self._refuse_if_full(batch)
-            self.counters.add("received_requests", 1)
+            if not room_checked:
+                self._refuse_if_full(batch.span_count, batch.held_bytes())
+                self.counters.add("received_requests", 1)
             self.counters.add("received_spans", batch.span_count)
             for processor in self.processors:
                 kept = processor.process(batch)
@@ -137,10 +167,10 @@ class Pipeline:
         if rejections.count:
             self.counters.add("rejected_spans", rejections.count)
 
-    def _refuse_if_full(self, batch: TraceBatch) -> None:
+    def _refuse_if_full(self, spans: int, size: int) -> None:
         for consumer in self.consumers:
             has_room = getattr(consumer, "has_room", None)
-            if has_room is not None and not has_room(batch.span_count, batch.held_bytes()):
+            if has_room is not None and not has_room(spans, size):
                 self.counters.add("refused_requests", 1)
-                self.counters.add("refused_spans", batch.span_count)
+                self.counters.add("refused_spans", spans)
                 raise Backpressure(f"{type(consumer).__name__} is full, retry later")

@@ -226,6 +226,13 @@ class Rejections:
         if reason not in self.reasons and len(self.reasons) < MAX_REJECT_REASONS:
             self.reasons.append(reason)
 
+    def extend(self, other: Rejections) -> None:
+        """Count `other`'s rejections too (a request decoded in slices)."""
+        self.count += other.count
+        for reason in other.reasons:
+            if reason not in self.reasons and len(self.reasons) < MAX_REJECT_REASONS:
+                self.reasons.append(reason)
+
     @property
     def message(self) -> str:
         if not self.count:

@@ -51,13 +51,8 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
     `compiled=False` reads every span with protobuf's accessors even where the compiled
     walk could (tests compare the two).
     """
-    _refuse_message_bomb(raw)
-    try:
-        view = WireRequest.FromString(raw)
-    except DecodeError as exc:
-        raise UndecodableRequest(_parse_failure("ExportTraceServiceRequest", exc)) from None
     storage = table.storage  # one generation throughout, named on the batch
-    resources, scopes = _resources_and_scopes(view, storage)
+    view, resources, scopes = _parse(raw, storage)
     resource_spans_count = len(view.resource_spans)
     columns = _compiled_columns(raw, storage) if compiled else None
     if columns is not None:
@@ -72,6 +67,21 @@ def decode_request(raw: bytes, table: AttributeTable, *, compiled: bool = True) 
         raw, resource_spans_count = rebuild_request(view, keep)
     batch = TraceBatch(raw, resources, scopes, SpanColumns.from_rows(rows), resource_spans_count, storage)
     return batch, rejections
+
+
+def check_request(raw: bytes, table: AttributeTable) -> None:
+    """Raise `UndecodableRequest` exactly where `decode_request` would refuse `raw` as a whole
+    (a large request's slices are all checked before any is accepted)."""
+    _parse(raw, table.storage)
+
+
+def _parse(raw: bytes, storage: AttributeStorage) -> tuple[Any, list[ResourceInfo], list[ScopeInfo]]:
+    refuse_message_bomb(raw)
+    try:
+        view = WireRequest.FromString(raw)
+    except DecodeError as exc:
+        raise UndecodableRequest(_parse_failure("ExportTraceServiceRequest", exc)) from None
+    return (view, *_resources_and_scopes(view, storage))
 
 
 def _resources_and_scopes(view: Any, table: AttributeStorage) -> tuple[list[ResourceInfo], list[ScopeInfo]]:
@@ -118,7 +128,7 @@ def _merged(occurrences: Sequence[bytes], message: Any) -> bytes:
     return b"".join(occurrences)
 
 
-def _refuse_message_bomb(raw: bytes) -> None:
+def refuse_message_bomb(raw: bytes) -> None:
     """Refuse, before parsing, a request with more messages than its size allows useful ones.
 
     Each ResourceSpans, ScopeSpans and span costs the decoder about 170 bytes and 2-4 µs

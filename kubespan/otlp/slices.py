@@ -1,0 +1,170 @@
+"""Large export requests cut into smaller ones at span boundaries, so decoding one holds little memory.
+
+A 57 MiB request of 2,000,000 minimal spans takes ~380 MiB to parse at once and ~250 MiB more
+for its columns. Cut into requests of about `SLICE_BYTES` each, the same spans are decoded a
+slice at a time. A slice is itself an `ExportTraceServiceRequest`: whole ResourceSpans where they
+fit; a larger one is cut between its ScopeSpans, and a larger ScopeSpans between its spans, each
+part keeping the container's other fields (resource, scope, schema URL, unknown fields) as they
+were. So every byte of the request is in some slice, and the request parses iff every slice does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+SLICE_BYTES = 4 << 20
+"""About how many request bytes one slice holds (a single span may make it larger)."""
+
+Range = tuple[int, int]
+
+
+@dataclass(slots=True)
+class _Part:
+    """Part of a container: its other fields kept whole, and a run of its children's fields."""
+
+    header: list[Range]
+    children: list[Union[Range, "_Part"]] = field(default_factory=list)
+
+    def size(self) -> int:
+        return sum(end - start for start, end in self.header) + sum(
+            child.size() + 6 if isinstance(child, _Part) else child[1] - child[0] for child in self.children)
+
+
+Slice = list[Union[Range, _Part]]
+"""Top-level entries of one slice: a whole ResourceSpans field (its range), or part of one."""
+
+
+def request_slices(raw: bytes, limit: int = SLICE_BYTES) -> list[Slice] | None:
+    """How to cut `raw` into slices of about `limit` bytes; None when it needs no cutting or
+    holds something the cut leaves to the parser (a top-level field other than ResourceSpans,
+    framing the wire walk cannot read): the caller then decodes it whole, as any request."""
+    try:
+        top = list(_fields(raw, 0, len(raw)))
+    except ValueError:
+        return None
+    if any(number != 1 or payload is None for number, _, payload in top):
+        return None
+    cutter = _Cutter(raw, limit)
+    try:
+        for _, whole, payload in top:
+            cutter.add(whole, payload or whole, [2, 2])  # payload: checked above
+    except ValueError:
+        return None
+    cutter.close()
+    return cutter.slices if len(cutter.slices) > 1 else None
+
+
+def slice_request(raw: bytes, entries: Slice) -> bytes:
+    """The request bytes of one slice."""
+    return b"".join(_encode(raw, entry, 1) for entry in entries)
+
+
+def _encode(raw: bytes, entry: Range | _Part, number: int) -> bytes:
+    if not isinstance(entry, _Part):
+        return raw[entry[0]:entry[1]]
+    body = b"".join([raw[start:end] for start, end in entry.header]
+                    + [_encode(raw, child, 2) for child in entry.children])
+    return _varint((number << 3) | 2) + _varint(len(body)) + body
+
+
+class _Cutter:
+    """Greedy: whole containers while they fit the slice being filled, cut open only when larger than a slice."""
+
+    def __init__(self, raw: bytes, limit: int) -> None:
+        self.raw, self.limit = raw, limit
+        self.slices: list[Slice] = []
+        self.current: Slice = []
+        self.used = 0
+        self.path: list[_Part] = []  # the containers being cut, outermost first (their headers)
+        self.opened: list[_Part] = []  # their parts in the current slice, as far as opened
+
+    def add(self, whole: Range, payload: Range, child_numbers: list[int]) -> None:
+        """Add one field: whole if it fits, else its children one by one (`child_numbers`: the field
+        number of the children at each level below, ResourceSpans → ScopeSpans → spans)."""
+        size = whole[1] - whole[0]
+        if self.used + size > self.limit and (size <= self.limit or not child_numbers):
+            self.close()  # it fits a slice of its own (or cannot be cut): start one
+        if size <= self.limit or not child_numbers:
+            self._place(whole, size)
+            return
+        number = child_numbers[0]  # two walks over the fields, so millions of spans are never listed
+        header = [whole for child, whole, inner in _fields(self.raw, *payload) if child != number or inner is None]
+        self.path.append(_Part(header))
+        self._open()  # even without children: every slice with a part of it parses its header
+        for child, whole, inner in _fields(self.raw, *payload):
+            if child == number and inner is not None:
+                self.add(whole, inner, child_numbers[1:])
+        self.path.pop()
+        del self.opened[len(self.path):]
+
+    def _open(self) -> None:
+        """Open a part of each container being cut that has none in the current slice yet."""
+        while len(self.opened) < len(self.path):
+            part = _Part(self.path[len(self.opened)].header)
+            (self.opened[-1].children if self.opened else self.current).append(part)
+            self.opened.append(part)
+            self.used += part.size() + 6
+
+    def _place(self, whole: Range, size: int) -> None:
+        self._open()
+        entries = self.opened[-1].children if self.opened else self.current
+        last = entries[-1] if entries else None
+        if isinstance(last, tuple) and last[1] == whole[0]:  # adjacent fields: one range
+            entries[-1] = (last[0], whole[1])
+        else:
+            entries.append(whole)
+        self.used += size
+        if self.used >= self.limit:
+            self.close()
+
+    def close(self) -> None:
+        """End the current slice; the containers being cut go on in new parts when more of them comes."""
+        if self.current:
+            self.slices.append(self.current)
+        self.current, self.used, self.opened = [], 0, []
+
+
+def _fields(raw: bytes, start: int, end: int) -> Iterator[tuple[int, Range, Range | None]]:
+    """(number, the whole field's range, its payload's range if length-delimited) of each field."""
+    position = start
+    while position < end:
+        first = position
+        key, position = _read_varint(raw, position, end)
+        wire_type = key & 7
+        payload: Range | None = None
+        if wire_type == 2:
+            length, position = _read_varint(raw, position, end)
+            payload = (position, position + length)
+            position += length
+        elif wire_type == 0:
+            position = _read_varint(raw, position, end)[1]
+        elif wire_type in (1, 5):
+            position += 8 if wire_type == 1 else 4
+        else:
+            raise ValueError("a group: left to the parser")
+        if position > end:
+            raise ValueError("field overruns its message")
+        yield key >> 3, (first, position), payload
+
+
+def _read_varint(raw: bytes, position: int, end: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if position >= end or shift > 63:
+            raise ValueError("unreadable varint")
+        byte = raw[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, position
+        shift += 7
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)

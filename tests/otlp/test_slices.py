@@ -1,0 +1,79 @@
+"""Large requests are cut into requests that hold the same spans under the same resources and scopes."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from kubespan.otlp.slices import request_slices, slice_request
+
+
+def _spans_in_context(request: ExportTraceServiceRequest) -> list[tuple[bytes, ...]]:
+    return [(rs.resource.SerializeToString(), rs.schema_url.encode(), ss.scope.SerializeToString(),
+             ss.schema_url.encode(), span.SerializeToString())
+            for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+
+
+def _containers(request: ExportTraceServiceRequest) -> set[tuple[bytes, ...]]:
+    return {(rs.resource.SerializeToString(), rs.schema_url.encode()) for rs in request.resource_spans}
+
+
+@st.composite
+def requests(draw) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    for r in range(draw(st.integers(1, 4))):
+        rs = request.resource_spans.add(schema_url=f"rs{r}")
+        rs.resource.attributes.add(key="host").value.string_value = "h" * draw(st.integers(0, 600))
+        for s in range(draw(st.integers(0, 3))):
+            ss = rs.scope_spans.add(schema_url=f"ss{s}")
+            ss.scope.name = f"scope{r}.{s}"
+            for i in range(draw(st.sampled_from([0, 1, 5, 60]))):
+                name = "n" * draw(st.integers(0, 90))
+                ss.spans.add(trace_id=bytes(16), span_id=(i + 1).to_bytes(8, "big"), name=name)
+    return request
+
+
+@settings(max_examples=80, deadline=None)
+@given(requests(), st.sampled_from([1, 64, 300, 2_000, 20_000]))
+def test_slices_hold_every_span_in_order_under_its_resource_and_scope(request, limit):
+    raw = request.SerializeToString()
+    cuts = request_slices(raw, limit)
+    if cuts is None:  # nothing to cut: the request fits one slice (then it is decoded whole)
+        assert len(raw) <= limit or len(_spans_in_context(request)) <= 1
+        return
+    parts = [ExportTraceServiceRequest.FromString(slice_request(raw, cut)) for cut in cuts]
+    assert [span for part in parts for span in _spans_in_context(part)] == _spans_in_context(request)
+    assert set().union(*map(_containers, parts)) == _containers(request)  # a resource without spans included
+    largest_field = max(len(span.SerializeToString()) for part in parts for rs in part.resource_spans
+                        for ss in rs.scope_spans for span in ss.spans) if any(map(_spans_in_context, parts)) else 0
+    header = max(len(rs.resource.SerializeToString()) for rs in request.resource_spans) + 100
+    assert all(len(slice_request(raw, cut)) <= limit + largest_field + 2 * header for cut in cuts)
+
+
+def test_a_scope_of_200_000_spans_is_cut_into_slices_of_about_the_limit():
+    body = b"".join(b"\x12\x1c\x0a\x10" + bytes(16) + b"\x12\x08" + (i + 1).to_bytes(8, "big") for i in range(200_000))
+    scope_spans = b"\x0a\x03\x0a\x01s" + body  # the scope, then the spans
+    resource_spans = b"\x12" + _varint(len(scope_spans)) + scope_spans
+    raw = b"\x0a" + _varint(len(resource_spans)) + resource_spans
+    cuts = request_slices(raw, 1 << 20)
+    assert cuts is not None and len(cuts) == 6  # 6,000,000 bytes of spans
+    sizes = [len(slice_request(raw, cut)) for cut in cuts]
+    assert max(sizes) <= (1 << 20) + 64 and sum(sizes) < len(raw) + 6 * 64
+    first = ExportTraceServiceRequest.FromString(slice_request(raw, cuts[1]))
+    assert first.resource_spans[0].scope_spans[0].scope.name == "s"
+
+
+def test_what_the_cut_cannot_read_is_left_whole():
+    assert request_slices(b"\x0a\x05\x12", 1) is None  # a field overrunning the request
+    assert request_slices(b"\x10\x01" + b"\x0a\x00" * 10, 1) is None  # a field other than ResourceSpans on top
+    assert request_slices(b"\x0a\x00" * 10, 100) is None  # fits one slice
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
