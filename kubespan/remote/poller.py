@@ -55,6 +55,8 @@ class Poller:
         self._stop = threading.Event()
         self._error: RemoteError | None = None
         self._failures = 0
+        self.periods = 0
+        """Refresh periods gone by (polled or not): tests wait on it instead of on the clock."""
         self._thread = threading.Thread(target=self._run, name="attach-poll", daemon=True)
         self._thread.start()
 
@@ -105,6 +107,7 @@ class Poller:
         while not self._stop.is_set():
             self._wake.wait(self._delay())
             self._wake.clear()
+            self.periods += 1
             feed = self._feed
             if self._stop.is_set() or feed is None or self._paused:
                 continue

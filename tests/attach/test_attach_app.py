@@ -92,7 +92,8 @@ async def test_new_traces_are_followed_paused_and_the_remote_recovers():
             await _listed(pilot, app, 2)
             await pilot.press("p")
             _add(store, [S(3, 1, name="third", start=ago - 4 * NS)])
-            await pilot.pause(0.6)  # three refresh periods: a paused list stays as it was
+            periods = app.source.poller.periods
+            await wait_for(pilot, lambda: app.source.poller.periods >= periods + 3, what="three refresh periods")
             assert app.trace_list.row_count() == 2
             await pilot.press("p")
             await _listed(pilot, app, 3)
