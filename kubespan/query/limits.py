@@ -118,7 +118,7 @@ class Deadline:
         self.peak_bytes = max(self.peak_bytes, self.memory_bytes)
         if self.max_memory_bytes is not None and self.memory_bytes > self.max_memory_bytes:
             raise QueryOverMemory(
-                f"query needs more than {self.max_memory_bytes >> 20} MiB for its intermediate results",
+                f"query needs more than {self.max_memory_bytes / (1 << 20):g} MiB for its intermediate results",
                 self.progress)
 
     def release(self, nbytes: int) -> None:
