@@ -78,13 +78,14 @@ class _Cutter:
         self.used = 0
         self.path: list[_Part] = []  # the containers being cut, outermost first (their headers)
         self.opened: list[_Part] = []  # their parts in the current slice, as far as opened
+        self.filled = False  # the current slice holds more than the opened headers of containers being cut
 
     def add(self, whole: Range, payload: Range, child_numbers: list[int]) -> None:
         """Add one field: whole if it fits, else its children one by one (`child_numbers`: the field
         number of the children at each level below, ResourceSpans → ScopeSpans → spans)."""
         size = whole[1] - whole[0]
-        if self.used + size > self.limit and (size <= self.limit or not child_numbers):
-            self.close()  # it fits a slice of its own (or cannot be cut): start one
+        if self.used + size > self.limit:
+            self.close()  # it does not fit what is left: start a slice (cut it open there if it is larger)
         if size <= self.limit or not child_numbers:
             self._place(whole, size)
             return
@@ -97,6 +98,7 @@ class _Cutter:
                 self.add(whole, inner, child_numbers[1:])
         self.path.pop()
         del self.opened[len(self.path):]
+        self.filled = self.filled or bool(self.current)  # the part of a container, children or not, is done
 
     def _open(self) -> None:
         """Open a part of each container being cut that has none in the current slice yet."""
@@ -115,14 +117,18 @@ class _Cutter:
         else:
             entries.append(whole)
         self.used += size
+        self.filled = True
         if self.used >= self.limit:
             self.close()
 
     def close(self) -> None:
-        """End the current slice; the containers being cut go on in new parts when more of them comes."""
+        """End the current slice; the containers being cut go on in new parts when more of them comes.
+        A slice holding only the headers just opened is not ended: it goes on with what comes next."""
+        if self.path and not self.filled:
+            return
         if self.current:
             self.slices.append(self.current)
-        self.current, self.used, self.opened = [], 0, []
+        self.current, self.used, self.opened, self.filled = [], 0, [], False
 
 
 def _fields(raw: bytes, start: int, end: int) -> Iterator[tuple[int, Range, Range | None]]:

@@ -77,3 +77,18 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def test_resources_without_spans_larger_than_the_limit_each_start_a_slice():
+    """Headers opened without children used to pile up in one slice, past any bound."""
+    request = ExportTraceServiceRequest()
+    for r in range(4):
+        rs = request.resource_spans.add(schema_url=f"rs{r}")
+        rs.resource.attributes.add(key="host").value.string_value = "h" * 130
+    request.resource_spans[3].scope_spans.add().scope.name = "empty scope"
+    raw = request.SerializeToString()
+    cuts = request_slices(raw, 64)
+    assert cuts is not None and len(cuts) == 4
+    assert set().union(*(_containers(ExportTraceServiceRequest.FromString(slice_request(raw, cut)))
+                         for cut in cuts)) == _containers(request)
+    assert max(len(slice_request(raw, cut)) for cut in cuts) < 200
