@@ -37,8 +37,12 @@ PALETTE: list[tuple[str, str, str]] = [
     # Lists, waterfall and detail: act on the pane that is shown
     ("Open", "Open the selected trace, span, pod, operation or edge; in a trace, its span detail (Enter)",
      "select"),
-    ("Sort", "Order the list by start, duration, spans or errors, in turn (o)", "cycle_sort"),
+    ("Sort", "Order the list by start, duration, spans or errors; pods by spans, errors or last activity (o)",
+     "cycle_sort"),
     ("Reverse sort", "Reverse the order of the Services view (O)", "reverse_sort"),
+    ("Fold repeats", "Fold repeated roots of one service and name into one row with p50/p99, or unfold (n)",
+     "toggle_fold_repeats"),
+    ("Group pods", "Group the pod view by namespace, by node, or not at all, in turn (b)", "cycle_grouping"),
     ("Cursor up", "Move the cursor up one row (Up or k)", "cursor_up"),
     ("Cursor down", "Move the cursor down one row (Down or j)", "cursor_down"),
     ("Page up", "Move the cursor up one page (PageUp)", "page_up"),
@@ -63,7 +67,7 @@ PALETTE: list[tuple[str, str, str]] = [
 """(title, help, binding action) of every command kubespan adds to the palette."""
 
 PANE_ACTIONS = {"select", "cursor_up", "cursor_down", "page_up", "page_down", "first", "last", "cycle_sort",
-                "reverse_sort"}
+                "reverse_sort", "toggle_fold_repeats", "cycle_grouping"}
 WATERFALL_ACTIONS = {"fold", "unfold", "toggle_fold"}
 SPLIT_ACTIONS = {"move_split(1)": ("move_split", 1), "move_split(-1)": ("move_split", -1),
                  "reset_split": ("reset_split",)}

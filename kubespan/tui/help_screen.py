@@ -46,6 +46,7 @@ def help_sections(app_bindings: list[Binding]) -> list[tuple[str, list[Binding]]
     """Every key by pane, from the panes' own bindings (so help and keys cannot drift)."""
     from kubespan.tui.filter_input import FilterInput
     from kubespan.tui.line_list import LineList
+    from kubespan.tui.pod_list import PodList
     from kubespan.tui.services_view import ServicesView
     from kubespan.tui.span_detail_pane import SpanDetailPane
     from kubespan.tui.trace_list import TraceList
@@ -58,6 +59,7 @@ def help_sections(app_bindings: list[Binding]) -> list[tuple[str, list[Binding]]
         ("Services (4), Graph (5)", [Binding("enter", "select", "Slowest traces of the operation; spans of the edge"),
                                      Binding("f", "add_to_filter", "Add the operation or edge to the filter"),
                                      *ServicesView.BINDINGS]),
+        ("Pod view", PodList.BINDINGS),
         ("Waterfall", Waterfall.BINDINGS + TraceView.BINDINGS),
         ("Span detail", SpanDetailPane.BINDINGS),
         ("Filter bar", [Binding("enter", "", "Apply"), *FilterInput.BINDINGS]),

@@ -1,4 +1,9 @@
-"""The trace list: one row per trace, newest first (or by duration, spans, errors)."""
+"""The trace list: one row per trace, newest first (or by duration, spans, errors).
+
+`n` folds the noise: repeated roots of one service and name (the kubelet's PLEG
+`ListPodSandbox` every second, lease renewals) become one row each, with how many traces
+they stand for and the p50/p99 of their durations; Enter on such a row lists them.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ from textual.reactive import var
 from kubespan.query.limits import Deadline
 from kubespan.tui.columns import Column, Columns
 from kubespan.tui.format import format_clock, format_count, format_duration
-from kubespan.tui.messages import OpenTrace
+from kubespan.tui.filter_terms import quote_value
+from kubespan.tui.messages import ApplyFilter, OpenTrace
 from kubespan.tui.result_list import ResultList
-from kubespan.tui.source.base import DataSource, Search, TraceSort
+from kubespan.tui.source.base import DataSource, RootGroup, Search, TraceSort
 from kubespan.tui.text import inert
 from kubespan.tui.tree import service_color
 
@@ -47,17 +53,21 @@ class TraceList(ResultList):
         Binding("e", "next_error", "Next error"),
         Binding("E", "previous_error", "Prev error", show=False),
         Binding("o", "cycle_sort", "Sort"),
+        Binding("n", "toggle_fold_repeats", "Fold repeats"),
     ]
 
     sort: var[TraceSort] = var(TraceSort.START, init=False)
     """The order of the list (`o` cycles: start, duration, spans, errors; largest first)."""
+    fold: var[bool] = var(False, init=False)
+    """`n`: repeated roots of one service and name are folded into one row."""
 
     def __init__(self, source: DataSource, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         super().__init__(source, id=id)
         self.tz = tz
 
     def find(self, search: Search, deadline: Deadline) -> Any:
-        return self.source.find_traces(search, self.sort, cancel=deadline)
+        fold = self.fold and self.source.capabilities.fold
+        return self.source.find_traces(search, self.sort, fold=fold, cancel=deadline)
 
     def action_cycle_sort(self) -> None:
         sorts = self.source.capabilities.sorts
@@ -66,6 +76,16 @@ class TraceList(ResultList):
     def watch_sort(self) -> None:
         self.cursor = 0
         self.refresh()  # the header's arrow
+        self.start_search(force=True)
+
+    def action_toggle_fold_repeats(self) -> None:
+        if not self.source.capabilities.fold:
+            self.app.notify(f"Folding repeated roots: {self.source.capabilities.missing_note}", severity="warning")
+            return
+        self.fold = not self.fold
+
+    def watch_fold(self) -> None:
+        self.cursor = 0
         self.start_search(force=True)
 
     def row_identity(self, index: int) -> bytes | None:
@@ -86,8 +106,14 @@ class TraceList(ResultList):
 
     def action_select(self) -> None:
         trace_id = self.selected_trace
-        if trace_id is not None:
-            self.app.post_message(OpenTrace(trace_id))
+        if trace_id is None:
+            return
+        group = self.row(self.cursor)
+        if isinstance(group, RootGroup):  # list the traces it stands for, unfolded
+            self.fold = False
+            self.app.post_message(ApplyFilter(root_filter(group)))
+            return
+        self.app.post_message(OpenTrace(trace_id))
 
     # -- drawing ------------------------------------------------------------------------------------
 
@@ -96,6 +122,8 @@ class TraceList(ResultList):
         return COLUMNS.header(width, {title: title + "▼"})
 
     def render_result_row(self, index: int, summary: Any, width: int) -> Text:
+        if isinstance(summary, RootGroup):
+            return self._render_group(summary, width)
         if not summary:
             trace_id = self.row_identity(index)
             return Text(f"{trace_id.hex() if trace_id else '?'}  (evicted)", style="dim")
@@ -115,6 +143,31 @@ class TraceList(ResultList):
             services,
         )
 
+    def _render_group(self, group: RootGroup, width: int) -> Text:
+        """A folded row: the newest start, the root, how many traces, p50 and p99 of their
+        durations (the name gives way so the numbers stay readable at 80 columns)."""
+        count = Text(f"×{format_count(group.count)} ", style="bold")
+        numbers = Text(f"  p50 {format_duration(group.p50)} p99 {format_duration(group.p99)}", style="dim")
+        cell = COLUMNS.widths(width)[2]
+        if cell - count.cell_len - numbers.cell_len < 16:  # narrow: the p99 is in the DURATION column
+            numbers = Text(f"  p50 {format_duration(group.p50)}", style="dim")
+        room = max(8, cell - count.cell_len - numbers.cell_len)
+        root = inert(group.name, "", limit=None if len(group.name) <= 200 else 200)
+        if root.cell_len > room:  # keep the end: the method of an RPC, the route of a request
+            root = Text("…", style="dim") + inert(group.name[-(room - 1):], "", limit=None)
+        name = count + root + numbers
+        errors = Text(format_count(group.errors), style="bold red") if group.errors else Text("0", style="dim")
+        return COLUMNS.row(
+            width,
+            Text(format_clock(group.latest, self.tz), style="dim"),
+            inert(group.service, service_color(group.service), limit=64),
+            name,
+            Text(format_duration(group.p99), style="dim"),
+            Text(format_count(group.spans)),
+            errors,
+            inert(group.service, service_color(group.service), limit=40),
+        )
+
     # -- errors ---------------------------------------------------------------------------------------
 
     def action_next_error(self) -> None:
@@ -132,7 +185,7 @@ class TraceList(ResultList):
             if not 0 <= index < self.row_count():
                 break
             summary = self.row(index)
-            if summary and summary.error_count:
+            if summary and (summary.errors if isinstance(summary, RootGroup) else summary.error_count):
                 self.move_cursor(index)
                 return
         self._find_error_traces(step, self.search, self.result)
@@ -157,3 +210,9 @@ class TraceList(ResultList):
                 return
             index += step
         self.app.notify("No more traces with errors in that direction", severity="warning")
+
+
+def root_filter(group: RootGroup) -> str:
+    """The traces a folded row stands for: their root's service and name."""
+    return (f"{{ trace:rootService = {quote_value(group.service)} && "
+            f"trace:rootName = {quote_value(group.name)} }}")

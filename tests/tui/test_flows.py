@@ -252,11 +252,11 @@ async def test_pod_view_lists_and_opens_pods(app_factory):
         await ready(pilot, app)
         await pilot.press("P")
         assert app.view == "pods"
-        await wait_for(pilot, lambda: app.pod_list.row_count() == 3, what="pods")
+        await wait_for(pilot, lambda: len(app.pod_list.pods) == 3, what="pods")
         text = screen_text(app)
         assert "echo-command" in text and "coredns-59b4f5bbd5-x8k2p" in text and "kube-system" in text
-        web = [pod.name for pod in app.pod_list.pods].index("web-0")
-        assert app.pod_list.pods[web].errors == 1
+        web = app.pod_list.index_of("default/web-0")
+        assert app.pod_list.rows[web].errors == 3  # syncPod, and the kubelet's and containerd's PullImage
         app.pod_list.move_cursor(web)
         await pilot.press("enter")
         assert app.view == "traces" and app.search.text == '"web-0"'

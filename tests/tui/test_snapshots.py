@@ -107,7 +107,34 @@ def test_pod_view(snap_compare, size):
 
     async def steps(pilot):
         await pilot.press("P")
-        await wait_for(pilot, lambda: app.pod_list.row_count() == 3)
+        await wait_for(pilot, lambda: len(app.pod_list.pods) == 3)
+
+    assert snap(snap_compare, app, size, steps)
+
+
+@SIZES
+def test_pod_view_by_node_sorted_by_errors(snap_compare, size):
+    """`b` groups by node (the NAMESPACE column comes back), `o` sorts by errors."""
+    app = app_with()
+
+    async def steps(pilot):
+        await pilot.press("P")
+        await wait_for(pilot, lambda: len(app.pod_list.pods) == 3)
+        await pilot.press("b", "o")
+
+    assert snap(snap_compare, app, size, steps)
+
+
+@SIZES
+def test_trace_list_folded(snap_compare, size):
+    """`n`: the PLEG relists folded into one row with their count and p50/p99."""
+    from tests.tui.test_fold_repeats import noisy_cluster
+
+    app = app_with(noisy_cluster())
+
+    async def steps(pilot):
+        await pilot.press("n")
+        await wait_for(pilot, lambda: searched(app.trace_list, app) and app.trace_list.row_count() == 3)
 
     assert snap(snap_compare, app, size, steps)
 

@@ -126,7 +126,13 @@ class LocalSource:
         return LocalTrace(trace_id, reader.trace_summary(trace_id), rows, cut, self.store)
 
     def pods(self, search: Search, *, cancel: Deadline | None = None) -> list[PodRow]:
-        return collect_pods(self.store, self.compile_query)
+        reader = self.store.reader()
+        window = self.window(search, reader)
+        matching = None
+        if search.query is not None or window is not None:
+            matching = matching_rows(reader, reader.search(search.query, cancel, window=window))
+        cancelled = (lambda: cancel.cancelled) if cancel is not None else (lambda: False)
+        return collect_pods(reader.snap, trace_columns(reader), matching, cancelled)
 
     def tag_values(self, key: str, limit: int = 1000) -> list:
         return self.store.reader().tag_values(key, None, limit)
