@@ -113,6 +113,9 @@ class PodList(LineList):
             self.load()
 
     def load(self) -> None:
+        if not self.source.capabilities.pods:
+            self.app.post_message(Searched("pods", 0))
+            return
         self._refreshed = time.monotonic()
         self._pods_worker(self.search)
 

@@ -34,6 +34,9 @@ class ResultList(LineList):
     """Subclasses set `KIND` and implement `find`, `render_result_row` and `row_identity`."""
 
     KIND = "rows"
+    CAPABILITY: str | None = None
+    """The `Capabilities` flag the list needs (as its `View.needs`): without it, no search is sent
+    (the app shows the source's note in the list)."""
 
     search: var[Search] = var(Search, init=False)
     """The applied filter (bound from the app)."""
@@ -71,6 +74,10 @@ class ResultList(LineList):
         return None
 
     # -- state -----------------------------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        return self.CAPABILITY is None or bool(getattr(self.source.capabilities, self.CAPABILITY, True))
 
     @property
     def following(self) -> bool:
@@ -134,6 +141,9 @@ class ResultList(LineList):
             self.refresh_rows()
 
     def on_show(self) -> None:
+        if not self.available:  # the filter bar counts this view's rows: none
+            self.app.post_message(Searched(self.KIND, 0))
+            return
         if self.stale() and (self.result_search is not self.search or self.following):
             self.start_search(force=True)
         elif self.result is not None:
@@ -155,6 +165,8 @@ class ResultList(LineList):
     # -- searching --------------------------------------------------------------------------------
 
     def start_search(self, *, force: bool = False) -> None:
+        if not self.available:
+            return
         if self._running and not force:
             self._again = True
             return

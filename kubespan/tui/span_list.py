@@ -50,6 +50,7 @@ class SpanList(ResultList):
     """Spans of the applied search, newest first; rows looked up in the answer as drawn."""
 
     KIND = "spans"
+    CAPABILITY = "spans"
 
     BINDINGS = [
         Binding("e", "next_error", "Next error"),

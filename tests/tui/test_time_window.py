@@ -89,3 +89,16 @@ async def test_a_bad_time_clause_is_shown_inline(app_factory):
         assert not app.filter_bar.apply("service=kubelet since boot")
         await pilot.pause()
         assert app.filter_bar.has_class("-error") and "give a duration" in screen_text(app)
+
+
+def test_readme_documents_the_filter_bar_time_windows():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    viewer = readme[readme.index("### The viewer"):readme.index("### The query language")]
+    examples = re.findall(r"`([^`]*(?:since|between)[^`]*)`", viewer)
+    assert len(examples) >= 3, examples
+    for example in examples:
+        rest, clause = split_time_clause(example)
+        assert clause is not None and rest.strip() and rest.strip() != example, example
