@@ -166,10 +166,17 @@ def test_full_value_modal(snap_compare, size):
     app = app_with(data.hostile_trace(1))
 
     async def steps(pilot):
-        await pilot.press("enter", "enter")
+        from kubespan.tui.value_screen import ValueScreen
+
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.view == "trace" and app.trace_view.data is not None, what="trace")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any(line.item and line.item.label == "big" for line in app.detail.lines))
         labels = [line.item.label if line.item else "" for line in app.detail.lines]
         app.detail.move_cursor(labels.index("big"))
         await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ValueScreen), what="value screen")
+        await pilot.pause()
 
     assert snap(snap_compare, app, size, steps)
 
