@@ -71,7 +71,8 @@ def template_request(seed: int) -> bytes:
         start = base + t * 7_000_000
         pod = f"ns-{t % 7}/pod-{(seed * 31 + t) % 400}"
 
-        def span(s, name, parent=None, offset=0, dur=1_000_000, kind=1, error=False, attrs=()):
+        def span(s, name, parent=None, offset=0, dur=1_000_000, kind=1, error=False, attrs=(),
+                 trace_id=trace_id, t=t, start=start):
             sp = Span(trace_id=trace_id, span_id=(t * 16 + s + 1).to_bytes(8, "big"), name=name, kind=kind,
                       start_time_unix_nano=start + offset, end_time_unix_nano=start + offset + dur,
                       attributes=[_kv(k, v) for k, v in attrs])
@@ -273,7 +274,8 @@ async def run_app(store, counters, args) -> dict[str, list[float]]:
                 "enter", lambda: app.view == "trace" and app.focused is app.waterfall))
             want = app.waterfall.cursor + 1
             try:
-                add("waterfall cursor down", await watch.timed("down", lambda: app.waterfall.cursor == want, 5))
+                add("waterfall cursor down",
+                    await watch.timed("down", lambda want=want: app.waterfall.cursor == want, 5))
             except asyncio.TimeoutError:
                 print("DEBUG", app.waterfall.cursor, want, len(app.waterfall.lines), app.focused, app.view,
                       app.waterfall.trace_id)
@@ -295,7 +297,8 @@ async def run_app(store, counters, args) -> dict[str, list[float]]:
             other = "spans" if app.list_view == "traces" else "traces"
             shown = app.trace_list if other == "traces" else app.span_list
             add("toggle spans/traces (t → list shown)", await watch.timed(
-                "t", lambda: app.view == other and shown.result_search is app.search and shown.row_count() > 0))
+                "t", lambda other=other, shown=shown: app.view == other and shown.result_search is app.search
+                and shown.row_count() > 0))
         add("pause (p)", await watch.timed("p", lambda: app.paused))
         add("resume (p)", await watch.timed("p", lambda: not app.paused))
         if profiler is not None:

@@ -28,6 +28,7 @@ from kubespan.tui.filter_bar import FilterBar
 from kubespan.tui.format import Clock, plural
 from kubespan.tui.help_screen import HelpScreen, help_sections
 from kubespan.tui.key_hints import KeyHints
+from kubespan.tui.line_list import LineList
 from kubespan.tui.messages import ApplyFilter, LoadProgress, OpenTrace, Searched
 from kubespan.tui.pod_list import PodList
 from kubespan.tui.result_list import ResultList
@@ -162,7 +163,7 @@ class KubespanApp(App[None]):
 
     def on_mount(self) -> None:
         self._update_empty_messages()
-        self.watch(self.screen, "focused", lambda _: self.call_after_refresh(self._show_key_hints))
+        self.watch(self.screen, "focused", self._focus_moved)
         self.pane("traces").focus()
         self.set_interval(self.poll_interval, self._poll)
         self._poll()
@@ -176,6 +177,9 @@ class KubespanApp(App[None]):
             return
         self.feed = self.source.version()
         self._update_status()
+
+    def _focus_moved(self, _: object) -> None:
+        self.call_after_refresh(self._show_key_hints)
 
     def _show_key_hints(self) -> None:
         screen = self.screen_stack[0]
@@ -201,14 +205,16 @@ class KubespanApp(App[None]):
             waiting = "No {} yet"
         capabilities = self.source.capabilities
         for spec in VIEWS:
+            pane = self.pane(spec.id)
             if spec.needs and not getattr(capabilities, spec.needs, True):
-                pane = self.pane(spec.id)  # a view the source cannot fill says why, not "nothing yet"
-                pane.empty_message = f"{spec.title}: not offered here ({capabilities.missing_note})"
-                pane.refresh()
-            elif spec.is_list:
-                pane = self.pane(spec.id)
+                # a view the source cannot fill says why, not "nothing yet" (any view with an empty_message)
+                unanswered: Any = pane
+                unanswered.empty_message = f"{spec.title}: not offered here ({capabilities.missing_note})"
+            elif spec.is_list and isinstance(pane, LineList):
                 pane.empty_message = waiting.format(spec.id)
-                pane.refresh()
+            else:
+                continue
+            pane.refresh()
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -228,7 +234,7 @@ class KubespanApp(App[None]):
     def action_toggle_view(self) -> None:
         self.view = "spans" if self.list_view == "traces" else "traces"
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if self.view == "trace":
             trace_view = self.trace_view
             if trace_view.detail.has_focus:
@@ -308,7 +314,8 @@ class KubespanApp(App[None]):
     # -- actions on what is selected -------------------------------------------------------------
 
     def action_copy(self) -> None:
-        what, value = self.pane().copy_target()
+        target = getattr(self.pane(), "copy_target", None)  # views without a selection to copy have none
+        what, value = target() if target is not None else ("", None)
         if value is None:
             self.notify("Nothing selected to copy", severity="warning")
             return
@@ -347,7 +354,8 @@ class KubespanApp(App[None]):
             method()
 
     def action_save(self) -> None:
-        trace_id = self.pane().trace_target()
+        target = getattr(self.pane(), "trace_target", None)
+        trace_id = target() if target is not None else None
         if trace_id is None:
             self.notify("No trace selected to save", severity="warning")
             return

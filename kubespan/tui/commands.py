@@ -69,8 +69,8 @@ PALETTE: list[tuple[str, str, str]] = [
 PANE_ACTIONS = {"select", "cursor_up", "cursor_down", "page_up", "page_down", "first", "last", "cycle_sort",
                 "reverse_sort", "toggle_fold_repeats", "cycle_grouping"}
 WATERFALL_ACTIONS = {"fold", "unfold", "toggle_fold"}
-SPLIT_ACTIONS = {"move_split(1)": ("move_split", 1), "move_split(-1)": ("move_split", -1),
-                 "reset_split": ("reset_split",)}
+SPLIT_ACTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "move_split(1)": ("move_split", (1,)), "move_split(-1)": ("move_split", (-1,)), "reset_split": ("reset_split", ())}
 
 
 def system_commands(app: KubespanApp) -> Iterable[SystemCommand]:
@@ -98,7 +98,8 @@ def _handler(app: KubespanApp, action: str) -> Callable[[], object]:
     if action in WATERFALL_ACTIONS:
         return lambda: _on_trace_pane(app, app.trace_view.waterfall, action)
     if action in SPLIT_ACTIONS:
-        return lambda: _on_trace_pane(app, app.trace_view, *SPLIT_ACTIONS[action])
+        method, args = SPLIT_ACTIONS[action]
+        return lambda: _on_trace_pane(app, app.trace_view, method, *args)
     if action in ("view_value", "open_line"):
         return lambda: _on_trace_pane(app, app.trace_view.detail, action)
     return lambda: app.run_action(action)

@@ -14,7 +14,9 @@ def local_app(store: Any, *, compile_query: Callable[[str], Any] | None = None, 
               forward_status: Callable[[], list[dict]] | None = None, **options: Any) -> KubespanApp:
     """`KubespanApp` over a `LocalSource` of `store`; `options` go to the app (clock, tz, ...)."""
     if compile_query is None:
-        from kubespan.query import compile_query
+        from kubespan.query import compile_query as default_compile
+
+        compile_query = default_compile
     clock = options.get("clock")
     tz = options.get("tz", clock.tz if clock is not None else None)
     source = LocalSource(store, compile_query=compile_query, counters=counters, addresses=addresses,

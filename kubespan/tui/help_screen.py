@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.keys import format_key
 from textual.screen import ModalScreen
@@ -42,7 +42,7 @@ def bindings_table(sections: list[tuple[str, list]]) -> Table:
     return table
 
 
-def help_sections(app_bindings: list[Binding]) -> list[tuple[str, list[Binding]]]:
+def help_sections(app_bindings: list[BindingType]) -> list[tuple[str, list[BindingType]]]:
     """Every key by pane, from the panes' own bindings (so help and keys cannot drift)."""
     from kubespan.tui.filter_input import FilterInput
     from kubespan.tui.line_list import LineList
@@ -71,7 +71,9 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 80; max-width: 95%; height: 90%; border: thick $accent; background: $surface; padding: 0 1; }
+    HelpScreen > VerticalScroll {
+        width: 80; max-width: 95%; height: 90%; border: thick $accent; background: $surface; padding: 0 1;
+    }
     """
 
     def __init__(self, sections: list[tuple[str, list]]) -> None:

@@ -46,7 +46,9 @@ class LineList(ScrollView, can_focus=True):
         height: 1fr;
         overflow-x: hidden;
         & > .line-list--header { text-style: bold; color: $text-muted; }
-        & > .line-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+        & > .line-list--cursor {
+            background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
+        }
         & > .line-list--blurred-cursor { background: $block-cursor-blurred-background; }
     }
     """
@@ -71,7 +73,7 @@ class LineList(ScrollView, can_focus=True):
         self.cursor = 0
         self._generation = 0
         self._style_generation = 0
-        self._styles_key: tuple | None = None
+        self._styles_key: str | None = None
         self._styles: tuple = ()
         self._strips: LRUCache[tuple, Strip] = LRUCache(STRIP_CACHE_SIZE)
 
@@ -252,8 +254,7 @@ class LineList(ScrollView, can_focus=True):
         text.no_wrap = True
         text.overflow = "ellipsis"
         text.end = ""
-        segments = list(text.render(self.app.console))
-        segments = Segment.apply_style(segments, style)
+        segments = Segment.apply_style(list(text.render(self.app.console)), style)
         return Strip(segments).crop_extend(0, width, style)
 
 

@@ -106,11 +106,11 @@ def status_parts(status: FeedStatus) -> list[Part]:
         from kubespan.tui.remote_footer import remote_parts
 
         return parts + remote_parts(status.remote, status.stored, status.tz)
-    for forward in status.forwards:
-        if forward.failing:
-            queued = format_count(forward.queued_spans)
-            parts.append(Part(1, Text(f"→ {forward.target} unreachable (retrying, {queued} queued)", "bold red"),
-                              Text(f"→ {forward.target} down, {queued} queued", "bold red")))
+    for target in status.forwards:
+        if target.failing:
+            queued = format_count(target.queued_spans)
+            parts.append(Part(1, Text(f"→ {target.target} unreachable (retrying, {queued} queued)", "bold red"),
+                              Text(f"→ {target.target} down, {queued} queued", "bold red")))
     refused = _int(stats, "unauthenticated_requests")
     if refused:
         parts.append(Part(1, Text(f"refused {format_count(refused)}", "bold red")))

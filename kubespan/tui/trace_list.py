@@ -17,8 +17,8 @@ from textual.reactive import var
 
 from kubespan.query.limits import Deadline
 from kubespan.tui.columns import Column, Columns
-from kubespan.tui.format import format_clock, format_count, format_duration
 from kubespan.tui.filter_terms import quote_value
+from kubespan.tui.format import format_clock, format_count, format_duration
 from kubespan.tui.messages import ApplyFilter, OpenTrace
 from kubespan.tui.result_list import ResultList
 from kubespan.tui.source.base import DataSource, RootGroup, Search, TraceSort

@@ -109,7 +109,8 @@ async def test_detail_shows_everything(app_factory):
                       "duration", "k8s.pod", "service.name", "host.name", "scope name", "scope version"):
             assert label in labels, label
         text = screen_text(app)
-        assert "── Attributes (2)" in text and "── Resource (2)" in text and "── Scope k8s.io/kubernetes/pkg/kubelet 1.27.1" in text
+        assert "── Attributes (2)" in text and "── Resource (2)" in text
+        assert "── Scope k8s.io/kubernetes/pkg/kubelet 1.27.1" in text
         assert "error: CreateContainerError" in text
         assert "k8s.io/kubernetes/pkg/kubelet" in text and "1.27.1" in text
 
@@ -140,7 +141,7 @@ async def test_copy_ids_and_values(app_factory):
         await pilot.press("enter", "y")
         assert app.clipboard == app.waterfall.selected_row.span_id.hex()
         await pilot.press("enter")  # focus the detail
-        app.detail.move_cursor([l.item.label if l.item else "" for l in app.detail.lines].index("k8s.pod"))
+        app.detail.move_cursor([line.item.label if line.item else "" for line in app.detail.lines].index("k8s.pod"))
         await pilot.press("y")
         assert app.clipboard == "kube-system/coredns-59b4f5bbd5-x8k2p"
 
@@ -151,7 +152,7 @@ async def test_add_attribute_to_filter(app_factory):
         await ready(pilot, app)
         await open_trace(pilot, app, data.trace_id(2))
         await pilot.press("enter")
-        app.detail.move_cursor([l.item.label if l.item else "" for l in app.detail.lines].index("k8s.pod"))
+        app.detail.move_cursor([line.item.label if line.item else "" for line in app.detail.lines].index("k8s.pod"))
         await pilot.press("f")
         assert app.search.text == 'k8s.pod="default/web-0"'
         await pilot.press("escape", "escape")

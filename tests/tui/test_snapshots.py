@@ -188,7 +188,8 @@ def test_forwarding_counters_in_footer(snap_compare, size):
     app.source.counters.add("forward_dropped_spans", 3)
     app.source.counters.add("unauthenticated_requests", 2)
     app.source.forward_status = lambda: [{"target": "grpc://jaeger:4317 (gzip)", "failing": True, "queue_spans": 1200}]
-    app.source.warnings.append("WARNING: the gRPC receiver on 0.0.0.0:4317 is reachable from other machines without auth or TLS")
+    app.source.warnings.append(
+        "WARNING: the gRPC receiver on 0.0.0.0:4317 is reachable from other machines without auth or TLS")
     assert snap(snap_compare, app, size)
 
 

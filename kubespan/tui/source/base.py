@@ -115,9 +115,12 @@ class SourceStatus:
 class TraceResult(Protocol):
     """The traces of one `find_traces`, in the order asked for."""
 
-    total: int
-    cut: str
-    """Empty, or why fewer traces than match are listed."""
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def cut(self) -> str:
+        """Empty, or why fewer traces than match are listed."""
 
     def rows(self, offset: int, limit: int) -> list[Any]:
         """TraceSummary (or RootGroup when folded; None for an evicted trace) of positions
@@ -133,8 +136,11 @@ class TraceResult(Protocol):
 class SpanResult(Protocol):
     """The spans of one `find_spans`, newest first (or as sorted)."""
 
-    total: int
-    cut: str
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def cut(self) -> str: ...
 
     def rows(self, offset: int, limit: int) -> list[Any]:
         """SpanRow (None where evicted) of positions [offset, offset + limit). A lookup."""
@@ -149,11 +155,18 @@ class SpanResult(Protocol):
 class TraceData(Protocol):
     """One trace, as `trace` found it."""
 
-    trace_id: bytes
-    summary: Any
-    rows: Sequence[Any]
-    """SpanRow of every span shown (at most the source's limit), by start time."""
-    cut: str
+    @property
+    def trace_id(self) -> bytes: ...
+
+    @property
+    def summary(self) -> Any: ...
+
+    @property
+    def rows(self) -> Sequence[Any]:
+        """SpanRow of every span shown (at most the source's limit), by start time."""
+
+    @property
+    def cut(self) -> str: ...
 
     def detail(self, row: Any) -> Any:
         """The span's full `SpanDetail` (protobuf messages), or None if gone. A lookup."""

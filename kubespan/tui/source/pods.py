@@ -250,12 +250,12 @@ def collect_pods(snap: Any, table: TraceColumns, matching: npt.NDArray[np.int64]
     np.maximum.at(last, pod_of, table.end[trace_of])
     pod_nodes = _most_frequent(node_pairs, node_width, node.texts)
     out = []
-    for slot, pod in enumerate(rows):
-        if traces[slot] == 0:
+    for index, pod in enumerate(rows):
+        if traces[index] == 0:
             continue  # none of its traces match the filter
-        pod.traces, pod.spans, pod.errors = int(traces[slot]), int(spans_sum[slot]), int(errors_sum[slot])
-        pod.last = int(last[slot])
-        pod.node = pod_nodes.get(slot, "")
+        pod.traces, pod.spans, pod.errors = int(traces[index]), int(spans_sum[index]), int(errors_sum[index])
+        pod.last = int(last[index])
+        pod.node = pod_nodes.get(index, "")
         out.append(pod)
     return sort_pods(out, PodSort.SPANS)
 
