@@ -97,7 +97,8 @@ def test_readme_documents_the_filter_bar_time_windows():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     viewer = readme[readme.index("### The viewer"):readme.index("### The query language")]
-    examples = re.findall(r"`([^`]*(?:since|between)[^`]*)`", viewer)
+    paragraph = viewer[viewer.index("A time window ends the filter"):].split("\n\n")[0]
+    examples = re.findall(r"`([^`]*(?:since|between)[^`]*)`", paragraph)
     assert len(examples) >= 3, examples
     for example in examples:
         rest, clause = split_time_clause(example)
