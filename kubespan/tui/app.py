@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -163,7 +163,7 @@ class KubespanApp(App[None]):
 
     def on_mount(self) -> None:
         self._update_empty_messages()
-        self.watch(self.screen, "focused", self._focus_moved)
+        self.watch(self.screen, "focused", lambda _: None if self.call_after_refresh(self._show_key_hints) else None)
         self.pane("traces").focus()
         self.set_interval(self.poll_interval, self._poll)
         self._poll()
@@ -177,9 +177,6 @@ class KubespanApp(App[None]):
             return
         self.feed = self.source.version()
         self._update_status()
-
-    def _focus_moved(self, _: object) -> None:
-        self.call_after_refresh(self._show_key_hints)
 
     def _show_key_hints(self) -> None:
         screen = self.screen_stack[0]
@@ -206,15 +203,12 @@ class KubespanApp(App[None]):
         capabilities = self.source.capabilities
         for spec in VIEWS:
             pane = self.pane(spec.id)
-            if spec.needs and not getattr(capabilities, spec.needs, True):
-                # a view the source cannot fill says why, not "nothing yet" (any view with an empty_message)
-                unanswered: Any = pane
-                unanswered.empty_message = f"{spec.title}: not offered here ({capabilities.missing_note})"
+            if spec.needs and not getattr(capabilities, spec.needs, True):  # says why, not "nothing yet"
+                cast(Any, pane).empty_message = f"{spec.title}: not offered here ({capabilities.missing_note})"
+                pane.refresh()
             elif spec.is_list and isinstance(pane, LineList):
                 pane.empty_message = waiting.format(spec.id)
-            else:
-                continue
-            pane.refresh()
+                pane.refresh()
 
     # -- views -----------------------------------------------------------------------------------
 
