@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from kubespan.cli.api_options import api_layer
 from kubespan.cli.forward_options import processing_layer
 from kubespan.cli.options import given, output_layer, receiver_layer
 from kubespan.cli.queries import check_ingest_query, refuse
@@ -41,6 +42,7 @@ def service_options(args: argparse.Namespace, front: OptionsLayer | None = None,
     flags = OptionsLayer()
     flags.update(receiver_layer(args))
     flags.update(output_layer(args))
+    flags.update(api_layer(args))
     flags.update(processing_layer(args))
     if not output_filter:
         flags.pop("filter", None)

@@ -11,7 +11,6 @@ import argparse
 import math
 import os
 
-from kubespan.api.cli_options import api_settings
 from kubespan.receive.settings import (
     DEFAULT_GRPC,
     DEFAULT_HTTP,
@@ -205,6 +204,4 @@ def output_layer(args: argparse.Namespace) -> OptionsLayer:
         layer["dump"] = args.dump
     if "max_memory_mib" in typed:
         layer["max_memory_mib"] = args.max_memory_mib
-    if hasattr(args, "api_default"):  # the command has the query API's options
-        layer["api"] = api_settings(args)
     return layer

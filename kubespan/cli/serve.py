@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from kubespan.api.cli_options import add_api_options
+from kubespan.cli.api_options import add_api_options
 from kubespan.cli.config import print_processing, service_options, start_service
 from kubespan.cli.forward_options import (
     add_config_option,

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from kubespan.api.cli_options import add_api_options
+from kubespan.cli.api_options import add_api_options
 from kubespan.cli.config import service_options, start_service
 from kubespan.cli.forward_options import add_config_option, add_forward_options, add_processing_options
 from kubespan.cli.options import Given, add_receiver_options, add_store_options, positive_float

@@ -110,7 +110,7 @@ def test_more_queries_than_slots_wait_then_get_429_with_retry_after():
 
 
 def test_a_query_over_its_memory_bound_gets_413_and_is_counted(store):
-    from kubespan.api.cli_options import api_settings
+    from kubespan.cli.api_options import api_settings
     from kubespan.cli.main import build_parser
 
     args = build_parser().parse_args(["serve", "--max-query-mib", "0.5"])
@@ -141,7 +141,7 @@ class _HeldStore:
 
 
 def test_kubespans_routes_run_as_many_queries_as_configured_and_refuse_the_next_with_429(store):
-    from kubespan.api.cli_options import api_settings
+    from kubespan.cli.api_options import api_settings
     from kubespan.cli.main import build_parser
 
     args = build_parser().parse_args(["serve", "--api-max-queries", "2", "--query-timeout", "20"])

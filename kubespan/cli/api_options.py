@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Callable, TypeVar
 
 from kubespan.api.settings import (
     DEFAULT_API,
@@ -14,62 +15,37 @@ from kubespan.api.settings import (
     DEFAULT_QUERY_TIMEOUT_S,
     ApiSettings,
 )
-from kubespan.receive.settings import split_host_port
+from kubespan.cli.options import address
+from kubespan.service.options import OptionsLayer
+
+N = TypeVar("N", int, float)
 
 
-def _address(value: str) -> str | None:
-    if value.lower() == "off":
-        return None
-    try:
-        split_host_port(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
+def _number(parse: Callable[[str], N], kind: str, rule: str, ok: Callable[[N], bool]) -> Callable[[str], N]:
+    """An option's type: the text read by ``parse`` ("must be KIND" when it cannot be), then checked
+    by ``ok`` ("must be RULE")."""
+
+    def read(value: str) -> N:
+        try:
+            number = parse(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {value!r}") from None
+        if not ok(number):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {value}")
+        return number
+
+    return read
 
 
-def _seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {value}")
-    return number
-
-
-def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return number
-
-
-def _share(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a fraction of a core, got {value!r}") from None
-    if not math.isfinite(number) or not 0 <= number <= 64:
-        raise argparse.ArgumentTypeError(f"must be 0 or more (cores), got {value}")
-    return number
-
-
-def _mib(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of MiB, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of MiB above 0, got {value}")
-    return number
+_seconds = _number(float, "a number of seconds", "a finite number above 0", lambda n: math.isfinite(n) and n > 0)
+_count = _number(int, "a whole number", "1 or more", lambda n: n >= 1)
+_share = _number(float, "a fraction of a core", "0 or more (cores)", lambda n: math.isfinite(n) and 0 <= n <= 64)
+_mib = _number(float, "a number of MiB", "a finite number of MiB above 0", lambda n: math.isfinite(n) and n > 0)
 
 
 def add_api_options(parser: argparse.ArgumentParser, default: str | None = DEFAULT_API) -> None:
     group = parser.add_argument_group("query API (Tempo's HTTP API and Jaeger's query API)")
-    group.add_argument("--api", type=_address, default=argparse.SUPPRESS, metavar="HOST:PORT",
+    group.add_argument("--api", type=address, default=argparse.SUPPRESS, metavar="HOST:PORT",
                        help=f"serve the query API here, or 'off' (default {default or 'off'}; a taken default "
                             "port is a warning, a taken chosen one an error); --token and TLS apply")
     group.add_argument("--query-timeout", type=_seconds, default=DEFAULT_QUERY_TIMEOUT_S, metavar="SECONDS",
@@ -96,3 +72,8 @@ def api_settings(args: argparse.Namespace) -> ApiSettings:
                        max_query_bytes=getattr(args, "max_query_bytes", DEFAULT_MAX_QUERY_BYTES),
                        cpu_share=getattr(args, "api_cpu_share", DEFAULT_CPU_SHARE),
                        max_query_memory_bytes=int(getattr(args, "max_query_mib", DEFAULT_MAX_QUERY_MIB) * (1 << 20)))
+
+
+def api_layer(args: argparse.Namespace) -> OptionsLayer:
+    """The query API's settings, for a command that has its options."""
+    return OptionsLayer(api=api_settings(args)) if hasattr(args, "api_default") else OptionsLayer()
