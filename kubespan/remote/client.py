@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kubespan.receive.settings import is_loopback
 from kubespan.remote.settings import RemoteSettings, SettingsError
 
 JSON = "application/json"
@@ -212,15 +213,7 @@ class RemoteClient:
 
 def is_loopback_url(url: str) -> bool:
     """True for http(s)://localhost, 127.0.0.0/8 and ::1."""
-    import ipaddress
-
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urllib.parse.urlsplit(url).hostname or "")
 
 
 def status_error(status: int, body: bytes, url: str) -> RemoteError:
