@@ -16,3 +16,4 @@ _.no_dns  # a pytest fixture, asked for by name for what it does
 _.every  # `_wait(stop, runtime, every)`: a replacement keeps the signature
 _.handle_error  # socketserver.BaseServer calls it for a request that failed
 _.markup  # KubespanApp.notify keeps App.notify's signature (every notification is plain text)
+_.viewport  # Widget.get_content_height(container, viewport, width) keeps Textual's signature
