@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,23 @@ def test_nothing_below_the_ui_imports_textual_or_rich() -> None:
     )
     done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr.strip().splitlines()[-1]
+
+
+def test_only_the_ui_parses_command_lines() -> None:
+    """argparse is cli/'s (and tui/'s): the service, the store and the rest take typed settings.
+
+    Checked in the source, not in sys.modules: aiohttp.web imports argparse for its own command line."""
+    parsing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).parts
+        if len(parts) > 1 and parts[0] in UI_PACKAGES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name.split(".")[0] == "argparse" for name in names):
+                parsing.append(path.relative_to(ROOT).as_posix())
+    assert not parsing, f"argparse below cli/: {sorted(set(parsing))}"
 
 
 def test_the_model_imports_nothing_of_kubespan() -> None:
