@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
+from kubespan.otlp.protowire import read_varint, varint
+
 SLICE_BYTES = 4 << 20
 """About how many request bytes one slice holds (a single span may make it larger)."""
 
@@ -65,7 +67,7 @@ def _encode(raw: bytes, entry: Range | _Part, number: int) -> bytes:
         return raw[entry[0]:entry[1]]
     body = b"".join([raw[start:end] for start, end in entry.header]
                     + [_encode(raw, child, 2) for child in entry.children])
-    return _varint((number << 3) | 2) + _varint(len(body)) + body
+    return varint((number << 3) | 2) + varint(len(body)) + body
 
 
 class _Cutter:
@@ -155,22 +157,11 @@ def _fields(raw: bytes, start: int, end: int) -> Iterator[tuple[int, Range, Rang
 
 
 def _read_varint(raw: bytes, position: int, end: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if position >= end or shift > 63:
-            raise ValueError("unreadable varint")
-        byte = raw[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, position
-        shift += 7
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    """The varint at `position`, which must end within the message (ValueError if not)."""
+    try:
+        value, after = read_varint(raw, position)
+    except IndexError:
+        raise ValueError("unreadable varint") from None
+    if after > end:
+        raise ValueError("unreadable varint")
+    return value, after

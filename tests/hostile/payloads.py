@@ -14,6 +14,7 @@ import json
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.encode.otlp_json import encode_request_json
+from kubespan.otlp.protowire import length_delimited, varint
 from tests.support.requests import START_NS, k8s_request
 
 TRACE_ID = bytes(range(1, 17))
@@ -23,18 +24,8 @@ MIB = 1024 * 1024
 # ----------------------------------------------------------------------------- wire primitives
 
 
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field (wire type 2)."""
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
+field = length_delimited
+"""A length-delimited field (wire type 2)."""
 
 
 def int_field(number: int, value: int) -> bytes:

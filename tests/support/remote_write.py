@@ -5,16 +5,7 @@ from __future__ import annotations
 
 import struct
 
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
+from kubespan.otlp.protowire import read_varint as _varint
 
 
 def snappy_decompress(data: bytes) -> bytes:
