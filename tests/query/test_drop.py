@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.forward_helpers import make_request, span_names
 from kubespan.pipeline import Pipeline
 from kubespan.processors.drop import DropProcessor
+from tests.support.forward_helpers import make_request, span_names
 
 
 class NameIs:
