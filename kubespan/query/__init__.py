@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 
 from kubespan.model import AttributeTable, TraceBatch
-from kubespan.query.ast import Filter, SpansetOp, check_depth
+from kubespan.query.ast import Filter, Spanset, SpansetOp, check_depth
 from kubespan.query.errors import QuerySyntaxError
 from kubespan.query.limits import DEFAULT_MAX_LENGTH, Deadline, check_length
-from kubespan.query.naive import Memo
+from kubespan.query.naive import Memo, batch_spansets
 from kubespan.query.naive import match_batch as _match_batch
-from kubespan.query.nodes import Pipeline
+from kubespan.query.nodes import Hint, Pipeline, QueryNode
 from kubespan.query.shorthand import parse_shorthand
+from kubespan.query.spansets import Spanset as Spanset_
 from kubespan.query.traceql import parse_traceql
 
 __all__ = ["Query", "QuerySyntaxError", "compile_query"]
@@ -29,19 +30,17 @@ class Query:
 
     __slots__ = ("text", "syntax", "root", "hints", "_memo")
 
-    def __init__(self, text: str, syntax: str, root, hints: tuple = ()) -> None:
+    def __init__(self, text: str, syntax: str, root: Spanset, hints: tuple[Hint, ...] = ()) -> None:
         self.text = text
         self.syntax = syntax  # "shorthand" or "traceql"
         self.root = root  # Filter / SpansetOp (spanset expressions) or nodes.Pipeline
         self.hints = hints
         self._memo = Memo()
 
-    def spansets_batch(self, batch: TraceBatch, table: AttributeTable, deadline: Deadline | None = None):
+    def spansets_batch(self, batch: TraceBatch, table: AttributeTable,
+                       deadline: Deadline | None = None) -> list[Spanset_]:
         """The spansets of the query over one batch (pipelines: groups, aggregates, selected fields)."""
-        from kubespan.query.naive import batch_spansets
-
-        root = self.root if not isinstance(self.root, Filter) else self.root
-        return batch_spansets(root, batch, table, self._memo, deadline)
+        return batch_spansets(self.root, batch, table, self._memo, deadline)
 
     @property
     def is_pipeline(self) -> bool:
@@ -70,7 +69,7 @@ class Query:
         return f"Query({self.text!r})"
 
 
-def _per_span(node) -> bool:
+def _per_span(node: QueryNode) -> bool:
     if isinstance(node, Filter):
         return True
     if isinstance(node, SpansetOp):

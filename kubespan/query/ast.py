@@ -9,20 +9,23 @@ predicates below are shared, so both agree on what "equal" means.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, Union
 
 from kubespan.query.errors import QuerySyntaxError
 from kubespan.query.regex import compile_regex
+
+if TYPE_CHECKING:
+    from kubespan.query.nodes import BinOp, Pipeline, UnOp
 
 KINDS = {"unspecified": 0, "internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
 STATUSES = {"unset": 0, "ok": 1, "error": 2}
 
 # Field kinds: "attr" (scope "span", "resource" or "any"), "name", "service", "kind",
 # "status", "duration", "trace", "span", "parent", "event".
-STRING_FIELDS = ("name", "service", "event")
-ID_FIELDS = ("trace", "span", "parent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ class Cond:
     field: Field
     op: str  # = != =~ !~ > >= < <=
     literal: Literal
-    _pred: Callable[[Any], bool] | None = field(default=None, compare=False, hash=False, repr=False)
+    _pred: Callable[[Any], bool] | None = dataclasses.field(default=None, compare=False, hash=False, repr=False)
 
     def value_pred(self) -> Callable[[Any], bool]:
         """Predicate over one python value (str, int, float, bool, list...) of the field."""
@@ -98,7 +101,9 @@ class Not:
     inner: "Expr"
 
 
-Expr = Union[And, Or, Not, Cond, BareWord, Const]
+Expr = Union[And, Or, Not, Cond, BareWord, Const, "BinOp", "UnOp", Field, Literal]
+"""What a span filter holds: the indexed condition nodes, or (where the parser could not lower
+it to them) a generic field expression evaluated span by span."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +122,8 @@ class SpansetOp:
     right: "Spanset"
 
 
-Spanset = Union[Filter, SpansetOp]
+Spanset = Union[Filter, SpansetOp, "Pipeline"]
+"""A spanset expression; parenthesized pipelines may be joined by spanset operators."""
 
 MAX_DEPTH = 100
 """Deepest query tree accepted: parentheses, braces, `not`/`!` and operators all count.
@@ -128,7 +134,10 @@ balanced tree (`fold`), so only their logarithm counts.
 """
 
 
-def fold(make: Callable[[Any, Any], Any], items: list) -> Any:
+Node = TypeVar("Node")
+
+
+def fold(make: Callable[[Node, Node], Node], items: Sequence[Node]) -> Node:
     """Combine `items` (at least one) with the associative `make`, as a balanced tree."""
     if len(items) == 1:
         return items[0]
@@ -136,10 +145,10 @@ def fold(make: Callable[[Any, Any], Any], items: list) -> Any:
     return make(fold(make, items[:middle]), fold(make, items[middle:]))
 
 
-def depth(node: Any) -> int:
+def depth(node: object) -> int:
     """How many operators (`And Or Not SpansetOp`) nest in a query tree, without recursion."""
     deepest = 0
-    stack = [(node, 0)]
+    stack: list[tuple[object, int]] = [(node, 0)]
     while stack:
         node, level = stack.pop()
         deepest = max(deepest, level)
@@ -160,7 +169,7 @@ def too_deep(column: int) -> QuerySyntaxError:
     )
 
 
-def check_depth(root: Any) -> Any:
+def check_depth(root: Node) -> Node:
     """`root` itself, or `too_deep` (column 1) if its tree is deeper than `MAX_DEPTH`."""
     if depth(root) > MAX_DEPTH:
         raise too_deep(1)
@@ -176,7 +185,7 @@ def is_number(value: Any) -> bool:
 
 def as_number(value: Any) -> float | int | None:
     """Numbers, and strings that spell a number (for the shorthand's coercion)."""
-    if is_number(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
         try:

@@ -9,9 +9,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.model import AttributeTable, TraceBatch
 from kubespan.query.ast import Field, Literal
-from kubespan.query.fields import Facts, TraceFacts, field_value, trace_facts
-from kubespan.query.nodes import COMPARISON, BinOp, UnOp
-from kubespan.query.values import NIL, TRUE, binary, unary
+from kubespan.query.fields import Facts, SpanSource, TraceFacts, field_value, trace_facts
+from kubespan.query.nodes import COMPARISON, BinOp, Operand, UnOp
+from kubespan.query.values import NIL, TRUE, Value, binary, unary
 
 
 class BatchSource:
@@ -94,7 +94,7 @@ def _int64(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
-def evaluate_field(expr, src, i: int, facts: Facts) -> tuple:
+def evaluate_field(expr: Operand, src: SpanSource, i: int, facts: Facts) -> Value:
     """A generic field expression's typed value for span `i` (Tempo's `execute`)."""
     if isinstance(expr, Literal):
         return NIL if expr.type == "nil" else (expr.type, expr.value)
@@ -110,7 +110,7 @@ def evaluate_field(expr, src, i: int, facts: Facts) -> tuple:
         return binary(expr.op, left, right)
     if isinstance(expr, UnOp):
         if expr.op in ("exists", "not_exists") and isinstance(expr.inner, Field):
-            return _existence(expr, src, i, facts)
+            return _existence(expr.op, expr.inner, src, i, facts)
         return unary(expr.op, evaluate_field(expr.inner, src, i, facts))
     raise TypeError(f"not a field expression: {expr!r}")
 
@@ -118,7 +118,7 @@ def evaluate_field(expr, src, i: int, facts: Facts) -> tuple:
 _NUMBER_TYPES = {"int": "int", "duration": "int", "float": "float"}
 
 
-def _storage_typed(left_node, left: tuple, right_node, right: tuple) -> tuple[tuple, tuple]:
+def _storage_typed(left_node: Operand, left: Value, right_node: Operand, right: Value) -> tuple[Value, Value]:
     """An attribute compared with a number literal: like Tempo's storage, an int literal sees only
     int values and a float literal only floats (`{ event.latency_ms > 10 }` misses 12.5)."""
     for field, value, literal, put in ((left_node, left, right_node, 0), (right_node, right, left_node, 1)):
@@ -133,11 +133,11 @@ def _storage_typed(left_node, left: tuple, right_node, right: tuple) -> tuple[tu
     return left, right
 
 
-def _existence(expr: UnOp, src, i: int, facts: Facts) -> tuple:
-    value = field_value(expr.inner, src, i, facts)
+def _existence(op: str, field: Field, src: SpanSource, i: int, facts: Facts) -> Value:
+    value = field_value(field, src, i, facts)
     present = value[0] != "nil"
-    return ("bool", present if expr.op == "exists" else not present)
+    return ("bool", present if op == "exists" else not present)
 
 
-def is_true(value: tuple) -> bool:
+def is_true(value: Value) -> bool:
     return value == TRUE

@@ -52,7 +52,8 @@ class Column:
 
     def needs_python(self) -> Bools:
         """Spans whose value the columns cannot carry (arrays) or may have got wrong."""
-        return self.odd | (self.type == ARR)
+        needed: Bools = self.odd | (self.type == ARR)
+        return needed
 
     def value(self, i: int) -> tuple[str, Any]:
         """Span i's value as a `values` tuple (not for arrays)."""
@@ -148,7 +149,8 @@ def codes(types: npt.NDArray[np.int8], num: Ints, names: Sequence[str], type_: i
 
 def is_true(column: Column) -> Bools:
     """`values.is_true` per span."""
-    return (column.type == BOOL) & (column.num == 1)
+    true: Bools = (column.type == BOOL) & (column.num == 1)
+    return true
 
 
 def storage_typed(column: Column, want: int) -> Column:

@@ -9,15 +9,15 @@ once per source over every span the source can see.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.query.ast import Field
-from kubespan.query.values import NIL, typed
+from kubespan.query.values import NIL, Value, typed
 
 KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 STATUS_NAMES = ("unset", "ok", "error")
@@ -66,7 +66,7 @@ class Facts(Protocol):
     def children(self) -> Mapping[tuple[Any, bytes], int]: ...
 
 
-def trace_facts(src: SpanSource, positions) -> TraceFacts:
+def trace_facts(src: SpanSource, positions: Iterable[int]) -> TraceFacts:
     facts = TraceFacts({}, {}, {}, {}, {})
     for i in positions:
         trace = src.trace_key(i)
@@ -83,28 +83,28 @@ def trace_facts(src: SpanSource, positions) -> TraceFacts:
     return facts
 
 
-def _values(pairs, key: str) -> list[tuple]:
+def _values(pairs: list[tuple[str, Any]], key: str) -> list[Value]:
     return [typed(value) for k, value in pairs if k == key]
 
 
-def _first(pairs, key: str) -> tuple | None:
+def _first(pairs: list[tuple[str, Any]], key: str) -> Value | None:
     for k, value in pairs:
         if k == key:
             return typed(value)
     return None
 
 
-def _many(values: list[tuple]) -> tuple:
+def _many(values: list[Value]) -> Value:
     values = [v for v in values if v[0] != "nil"]
     if not values:
         return NIL
-    flat = []
+    flat: list[Value] = []
     for value in values:
         flat += value[1] if value[0] == "arr" else [value]
     return ("arr", flat)
 
 
-def field_value(field: Field, src: SpanSource, i: int, facts: Facts) -> tuple:
+def field_value(field: Field, src: SpanSource, i: int, facts: Facts) -> Value:
     """The typed value of `field` for span `i` (`nil` when absent)."""
     kind = field.kind
     if kind == "attr":
@@ -154,7 +154,7 @@ def field_value(field: Field, src: SpanSource, i: int, facts: Facts) -> tuple:
     return NIL  # nestedSet* and other intrinsics kubespan does not compute
 
 
-def attribute_value(field: Field, src: SpanSource, i: int) -> tuple:
+def attribute_value(field: Field, src: SpanSource, i: int) -> Value:
     scope, key = field.scope, field.key
     if scope == "span":
         return _first(src.attributes(i), key) or NIL
@@ -171,7 +171,7 @@ def attribute_value(field: Field, src: SpanSource, i: int) -> tuple:
     return NIL
 
 
-def _pairs(key_values) -> list[tuple[str, Any]]:
+def _pairs(key_values: Iterable[KeyValue]) -> list[tuple[str, Any]]:
     from kubespan.otlp.attributes import any_value_to_python
 
     return [(kv.key, any_value_to_python(kv.value)[0]) for kv in key_values]

@@ -208,7 +208,9 @@ def _escape(text: str, i: int) -> tuple[str, int]:
 
 def _number(text: str, i: int, tokens: list[Token]) -> int:
     start = i
-    word = _NUMBER.match(text, i).group()
+    found = _NUMBER.match(text, i)
+    assert found is not None  # called at a digit, or at '.' before a digit: the pattern matches either
+    word = found.group()
     i += len(word)
     j = i
     while j < len(text) and not text[j].isspace() and (text[j] in _DIGITS or text[j] in _DURATION_RUNES

@@ -18,8 +18,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kubespan.query.errors import QuerySyntaxError
+
+if TYPE_CHECKING:
+    from kubespan.stats import Counters
 
 DEFAULT_TIMEOUT_S = 30.0
 """Like Tempo's query timeout."""
@@ -130,9 +134,6 @@ class Deadline:
         self.check()
 
 
-UNLIMITED = QueryLimits(timeout_s=None, max_length=1 << 62, max_memory_bytes=1 << 62)
-
-
 class QueryTooLong(QuerySyntaxError):
     """A query longer than the length limit."""
 
@@ -149,7 +150,7 @@ class QueryCounters:
 
     NAMES = ("queries", "queries_timed_out", "queries_cancelled", "queries_over_memory", "queries_too_long")
 
-    def __init__(self, counters) -> None:
+    def __init__(self, counters: Counters) -> None:
         self.counters = counters
         for name in self.NAMES:
             counters.add(name, 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from kubespan.query.ast import KINDS, STATUSES
-from kubespan.query.regex import compile_regex  # noqa: F401 (re-exported)
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
           "m": 60_000_000_000, "h": 3_600_000_000_000, "d": 86_400_000_000_000,

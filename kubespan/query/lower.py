@@ -15,15 +15,16 @@ from kubespan.query.ast import (
     And,
     Cond,
     Const,
+    Expr,
     Field,
     Filter,
     Literal,
     Not,
     Or,
 )
-from kubespan.query.nodes import BinOp, UnOp
+from kubespan.query.nodes import Aggregate, BinOp, Operand, UnOp
 from kubespan.query.validate import references_span
-from kubespan.query.values import NIL, binary, unary
+from kubespan.query.values import NIL, Value, binary, unary
 
 INDEXED_FIELDS = ("attr", "name", "kind", "status", "duration", "event", "root_name", "root_service",
                   "trace_duration")
@@ -32,18 +33,18 @@ INDEXED_SCOPES = ("span", "resource", "any")
 _FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
 
 
-def to_value(literal: Literal) -> tuple:
+def to_value(literal: Literal) -> Value:
     return NIL if literal.type == "nil" else (literal.type, literal.value)
 
 
-def to_literal(value: tuple) -> Literal:
+def to_literal(value: Value) -> Literal:
     type_, python = value
     if type_ == "bool":
         return Literal("bool", python, "true" if python else "false")
     return Literal(type_, python, str(python))
 
 
-def fold_static(node):
+def fold_static(node: Operand) -> Operand:
     """`node` evaluated when it references no span (and its operands are all literals)."""
     if references_span(node):
         return node
@@ -56,11 +57,11 @@ def fold_static(node):
     return node if result == NIL else to_literal(result)
 
 
-def lower_filter(expr) -> Filter:
+def lower_filter(expr: Operand) -> Filter:
     return Filter(lower_bool(expr))
 
 
-def lower_bool(expr):
+def lower_bool(expr: Operand) -> Expr:
     """`expr` in a boolean position, as fast nodes where possible."""
     if isinstance(expr, Literal):
         return Const(expr.type == "bool" and expr.value is True)
@@ -82,10 +83,12 @@ def lower_bool(expr):
         if expr.op in ("exists", "not_exists") and isinstance(inner, Field) and inner.kind == "attr" \
                 and inner.scope in INDEXED_SCOPES:
             return Cond(inner, "!=" if expr.op == "exists" else "=", Literal("nil", None, "nil"))
+    if isinstance(expr, Aggregate):
+        raise TypeError(f"not a span condition: {expr!r}")
     return expr
 
 
-def _comparison(expr: BinOp):
+def _comparison(expr: BinOp) -> Expr:
     left, right, op = expr.left, expr.right, expr.op
     if isinstance(left, Literal) and isinstance(right, Field):
         if op in ("=~", "!~"):

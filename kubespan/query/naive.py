@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubespan.model import AttributeTable, TraceBatch
+from kubespan.model import Attribute, AttributeTable, TraceBatch
 from kubespan.query.ast import (
     And,
     BareWord,
     Cond,
     Const,
+    Expr,
     Field,
     Filter,
     Literal,
@@ -25,9 +26,10 @@ from kubespan.query.ast import (
 from kubespan.query.batch_source import BatchSource, evaluate_field, is_true
 from kubespan.query.fields import field_value
 from kubespan.query.limits import Deadline
-from kubespan.query.nodes import BinOp, UnOp
+from kubespan.query.nodes import BinOp, Operand, Stage, UnOp
 from kubespan.query.spansets import Spanset as Spanset_
 from kubespan.query.spansets import TraceSpans, evaluate
+from kubespan.query.values import Value
 
 
 class Memo:
@@ -48,7 +50,7 @@ class Memo:
             self.storage, self.results = table.storage, {}
         return self
 
-    def codes(self, node) -> dict[int, int]:
+    def codes(self, node: Cond | BareWord) -> dict[int, int]:
         found = self.results.get(id(node))
         if found is None or len(found) > self.LIMIT:
             found = self.results[id(node)] = {}
@@ -154,7 +156,7 @@ def _best_code(cond: Cond, span: SpanView, ids: list[int]) -> int:
     return best
 
 
-def _code(cond: Cond, attribute) -> int:
+def _code(cond: Cond, attribute: Attribute) -> int:
     if attribute.key != cond.field.key:
         return ABSENT
     if cond.literal.type == "nil":
@@ -178,7 +180,7 @@ def eval_bare(word: BareWord, span: SpanView) -> bool:
     return False
 
 
-def eval_expr(expr, span: SpanView) -> bool:
+def eval_expr(expr: Expr, span: SpanView) -> bool:
     if isinstance(expr, Cond):
         return eval_cond(expr, span)
     if isinstance(expr, And):
@@ -210,7 +212,7 @@ class NaiveContext:
             self.deadline.advance(CHECK_EVERY)
         return eval_expr(node.expr, SpanView(self.batch, self.table, i, self.memo, self.src))
 
-    def value(self, expr, i: int) -> tuple:
+    def value(self, expr: Operand, i: int) -> Value:
         return evaluate_field(expr, self.src, i, self.src.facts())
 
     def check(self) -> None:
@@ -235,7 +237,7 @@ def batch_traces(batch: TraceBatch) -> list[TraceSpans]:
     return traces
 
 
-def batch_spansets(root, batch: TraceBatch, table: AttributeTable, memo: Memo | None = None,
+def batch_spansets(root: Stage, batch: TraceBatch, table: AttributeTable, memo: Memo | None = None,
                    deadline: Deadline | None = None) -> list[Spanset_]:
     """The spansets a spanset query or pipeline gives over the batch's traces."""
     ctx = NaiveContext(batch, table, (memo or Memo()).for_table(table), deadline)

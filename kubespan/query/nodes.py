@@ -11,7 +11,9 @@ trace. TraceQL metrics (issue of its own) will add first and second stages over 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Union
+
+from kubespan.query.ast import Expr, Field, Filter, Literal, SpansetOp
 
 # Field kinds (Field.kind) of the intrinsics, besides those ast.py already has
 # ("name", "service", "kind", "status", "duration", "trace", "span", "parent", "event", "attr").
@@ -63,8 +65,8 @@ class BinOp:
     """`left OP right` over field values: arithmetic, comparisons, `&&`/`||` (Tempo's BinaryOperation)."""
 
     op: str
-    left: Any
-    right: Any
+    left: Operand
+    right: Operand
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class UnOp:
     """`-x`, `!x`, and `x != nil` ("exists") / `x = nil` ("not_exists")."""
 
     op: str  # "-", "!", "exists", "not_exists"
-    inner: Any
+    inner: Operand
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,11 @@ class Aggregate:
     """`count()`, `avg(f)`, `max(f)`, `min(f)`, `sum(f)` over the spans of a spanset."""
 
     op: str
-    expr: Any = None
+    expr: Operand | None = None
+
+
+Operand = Union[BinOp, UnOp, Aggregate, Literal, Field]
+"""A field expression (Tempo's FieldExpression), or in a scalar filter an expression over aggregates."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +95,17 @@ class ScalarFilter:
 
     op: str
     left: Aggregate
-    right: Any  # ast.Literal (int, float or duration)
+    right: Literal  # int, float or duration
 
 
 @dataclass(frozen=True, slots=True)
 class GroupBy:
-    expr: Any
+    expr: Operand
 
 
 @dataclass(frozen=True, slots=True)
 class Select:
-    fields: tuple
+    fields: tuple[Field, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +117,17 @@ class Coalesce:
 class Pipeline:
     """Stages separated by `|`; the first sees one spanset per trace (all its spans)."""
 
-    stages: tuple
+    stages: tuple[Stage, ...]
+
+
+Stage = Union[Filter, SpansetOp, Pipeline, ScalarFilter, GroupBy, Select, Coalesce]
+"""One stage of a pipeline: a spanset expression (parenthesized pipelines included) or a pipeline stage."""
+QueryNode = Union[Stage, Operand, Expr]
+"""Any node of a parsed query (what the stringer prints)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Hint:
     name: str
-    value: Any  # ast.Literal
+    value: Literal
 

@@ -1,16 +1,16 @@
 """TraceQL's pipeline stages: `by()`, `select()`, scalar filters over aggregates, `with(...)` hints.
 
-A mixin of the parser in `kubespan.query.traceql` (which provides the token helpers and
-`field_expression`, `field_primary` and `static`).
+The base of the parser in `kubespan.query.traceql`: token reading and the stages; the parser
+adds spanset and field expressions (`field_expression`, `field_primary` and `static`).
 """
 
 from __future__ import annotations
 
-from kubespan.query.ast import Field, Literal
+from kubespan.query.ast import MAX_DEPTH, Field, Literal, too_deep
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.lexer import Token
+from kubespan.query.lexer import Token, lex
 from kubespan.query.lower import fold_static
-from kubespan.query.nodes import Aggregate, BinOp, GroupBy, Hint, ScalarFilter, Select, UnOp
+from kubespan.query.nodes import Aggregate, BinOp, GroupBy, Hint, Operand, ScalarFilter, Select, UnOp
 from kubespan.query.validate import check_group, check_scalar_filter
 
 SCALAR_OPS = ("=", "!=", "<", "<=", ">", ">=")
@@ -27,7 +27,7 @@ def number_literal(token: Token) -> Literal:
     return Literal(typ, token.value, str(token.value))
 
 
-def has_aggregate(node) -> bool:
+def has_aggregate(node: Operand) -> bool:
     if isinstance(node, Aggregate):
         return True
     if isinstance(node, BinOp):
@@ -37,8 +37,57 @@ def has_aggregate(node) -> bool:
     return False
 
 
+def describe(token: Token) -> str:
+    if token.kind == "eof":
+        return "end of query"
+    if token.kind in ("str", "int", "float", "dur", "ident", "attr"):
+        return repr(token.value)
+    return repr(token.kind)
+
+
 class StageParser:
-    """Parsing of the stages that follow `|` (and may start a pipeline)."""
+    """Token reading, and the parsing of the stages that follow `|` (and may start a pipeline)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = lex(text)
+        self.pos = 0
+        self.depth = 0
+
+    # ------------------------------------------------------------ tokens
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.pos]
+
+    def take(self) -> Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def expect(self, kind: str, what: str | None = None) -> Token:
+        if self.tok.kind != kind:
+            raise self.unexpected(what or repr(kind))
+        return self.take()
+
+    def unexpected(self, expected: str) -> QuerySyntaxError:
+        return QuerySyntaxError(f"unexpected {describe(self.tok)}, expecting {expected}", self.tok.column)
+
+    def enter(self, column: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise too_deep(column)
+
+    # ------------------------------------------------------------ what the TraceQL parser adds
+    def field_expression(self, min_level: int) -> Operand:
+        raise NotImplementedError
+
+    def field_primary(self) -> Operand:
+        raise NotImplementedError
+
+    def static(self) -> Literal:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ stages
 
     def group_by(self) -> GroupBy:
         start = self.take()
@@ -75,9 +124,9 @@ class StageParser:
         right = self.scalar_expression(1)
         if not has_aggregate(left) and not has_aggregate(right):
             raise QuerySyntaxError("a scalar filter needs an aggregate (count(), avg(…), …) on one side", start.column)
-        return check_scalar_filter(ScalarFilter(op.kind, left, right), start.column)
+        return check_scalar_filter(op.kind, left, right, start.column)
 
-    def scalar_expression(self, min_level: int):
+    def scalar_expression(self, min_level: int) -> Operand:
         left = self.scalar_primary()
         while self.tok.kind in ("+", "-", "*", "/", "%", "^") and ARITHMETIC_LEVEL[self.tok.kind] >= min_level:
             op = self.take()
@@ -87,7 +136,7 @@ class StageParser:
             left = fold_static(node) if not has_aggregate(node) else node
         return left
 
-    def scalar_primary(self):
+    def scalar_primary(self) -> Operand:
         token = self.tok
         if token.kind in AGGREGATE_NAMES:
             return self.aggregate()

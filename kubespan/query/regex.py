@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re as _py_re
 from functools import lru_cache
+from typing import Protocol
 
 import re2
 
@@ -34,12 +35,18 @@ _ESCAPES = {"Z": "\\Z (write \\z or $)", "C": "\\C (single bytes)", "G": "\\G", 
             "h": "\\h", "H": "\\H", "v": "\\v", "V": "\\V", "N": "\\N"}
 
 
+class _Compiled(Protocol):
+    """What `Regex` uses of a compiled RE2 pattern."""
+
+    def fullmatch(self, text: str) -> object: ...
+
+
 class Regex:
     """A compiled user regex; `matches(text)` is Tempo's anchored match."""
 
     __slots__ = ("_compiled", "pattern")
 
-    def __init__(self, pattern: str, compiled) -> None:
+    def __init__(self, pattern: str, compiled: _Compiled) -> None:
         self.pattern = pattern
         self._compiled = compiled
 

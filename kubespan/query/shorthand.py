@@ -25,13 +25,8 @@ from kubespan.query.ast import (
     too_deep,
 )
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.literals import (
-    compile_regex,
-    parse_duration,
-    parse_hex,
-    parse_kind,
-    parse_status,
-)
+from kubespan.query.literals import parse_duration, parse_hex, parse_kind, parse_status
+from kubespan.query.regex import compile_regex
 
 OPERATORS = ("==", "=~", "!~", "!=", ">=", "<=", "=", ">", "<")
 """`==` is accepted as `=`, since people used to other languages type it."""
@@ -64,7 +59,7 @@ def tokenize(text: str) -> list[Token]:
         elif ch in "\"'`":
             value, i2 = _quoted(text, i)
             if any(text.startswith(o, i2) for o in OPERATORS):  # a quoted key: "my key"=v
-                i = _term(text, i, tokens, key=(value, i2))
+                i = _term(text, i, tokens, quoted_key=(value, i2))
             else:
                 tokens.append(Token("word", i + 1, value=value, value_column=i + 1))
                 i = i2
@@ -73,14 +68,15 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _term(text: str, start: int, tokens: list[Token], key: tuple[str, int] | None = None) -> int:
-    """A `key OP value` term or a bare word at `start`; `key` is (text, end) of a quoted key."""
-    if key is None:
+def _term(text: str, start: int, tokens: list[Token], quoted_key: tuple[str, int] | None = None) -> int:
+    """A `key OP value` term or a bare word at `start`; `quoted_key` is (text, end) of a quoted key."""
+    if quoted_key is None:
         i = start
         while i < len(text) and text[i] not in _KEY_END:
             i += 1
-        key = (text[start:i], i)
-    key, i = key
+        key = text[start:i]
+    else:
+        key, i = quoted_key
     op = next((o for o in OPERATORS if text.startswith(o, i)), "")
     if not op:
         if not key:

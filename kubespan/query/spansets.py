@@ -10,20 +10,26 @@ compare nested-set bounds, which only spans connected to a root of their trace h
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
-from kubespan.query.ast import Filter, Literal, SpansetOp
+from kubespan.query.ast import Field, Filter, Literal, SpansetOp
 from kubespan.query.nodes import (
     Aggregate,
     Coalesce,
     GroupBy,
+    Operand,
     Pipeline,
     ScalarFilter,
     Select,
+    Stage,
 )
 from kubespan.query.stringer import to_traceql
-from kubespan.query.values import NIL, NUMERIC, as_float, binary, equals
+from kubespan.query.values import NIL, NUMERIC, Value, as_float, binary, equals
+
+Bounds = tuple[dict[int, int], dict[int, int], dict[int, int]]
+"""Nested-set bounds of a trace's spans by position: left, right and the parent's left."""
 
 
 @dataclass(eq=False)
@@ -33,16 +39,16 @@ class TraceSpans:
     spans: list[int]
     parent: dict[int, int]
     root: dict[int, bool]  # no parent id at all (not merely an absent parent)
-    _nested: tuple | None = None
+    _nested: Bounds | None = None
 
-    def nested(self) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    def nested(self) -> Bounds:
         """(left, right, parent-left) nested-set bounds, 0 where unassigned (Tempo's vParquet)."""
         if self._nested is None:
             self._nested = nested_sets(self)
         return self._nested
 
 
-def nested_sets(trace: TraceSpans) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+def nested_sets(trace: TraceSpans) -> Bounds:
     left: dict[int, int] = {}
     right: dict[int, int] = {}
     up: dict[int, int] = {}
@@ -76,9 +82,9 @@ def nested_sets(trace: TraceSpans) -> tuple[dict[int, int], dict[int, int], dict
 class Spanset:
     trace: TraceSpans
     spans: list[int]
-    attributes: list[tuple[str, tuple]] = field(default_factory=list)
-    scalar: tuple | None = None
-    selected: tuple = ()
+    attributes: list[tuple[str, Value]] = field(default_factory=list)
+    scalar: Value | None = None
+    selected: tuple[Field, ...] = ()
 
     def derive(self, spans: list[int]) -> "Spanset":
         return Spanset(self.trace, spans, list(self.attributes), self.scalar, self.selected)
@@ -87,12 +93,12 @@ class Spanset:
 class Context(Protocol):
     def match(self, node: Filter, span: int) -> bool: ...
 
-    def value(self, expr: Any, span: int) -> tuple: ...
+    def value(self, expr: Operand, span: int) -> Value: ...
 
     def check(self) -> None: ...
 
 
-def evaluate(node, spansets: list[Spanset], ctx: Context) -> list[Spanset]:
+def evaluate(node: Stage, spansets: list[Spanset], ctx: Context) -> list[Spanset]:
     """`node` (a pipeline, stage or spanset expression) applied to `spansets`."""
     if isinstance(node, Pipeline):
         for stage in node.stages:
@@ -172,11 +178,11 @@ def structural(op: str, lhs: list[int], rhs: list[int], trace: TraceSpans) -> li
     return _unique(out)
 
 
-def _valid(base: str, span: int, left: dict, up: dict) -> bool:
+def _valid(base: str, span: int, left: dict[int, int], up: dict[int, int]) -> bool:
     return up.get(span, 0) != 0 if base == "~" else left.get(span, 0) != 0
 
 
-def _relation(base: str, left: dict, right: dict, up: dict) -> Callable[[int, int], bool]:
+def _relation(base: str, left: dict[int, int], right: dict[int, int], up: dict[int, int]) -> Callable[[int, int], bool]:
     """related(l, r): r stands in relation `base` to l (r is l's child, descendant, parent…)."""
     def descendant(a: int, b: int) -> bool:  # a is a descendant of b
         la, lb, ra, rb = left.get(a, 0), left.get(b, 0), right.get(a, 0), right.get(b, 0)
@@ -198,7 +204,8 @@ def _relation(base: str, left: dict, right: dict, up: dict) -> Callable[[int, in
     raise ValueError(f"unknown structural operator {base}")
 
 
-def _union_pairs(base: str, lhs: list[int], rhs: list[int], left: dict, right: dict, up: dict) -> list[int]:
+def _union_pairs(base: str, lhs: list[int], rhs: list[int], left: dict[int, int], right: dict[int, int],
+                 up: dict[int, int]) -> list[int]:
     """`&>`, `&<`, `&~`: both spans of every related pair."""
     related = _relation(base, left, right, up)
     out: list[int] = []
@@ -209,7 +216,8 @@ def _union_pairs(base: str, lhs: list[int], rhs: list[int], left: dict, right: d
     return _unique(out)
 
 
-def _descendant_union(lhs: list[int], rhs: list[int], invert: bool, left: dict, right: dict) -> list[int]:
+def _descendant_union(lhs: list[int], rhs: list[int], invert: bool, left: dict[int, int],
+                      right: dict[int, int]) -> list[int]:
     """vParquet's `descendantOfUnion`, step for step (its answers for `&>>` and `&<<` are its own)."""
     lhs = sorted(lhs, key=lambda s: left.get(s, 0))
     rhs = sorted(rhs, key=lambda s: left.get(s, 0))
@@ -250,14 +258,17 @@ def _descendant_union(lhs: list[int], rhs: list[int], invert: bool, left: dict, 
 # ------------------------------------------------------------------ aggregates and groups
 
 
-def aggregate(node: Aggregate, spanset: Spanset, ctx: Context) -> tuple | None:
+def aggregate(node: Aggregate, spanset: Spanset, ctx: Context) -> Value | None:
     """Tempo's `Aggregate.evaluate` for one spanset (None: no value, the spanset is dropped)."""
     if node.op == "count":
         return ("int", len(spanset.spans))
-    best: tuple | None = None
+    expr = node.expr
+    if expr is None:
+        raise TypeError(f"{node.op}() without a field")
+    best: Value | None = None
     count = 0
     for span in spanset.spans:
-        value = ctx.value(node.expr, span)
+        value = ctx.value(expr, span)
         if value[0] == "nil" or value[0] == "arr":
             continue
         count += 1
@@ -274,13 +285,13 @@ def aggregate(node: Aggregate, spanset: Spanset, ctx: Context) -> tuple | None:
     return best
 
 
-def _sum_into(total: tuple, value: tuple) -> tuple:
+def _sum_into(total: Value, value: Value) -> Value:
     if total[0] != value[0] or total[0] not in NUMERIC:
         return total
     return (total[0], total[1] + value[1])
 
 
-def _divide(total: tuple, count: int) -> tuple:
+def _divide(total: Value, count: int) -> Value:
     if total[0] == "int":
         return ("float", total[1] / count)
     if total[0] == "duration":  # Go's integer division truncates toward zero
@@ -291,14 +302,15 @@ def _divide(total: tuple, count: int) -> tuple:
     return total
 
 
-def _compare(a: tuple, b: tuple) -> int:
+def _compare(a: Value, b: Value) -> int:
     if a[0] != b[0]:
         if a[0] in NUMERIC and b[0] in NUMERIC:
             x, y = as_float(a), as_float(b)
             return (x > y) - (x < y)
         return 0
     x, y = a[1], b[1]
-    return (x > y) - (x < y)
+    order: int = (x > y) - (x < y)
+    return order
 
 
 def _scalar_filter(node: ScalarFilter, spansets: list[Spanset], ctx: Context) -> list[Spanset]:
@@ -318,7 +330,7 @@ def _scalar_filter(node: ScalarFilter, spansets: list[Spanset], ctx: Context) ->
     return out
 
 
-def scalar_true(op: str, value: tuple, want: tuple) -> bool:
+def scalar_true(op: str, value: Value, want: Value) -> bool:
     if op in ("=", "!="):
         return equals(value, want) == (op == "=")
     return binary(op, ("float", as_float(value)), ("float", as_float(want))) == ("bool", True)
@@ -326,10 +338,10 @@ def scalar_true(op: str, value: tuple, want: tuple) -> bool:
 
 def _group_by(node: GroupBy, spansets: list[Spanset], ctx: Context) -> list[Spanset]:
     name = f"by({to_traceql(node.expr)})"
-    out = []
+    out: list[Spanset] = []
     for spanset in spansets:
         ctx.check()
-        groups: dict[Any, Spanset] = {}
+        groups: dict[Hashable, Spanset] = {}
         for span in spanset.spans:
             value = ctx.value(node.expr, span)
             key = map_key(value)
@@ -342,7 +354,7 @@ def _group_by(node: GroupBy, spansets: list[Spanset], ctx: Context) -> list[Span
     return out
 
 
-def map_key(value: tuple) -> Any:
+def map_key(value: Value) -> Hashable:
     if value[0] == "arr":
         return ("arr", tuple(map_key(item) for item in value[1]))
     if value == NIL:

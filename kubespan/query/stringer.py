@@ -17,11 +17,13 @@ from kubespan.query.ast import (
     BareWord,
     Cond,
     Const,
+    Expr,
     Field,
     Filter,
     Literal,
     Not,
     Or,
+    Spanset,
     SpansetOp,
 )
 from kubespan.query.lexer import is_attribute_rune
@@ -32,7 +34,9 @@ from kubespan.query.nodes import (
     Coalesce,
     GroupBy,
     Hint,
+    Operand,
     Pipeline,
+    QueryNode,
     ScalarFilter,
     Select,
     UnOp,
@@ -42,14 +46,14 @@ _KIND_NAMES = {code: name for name, code in KINDS.items()}
 _STATUS_NAMES = {code: name for name, code in STATUSES.items()}
 
 
-def to_traceql(node, hints: tuple[Hint, ...] = ()) -> str:
+def to_traceql(node: QueryNode, hints: tuple[Hint, ...] = ()) -> str:
     text = _node(node)
     if hints:
         text += " with(" + ", ".join(f"{h.name}={literal(h.value)}" for h in hints) + ")"
     return text
 
 
-def _node(node) -> str:
+def _node(node: QueryNode) -> str:
     if isinstance(node, Filter):
         inner = _expr(node.expr)
         return "{ }" if inner == "true" else "{ " + inner + " }"
@@ -60,7 +64,7 @@ def _node(node) -> str:
     if isinstance(node, Pipeline):
         return " | ".join(_node(stage) for stage in node.stages)
     if isinstance(node, ScalarFilter):
-        return f"{_scalar(node.left)} {node.op} {_scalar(node.right)}"
+        return scalar_filter(node.op, node.left, node.right)
     if isinstance(node, GroupBy):
         return f"by({_expr(node.expr)})"
     if isinstance(node, Select):
@@ -70,16 +74,21 @@ def _node(node) -> str:
     return _expr(node)
 
 
-def _holds_pipeline(node) -> bool:
+def scalar_filter(op: str, left: Operand, right: Operand) -> str:
+    """`left op right` written as a scalar filter (also before the parser has checked its sides)."""
+    return f"{_scalar(left)} {op} {_scalar(right)}"
+
+
+def _holds_pipeline(node: Spanset) -> bool:
     return isinstance(node, Pipeline) or (isinstance(node, SpansetOp) and (
         _holds_pipeline(node.left) or _holds_pipeline(node.right)))
 
 
-def _wrap_spanset(node) -> str:
+def _wrap_spanset(node: Spanset) -> str:
     return _node(node) if isinstance(node, Filter) else f"({_node(node)})"
 
 
-def _scalar(node) -> str:
+def _scalar(node: Operand) -> str:
     if isinstance(node, Aggregate):
         return f"{node.op}()" if node.expr is None else f"{node.op}({_expr(node.expr)})"
     if isinstance(node, BinOp):
@@ -87,7 +96,7 @@ def _scalar(node) -> str:
     return _expr(node)
 
 
-def _expr(node) -> str:
+def _expr(node: QueryNode) -> str:
     if isinstance(node, Literal):
         return literal(node)
     if isinstance(node, Field):
@@ -115,7 +124,7 @@ def _expr(node) -> str:
     raise TypeError(f"not a TraceQL node: {node!r}")
 
 
-def _wrap(node) -> str:
+def _wrap(node: Operand | Expr) -> str:
     text = _expr(node)
     return text if isinstance(node, (Literal, Field, Const)) else f"({text})"
 

@@ -10,31 +10,36 @@ optionally followed by `with(...)` hints. TraceQL metrics are refused here (sear
 
 from __future__ import annotations
 
+import enum
+from typing import Callable, Final
+
 from kubespan.query.ast import (
     MAX_DEPTH,
     Const,
     Field,
     Filter,
     Literal,
+    Spanset,
     SpansetOp,
     fold,
     too_deep,
 )
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.lexer import SCOPE_COLONS, Token, lex
+from kubespan.query.lexer import SCOPE_COLONS, Token
 from kubespan.query.lower import fold_static, lower_filter
 from kubespan.query.nodes import (
     AGGREGATES,
     INTRINSICS,
     SCOPED_INTRINSICS,
-    Aggregate,
     BinOp,
     Coalesce,
     GroupBy,
     Hint,
+    Operand,
     Pipeline,
     ScalarFilter,
     Select,
+    Stage,
     UnOp,
 )
 from kubespan.query.parse_stages import STATICS, StageParser, number_literal
@@ -51,51 +56,31 @@ FIELD_LEVEL = {"&&": 1, "||": 1, "=": 2, "!=": 2, "<": 2, "<=": 2, ">": 2, ">=":
 SCALAR_OPS = ("=", "!=", "<", "<=", ">", ">=")
 METRICS = ("rate", "count_over_time", "min_over_time", "max_over_time", "avg_over_time", "sum_over_time",
            "quantile_over_time", "histogram_over_time", "compare", "topk", "bottomk")
-NIL = object()
+
+
+class _Nil(enum.Enum):
+    NIL = "nil"
+
+
+NIL: Final = _Nil.NIL
 """`nil` while its comparison is being read: only `x = nil`, `x != nil` and their mirrors are TraceQL."""
 
 
 class ParsedQuery:
     """The parse of one TraceQL query: its root node and its hints."""
 
-    def __init__(self, root, hints: tuple[Hint, ...]) -> None:
+    def __init__(self, root: Spanset, hints: tuple[Hint, ...]) -> None:
         self.root = root
         self.hints = hints
 
 
 class _Parser(StageParser):
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = lex(text)
-        self.pos = 0
-        self.depth = 0
+        super().__init__(text)
         self.wrapped: set[int] = set()  # ids of spanset expressions written in parentheses
         self.heights: dict[int, int] = {}  # expression tree heights by node id (nodes kept alive in `keep`)
-        self.keep: list = []
+        self.keep: list[object] = []
         self.holding: set[int] = set()  # ids of spanset operations with a parenthesized pipeline inside
-
-    # ------------------------------------------------------------ tokens
-    @property
-    def tok(self) -> Token:
-        return self.tokens[self.pos]
-
-    def take(self) -> Token:
-        token = self.tokens[self.pos]
-        self.pos += 1
-        return token
-
-    def expect(self, kind: str, what: str | None = None) -> Token:
-        if self.tok.kind != kind:
-            raise self.unexpected(what or repr(kind))
-        return self.take()
-
-    def unexpected(self, expected: str) -> QuerySyntaxError:
-        return QuerySyntaxError(f"unexpected {describe(self.tok)}, expecting {expected}", self.tok.column)
-
-    def enter(self, column: int) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise too_deep(column)
 
     # ------------------------------------------------------------ query
     def parse(self) -> ParsedQuery:
@@ -109,7 +94,7 @@ class _Parser(StageParser):
             raise self.unexpected("'|', a spanset operator or with(…)" if self.tok.kind not in METRICS else "")
         return ParsedQuery(root, hints)
 
-    def pipeline_expression(self):
+    def pipeline_expression(self) -> Spanset:
         """A pipeline, or parenthesized pipelines joined by spanset operators (`({…} | count() > 1) && ({…})`)."""
         first = self.stage()
         stages = [first]
@@ -122,11 +107,11 @@ class _Parser(StageParser):
                 raise QuerySyntaxError(f"TraceQL metrics ({self.tok.kind}) are not supported in search queries",
                                        self.tok.column)
             stages.append(self.stage(after_pipe=True))
-        if len(stages) == 1 and not isinstance(first, (ScalarFilter, GroupBy, Select)):
+        if len(stages) == 1 and not isinstance(first, (ScalarFilter, GroupBy, Select, Coalesce)):
             return first
         return Pipeline(tuple(stages))
 
-    def stage(self, after_pipe: bool = False):
+    def stage(self, after_pipe: bool = False) -> Stage:
         kind = self.tok.kind
         if kind == "by":
             return self.group_by()
@@ -148,7 +133,7 @@ class _Parser(StageParser):
         return True
 
     # ------------------------------------------------------------ spansets
-    def spanset_expression(self, min_level: int, after_pipe: bool = False):
+    def spanset_expression(self, min_level: int, after_pipe: bool = False) -> Spanset:
         left = self.spanset_primary(after_pipe)
         while self.tok.kind in SPANSET_LEVEL and SPANSET_LEVEL[self.tok.kind] >= min_level:
             op = self.tok.kind
@@ -166,8 +151,8 @@ class _Parser(StageParser):
             left = fold(self.spanset_op(op), items) if op in ("&&", "||") else self.spanset_op(op)(*items)
         return left
 
-    def spanset_op(self, op: str):
-        def make(left, right) -> SpansetOp:
+    def spanset_op(self, op: str) -> Callable[[Spanset, Spanset], SpansetOp]:
+        def make(left: Spanset, right: Spanset) -> SpansetOp:
             node = SpansetOp(op, left, right)
             if any(isinstance(side, Pipeline) or id(side) in self.holding for side in (left, right)):
                 self.holding.add(id(node))
@@ -181,10 +166,10 @@ class _Parser(StageParser):
 
         return make
 
-    def wrapped_or_pipeline(self, node) -> bool:
+    def wrapped_or_pipeline(self, node: Spanset) -> bool:
         return isinstance(node, Pipeline) or id(node) in self.wrapped
 
-    def spanset_primary(self, after_pipe: bool):
+    def spanset_primary(self, after_pipe: bool) -> Spanset:
         token = self.tok
         if token.kind == "{":
             return self.spanset_filter()
@@ -213,7 +198,16 @@ class _Parser(StageParser):
         return lower_filter(expr)
 
     # ------------------------------------------------------------ field expressions
-    def field_expression(self, min_level: int):
+    def field_expression(self, min_level: int) -> Operand:
+        """A field expression (`nil` alone refused: it is only a side of `=`/`!=`)."""
+        left_tok = self.tok
+        left = self.operand_or_nil(min_level)
+        if left is NIL:
+            raise QuerySyntaxError("nil can only be compared with = or !=", left_tok.column)
+        return left
+
+    def operand_or_nil(self, min_level: int) -> Operand | _Nil:
+        """A field expression, or `nil` alone (which only the comparison reading it may accept)."""
         left_tok = self.tok
         left = self.field_unary()
         while self.tok.kind in FIELD_LEVEL and FIELD_LEVEL[self.tok.kind] >= min_level:
@@ -227,36 +221,35 @@ class _Parser(StageParser):
                 left = self.nil_test(left, op, left_tok)
                 continue
             right_tok = self.tok
-            right = self.field_expression(level if op.kind == "^" else level + 1)
+            right = self.operand_or_nil(level if op.kind == "^" else level + 1)
             if left is NIL or right is NIL:
                 raise QuerySyntaxError("nil can only be compared with = or !=", op.column)
             node = _normalized(BinOp(op.kind, left, right))
             check_binary(node, op.column, right_tok.column + (1 if right_tok.kind == "str" else 0))
             self.height(node, op.column)
             left = fold_static(node)
-        if left is NIL and min_level <= 2:
-            raise QuerySyntaxError("nil can only be compared with = or !=", left_tok.column)
         return left
 
-    def boolean_run(self, left, left_tok: Token):
+    def boolean_run(self, left: Operand | _Nil, left_tok: Token) -> Operand:
         """`a && b && c …` (one operator repeated): checked term by term, folded into a balanced tree."""
         op = self.tok.kind
-        items, columns = [left], [left_tok.column]
+        items: list[Operand] = []
         while self.tok.kind == op:
             op_tok = self.take()
-            columns.append(self.tok.column)
-            items.append(self.field_expression(2))
-            if items[-1] is NIL or items[0] is NIL:
+            right = self.field_expression(2)
+            if left is NIL:
                 raise QuerySyntaxError("nil can only be compared with = or !=", op_tok.column)
+            items = items or [left]
+            items.append(right)
             check_binary(BinOp(op, items[-2] if len(items) == 2 else Literal("bool", True, ""), items[-1]),
                          op_tok.column, op_tok.column)
             if len(items) == 2:
                 check_binary(BinOp(op, items[0], items[1]), op_tok.column, op_tok.column)
         node = fold(lambda a, b: fold_static(BinOp(op, a, b)), items)
-        self.height(node, columns[0])
+        self.height(node, left_tok.column)
         return node
 
-    def height(self, node, column: int) -> None:
+    def height(self, node: Operand, column: int) -> None:
         """Refuse expression trees deeper than MAX_DEPTH (they would exhaust the evaluators' stacks)."""
         if isinstance(node, (BinOp, UnOp)):
             children = (node.left, node.right) if isinstance(node, BinOp) else (node.inner,)
@@ -266,26 +259,26 @@ class _Parser(StageParser):
             if height > MAX_DEPTH:
                 raise too_deep(column)
 
-    def nil_test(self, left, op: Token, left_tok: Token):
+    def nil_test(self, left: Operand | _Nil, op: Token, left_tok: Token) -> Operand:
         if self.tok.kind == "nil":
             self.take()
             if left is NIL:
                 return Literal("bool", False, "false")
             node = UnOp("exists" if op.kind == "!=" else "not_exists", left)
         else:
-            right = self.field_expression(3)
+            right = self.operand_or_nil(3)
             if right is NIL:
                 return Literal("bool", False, "false")
             node = UnOp("exists" if op.kind == "!=" else "not_exists", right)
         check_unary(node, left_tok.column)
         return fold_static(node)
 
-    def field_unary(self):
+    def field_unary(self) -> Operand | _Nil:
         token = self.tok
         if token.kind in ("!", "-"):
             self.enter(token.column)
             self.take()
-            inner = self.field_expression(5)
+            inner = self.operand_or_nil(5)
             self.depth -= 1
             if inner is NIL:
                 raise QuerySyntaxError("nil can only be compared with = or !=", token.column)
@@ -304,7 +297,7 @@ class _Parser(StageParser):
             return NIL
         return self.field_primary()
 
-    def field_primary(self):
+    def field_primary(self) -> Operand:
         token = self.tok
         kind = token.kind
         if kind == "attr":
@@ -356,24 +349,6 @@ def _normalized(node: BinOp) -> BinOp:
             stripped = Literal("str", other.value.lower().lstrip("0"), other.text)
             return BinOp(node.op, field, stripped) if field is node.left else BinOp(node.op, stripped, field)
     return node
-
-
-def _has_aggregate(node) -> bool:
-    if isinstance(node, Aggregate):
-        return True
-    if isinstance(node, BinOp):
-        return _has_aggregate(node.left) or _has_aggregate(node.right)
-    if isinstance(node, UnOp):
-        return _has_aggregate(node.inner)
-    return False
-
-
-def describe(token: Token) -> str:
-    if token.kind == "eof":
-        return "end of query"
-    if token.kind in ("str", "int", "float", "dur", "ident", "attr"):
-        return repr(token.value)
-    return repr(token.kind)
 
 
 def parse_traceql(text: str) -> ParsedQuery:

@@ -7,16 +7,16 @@ anything. Every refusal carries the column of the operator or stage it is about.
 
 from __future__ import annotations
 
-from kubespan.query.ast import And, Cond, Const, Field, Literal, Not, Or
+from kubespan.query.ast import And, Cond, Const, Expr, Field, Literal, Not, Or
 from kubespan.query.errors import QuerySyntaxError
-from kubespan.query.nodes import INTRINSIC_TYPES, Aggregate, BinOp, ScalarFilter, UnOp
+from kubespan.query.nodes import INTRINSIC_TYPES, Aggregate, BinOp, Operand, QueryNode, ScalarFilter, UnOp
 from kubespan.query.regex import compile_regex
 from kubespan.query.values import NUMERIC, matching, types_valid
 
 BOOLEAN_RESULT = ("&&", "||", "=", "!=", "=~", "!~", "<", "<=", ">", ">=")
 
 
-def implied_type(node) -> str:
+def implied_type(node: Operand | Expr | None) -> str:
     if isinstance(node, Literal):
         return node.type
     if isinstance(node, Field):
@@ -35,7 +35,7 @@ def implied_type(node) -> str:
     return "attribute"
 
 
-def references_span(node) -> bool:
+def references_span(node: Operand | Expr) -> bool:
     if isinstance(node, Field):
         return True
     if isinstance(node, BinOp):
@@ -45,7 +45,7 @@ def references_span(node) -> bool:
     return isinstance(node, (Cond, And, Or, Not))
 
 
-def show(node) -> str:
+def show(node: QueryNode) -> str:
     from kubespan.query.stringer import to_traceql
 
     return to_traceql(node)
@@ -78,13 +78,13 @@ def check_unary(node: UnOp, column: int) -> None:
         raise QuerySyntaxError(f"illegal operation for the given type: {show(node)}", column)
 
 
-def check_filter(expr, column: int) -> None:
+def check_filter(expr: Operand, column: int) -> None:
     if implied_type(expr) not in ("attribute", "bool"):
         raise QuerySyntaxError(f"span filter field expressions must resolve to a boolean: {{ {show(expr)} }}",
                                column)
 
 
-def check_group(expr, column: int) -> None:
+def check_group(expr: Operand, column: int) -> None:
     if not references_span(expr):
         raise QuerySyntaxError(f"grouping field expressions must reference the span: by({show(expr)})", column)
 
@@ -99,19 +99,23 @@ def check_aggregate(node: Aggregate, column: int) -> None:
         raise QuerySyntaxError(f"aggregate field expressions must reference the span: {show(node)}", column)
 
 
-def check_scalar_filter(node: ScalarFilter, column: int) -> ScalarFilter:
-    for side in (node.left, node.right):
+def check_scalar_filter(op: str, left: Operand, right: Operand, column: int) -> ScalarFilter:
+    """`left op right` as a scalar filter (`aggregate OP number`), or the error Tempo gives."""
+    from kubespan.query.stringer import scalar_filter
+
+    for side in (left, right):
         if isinstance(side, Aggregate):
             check_aggregate(side, column)
-    left, right = implied_type(node.left), implied_type(node.right)
-    if not matching(left, right):
-        raise QuerySyntaxError(f"binary operations must operate on the same type: {show(node)}", column)
-    if not types_valid(node.op, left, right):
-        raise QuerySyntaxError(f"illegal operation for the given types: {show(node)}", column)
-    if not isinstance(node.left, Aggregate):
-        raise QuerySyntaxError(f"scalar filter lhs of type ({show(node.left)}) not yet supported: write "
+    left_type, right_type = implied_type(left), implied_type(right)
+    if not matching(left_type, right_type):
+        raise QuerySyntaxError("binary operations must operate on the same type: "
+                               f"{scalar_filter(op, left, right)}", column)
+    if not types_valid(op, left_type, right_type):
+        raise QuerySyntaxError(f"illegal operation for the given types: {scalar_filter(op, left, right)}", column)
+    if not isinstance(left, Aggregate):
+        raise QuerySyntaxError(f"scalar filter lhs of type ({show(left)}) not yet supported: write "
                                "aggregate OP number", column)
-    if not isinstance(node.right, Literal):
-        raise QuerySyntaxError(f"scalar filter rhs of type ({show(node.right)}) not yet supported: write "
+    if not isinstance(right, Literal):
+        raise QuerySyntaxError(f"scalar filter rhs of type ({show(right)}) not yet supported: write "
                                "aggregate OP number", column)
-    return node
+    return ScalarFilter(op, left, right)

@@ -15,9 +15,12 @@ from typing import Any
 
 from kubespan.query.regex import compile_regex
 
-NIL = ("nil", None)
-TRUE = ("bool", True)
-FALSE = ("bool", False)
+Value = tuple[str, Any]
+"""A typed TraceQL value: its type name and its Python value (see above)."""
+
+NIL: Value = ("nil", None)
+TRUE: Value = ("bool", True)
+FALSE: Value = ("bool", False)
 NUMERIC = ("int", "float", "duration")
 BOOLEAN_OPS = ("&&", "||", "=", "!=", "=~", "!~", "<", "<=", ">", ">=")
 _VALID = {
@@ -28,7 +31,7 @@ _VALID = {
 }
 
 
-def typed(value: Any) -> tuple[str, Any]:
+def typed(value: Any) -> Value:
     """An attribute's Python value as a typed value (bytes and maps are not TraceQL values)."""
     if isinstance(value, bool):
         return ("bool", value)
@@ -68,11 +71,11 @@ def wrap64(number: int) -> int:
     return ((number + (1 << 63)) % (1 << 64)) - (1 << 63)
 
 
-def as_float(value: tuple[str, Any]) -> float:
+def as_float(value: Value) -> float:
     return float(value[1]) if value[0] in NUMERIC else math.nan
 
 
-def equals(left: tuple[str, Any], right: tuple[str, Any]) -> bool:
+def equals(left: Value, right: Value) -> bool:
     """Tempo's `Static.Equals`: nil equals nothing; numbers across int, float and duration."""
     lt, rt = left[0], right[0]
     if lt == "nil" or rt == "nil":
@@ -80,11 +83,12 @@ def equals(left: tuple[str, Any], right: tuple[str, Any]) -> bool:
     if lt in NUMERIC and rt in NUMERIC:
         if lt == "float" or rt == "float":
             return as_float(left) == as_float(right)
-        return left[1] == right[1]
+        same: bool = left[1] == right[1]
+        return same
     return lt == rt and left[1] == right[1]
 
 
-def binary(op: str, left: tuple[str, Any], right: tuple[str, Any]) -> tuple[str, Any]:
+def binary(op: str, left: Value, right: Value) -> Value:
     lt, rt = left[0], right[0]
     if lt == "arr" or rt == "arr":
         return _array(op, left, right)
@@ -104,7 +108,7 @@ def binary(op: str, left: tuple[str, Any], right: tuple[str, Any]) -> tuple[str,
     return _fallback(op, left, right)
 
 
-def _integers(op: str, a: int, b: int) -> tuple[str, Any]:
+def _integers(op: str, a: int, b: int) -> Value:
     if op == "+":
         return ("int", wrap64(a + b))
     if op == "-":
@@ -134,7 +138,7 @@ def _int_power(base: int, exponent: int) -> int:
     return int(result)
 
 
-def _fallback(op: str, left: tuple[str, Any], right: tuple[str, Any]) -> tuple[str, Any]:
+def _fallback(op: str, left: Value, right: Value) -> Value:
     """Tempo's catch-all: arithmetic and ordering as float64, `=`/`!=` by `Equals`."""
     if op == "=":
         return ("bool", equals(left, right))
@@ -161,7 +165,7 @@ def _fallback(op: str, left: tuple[str, Any], right: tuple[str, Any]) -> tuple[s
     return FALSE
 
 
-def _array(op: str, left: tuple[str, Any], right: tuple[str, Any]) -> tuple[str, Any]:
+def _array(op: str, left: Value, right: Value) -> Value:
     """An array against a scalar: true when any element satisfies the operator."""
     if op not in BOOLEAN_OPS or (left[0] == "arr" and right[0] == "arr"):
         return FALSE
@@ -180,7 +184,7 @@ _COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b
             ">=": lambda a, b: a >= b, "=": lambda a, b: a == b, "!=": lambda a, b: a != b}
 
 
-def unary(op: str, value: tuple[str, Any]) -> tuple[str, Any]:
+def unary(op: str, value: Value) -> Value:
     type_ = value[0]
     if op == "exists":
         return ("bool", type_ != "nil")
@@ -220,7 +224,7 @@ def _fraction(value: int, unit: int) -> str:
     return f"{whole}.{digits}" if digits else str(whole)
 
 
-def display(value: tuple) -> str:
+def display(value: Value) -> str:
     """A typed value as text, as Tempo shows it in search results."""
     type_, python = value
     if type_ == "duration":
