@@ -13,6 +13,7 @@ import errno
 from kubespan.api import probes
 from kubespan.api.context import ApiContext
 from kubespan.api.jaeger_api import Jaeger
+from kubespan.api.kubespan_graph import Graph
 from kubespan.api.server import ApiServer, Route
 from kubespan.api.settings import ApiSettings
 from kubespan.api.tempo_metrics import Metrics
@@ -25,7 +26,7 @@ from kubespan.stats import Counters
 
 def build_routes(ctx: ApiContext) -> list[Route]:
     routes = probes.routes()
-    for part in (Search(ctx), TraceById(ctx), Tags(ctx), Metrics(ctx), Jaeger(ctx)):
+    for part in (Search(ctx), TraceById(ctx), Tags(ctx), Metrics(ctx), Jaeger(ctx), Graph(ctx)):
         routes += [Route(r.path, ctx.guarded(r.handler), r.query) for r in part.routes()]
     return routes
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import platform
 
 from kubespan import __version__
+from kubespan.api import kubespan_graph
 from kubespan.api.responses import Reply, json_reply, text_reply
 from kubespan.api.server import ApiRequest, Route
 
+FEATURES = (kubespan_graph.FEATURE,)
+"""What this kubespan answers beyond Tempo's API (`kubespan attach` reads it): `service-graph` is
+`/api/kubespan/graph`."""
 TEMPO_LEVEL = "2.9.0"
 """The Tempo release whose HTTP API kubespan answers like; clients read features from `version`."""
 
@@ -21,10 +25,11 @@ def echo(_: ApiRequest) -> Reply:
 
 
 def buildinfo(_: ApiRequest) -> Reply:
-    """Tempo's fields; `version` says which Tempo API level is served, `branch` that it is kubespan."""
+    """Tempo's fields; `version` says which Tempo API level is served, `branch` that it is kubespan,
+    `features` (kubespan's own field) what it answers beyond Tempo's API."""
     return json_reply({"version": f"{TEMPO_LEVEL}-kubespan.{__version__}", "revision": __version__,
                        "branch": "kubespan", "buildUser": "kubespan", "buildDate": "",
-                       "goVersion": f"python{platform.python_version()}"})
+                       "goVersion": f"python{platform.python_version()}", "features": list(FEATURES)})
 
 
 def routes() -> list[Route]:

@@ -59,6 +59,16 @@ class LiveMetrics:
                     found.append(f"{what} older than {table.max_slots * table.slot_ns // 60_000_000_000} min dropped")
             return found
 
+    def edge_notes(self) -> list[str]:
+        """What the service graph leaves out because of a limit (the Graph view shows it)."""
+        with self._lock:
+            table, found = self.graph.table, []
+            if table.overflow:
+                found.append(f"{table.overflow:,} spans of edges past the first {table.max_keys:,} left out")
+            if table.dropped_slots:
+                found.append(f"edges older than {table.max_slots * table.slot_ns // 60_000_000_000} min dropped")
+            return found
+
     def rows(self, start_ns: int, end_ns: int, points: int = 24) -> list[RedRow]:
         with self._lock:
             return self.red.rows(start_ns, end_ns, points)

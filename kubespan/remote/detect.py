@@ -1,9 +1,10 @@
 """What is at the other end: a kubespan (its `--api`) or a Grafana Tempo, and what it can answer.
 
 Both answer `/api/status/buildinfo`; a kubespan says so (`branch` "kubespan", `version`
-"<tempo level>-kubespan.<version>"). A server that answers it with something else is taken
-for a Tempo. A server that does not answer it at all (an older Tempo, a proxy that only
-passes `/api/*` search paths) is still tried as a Tempo, with the probe's error kept.
+"<tempo level>-kubespan.<version>") and lists what it answers beyond Tempo's API in `features`
+(`service-graph`). A server that answers it with something else is taken for a Tempo. A server
+that does not answer it at all (an older Tempo, a proxy that only passes `/api/*` search paths) is
+still tried as a Tempo, with the probe's error kept.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kubespan.remote.client import RemoteClient, RemoteError
+
+GRAPH_FEATURE = "service-graph"
+"""In a kubespan's buildinfo `features`: it serves `/api/kubespan/graph` (kubespan.api.kubespan_graph)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,8 @@ class RemoteInfo:
     """`/api/metrics/query_range` answers (TraceQL metrics)."""
     note: str = ""
     """Why a probe failed, when it did (shown once, not an error)."""
+    graph: bool = False
+    """A kubespan that serves `/api/kubespan/graph` (buildinfo's `features` has `service-graph`)."""
 
     @property
     def label(self) -> str:
@@ -44,5 +50,7 @@ def detect(client: RemoteClient) -> RemoteInfo:
         return RemoteInfo("tempo", "", True, True, "build info is not a JSON object")
     version = str(info.get("version") or "")
     if info.get("branch") == "kubespan" or "-kubespan." in version:
-        return RemoteInfo("kubespan", version.partition("-kubespan.")[2] or version, False, True)
+        features = info.get("features")
+        graph = isinstance(features, list) and GRAPH_FEATURE in features
+        return RemoteInfo("kubespan", version.partition("-kubespan.")[2] or version, False, True, graph=graph)
     return RemoteInfo("tempo", version, True, True)

@@ -1,6 +1,7 @@
 """The Graph view (key 5): the edge table above a text drawing of the service graph.
 
-Edges come from `kubespan.metrics.live.LiveMetrics` (paired as spans arrive). Enter on an edge
+Edges come from `kubespan.metrics.live.LiveMetrics` (paired as spans arrive) or a remote's
+`kubespan.remote.metrics.RemoteMetrics`; what they leave out is said in a line above the table. Enter on an edge
 shows its spans (the app applies `ApplyFilter` with the edge's filter, `filter_text()`); `f` adds
 that filter to the current TraceQL one (`filter_with`).
 """
@@ -11,9 +12,11 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import var
+from textual.widgets import Static
 
 from kubespan.metrics.graph import EdgeStats, edge_query
 from kubespan.tui.edge_list import EdgeList
@@ -40,6 +43,7 @@ class GraphView(MetricsRefresh, Vertical):
     search: var[Any] = var(None, init=False)
     paused: var[bool] = var(False)
     narrows = False
+    capability = "graph"
 
     def __init__(self, source: Any = None, *, tz: tzinfo | None = None, id: str | None = None) -> None:
         """`source.metrics()` gives the edges; None: fed by `set_edges` only."""
@@ -47,29 +51,40 @@ class GraphView(MetricsRefresh, Vertical):
         self.source = source
         self.tz = tz
 
-    def on_mount(self) -> None:
-        if self.source is not None:
-            self.set_interval(REFRESH_S, self.refresh_metrics)
-            self.refresh_metrics()
-
     def on_show(self) -> None:
         self.refresh_metrics()
 
-    def collect_metrics(self, live: Any, window: Window) -> list[EdgeStats]:
-        return live.edges(window.start, window.end)  # type: ignore[no-any-return]
+    def collect_metrics(self, live: Any, window: Window) -> tuple[list[EdgeStats], list[str]]:
+        return live.edges(window.start, window.end), live.edge_notes()
 
-    def show_metrics(self, data: list[EdgeStats], window: Window) -> None:
-        self.set_edges(data)
-        self.app.post_message(EdgesCounted("edges", len(data), graph=self))
+    def show_metrics(self, data: tuple[list[EdgeStats], list[str]], window: Window) -> None:
+        edges, notes = data
+        self.set_edges(edges)
+        self.set_notes(notes)
+        self.app.post_message(EdgesCounted("edges", len(edges), graph=self))
 
     DEFAULT_CSS = """
     GraphView { height: 1fr; }
     GraphView > EdgeList { height: 1fr; }
+    GraphView > #graph-notes { height: auto; color: $text-muted; }
     """
 
     def compose(self) -> ComposeResult:
+        yield Static(id="graph-notes")
         yield EdgeList(id="edges")
         yield GraphDrawing(id="drawing")
+
+    def on_mount(self) -> None:
+        self.set_notes([])
+        if self.source is not None:
+            self.set_interval(REFRESH_S, self.refresh_metrics)
+            self.refresh_metrics()
+
+    def set_notes(self, notes: list[str]) -> None:
+        """What the edges leave out or why they are old (a limit, a remote that failed); hidden when none."""
+        label = self.query_one("#graph-notes", Static)
+        label.update(Text("; ".join(notes), no_wrap=True, overflow="ellipsis"))
+        label.display = bool(notes)
 
     @property
     def edge_list(self) -> EdgeList:

@@ -66,13 +66,15 @@ class MetricsRefresh:
     _query_known = False
     narrows = True
     """Whether the filter narrows what this view reads (the RED numbers do; the graph does not)."""
+    capability = "metrics"
+    """The `Capabilities` flag this view needs (its `View.needs`)."""
 
     def refresh_metrics(self) -> None:
         """Start a refresh in a thread worker unless one is running or the view is hidden/paused."""
         widget: Any = self
         if self.paused or not widget.is_mounted or not widget.display or self.source is None:
             return
-        if not getattr(getattr(self.source, "capabilities", None), "metrics", True):
+        if not getattr(getattr(self.source, "capabilities", None), self.capability, True):
             return  # a remote without them: the view says so
         widget.run_worker(self._refresh_in_thread, thread=True, exclusive=True, group="metrics-refresh")
 

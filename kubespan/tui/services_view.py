@@ -104,6 +104,7 @@ class ServicesView(MetricsRefresh, LineList):
         self.sort_column = "rate"
         self.descending = True
         self.window_text = ""
+        self.notes: list[str] = []
         self.empty_message = ""
         """Set by the app when the source offers no metrics: says so instead of "no spans yet"."""
 
@@ -124,14 +125,16 @@ class ServicesView(MetricsRefresh, LineList):
 
     def show_metrics(self, data: tuple[list[RedRow], list[str]], window: Window) -> None:
         rows, notes = data
-        self.set_rows(rows, "; ".join([window.describe(), *notes]))
+        self.set_rows(rows, window.describe(), notes)
         self.app.post_message(Searched("services", sum(1 for row in rows if row.is_service)))
 
-    def set_rows(self, rows: list[RedRow], window_text: str = "") -> None:
-        """New numbers (from a worker); the cursor stays on the same service or operation."""
+    def set_rows(self, rows: list[RedRow], window_text: str = "", notes: list[str] | None = None) -> None:
+        """New numbers (from a worker); the cursor stays on the same service or operation. `notes` (what
+        the numbers leave out, a remote's failure) take the name column's title, marked ⚠."""
         selected = self.selected_row
         self.rows = rows
         self.window_text = window_text
+        self.notes = list(notes or [])
         self._arrange()
         if selected is not None:
             self._select(selected.service, selected.operation)
@@ -204,8 +207,8 @@ class ServicesView(MetricsRefresh, LineList):
     def empty_text(self) -> Text:
         if self.empty_message:
             return Text(self.empty_message, style="dim")
-        return Text("No spans in the window yet" + (f" ({self.window_text})" if self.window_text else ""),
-                    style="dim")
+        said = "; ".join([*self.notes, self.window_text] if self.window_text else self.notes)
+        return Text("No spans in the window yet" + (f" ({said})" if said else ""), style="dim")
 
     @staticmethod
     def _widths(width: int) -> tuple[int, int]:
@@ -222,7 +225,9 @@ class ServicesView(MetricsRefresh, LineList):
     def render_header(self, width: int) -> Text:
         arrow = "↓" if self.descending else "↑"
         titles = {key: SORT_TITLES[key] + (arrow if key == self.sort_column else "") for key in SORTS}
-        if self.window_text:
+        if self.notes:
+            titles["name"] = "⚠ " + "; ".join([*self.notes, self.window_text] if self.window_text else self.notes)
+        elif self.window_text:
             titles["name"] += f"  ({self.window_text})"
         return self._layout(width, titles["name"], titles["rate"], titles["errors"], titles["p50"], titles["p90"],
                             titles["p99"], "RATE")

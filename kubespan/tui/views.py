@@ -48,7 +48,7 @@ VIEWS: list[View] = [
     View("services", "Services", "4", "Show rates, errors and latency per service and operation (4)",
          lambda s, tz: ServicesView(s, tz=tz, id="services"), needs="metrics"),
     View("graph", "Graph", "5", "Show who calls whom: the service graph (5)",
-         lambda s, tz: GraphView(s, tz=tz, id="graph"), needs="metrics"),
+         lambda s, tz: GraphView(s, tz=tz, id="graph"), needs="graph"),
     View("trace", "Trace", "", "", lambda s, tz: TraceView(s, tz=tz, id="trace")),
 ]
 """Every view, in the order of their keys."""

@@ -146,7 +146,7 @@ async def test_help_and_palette_name_the_views(app_factory):
 
 async def test_a_source_without_metrics_says_so(app_factory):
     app = app_factory()
-    app.source.capabilities = dataclasses.replace(app.source.capabilities, metrics=False,
+    app.source.capabilities = dataclasses.replace(app.source.capabilities, metrics=False, graph=False,
                                                   missing_note="not available from a remote Tempo yet")
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)

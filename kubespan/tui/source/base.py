@@ -59,7 +59,9 @@ class Capabilities:
     fold: bool = True
     """Repeated roots folded into one row with p50/p99."""
     metrics: bool = True
-    """`metrics()`: rates, errors and latency per service and operation, and the service graph."""
+    """`metrics()`: rates, errors and latency per service and operation (the Services view)."""
+    graph: bool = True
+    """`metrics().edges`: the service graph (the Graph view)."""
     sorts: tuple[TraceSort, ...] = tuple(TraceSort)
     missing_note: str = "not available from this source"
 
@@ -179,7 +181,10 @@ class DataSource(Protocol):
     """Where the TUI's traces come from: the local store, or a remote API."""
 
     name: str
-    capabilities: Capabilities
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What it can answer (a remote's depends on what it turned out to be)."""
 
     # -- lookups ------------------------------------------------------------------------------
 

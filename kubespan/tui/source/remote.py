@@ -52,8 +52,11 @@ TRACES_KEPT = 4
 """Fetched traces kept (Escape and Enter again, a link followed and back)."""
 TRACE_STALE_S = 30.0
 """A fetched trace is fetched again after this long, or sooner when the list shows it changed."""
-CAPABILITIES = Capabilities(live=True, spans=False, pods=False, metrics=False, save=True, fold=True,
-                            missing_note="Tempo's API: a few spans per trace, no pods or rates")
+CAPABILITIES = Capabilities(live=True, spans=False, pods=False, metrics=True, graph=True, save=True, fold=True,
+                            missing_note="Tempo's API: a few spans per trace, no pods")
+NO_GRAPH = dataclasses.replace(CAPABILITIES, graph=False,
+                               missing_note="Tempo's API: a few spans per trace, no pods; this kubespan has no "
+                                            "graph endpoint (a newer one has)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +73,6 @@ class RemoteQuery:
 
 class RemoteSource:
     """The TUI's view of a remote API."""
-
-    capabilities = CAPABILITIES
 
     def __init__(self, settings: RemoteSettings, *, compile_query: Callable[[str], Any],
                  client: RemoteClient | None = None, info: RemoteInfo | None = None, refresh_s: float = 2.0,
@@ -92,6 +93,14 @@ class RemoteSource:
         self._detecting = threading.Lock()
         self.poller = Poller(self.client, self.name, refresh_s=refresh_s, on_change=self._changed,
                              prepare=self._detect, clock=wall_clock)
+        self._metrics: Any = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Tempo's API, plus the service graph when the remote is a kubespan that serves it (or a Tempo,
+        from its TraceQL: `kubespan.remote.graph`)."""
+        info = self.info
+        return NO_GRAPH if info is not None and info.kind == "kubespan" and not info.graph else CAPABILITIES
 
     def _name(self) -> str:
         """`kubespan http://127.0.0.1:3200`, `tempo https://tempo.example` (`remote …` until detected)."""
@@ -244,8 +253,20 @@ class RemoteSource:
         return save_trace(fetched.store, trace_id, directory)
 
     def metrics(self) -> Any:
-        """Not offered (`capabilities.metrics` is False): the Services and Graph views show the note."""
-        raise SourceError(CAPABILITIES.missing_note)
+        """The Services and Graph views' numbers from the remote's TraceQL metrics (and a kubespan's graph
+        endpoint): `kubespan.remote.metrics.RemoteMetrics`, one per source."""
+        if self._metrics is None:
+            from kubespan.remote.metrics import RemoteMetrics
+
+            self._metrics = RemoteMetrics(self.client, kind=lambda: self.info.kind if self.info else "",
+                                          graph=lambda: bool(self.info and self.info.graph), newest=self._newest,
+                                          refresh_s=self.poller.refresh_s)
+        return self._metrics
+
+    def _newest(self) -> int:
+        """The latest end (unix ns) among the followed list's traces: no span of theirs starts later."""
+        feed = self.poller.followed
+        return max((trace.end for trace in feed.page.traces), default=0) if feed is not None else 0
 
     def close(self) -> None:
         self.poller.close()
@@ -277,9 +298,8 @@ class RemoteTraces:
     @classmethod
     def of(cls, traces: list[FoundTrace], cut: str, sort: TraceSort, fold: bool) -> RemoteTraces:
         rows = [summary(trace) for trace in traces]  # newest first
-        entries: list[TraceSummary | RootGroup] = sorted(rows, key=lambda row: _sort_key(row, sort), reverse=True)
-        if fold:
-            entries = _folded(entries, sort)
+        ordered = sorted(rows, key=lambda row: _sort_key(row, sort), reverse=True)
+        entries: list[TraceSummary | RootGroup] = _folded(ordered, sort) if fold else list(ordered)
         return cls(entries, cut, {_key(entry): index for index, entry in enumerate(entries)})
 
     def rows(self, offset: int, limit: int) -> list[TraceSummary | RootGroup]:
