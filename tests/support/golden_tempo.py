@@ -1,6 +1,7 @@
 """Golden answers of a real Tempo on the k8s fixture: the request lists, their placeholders and the
 stored answers (format in tests/golden/tempo/README.md). Used by scripts/tempo_golden.py to capture
-and by the tests that compare kubespan's answers with Tempo's."""
+and by the tests that compare kubespan's answers with Tempo's. The same format holds Jaeger's golden
+answers (tests/golden/jaeger/): pass `golden_dir`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "tempo"
-REQUESTS_DIR = GOLDEN_DIR / "requests"
-_PLACEHOLDER = re.compile(r"\{(start|end)(_ns|_ms|_rfc3339)?([+-]\d+)?\}")
+_PLACEHOLDER = re.compile(r"\{(start|end)(_ns|_us|_ms|_rfc3339)?([+-]\d+)?\}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Capture:
             unit = m.group(2) or ""
             if unit == "_ns":
                 return str(seconds * 1_000_000_000)
+            if unit == "_us":
+                return str(seconds * 1_000_000)
             if unit == "_ms":
                 return str(seconds * 1000)
             if unit == "_rfc3339":
@@ -89,13 +91,13 @@ def _pairs(value: object) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in items)
 
 
-def list_names() -> list[str]:
+def list_names(golden_dir: Path = GOLDEN_DIR) -> list[str]:
     """The request lists, by file name (tests/golden/tempo/requests/<name>.json)."""
-    return sorted(p.stem for p in REQUESTS_DIR.glob("*.json"))
+    return sorted(p.stem for p in (golden_dir / "requests").glob("*.json"))
 
 
-def load_cases(list_name: str) -> list[Case]:
-    obj = json.loads((REQUESTS_DIR / f"{list_name}.json").read_text())
+def load_cases(list_name: str, golden_dir: Path = GOLDEN_DIR) -> list[Case]:
+    obj = json.loads((golden_dir / "requests" / f"{list_name}.json").read_text())
     cases = []
     for c in obj["cases"]:
         cases.append(Case(c["name"], c["path"], _pairs(c.get("params")), c.get("method", "GET"),
@@ -129,17 +131,17 @@ def response_record(status: int, headers: dict, body: bytes) -> dict:
     return out
 
 
-def capture_path(list_name: str) -> Path:
-    return GOLDEN_DIR / list_name / "_capture.json"
+def capture_path(list_name: str, golden_dir: Path = GOLDEN_DIR) -> Path:
+    return golden_dir / list_name / "_capture.json"
 
 
-def golden_path(list_name: str, case_name: str) -> Path:
-    return GOLDEN_DIR / list_name / f"{case_name}.json"
+def golden_path(list_name: str, case_name: str, golden_dir: Path = GOLDEN_DIR) -> Path:
+    return golden_dir / list_name / f"{case_name}.json"
 
 
-def load_capture(list_name: str) -> Capture:
-    return Capture.from_json(json.loads(capture_path(list_name).read_text()))
+def load_capture(list_name: str, golden_dir: Path = GOLDEN_DIR) -> Capture:
+    return Capture.from_json(json.loads(capture_path(list_name, golden_dir).read_text()))
 
 
-def load_golden(list_name: str, case_name: str) -> dict:
-    return json.loads(golden_path(list_name, case_name).read_text())
+def load_golden(list_name: str, case_name: str, golden_dir: Path = GOLDEN_DIR) -> dict:
+    return json.loads(golden_path(list_name, case_name, golden_dir).read_text())
