@@ -22,7 +22,6 @@ from kubespan.api.gotext import GoSyntaxError, parse_duration, parse_int
 from kubespan.api.responses import ApiError, Reply, json_reply
 from kubespan.api.server import ApiRequest, Route
 from kubespan.api.source import column_at, stored_spans, trace_facts
-from kubespan.api.tempo_traces import parse_trace_id
 from kubespan.api.throttle import checkpoint
 from kubespan.encode.otlp_json import encode_request_json
 from kubespan.query.limits import QueryStopped
@@ -70,7 +69,8 @@ class Jaeger:
     def service_operations(self, req: ApiRequest) -> Reply:
         service = req.match["service"]
         names = sorted({name for _, name in self.ctx.reader().operations(service)})
-        return json_reply(jaeger_model.envelope(names, len(names)))
+        # Jaeger's memory store has no operations (a nil list: `null`) for a service it never saw
+        return json_reply(jaeger_model.envelope(names or None, len(names)))
 
     def operations(self, req: ApiRequest) -> Reply:
         service = req.get("service") or ""
@@ -98,14 +98,17 @@ class Jaeger:
 
     def trace(self, req: ApiRequest) -> Reply:
         try:
-            trace_id = parse_trace_id(req.match["trace_id"])
-        except ApiError as exc:
-            raise jaeger_error(400, exc.message) from None
+            trace_id = jaeger_model.parse_trace_id(req.match["trace_id"])
+        except ValueError as exc:
+            raise jaeger_error(400, str(exc)) from None
+        for name in ("start", "end"):
+            _micros(req, name)
+        raw = _raw(req)
         reader = self.ctx.reader()
         spans = stored_spans(reader, reader.trace_ordinals(trace_id))
         if not spans:
             raise jaeger_error(404, "trace not found")
-        return json_reply(jaeger_model.envelope([jaeger_model.trace_json(self._ordered(reader, spans))]))
+        return json_reply(jaeger_model.envelope([jaeger_model.trace_json(self._ordered(reader, spans), raw)]))
 
     @staticmethod
     def _ordered(reader, spans):
@@ -118,30 +121,31 @@ class Jaeger:
 
     def search(self, req: ApiRequest) -> Reply:
         reader = self.ctx.reader()
+        params = self._search_params(req)
         ids = req.all("traceID")
         if ids:
-            traces = []
+            traces, missing = [], []
             for text in ids:
                 try:
-                    spans = stored_spans(reader, reader.trace_ordinals(parse_trace_id(text)))
-                except ApiError:
-                    raise jaeger_error(400, f"cannot parse traceID param: {text}") from None
+                    trace_id = jaeger_model.parse_trace_id(text)
+                except ValueError as exc:
+                    raise jaeger_error(400, f"cannot parse traceID param: {exc}") from None
+                spans = stored_spans(reader, reader.trace_ordinals(trace_id))
                 if spans:
-                    traces.append(jaeger_model.trace_json(self._ordered(reader, spans)))
-            return json_reply(jaeger_model.envelope(traces))
-        params = self._search_params(req)
+                    traces.append(jaeger_model.trace_json(self._ordered(reader, spans), params["raw"]))
+                else:
+                    missing.append({"msg": "trace not found", "traceID": jaeger_model.trace_id_text(trace_id)})
+            return json_reply(jaeger_model.envelope(traces, errors=missing or None))
+        if not params["service"]:
+            raise jaeger_error(400, "parameter 'service' is required")
         rows = self._find(reader, params)
-        return json_reply(jaeger_model.envelope([jaeger_model.trace_json(spans) for spans in
+        return json_reply(jaeger_model.envelope([jaeger_model.trace_json(spans, params["raw"]) for spans in
                                                  traces_of(reader, rows)]))
 
     def _search_params(self, req: ApiRequest) -> dict:
         out: dict = {"service": req.get("service") or "", "operation": req.get("operation") or ""}
         for name in ("start", "end"):
-            text = req.get(name) or ""
-            try:
-                out[name] = parse_int(text) * 1000 if text else None
-            except GoSyntaxError as exc:
-                raise jaeger_error(400, f"unable to parse param '{name}': {exc}") from None
+            out[name] = _micros(req, name)
         tags: dict[str, str] = {}
         for tag in req.all("tag"):
             key, sep, value = tag.partition(":")
@@ -171,6 +175,12 @@ class Jaeger:
                 out[name] = parse_duration(text) if text else 0
             except GoSyntaxError as exc:
                 raise jaeger_error(400, f"unable to parse param '{name}': {exc}") from None
+        for text in req.all("traceID"):
+            try:
+                jaeger_model.parse_trace_id(text)
+            except ValueError as exc:
+                raise jaeger_error(400, f"cannot parse traceID param: {exc}") from None
+        out["raw"] = _raw(req)
         if out["minDuration"] and out["maxDuration"] and out["maxDuration"] < out["minDuration"]:
             raise jaeger_error(400, "'maxDuration' should be greater than 'minDuration'")
         return out
@@ -240,9 +250,12 @@ class Jaeger:
 
     def v3_trace(self, req: ApiRequest) -> Reply:
         try:
-            trace_id = parse_trace_id(req.match["trace_id"])
-        except ApiError as exc:
-            raise _v3_error(400, f"malformed parameter trace_id: {exc.message}") from None
+            trace_id = jaeger_model.parse_trace_id(req.match["trace_id"])
+        except ValueError as exc:
+            raise _v3_error(400, f"malformed parameter trace_id: {exc}") from None
+        from kubespan.api.jaeger_v3 import parse_v3_trace_params
+
+        parse_v3_trace_params(req)
         reader = self.ctx.reader()
         spans = stored_spans(reader, reader.trace_ordinals(trace_id))
         if not spans:
@@ -258,6 +271,24 @@ class Jaeger:
         if not len(rows):
             raise _v3_error(404, "No traces found")
         return _v3_result(traces_of(reader, rows))
+
+
+def _micros(req: ApiRequest, name: str) -> int | None:
+    """A time parameter in microseconds, as nanoseconds (None when absent)."""
+    text = req.get(name) or ""
+    try:
+        return parse_int(text) * 1000 if text else None
+    except GoSyntaxError as exc:
+        raise jaeger_error(400, f"unable to parse param '{name}': {exc}") from None
+
+
+def _raw(req: ApiRequest) -> bool:
+    """`raw=true`: the trace as stored, without Jaeger's adjusters."""
+    text = req.get("raw") or ""
+    try:
+        return jaeger_model.parse_bool(text) if text else False
+    except ValueError as exc:
+        raise jaeger_error(400, f"unable to parse param 'raw': {exc}") from None
 
 
 def traces_of(reader, rows: np.ndarray) -> list[list]:

@@ -1,13 +1,15 @@
 """Stored spans in Jaeger's JSON model (the UI model of Jaeger's query service, `internal/uimodel`).
 
-The mapping is the OpenTelemetry Collector's OTLP→Jaeger translator as Jaeger v2 applies it, after
-its standard adjusters: the resource becomes the process (`service.name` its service name, the other
-attributes its tags; `telemetry.sdk.*` span attributes move there); span tags are `otel.scope.name`/
-`otel.scope.version`, the attributes sorted by key, then `span.kind`, `otel.status_code` (`OK`/
-`ERROR`), `error` (true), `otel.status_description` and `w3c.tracestate`; events become logs (an
-`event` field with the name first, events sorted by name); the parent is a CHILD_OF reference and
-links are FOLLOWS_FROM ones; times are microseconds; trace ids print without their high half when it
-is zero (`model.TraceID.String`). Clock-skew adjustment is not applied (one host: no skew).
+The mapping is the OpenTelemetry Collector's OTLP→Jaeger translator as Jaeger's query service applies
+it (checked against Jaeger v1.75.0, tests/golden/jaeger/): the resource becomes the process
+(`service.name` its service name, the other attributes its tags; `telemetry.sdk.*` span attributes
+move there); span tags are `otel.scope.name`/`otel.scope.version`, the attributes, then `span.kind`,
+`otel.status_code` (`OK`/`ERROR`), `error` (true), `otel.status_description` and `w3c.tracestate`;
+events become logs in stored order (an `event` field with the name first); the parent is a CHILD_OF
+reference and links are FOLLOWS_FROM ones; times are microseconds; trace ids print without their high
+half when it is zero (`model.TraceID.String`). Then Jaeger's standard adjusters, unless `raw`: tags
+and log fields (after `event`) sorted by key, and the clock-skew adjuster's warnings (adjustment is
+disabled by default, so it only says what it would have moved; see `skew_warnings`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from kubespan.api.gotext import format_duration
 from kubespan.api.tempo_json import StoredSpan
 
 _KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
@@ -27,6 +30,29 @@ NO_SERVICE = "OTLP_EMPTY_SERVICE_NAME"
 def trace_id_text(raw: bytes) -> str:
     high, low = int.from_bytes(raw[:8].rjust(8, b"\0"), "big"), int.from_bytes(raw[8:16].rjust(8, b"\0"), "big")
     return f"{low:016x}" if high == 0 else f"{high:016x}{low:016x}"
+
+
+def parse_trace_id(text: str) -> bytes:
+    """`model.TraceIDFromString` of Jaeger's v1 and api_v3 handlers: up to 32 hex digits, the last 16 the
+    low half; its errors are Go's `strconv.ParseUint` ones."""
+    if len(text) > 32:
+        raise ValueError(f"TraceID cannot be longer than 32 hex characters: {text}")
+    halves = [text[:-16], text[-16:]] if len(text) > 16 else ["", text]
+    out = b""
+    for i, half in enumerate(halves):
+        if (i == 1 or half) and (not half or any(c not in "0123456789abcdefABCDEF" for c in half)):
+            raise ValueError(f'strconv.ParseUint: parsing "{half}": invalid syntax')
+        out += int(half or "0", 16).to_bytes(8, "big")
+    return out
+
+
+def parse_bool(text: str) -> bool:
+    """`strconv.ParseBool`."""
+    if text in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if text in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')
 
 
 def span_id_text(raw: bytes) -> str:
@@ -92,15 +118,18 @@ def process_of(stored: StoredSpan) -> dict:
     return {"serviceName": service if service is not None else NO_SERVICE, "tags": tags}
 
 
-def span_json(stored: StoredSpan, process_id: str) -> dict:
+def _by_key(tags: list[dict], raw: bool) -> list[dict]:
+    return tags if raw else sorted(tags, key=lambda t: t["key"])
+
+
+def span_json(stored: StoredSpan, process_id: str, raw: bool = False) -> dict:
     span = stored.span
     tags = []
     if stored.scope.name:
         tags.append(_string("otel.scope.name", stored.scope.name))
     if stored.scope.version:
         tags.append(_string("otel.scope.version", stored.scope.version))
-    tags += [_tag(kv.key, kv.value) for kv in sorted(span.attributes, key=lambda kv: kv.key)
-             if kv.key not in _SDK_KEYS]
+    tags += [_tag(kv.key, kv.value) for kv in span.attributes if kv.key not in _SDK_KEYS]
     if span.kind in _KINDS:
         tags.append(_string("span.kind", _KINDS[span.kind]))
     if span.status.code == 2:
@@ -127,11 +156,11 @@ def span_json(stored: StoredSpan, process_id: str) -> dict:
         references.append({"refType": ref_type, "traceID": trace_id_text(link.trace_id),
                            "spanID": span_id_text(link.span_id)})
     logs = []
-    for event in sorted(span.events, key=lambda e: e.name):
+    for event in span.events:
         fields = []
         if event.name and not any(kv.key == "event" for kv in event.attributes):
             fields.append(_string("event", event.name))
-        fields += [_tag(kv.key, kv.value) for kv in sorted(event.attributes, key=lambda kv: kv.key)]
+        fields += _by_key([_tag(kv.key, kv.value) for kv in event.attributes], raw)
         logs.append({"timestamp": event.time_unix_nano // 1000, "fields": fields})
     out: dict[str, object] = {"traceID": trace_id, "spanID": span_id_text(span.span_id)}
     if span.flags:
@@ -139,11 +168,50 @@ def span_json(stored: StoredSpan, process_id: str) -> dict:
     out.update({"operationName": span.name, "references": references,
                 "startTime": span.start_time_unix_nano // 1000,
                 "duration": max(0, span.end_time_unix_nano - span.start_time_unix_nano) // 1000,
-                "tags": tags, "logs": logs, "processID": process_id, "warnings": None})
+                "tags": _by_key(tags, raw), "logs": logs, "processID": process_id, "warnings": None})
     return out
 
 
-def trace_json(spans: list[StoredSpan]) -> dict:
+def skew_warnings(spans: list[StoredSpan]) -> dict[int, list[str]]:
+    """Jaeger's clock-skew adjuster with its default (no adjustment, `max_clock_skew_adjust` 0): for each
+    span whose interval does not fit in its parent's (by the adjuster's rule), the delta it would have
+    applied; a parent missing from the trace and a repeated span id are said too. Processes carry no `ip`
+    tag here, so every parent/child pair is a host boundary. Keyed by the span's index in `spans`."""
+    out: dict[int, list[str]] = {}
+    first: dict[bytes, int] = {}
+    for i, stored in enumerate(spans):
+        if stored.span.span_id in first:
+            out.setdefault(i, []).append("duplicate span IDs; skipping clock skew adjustment")
+        else:
+            first[stored.span.span_id] = i
+    for i in first.values():
+        child = spans[i].span
+        parent_id = child.parent_span_id
+        if not parent_id or not any(parent_id):
+            continue
+        if parent_id not in first:
+            out.setdefault(i, []).append(f"invalid parent span IDs={span_id_text(parent_id)}; "
+                                         "skipping clock skew adjustment")
+            continue
+        delta = _skew(child, spans[first[parent_id]].span)
+        if delta:
+            out.setdefault(i, []).append(f"clock skew adjustment disabled; not applying calculated delta of "
+                                         f"{format_duration(delta)}")
+    return out
+
+
+def _skew(child, parent) -> int:
+    """`clockSkewAdjuster.calculateSkew` in nanoseconds."""
+    c_start, p_start = child.start_time_unix_nano, parent.start_time_unix_nano
+    c_len, p_len = child.end_time_unix_nano - c_start, parent.end_time_unix_nano - p_start
+    if c_len > p_len:
+        return p_start - c_start if c_start < p_start else 0
+    if c_start >= p_start and c_start + c_len <= p_start + p_len:
+        return 0
+    return p_start + (p_len - c_len) // 2 - c_start
+
+
+def trace_json(spans: list[StoredSpan], raw: bool = False) -> dict:
     """One Jaeger trace: spans in stored order, processes `p1`… by first appearance."""
     processes: dict[str, dict] = {}
     keys: dict[str, str] = {}
@@ -155,7 +223,10 @@ def trace_json(spans: list[StoredSpan]) -> dict:
         if key is None:
             key = keys[fingerprint] = f"p{len(keys) + 1}"
             processes[key] = process
-        out_spans.append(span_json(stored, key))
+        out_spans.append(span_json(stored, key, raw))
+    if not raw:
+        for i, warnings in skew_warnings(spans).items():
+            out_spans[i]["warnings"] = warnings
     trace_id = out_spans[0]["traceID"] if out_spans else ""
     return {"traceID": trace_id, "spans": out_spans, "processes": processes, "warnings": None}
 

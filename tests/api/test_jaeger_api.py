@@ -58,7 +58,7 @@ def test_services_and_operations(api, spans):
     assert {o["spanKind"] for o in body["data"]} == {"server"}
     status, body = _json(api, "/api/operations")
     assert status == 400 and body["errors"] == [{"code": 400, "msg": "parameter 'service' is required"}]
-    assert _json(api, "/api/services/nobody/operations")[1]["data"] == []
+    assert _json(api, "/api/services/nobody/operations")[1]["data"] is None  # Jaeger's nil list
 
 
 def test_the_walkthrough_search_and_jaegers_span_model(api, spans):
@@ -88,9 +88,12 @@ def test_search_conditions_time_window_and_limit(api, spans):
     slow = _trace_ids(spans, lambda s, span, a: s == "kubelet"
                       and span.end_time_unix_nano - span.start_time_unix_nano >= 1_000_000_000)
     assert status == 200 and {t["traceID"] for t in body["data"]} == slow and slow
-    errors = _trace_ids(spans, lambda s, span, a: span.status.code == 2)
-    body = _json(api, "/api/traces", {"tags": json.dumps({"error": "true"}), "limit": "1000"})[1]
+    errors = _trace_ids(spans, lambda s, span, a: s == "apiserver" and span.status.code == 2)
+    query = {"service": "apiserver", "tags": json.dumps({"error": "true"}), "limit": "1000"}
+    body = _json(api, "/api/traces", query)[1]
     assert {t["traceID"] for t in body["data"]} == errors and errors
+    status, body = _json(api, "/api/traces", {"tags": json.dumps({"error": "true"})})
+    assert status == 400 and body["errors"] == [{"code": 400, "msg": "parameter 'service' is required"}]
     newest = _json(api, "/api/traces", {"service": "etcd", "limit": "2"})[1]["data"]
     assert len(newest) == 2
     starts = [min(s["startTime"] for s in t["spans"]) for t in newest]
@@ -144,4 +147,4 @@ def test_api_v3_answers_otlp_json(api, spans):
     names = [span["name"] for rs in body["result"]["resourceSpans"] for ss in rs["scopeSpans"] for span in ss["spans"]]
     assert status == 200 and len(names) == 11 and "syncPod" in names
     status, body = _json(api, "/api/v3/traces", {"query.service_name": "kubelet"})
-    assert status == 400 and body["error"]["message"] == "query.startTimeMin and query.startTimeMax are required"
+    assert status == 400 and body["error"]["message"] == "query.start_time_min and query.start_time_max are required"
