@@ -1,11 +1,13 @@
 """Go's number and duration syntax, so that kubespan reads parameters and words its errors as Tempo does.
 
 `parse_uint` is `strconv.ParseUint(s, 10, bits)`, `parse_duration` is `time.ParseDuration`,
-`format_duration` is `time.Duration.String`, `quote` is `strconv.Quote` (for the ASCII most messages
-carry); each error message is Go's, word for word.
+`format_duration` is `time.Duration.String`; each error message is Go's, word for word, with the
+value in it quoted by `strconv.Quote` (`kubespan.encode.go_strings.quote`).
 """
 
 from __future__ import annotations
+
+from kubespan.encode.go_strings import quote
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
           "m": 60_000_000_000, "h": 3_600_000_000_000}
@@ -14,29 +16,6 @@ _MAX_INT64 = (1 << 63) - 1
 
 class GoSyntaxError(ValueError):
     """A value Go's parser refuses; `str()` is Go's message."""
-
-
-def quote(text: str) -> str:
-    """Go's `strconv.Quote`: double quotes, backslash escapes for quotes, backslashes and controls."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\r":
-            out.append("\\r")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif not char.isprintable():
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
 
 
 def parse_uint(text: str, bits: int = 32, func: str = "ParseUint") -> int:

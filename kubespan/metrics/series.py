@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kubespan.encode.go_strings import quote_proto_text
+
 LabelValue = tuple[str, Any]
 Label = tuple[str, LabelValue]
 SeriesKey = tuple[Label, ...]
@@ -113,34 +115,12 @@ def _proto_text(value: LabelValue) -> str:
     kind, raw = value
     if kind in ("string", "nil"):
         text = "nil" if kind == "nil" else raw
-        return "" if text == "" else "string_value:" + _go_quote(text) + " "
+        return "" if text == "" else "string_value:" + quote_proto_text(text) + " "
     if kind == "int":
         return f"int_value:{raw} "
     if kind == "double":
         return f"double_value:{go_float(raw)} "
     return "bool_value:true " if raw else ""
-
-
-def _go_quote(text: str) -> str:
-    out = ['"']
-    for ch in text.encode("utf-8"):
-        c = chr(ch)
-        if c == '"':
-            out.append('\\"')
-        elif c == "\\":
-            out.append("\\\\")
-        elif c == "\n":
-            out.append("\\n")
-        elif c == "\r":
-            out.append("\\r")
-        elif c == "\t":
-            out.append("\\t")
-        elif 0x20 <= ch < 0x7F:
-            out.append(c)
-        else:
-            out.append(f"\\{ch:03o}")
-    out.append('"')
-    return "".join(out)
 
 
 def labels_json(labels: tuple[Label, ...]) -> list[dict[str, Any]]:

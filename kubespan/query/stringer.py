@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 
+from kubespan.encode.go_strings import quote_traceql
 from kubespan.query.ast import (
     KINDS,
     STATUSES,
@@ -141,7 +142,7 @@ def _cond_literal(cond: Cond) -> str:
 def literal(lit: Literal) -> str:
     type_, value = lit.type, lit.value
     if type_ == "str":
-        return _quote(value)
+        return quote_traceql(value)
     if type_ == "bool":
         return "true" if value else "false"
     if type_ == "nil":
@@ -160,26 +161,8 @@ def literal(lit: Literal) -> str:
             return "minInt"
         return str(value) if value >= 0 else f"({value})"
     if type_ == "loose":
-        return _quote(lit.text)
+        return quote_traceql(lit.text)
     return str(value)
-
-
-def _quote(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF:
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
 
 
 def field(f: Field) -> str:
