@@ -8,6 +8,7 @@ import math
 import re
 from datetime import datetime
 
+from kubespan.encode.go_strings import quote
 from kubespan.metrics.timegrid import SECOND
 
 _GO_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": SECOND,
@@ -77,7 +78,7 @@ def parse_timestamp(text: str, default_ns: int, name: str) -> int:
     except ValueError:
         pass
     reason = "value out of range" if re.fullmatch(r"[+-]?\d+", text) else "invalid syntax"
-    raise ParamError(f"could not parse '{name}' parameter: strconv.ParseInt: parsing {_go_quote(text)}: {reason}")
+    raise ParamError(f"could not parse '{name}' parameter: strconv.ParseInt: parsing {quote(text)}: {reason}")
 
 
 def _rfc3339(text: str) -> int:
@@ -113,17 +114,15 @@ def parse_step(text: str) -> int:
     if not math.isnan(seconds):
         nanos = seconds * SECOND
         if abs(nanos) > INT64_MAX:
-            raise ParamError(f"cannot parse {_go_quote(text)} to a valid duration. It overflows int64")
+            raise ParamError(f"cannot parse {quote(text)} to a valid duration. It overflows int64")
         step = int(nanos)
     else:
         try:
             step = go_parse_duration(text)
         except ValueError:
-            raise ParamError(f"cannot parse {_go_quote(text)} to a valid duration") from None
+            raise ParamError(f"cannot parse {quote(text)} to a valid duration") from None
     if step < 0:
-        raise ParamError(f"cannot parse {_go_quote(text)}: step must be positive")
+        raise ParamError(f"cannot parse {quote(text)}: step must be positive")
     return step
 
 
-def _go_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

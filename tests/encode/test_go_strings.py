@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from kubespan.api.gotext import GoSyntaxError, parse_uint
 from kubespan.encode.go_strings import quote, quote_proto_text, quote_traceql
+from kubespan.metrics.params import ParamError, parse_step
 from kubespan.metrics.series import Series, sort_key
 from kubespan.query import compile_query
 from kubespan.query.lexer import lex
@@ -98,6 +99,12 @@ def test_go_number_errors_quote_the_value_as_go_does() -> None:
     with pytest.raises(GoSyntaxError) as err:
         parse_uint("1\x01é\n")
     assert str(err.value) == 'strconv.ParseUint: parsing "1\\x01é\\n": invalid syntax'
+
+
+def test_metrics_step_errors_quote_the_value_as_go_does() -> None:
+    with pytest.raises(ParamError) as err:
+        parse_step('5"\n')
+    assert str(err.value) == 'cannot parse "5\\"\\n" to a valid duration'
 
 
 def test_the_stringer_writes_string_literals_the_lexer_reads() -> None:
