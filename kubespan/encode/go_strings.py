@@ -3,8 +3,9 @@
 Each form puts the text between `"` and escapes `"`, `\\`, newline, carriage return and tab the
 same way (`\\"`, `\\\\`, `\\n`, `\\r`, `\\t`); they differ in what else they escape and how:
 
-- `quote`: Go's `strconv.Quote`, in Tempo's and Go's error messages: other ASCII controls as
-  `\\xHH`, other characters Go does not print (Python's `isprintable`) as `\\uHHHH`/`\\UHHHHHHHH`.
+- `quote`: Go's `strconv.Quote`, in Tempo's and Go's error messages: BEL, BS, FF and VT as
+  `\\a \\b \\f \\v`, other ASCII controls as `\\xHH`, other characters Go does not print as
+  `\\uHHHH`/`\\UHHHHHHHH` (Python's `isprintable` goes by the categories Go's `unicode.IsPrint` does).
 - `quote_traceql`: a TraceQL string literal as the query stringer writes it (the TraceQL lexer
   reads it back): other controls, DEL and lone surrogates as `\\uHHHH`, everything else as is.
 - `quote_proto_text`: a string field in gogo-protobuf's text format (Tempo sorts metrics series
@@ -32,8 +33,13 @@ def _replacer(escape: Callable[[str], str]) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+_GO_SHORT = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
+
+
 def _strconv_escape(char: str) -> str:
     code = ord(char)
+    if char in _GO_SHORT:
+        return _GO_SHORT[char]
     if code < 0x20 or code == 0x7F:
         return f"\\x{code:02x}"
     if char.isprintable():

@@ -24,7 +24,8 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30
 def _strconv_rule(char: str) -> str:
     """`quote` for one character, spelled out."""
     code = ord(char)
-    short = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    short = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+             "\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
     if char in short:
         return short[char]
     if code < 0x20 or code == 0x7F:
@@ -46,6 +47,7 @@ def test_quote_escapes_each_character_by_go_rules(text: str) -> None:
     ('say "hi"\\', '"say \\"hi\\"\\\\"'),
     ("a\nb\tc\rd", '"a\\nb\\tc\\rd"'),
     ("\x00\x01\x1b\x7f", '"\\x00\\x01\\x1b\\x7f"'),
+    ("\a\b\f\v", '"\\a\\b\\f\\v"'),
     ("café ünïcode 日本", '"café ünïcode 日本"'),
     ("\u2028\u200b\ufeff", '"\\u2028\\u200b\\ufeff"'),
     ("\U000e0001", '"\\U000e0001"'),
