@@ -6,6 +6,8 @@ adds spanset and field expressions (`field_expression`, `field_primary` and `sta
 
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
 from kubespan.query.ast import MAX_DEPTH, Field, Literal, too_deep
 from kubespan.query.errors import QuerySyntaxError
 from kubespan.query.lexer import Token, lex
@@ -20,6 +22,7 @@ STATICS = {"true": ("bool", True), "false": ("bool", False), "ok": ("status", "o
            "unset": ("status", "unset"), "unspecified": ("kind", "unspecified"), "internal": ("kind", "internal"),
            "server": ("kind", "server"), "client": ("kind", "client"), "producer": ("kind", "producer"),
            "consumer": ("kind", "consumer")}
+Parsed = TypeVar("Parsed")
 
 
 def number_literal(token: Token) -> Literal:
@@ -77,6 +80,26 @@ class StageParser:
         if self.depth > MAX_DEPTH:
             raise too_deep(column)
 
+    def parenthesized(self, parse: Callable[[], Parsed]) -> Parsed:
+        """`( … )` at the current token, read by `parse`; the parentheses count against `MAX_DEPTH`."""
+        self.enter(self.tok.column)
+        self.take()
+        inner = parse()
+        self.expect(")", "')'")
+        self.depth -= 1
+        return inner
+
+    def arguments(self, parse: Callable[[], Parsed]) -> list[Parsed]:
+        """`name(item, item, …)` at the current token: the items, each read by `parse`."""
+        self.take()
+        self.expect("(", "'('")
+        items = [parse()]
+        while self.tok.kind == ",":
+            self.take()
+            items.append(parse())
+        self.expect(")", "')'")
+        return items
+
     # ------------------------------------------------------------ what the TraceQL parser adds
     def field_expression(self, min_level: int) -> Operand:
         raise NotImplementedError
@@ -98,14 +121,7 @@ class StageParser:
         return GroupBy(expr)
 
     def select(self) -> Select:
-        self.take()
-        self.expect("(", "'('")
-        fields = [self.attribute()]
-        while self.tok.kind == ",":
-            self.take()
-            fields.append(self.attribute())
-        self.expect(")", "')'")
-        return Select(tuple(fields))
+        return Select(tuple(self.arguments(self.attribute)))
 
     def attribute(self) -> Field:
         token = self.tok
@@ -141,12 +157,7 @@ class StageParser:
         if token.kind in AGGREGATE_NAMES:
             return self.aggregate()
         if token.kind == "(":
-            self.enter(token.column)
-            self.take()
-            inner = self.scalar_expression(1)
-            self.expect(")", "')'")
-            self.depth -= 1
-            return inner
+            return self.parenthesized(lambda: self.scalar_expression(1))
         if token.kind == "-":
             self.take()
             inner = self.scalar_primary()
@@ -167,14 +178,7 @@ class StageParser:
         return Aggregate(token.kind, expr)
 
     def hints(self) -> tuple[Hint, ...]:
-        self.take()
-        self.expect("(", "'('")
-        hints = [self.hint()]
-        while self.tok.kind == ",":
-            self.take()
-            hints.append(self.hint())
-        self.expect(")", "')'")
-        return tuple(hints)
+        return tuple(self.arguments(self.hint))
 
     def hint(self) -> Hint:
         name = self.tok

@@ -174,11 +174,7 @@ class _Parser(StageParser):
         if token.kind == "{":
             return self.spanset_filter()
         if token.kind == "(":
-            self.enter(token.column)
-            self.take()
-            inner = self.pipeline_expression()
-            self.expect(")", "')'")
-            self.depth -= 1
+            inner = self.parenthesized(self.pipeline_expression)
             if isinstance(inner, Pipeline) and after_pipe:
                 raise QuerySyntaxError("a pipeline in parentheses cannot follow '|'", token.column)
             self.wrapped.add(id(inner))
@@ -286,12 +282,7 @@ class _Parser(StageParser):
             check_unary(node, token.column)
             return fold_static(node)
         if token.kind == "(":
-            self.enter(token.column)
-            self.take()
-            inner = self.field_expression(1)
-            self.expect(")", "')'")
-            self.depth -= 1
-            return inner
+            return self.parenthesized(lambda: self.field_expression(1))
         if token.kind == "nil":
             self.take()
             return NIL
