@@ -106,8 +106,15 @@ def _shortest(value: float) -> tuple[str, int]:
 
 
 def sort_key(series: Series) -> tuple[Any, ...]:
-    """Tempo's answer order: fewer labels first, then label names, then the values' protobuf text."""
-    return (len(series.labels), [(name, _proto_text(value)) for name, value in series.labels])
+    """Tempo's answer order: fewer labels first, then label names, then the values' protobuf text.
+
+    Values whose text is the same (`false` and `""` both print as nothing) are then ordered by kind and
+    value, so the order never depends on which series was built first.
+    """
+    return (
+        len(series.labels),
+        [(name, _proto_text(value), value[0], repr(value[1])) for name, value in series.labels],
+    )
 
 
 def _proto_text(value: LabelValue) -> str:
