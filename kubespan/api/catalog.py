@@ -19,7 +19,6 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.api.throttle import checkpoint
-from kubespan.otlp.wire import split_spans
 
 EXTRA_SCAN_SPANS = 200_000
 TypedValue = tuple[str, Any]  # ("string" | "int" | "float" | "bool", value)
@@ -242,7 +241,7 @@ class ExtraCatalog:
         first = chunk.raw_part_first
         parts = np.searchsorted(first, where, "right") - 1
         for part in np.unique(parts).tolist():
-            raw = split_spans(chunk.raw_parts[part])
+            raw = chunk.part_spans(part)  # without attributes: only events, links and status are read
             base = int(first[part])
             out.merge(_read(raw, (where[parts == part] - base).tolist()))
         return out

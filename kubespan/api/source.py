@@ -18,7 +18,6 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.api.tempo_json import StoredSpan
 from kubespan.api.throttle import checkpoint
-from kubespan.otlp.wire import split_spans
 from kubespan.store.chunk import Chunk
 
 ERROR = 2
@@ -34,7 +33,7 @@ def stored_spans(reader, ordinals: Iterable[int]) -> list[StoredSpan]:
         if found is None:
             continue
         chunk, i = found
-        part = int(np.searchsorted(chunk.raw_part_first, i, "right")) - 1
+        part = chunk.part_of(i)
         chunks[id(chunk)] = chunk
         by_part.setdefault((id(chunk), part), []).append((ordinal, i))
     resources: dict[int, Resource] = {}
@@ -42,7 +41,7 @@ def stored_spans(reader, ordinals: Iterable[int]) -> list[StoredSpan]:
     out = []
     for (chunk_key, part), items in by_part.items():
         chunk = chunks[chunk_key]
-        raw = split_spans(chunk.raw_parts[part])
+        raw = chunk.part_spans(part)
         first = int(chunk.raw_part_first[part])
         for count, (ordinal, i) in enumerate(items):
             if count % 256 == 255:
@@ -53,7 +52,8 @@ def stored_spans(reader, ordinals: Iterable[int]) -> list[StoredSpan]:
                 scopes[scope_id] = InstrumentationScope.FromString(entry.raw)
             if entry.resource not in resources:
                 resources[entry.resource] = Resource.FromString(snap.resources[entry.resource].raw)
-            out.append(StoredSpan(ordinal, Span.FromString(raw[i - first]), resources[entry.resource],
+            span = Span.FromString(chunk.with_attributes(i, raw[i - first], snap.attributes))
+            out.append(StoredSpan(ordinal, span, resources[entry.resource],
                                   scopes[scope_id], entry.resource, scope_id,
                                   snap.resources[entry.resource].schema_url, entry.schema_url))
     out.sort(key=lambda s: s.ordinal)

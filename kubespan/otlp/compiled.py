@@ -45,6 +45,17 @@ span_json_lines: Callable[[bytes, BytesCacheType, list[tuple[bytes, bytes]]], tu
 """One-span-per-line OTLP/JSON of a request, or None for the view encoder (kubespan.encode.span_lines)."""
 count_messages: Callable[[bytes, int], tuple[int, int]] | None = getattr(_spanwalk, "count_messages", None)
 """The message-bomb walk of kubespan.otlp.wire, in C."""
+strip_attributes: Callable[[bytes, AttributeStoreType, Any, Any], bytes | None] | None = getattr(
+    _spanwalk, "strip_attributes", None)
+"""A request without its spans' attributes once checked against the store's bytes (kubespan.store.chunk)."""
+join_attributes: Callable[[bytes, AttributeStoreType, Any], bytes] | None = getattr(_spanwalk, "join_attributes", None)
+"""A span's bytes with the KeyValues of attribute ids appended (kubespan.store.chunk)."""
+cut_header: Callable[[bytes, int, int, int], list[tuple[int, int]] | None] | None = getattr(
+    _spanwalk, "cut_header", None)
+"""The request slicer's header walk of a container (kubespan.otlp.slices), in C."""
+cut_children: Callable[..., tuple[list[tuple[int, int] | None], int, int, bool] | None] | None = getattr(
+    _spanwalk, "cut_children", None)
+"""The request slicer's placing of a container's whole children (kubespan.otlp.slices), in C."""
 scalar_key_value: Callable[[bytes], tuple[str, Any, str] | None] | None = getattr(_spanwalk, "scalar_key_value", None)
 """(key, value, type) of a scalar KeyValue's wire bytes, or None for kubespan.otlp.attributes' official path."""
 AttributeStore: type[AttributeStoreType] | None = getattr(_spanwalk, "AttributeStore", None)

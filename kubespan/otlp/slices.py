@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
+from kubespan.otlp import compiled
 from kubespan.otlp.protowire import read_varint, varint
 
 SLICE_BYTES = 4 << 20
@@ -92,15 +93,56 @@ class _Cutter:
             self._place(whole, size)
             return
         number = child_numbers[0]  # two walks over the fields, so millions of spans are never listed
-        header = [whole for child, whole, inner in _fields(self.raw, *payload) if child != number or inner is None]
-        self.path.append(_Part(header))
+        self.path.append(_Part(self._header(payload, number)))
         self._open()  # even without children: every slice with a part of it parses its header
-        for child, whole, inner in _fields(self.raw, *payload):
-            if child == number and inner is not None:
-                self.add(whole, inner, child_numbers[1:])
+        if compiled.cut_children is None:
+            for child, whole, inner in _fields(self.raw, *payload):
+                if child == number and inner is not None:
+                    self.add(whole, inner, child_numbers[1:])
+        else:
+            self._add_compiled(payload, number, child_numbers[1:])
         self.path.pop()
         del self.opened[len(self.path):]
         self.filled = self.filled or bool(self.current)  # the part of a container, children or not, is done
+
+    def _header(self, payload: Range, number: int) -> list[Range]:
+        if compiled.cut_header is None:
+            return [whole for child, whole, inner in _fields(self.raw, *payload) if child != number or inner is None]
+        header = compiled.cut_header(self.raw, payload[0], payload[1], number)
+        if header is None:
+            raise ValueError("a field the cut cannot read: left to the parser")
+        return header
+
+    def _add_compiled(self, payload: Range, number: int, below: list[int]) -> None:
+        """The loop over the children of `add`, its whole children placed by `cut_children` (C)."""
+        assert compiled.cut_children is not None
+        position, end = payload
+        largest = self.limit if below else end  # a larger child is cut open by `add`
+        full = sum(_Part(part.header).size() + 6 for part in self.path)
+        while position < end:
+            pending = sum(_Part(part.header).size() + 6 for part in self.path[len(self.opened):])
+            placed = compiled.cut_children(self.raw, position, end, number, largest, self.used, self.filled,
+                                           self.limit, pending, full)
+            if placed is None:
+                raise ValueError("a field the cut cannot read: left to the parser")
+            events, position, used, filled = placed
+            for event in events:
+                if event is None:
+                    self.close()
+                    continue
+                self._open()
+                entries = self.opened[-1].children
+                last = entries[-1] if entries else None
+                if isinstance(last, tuple) and last[1] == event[0]:
+                    entries[-1] = (last[0], event[1])
+                else:
+                    entries.append(event)
+                self.filled = True
+            self.used, self.filled = used, bool(filled)
+            if position < end:  # a child larger than a slice
+                _, whole, inner = next(_fields(self.raw, position, end))
+                self.add(whole, inner or whole, below)
+                position = whole[1]
 
     def _open(self) -> None:
         """Open a part of each container being cut that has none in the current slice yet."""

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from kubespan.model import PackedSpans
+from kubespan.model import AttributeStorage, PackedSpans
+from kubespan.otlp import compiled
+from kubespan.otlp.protowire import varint
 from kubespan.otlp.wire import split_spans
 
 INDEXED_CHUNK_SPANS = 8192
@@ -35,8 +37,9 @@ class Chunk:
     attr_off: np.ndarray  # [n+1] offsets into attr_flat, int32 (int64 past 2**31)
     event_flat: np.ndarray  # int32 event-name ids
     event_off: np.ndarray  # [n+1], int32 (int64 past 2**31)
-    raw_parts: list[bytes]  # the export requests the spans came in (small ones concatenated)
+    raw_parts: list[bytes]  # the export requests the spans came in (small ones concatenated), see `stored_request`
     raw_part_first: np.ndarray  # int64[parts+1] index of the first span of each request blob
+    raw_whole: np.ndarray  # bool[parts]: the blob holds its spans' attributes (else they are in the table only)
     attr_perm: np.ndarray | None = None  # int32 argsort of attr_flat, built by the first query
     attr_distinct: np.ndarray | None = None  # the distinct attribute ids, built by the first tag listing
     raw_skip: int = 0  # spans of raw_parts[0] before this chunk's first span (evicted, see live_tail)
@@ -67,11 +70,29 @@ class Chunk:
         held: int = sum(a.nbytes for a in arrays)
         return held + index + self.raw_part_first.nbytes + sum(map(len, self.raw_parts))
 
-    def raw_span(self, i: int) -> bytes:
-        """The wire bytes of span `i`, split from its request blob (detail view only)."""
-        part = int(np.searchsorted(self.raw_part_first, i, "right")) - 1
-        skip = self.raw_skip if part == 0 else 0
-        return split_spans(self.raw_parts[part])[i - int(self.raw_part_first[part]) + skip]
+    def part_of(self, i: int) -> int:
+        """The request blob holding span `i`."""
+        return int(np.searchsorted(self.raw_part_first, i, "right")) - 1
+
+    def part_spans(self, part: int) -> list[bytes]:
+        """The wire bytes of the spans of blob `part` as stored, item k for span raw_part_first[part] + k:
+        without their attributes unless `raw_whole[part]` (events, links, status and the rest are there)."""
+        spans = split_spans(self.raw_parts[part])
+        return spans[self.raw_skip:] if part == 0 and self.raw_skip else spans
+
+    def with_attributes(self, i: int, stored: bytes, attributes: AttributeStorage) -> bytes:
+        """Span `i`'s wire bytes from its stored bytes (`part_spans`), with its attributes; `attributes` is
+        the table generation of this chunk's ids (the snapshot's)."""
+        if self.raw_whole[self.part_of(i)]:
+            return stored
+        ids = self.attr_flat[self.attr_off[i]:self.attr_off[i + 1]]
+        return join_attributes(stored, attributes, ids)
+
+    def raw_span(self, i: int, attributes: AttributeStorage) -> bytes:
+        """The wire bytes of span `i` with its attributes (detail view, API); parses to the message received,
+        its attributes after its other fields."""
+        part = self.part_of(i)
+        return self.with_attributes(i, self.part_spans(part)[i - int(self.raw_part_first[part])], attributes)
 
 
 def _ids(blob: bytes) -> np.ndarray:
@@ -90,10 +111,36 @@ def narrowest(values: np.ndarray, small: type[np.signedinteger[Any]]) -> np.ndar
     return values
 
 
+def join_attributes(stored: bytes, attributes: AttributeStorage, ids: np.ndarray) -> bytes:
+    """A span's bytes without attributes, followed by the KeyValues of `ids` as its attributes."""
+    if compiled.join_attributes is not None and compiled.AttributeStore is not None \
+            and isinstance(attributes, compiled.AttributeStore):
+        return compiled.join_attributes(stored, attributes, np.ascontiguousarray(ids, np.int32))
+    out = [stored]
+    for raw in map(attributes.raw, ids.tolist()):
+        out += (b"\x4a", varint(len(raw)), raw)
+    return b"".join(out)
+
+
+def stored_request(request: bytes, spans: PackedSpans, attributes: AttributeStorage) -> tuple[bytes, bool]:
+    """The request bytes a chunk keeps, and whether they still hold the spans' attributes: without them
+    when the compiled store holds each one's exact bytes (they are kept once, in the table), else whole."""
+    strip = compiled.strip_attributes
+    if strip is None or compiled.AttributeStore is None or not isinstance(attributes, compiled.AttributeStore):
+        return request, True
+    ids = np.ascontiguousarray(spans.attribute_ids, np.int32)
+    offsets = np.ascontiguousarray(spans.attribute_offsets, np.int32)
+    stripped = strip(request, attributes, ids, offsets)
+    return (request, True) if stripped is None else (stripped, False)
+
+
 def build_chunk(base: int, spans: PackedSpans, request: bytes, trace: np.ndarray, names: np.ndarray,
-                scope: np.ndarray, events: np.ndarray) -> Chunk:
-    """Columns for one batch's packed spans, with names, scopes, events and traces already store ids."""
+                scope: np.ndarray, events: np.ndarray, attributes: AttributeStorage | None = None) -> Chunk:
+    """Columns for one batch's packed spans, with names, scopes, events and traces already store ids.
+    With `attributes` (the table generation of the ids), the request is kept without the attributes
+    the table holds (`stored_request`)."""
     n = len(spans)
+    kept, whole = (request, True) if attributes is None else stored_request(request, spans, attributes)
     return Chunk(
         base=base,
         trace=trace,
@@ -109,8 +156,9 @@ def build_chunk(base: int, spans: PackedSpans, request: bytes, trace: np.ndarray
         attr_off=spans.attribute_offsets,
         event_flat=events,
         event_off=spans.event_offsets,
-        raw_parts=[request],
+        raw_parts=[kept],
         raw_part_first=np.array([0, n], np.int64),
+        raw_whole=np.array([whole]),
     )
 
 
@@ -130,6 +178,7 @@ def live_tail(chunk: Chunk, floor: int) -> Chunk:
         event_off=chunk.event_off[i:] - b,
         raw_parts=chunk.raw_parts[first_part:],
         raw_part_first=np.maximum(chunk.raw_part_first[first_part:] - i, 0),
+        raw_whole=chunk.raw_whole[first_part:],
         raw_skip=i - int(chunk.raw_part_first[first_part]) + (chunk.raw_skip if first_part == 0 else 0),
         **columns,
     )
@@ -159,35 +208,43 @@ def merge_chunks(chunks: list[Chunk]) -> Chunk:
         event_off=_concat_offsets([c.event_off for c in chunks]),
         raw_skip=chunks[0].raw_skip,
         **columns,
-        **_coalesce([(part, int(count)) for c in chunks
-                     for part, count in zip(c.raw_parts, np.diff(c.raw_part_first))]),
+        **_coalesce([(part, int(count), bool(whole)) for c in chunks
+                     for part, count, whole in zip(c.raw_parts, np.diff(c.raw_part_first), c.raw_whole)]),
     )
 
 
 COALESCE_BYTES = 256 * 1024
 """Request blobs smaller than this are concatenated when chunks merge (a concatenation of
 serialized requests is itself a request holding all their spans, in order); bigger ones
-are never copied again. Bounds the per-blob overhead of tiny requests."""
+are never copied again. Bounds the per-blob overhead of tiny requests. Only blobs of one kind
+(whole, or without attributes) are concatenated together."""
 
 
-def _coalesce(parts: list[tuple[bytes, int]]) -> dict[str, Any]:
+def _coalesce(parts: list[tuple[bytes, int, bool]]) -> dict[str, Any]:
     out: list[bytes] = []
     counts: list[int] = []
+    kinds: list[bool] = []
     group: list[bytes] = []
     size = spans = 0
+    whole = True
 
     def flush() -> None:
         nonlocal group, size, spans
         if group:
             out.append(b"".join(group) if len(group) > 1 else group[0])
             counts.append(spans)
+            kinds.append(whole)
             group, size, spans = [], 0, 0
 
-    for part, count in parts:
+    for part, count, part_whole in parts:
+        if part_whole != whole:
+            flush()
+            whole = part_whole
         if len(part) >= COALESCE_BYTES:
             flush()
             out.append(part)
             counts.append(count)
+            kinds.append(whole)
             continue
         group.append(part)
         size += len(part)
@@ -197,4 +254,4 @@ def _coalesce(parts: list[tuple[bytes, int]]) -> dict[str, Any]:
     flush()
     first = np.zeros(len(out) + 1, np.int64)
     np.cumsum(counts, out=first[1:])
-    return {"raw_parts": out, "raw_part_first": first}
+    return {"raw_parts": out, "raw_part_first": first, "raw_whole": np.array(kinds, bool)}

@@ -92,7 +92,7 @@ class SnapshotSource:
         found = self._messages.get(p)
         if found is None:
             chunk, i = self._at(p)
-            found = self._messages[p] = Span.FromString(chunk.raw_span(i))
+            found = self._messages[p] = Span.FromString(chunk.raw_span(i, self.snap.attributes))
         return found
 
     def scope(self, p: int) -> InstrumentationScope:

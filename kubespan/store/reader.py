@@ -255,7 +255,7 @@ class StoreReader:
         resource = self.snap.resources[scope.resource]
         return SpanDetail(
             ordinal=int(ordinal),
-            span=Span.FromString(chunk.raw_span(i)),
+            span=Span.FromString(chunk.raw_span(i, self.snap.attributes)),
             resource=Resource.FromString(resource.raw),
             scope=InstrumentationScope.FromString(scope.raw),
             resource_schema_url=resource.schema_url,

@@ -94,7 +94,7 @@ class StoreWriter:
                 events = np.array(self._events.intern_many(packed.event_texts), np.int32)[packed.event_names]
             else:
                 events = np.zeros(0, np.int32)
-            chunk = build_chunk(self._next, packed, spans.request, trace, names, scope, events)
+            chunk = build_chunk(self._next, packed, spans.request, trace, names, scope, events, self.table.storage)
             self._traces.add(chunk.trace, chunk.start, chunk.end, chunk.status)
             self._next += chunk.n
             self._append(chunk)

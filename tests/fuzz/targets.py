@@ -10,6 +10,7 @@ import math
 import struct
 from dataclasses import dataclass
 from typing import Any, Callable
+from unittest.mock import patch
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -19,9 +20,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from kubespan.encode.otlp_json import encode_request_json
 from kubespan.encode.span_lines import RawAttributeJson, encode_raw_span_lines
 from kubespan.model import SPAN_COLUMNS, AttributeTable, TraceBatch
+from kubespan.otlp import compiled
 from kubespan.otlp.attributes import any_value_to_python, new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
 from kubespan.otlp.jsoncodec import JsonDecodeError, decode_traces_json
+from kubespan.otlp.slices import request_slices, slice_request
 from kubespan.query import Query, QuerySyntaxError, compile_query
 from kubespan.store import SpanStore
 from tests.fuzz.strategies import JSON_INPUTS, PROTO_INPUTS, QUERIES
@@ -136,6 +139,7 @@ STORE_QUERIES = ["a", "service=kubelet", "{ .a = 1 }", "{ } >> { }", "k8s.pod=~.
 
 def check_proto(raw: bytes) -> str:
     """Decode or `UndecodableRequest`, nothing else; what is kept agrees with the official parse."""
+    check_cut_agrees(raw)
     table = new_attribute_table()
     try:
         batch_, rejections = decode_request(raw, table)
@@ -153,6 +157,19 @@ def check_proto(raw: bytes) -> str:
     check_store_agrees(batch_, table, official)
     check_compaction_agrees(batch_, table)
     return "partial" if rejections.count else "decoded"
+
+
+def check_cut_agrees(raw: bytes) -> None:
+    """The compiled request slicer cuts `raw` into the slices the Python one makes (small limits: it cuts)."""
+    if compiled.cut_children is None:
+        return
+    for limit in (1, 200):
+        cuts = request_slices(raw, limit)
+        with patch.object(compiled, "cut_children", None), patch.object(compiled, "cut_header", None):
+            python = request_slices(raw, limit)
+        assert (cuts is None) == (python is None)
+        if cuts is not None and python is not None:
+            assert [slice_request(raw, cut) for cut in cuts] == [slice_request(raw, cut) for cut in python]
 
 
 def check_compaction_agrees(batch_: TraceBatch, table: AttributeTable) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from kubespan.otlp import compiled
 from kubespan.otlp.slices import request_slices, slice_request
 
 
@@ -92,3 +96,39 @@ def test_resources_without_spans_larger_than_the_limit_each_start_a_slice():
     assert set().union(*(_containers(ExportTraceServiceRequest.FromString(slice_request(raw, cut)))
                          for cut in cuts)) == _containers(request)
     assert max(len(slice_request(raw, cut)) for cut in cuts) < 200
+
+
+def _python_cut(raw: bytes, limit: int) -> list[bytes] | None:
+    with patch.object(compiled, "cut_children", None), patch.object(compiled, "cut_header", None):
+        cuts = request_slices(raw, limit)
+    return None if cuts is None else [slice_request(raw, cut) for cut in cuts]
+
+
+def _interleaved(draw) -> bytes:
+    """A request with unknown fields between the spans and scopes (the cut keeps them in the headers)."""
+    request = draw(requests())
+    raw = bytearray()
+    for rs in request.resource_spans:
+        body = bytearray(rs.resource and b"\x0a" + _varint(rs.resource.ByteSize()) + rs.resource.SerializeToString())
+        for ss in rs.scope_spans:
+            inner = bytearray(b"\x0a" + _varint(ss.scope.ByteSize()) + ss.scope.SerializeToString())
+            for span in ss.spans:
+                data = span.SerializeToString()
+                inner += b"\x12" + _varint(len(data)) + data
+                if draw(st.booleans()):
+                    inner += draw(st.sampled_from([b"\x18\x05", b"\x21" + bytes(8), b"\x2d" + bytes(4), b"\x12\x00"]))
+            body += b"\x12" + _varint(len(inner)) + inner
+        raw += b"\x0a" + _varint(len(body)) + body
+    return bytes(raw)
+
+
+@pytest.mark.skipif(compiled.cut_children is None, reason="the compiled decoder is not built")
+@settings(max_examples=120, deadline=None)
+@given(st.data(), st.sampled_from([1, 64, 300, 2_000, 20_000]))
+def test_the_compiled_cut_makes_the_slices_the_python_cut_makes(data, limit):
+    raw = data.draw(st.one_of(requests().map(lambda r: r.SerializeToString()), st.composite(_interleaved)()))
+    cuts = request_slices(raw, limit)
+    assert (None if cuts is None else [slice_request(raw, cut) for cut in cuts]) == _python_cut(raw, limit)
+    for bad in (raw[:-1], raw + b"\x0b", raw[:len(raw) // 2]):  # truncated, a group, cut mid-field
+        cuts = request_slices(bad, limit)
+        assert (None if cuts is None else [slice_request(bad, cut) for cut in cuts]) == _python_cut(bad, limit)

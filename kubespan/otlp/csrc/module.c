@@ -7,6 +7,10 @@
 extern PyTypeObject IdTableType;
 
 PyObject *scalar_key_value(PyObject *module, PyObject *raw);
+PyObject *strip_attributes(PyObject *module, PyObject *args);
+PyObject *join_attributes(PyObject *module, PyObject *args);
+PyObject *cut_header(PyObject *module, PyObject *args);
+PyObject *cut_children(PyObject *module, PyObject *args);
 
 static PyMethodDef methods[] = {
     {"span_arrays", span_arrays, METH_VARARGS,
@@ -22,6 +26,17 @@ static PyMethodDef methods[] = {
     {"scalar_key_value", scalar_key_value, METH_O,
      "scalar_key_value(raw) -> (key, value, type) of a KeyValue holding a string, int, double or bool (or no "
      "value), or None for anything else (the official decoder decides)."},
+    {"strip_attributes", strip_attributes, METH_VARARGS,
+     "strip_attributes(raw, store, ids, offsets) -> the request without its spans' attributes, or None when they "
+     "are not exactly the KeyValue bytes of `ids` (int32, span i's from offsets[i] to offsets[i + 1]) in `store`."},
+    {"join_attributes", join_attributes, METH_VARARGS,
+     "join_attributes(span, store, ids) -> the span's bytes with the KeyValues of `ids` (int32) appended as its attributes."},
+    {"cut_header", cut_header, METH_VARARGS,
+     "cut_header(raw, start, end, number) -> ranges of the fields other than the length-delimited `number` ones, "
+     "or None (kubespan.otlp.slices)."},
+    {"cut_children", cut_children, METH_VARARGS,
+     "cut_children(raw, start, end, number, largest, used, filled, limit, pending, full) -> (events, position, used, "
+     "filled), or None: the request slicer's placing of whole children (kubespan.otlp.slices)."},
     {NULL, NULL, 0, NULL},
 };
 
