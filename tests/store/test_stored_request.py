@@ -10,12 +10,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from kubespan.api.source import stored_spans
 from kubespan.otlp import compiled
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from kubespan.otlp.protowire import length_delimited
 from kubespan.otlp.wire import split_spans
 from kubespan.store import SpanStore
+from kubespan.store import writer as writer_module
 from kubespan.store.chunk import stored_request
 
 needs_compiled = pytest.mark.skipif(compiled.strip_attributes is None, reason="the compiled decoder is not built")
@@ -115,7 +117,9 @@ def test_a_request_whose_attributes_do_not_match_the_ids_is_kept_whole():
         compiled.join_attributes(b"", table.storage, np.array([len(table)], np.int32))
 
 
-def test_details_stay_right_through_eviction_trims_merges_and_attribute_compaction():
+def test_details_stay_right_through_eviction_trims_merges_and_attribute_compaction(monkeypatch):
+    monkeypatch.setattr(writer_module, "TRIM_SPANS", 3)
+    monkeypatch.setattr(writer_module, "MERGE_TAIL", 3)
     table = new_attribute_table()
     store = SpanStore(table, max_spans=300)
     store.writer.compact_attributes_min = 1
@@ -130,4 +134,6 @@ def test_details_stay_right_through_eviction_trims_merges_and_attribute_compacti
         reader = store.reader()
         live = reader.search().tolist()
         assert [reader.span_detail(o).span for o in live] == sent[live[0]:live[-1] + 1]
+        assert [s.span for s in stored_spans(reader, live)] == sent[live[0]:live[-1] + 1]  # the Tempo API's reader
     assert store.evicted_spans and table.generation > 0
+    assert any(chunk.raw_skip for chunk in store.writer.chunks())  # a trimmed chunk's first request read mid-way
