@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from kubespan.encode.inert import TERMINAL_ACTIVE
 from kubespan.encode.span_lines import (
@@ -53,6 +54,32 @@ def test_strings_are_escaped_as_the_python_encoder_escapes_them(name: str, state
     span.dropped_attributes_count, span.dropped_events_count, span.dropped_links_count = 1, 2, 2**32 - 1
     span.flags, span.kind, span.status.code = 0x301, 3, 2
     raw = request.SerializeToString()
+    assert _compiled_lines(raw, RawAttributeJson()) is not None
+    _lines_agree(raw)
+
+
+SCALARS = st.one_of(
+    TERMINAL_TEXT.map(lambda text: AnyValue(string_value=text)),
+    st.integers(-(2**63), 2**63 - 1).map(lambda n: AnyValue(int_value=n)),
+    st.booleans().map(lambda b: AnyValue(bool_value=b)),
+    st.floats(allow_nan=False).map(lambda x: AnyValue(double_value=x)),
+    st.just(AnyValue()),
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(TERMINAL_TEXT, SCALARS), max_size=6), st.sampled_from([b"", b"\x12\x02\x08\x01\x0a\x01k",
+                                                                             b"\x0a\x01k\x0a\x01j"]))
+def test_scalar_attributes_written_in_c_read_as_the_python_encoder_writes_them(pairs, odd: bytes):
+    """Strings, ints and bools are written by the compiled writer itself, the rest come from the cache;
+    `odd`: a KeyValue of unusual bytes (value first; two keys) as a last attribute."""
+    request = k8s_request(spans=1)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    del span.attributes[:]
+    span.attributes.extend(KeyValue(key=key, value=value) for key, value in pairs)
+    raw = request.SerializeToString()
+    if odd:
+        raw = append_to_first_span(raw, b"\x4a" + bytes([len(odd)]) + odd)
     assert _compiled_lines(raw, RawAttributeJson()) is not None
     _lines_agree(raw)
 

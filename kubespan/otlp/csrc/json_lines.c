@@ -7,6 +7,7 @@
    Python encoder writes it. */
 #include "json_buffer.h"
 #include "bytes_cache.h"
+#include "key_value.h"
 
 /* Field separators of one JSON object being written. */
 typedef struct {
@@ -37,13 +38,53 @@ static int keep(Repeated *r, Slice s) {
     return 1;
 }
 
-/* The JSON of each attribute, from the cache (its miss encodes new ones). */
+/* A string, int or bool attribute, written as kubespan.encode.span_lines.attribute_json writes it:
+   1, or 0 (nothing written) for any other value, which the cache's miss encodes. Values seen
+   once (ids, URLs) so cost no Python call. */
+static int put_scalar_attribute(Buffer *b, Slice raw) {
+    ScalarKV kv;
+    if (!parse_scalar_kv(raw, &kv) || (kv.field != AV_STRING && kv.field != AV_INT && kv.field != AV_BOOL))
+        return 0;
+    size_t mark = b->size;
+    if (kv.key.n) {
+        PUT_LITERAL(b, "{\"key\":");
+        if (!buf_quote(b, kv.key))
+            goto other;
+        PUT_LITERAL(b, ",\"value\":");
+    } else {
+        PUT_LITERAL(b, "{\"value\":");
+    }
+    if (kv.field == AV_STRING) {
+        PUT_LITERAL(b, "{\"stringValue\":");
+        if (!buf_quote(b, kv.text))
+            goto other;
+        PUT_LITERAL(b, "}}");
+    } else if (kv.field == AV_INT) {
+        PUT_LITERAL(b, "{\"intValue\":\"");
+        buf_i64(b, (int64_t)kv.bits);
+        PUT_LITERAL(b, "\"}}");
+    } else if (kv.bits) {
+        PUT_LITERAL(b, "{\"boolValue\":true}}");
+    } else {
+        PUT_LITERAL(b, "{\"boolValue\":false}}");
+    }
+    return 1;
+other:
+    b->size = mark;
+    return 0;
+}
+
+/* The JSON of each attribute: written here (scalars) or from the cache (its miss encodes new ones). */
 static int put_attributes(Object *o, const char *name, const Repeated *attributes, PyObject *cache) {
     if (!attributes->n)
         return 1;
     key(o, name);
     PUT_LITERAL(o->b, "[");
     for (int i = 0; i < attributes->n; i++) {
+        if (i)
+            PUT_LITERAL(o->b, ",");
+        if (put_scalar_attribute(o->b, attributes->items[i]))
+            continue;
         PyObject *text = bytes_cache_get(cache, attributes->items[i]);
         if (text == NULL)
             return -1;
@@ -55,8 +96,6 @@ static int put_attributes(Object *o, const char *name, const Repeated *attribute
                 PyErr_SetString(PyExc_TypeError, "attribute JSON must be str");
             return -1;
         }
-        if (i)
-            PUT_LITERAL(o->b, ",");
         buf_put(o->b, utf8, (size_t)n);
         Py_DECREF(text);
     }
