@@ -72,16 +72,23 @@ class TagSuggester(Suggester):
 
     def _names_task(self) -> asyncio.Task[list[str]]:
         if self._names is None or (self._names.done() and self._names.exception() is not None):
-            self._names = asyncio.ensure_future(asyncio.to_thread(lambda: bare_names(self.source.tag_names())))
+            self._names = _quiet(asyncio.ensure_future(asyncio.to_thread(lambda: bare_names(self.source.tag_names()))))
         return self._names
 
     def _values_task(self, key: str) -> asyncio.Task[list[str]]:
         task = self._values.get(key)
         if task is None or (task.done() and task.exception() is not None):
-            task = asyncio.ensure_future(asyncio.to_thread(
-                lambda: sorted({str(value.text) for value in self.source.tag_values(key, 500)})))
+            task = _quiet(asyncio.ensure_future(asyncio.to_thread(
+                lambda: sorted({str(value.text) for value in self.source.tag_values(key, 500)}))))
             self._values[key] = task
         return task
+
+
+def _quiet(task: asyncio.Task[list[str]]) -> asyncio.Task[list[str]]:
+    """`task`, its failure retrieved when it ends: a lookup that fails after `_wait` gave up (a 429, a
+    timeout) is retried on the next keypress, not reported as "exception never retrieved" on stderr."""
+    task.add_done_callback(lambda done: None if done.cancelled() else done.exception())
+    return task
 
 
 def _plain(value: str, quote: str | None) -> bool:

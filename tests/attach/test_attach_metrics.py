@@ -186,3 +186,68 @@ async def test_a_failing_metrics_endpoint_is_a_note_in_the_views(fake):
     finally:
         release.set()
         app.source.close()
+
+
+def test_the_graph_endpoint_is_advertised_and_refuses_bad_windows(fixture_api):
+    from tests.support.tempo import get
+
+    status, _, body = get(fixture_api.url + "/api/status/buildinfo")
+    assert status == 200 and json.loads(body)["features"] == ["service-graph"]
+    status, _, body = get(fixture_api.url + "/api/kubespan/graph", {"start": "soon"})
+    assert status == 400 and body.decode().count("\n") <= 1 and "start" in body.decode()
+    status, _, body = get(fixture_api.url + "/api/kubespan/graph", {"start": "2000", "end": "1000"})
+    assert status == 400 and "end must be after start" in body.decode()
+    status, _, body = get(fixture_api.url + "/api/kubespan/graph")  # the last hour
+    answer = json.loads(body)
+    assert status == 200 and answer["notes"] == [] and {"client", "server", "connection", "calls", "rate",
+                                                         "errorPct", "p90"} == set(answer["edges"][0])
+
+
+def test_an_older_kubespan_without_the_graph_endpoint_says_so(fake):
+    """A kubespan whose buildinfo lists no `service-graph`: the Graph view is not offered, with a note."""
+    from kubespan.query import compile_query
+    from kubespan.remote.detect import detect
+    from kubespan.tui.source.remote import RemoteSource
+
+    fake.answers["/api/status/buildinfo"] = Canned(body=b'{"version":"2.9.0-kubespan.0.9","branch":"kubespan"}')
+    settings = RemoteSettings(fake.url)
+    client = RemoteClient(settings)
+    source = RemoteSource(settings, compile_query=compile_query, client=client, info=detect(client))
+    try:
+        assert source.capabilities.metrics and not source.capabilities.graph
+        assert "no graph endpoint" in source.capabilities.missing_note
+        assert source.metrics().edges(0, 300 * NS) == [] and not any("graph" in s.path for s in fake.seen)
+    finally:
+        source.close()
+
+
+async def test_a_tag_lookup_failing_after_the_suggestion_gave_up_is_not_reported(monkeypatch):
+    """A 429 that arrives after the suggestion stopped waiting is retried later, never "Task exception was
+    never retrieved" on the terminal (seen in the benchmark over a busy API)."""
+    import asyncio
+    import gc
+
+    from kubespan.tui import tag_suggester
+    from kubespan.tui.source.base import SourceError
+
+    release = threading.Event()
+
+    class Busy:
+        def tag_values(self, key, limit):
+            release.wait(10)
+            raise SourceError("429 Too Many Requests: too many queries")
+
+    monkeypatch.setattr(tag_suggester, "ANSWER_TIMEOUT_S", 0.01)
+    unreported: list = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: unreported.append(context))
+    suggester = tag_suggester.TagSuggester(Busy())
+    task = suggester._values_task(".k8s.pod")
+    assert await suggester._wait(task) == []
+    release.set()
+    await asyncio.wait([task])
+    del task
+    suggester._values.clear()
+    gc.collect()
+    await asyncio.sleep(0)
+    assert unreported == []
