@@ -28,12 +28,11 @@ from kubespan.tui.filter_bar import FilterBar
 from kubespan.tui.format import Clock, plural
 from kubespan.tui.help_screen import HelpScreen, help_sections
 from kubespan.tui.key_hints import KeyHints
-from kubespan.tui.line_list import LineList
 from kubespan.tui.messages import ApplyFilter, LoadProgress, OpenTrace, Searched
 from kubespan.tui.pod_list import PodList
 from kubespan.tui.result_list import ResultList
 from kubespan.tui.services_view import ServicesView
-from kubespan.tui.source.base import DataSource, Search, TraceSort
+from kubespan.tui.source.base import DataSource, Search, SourceStatus, TraceSort
 from kubespan.tui.span_detail_pane import SpanDetailPane
 from kubespan.tui.span_list import SpanList
 from kubespan.tui.status_footer import StatusFooter
@@ -42,7 +41,7 @@ from kubespan.tui.tag_suggester import TagSuggester
 from kubespan.tui.text import notice
 from kubespan.tui.trace_list import TraceList
 from kubespan.tui.trace_view import TraceView
-from kubespan.tui.views import VIEWS
+from kubespan.tui.views import VIEWS, empty_message
 from kubespan.tui.waterfall import Waterfall
 
 POLL_INTERVAL = 0.25
@@ -97,6 +96,7 @@ class KubespanApp(App[None]):
         self.list_view = "traces"
         """The list Escape from a trace returns to, and `t` toggles from."""
         self.progress = ""
+        self.source_status = SourceStatus()  # as last read (`_read_status`, on a worker)
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -162,6 +162,7 @@ class KubespanApp(App[None]):
         return self.trace_view.detail
 
     def on_mount(self) -> None:
+        self.source_status = self.source.status()
         self._update_empty_messages()
         self.watch(self.screen, "focused", lambda _: None if self.call_after_refresh(self._show_key_hints) else None)
         self.pane("traces").focus()
@@ -176,14 +177,24 @@ class KubespanApp(App[None]):
         if not self._alive():
             return
         self.feed = self.source.version()
-        self._update_status()
+        self._read_status()
+
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def _read_status(self) -> None:
+        """The counters (gauges may take the store's lock) are read on a worker, never on the UI thread."""
+        status = self.source.status()
+        if self._alive():
+            self.call_from_thread(self._update_status, status)
 
     def _show_key_hints(self) -> None:
         screen = self.screen_stack[0]
         screen.query_one(KeyHints).show_bindings(screen.active_bindings, self.get_key_display)
 
-    def _update_status(self) -> None:
-        status = self.source.status()
+    def _update_status(self, status: SourceStatus | None = None) -> None:
+        """Redraw the footer with `status` (from `_read_status`), or the last one read."""
+        if status is not None:
+            self.source_status = status
+        status = self.source_status
         shown = self.pane()
         held = isinstance(shown, ResultList) and not self.paused and not shown.following
         feed = FeedStatus(stats=status.stats, stored=status.stored, addresses=status.addresses,
@@ -192,22 +203,12 @@ class KubespanApp(App[None]):
         self.screen_stack[0].query_one(StatusFooter).update_status(feed, self.clock.now())
 
     def _update_empty_messages(self) -> None:
-        addresses = {k: v for k, v in self.source.status().addresses.items() if k != "api"}  # receivers only
-        if self.search.text:
-            waiting = "No {} match the filter (Escape in the filter bar reverts, Enter on an empty filter clears)"
-        elif addresses:
-            listen = " and ".join(f"{'gRPC' if k == 'grpc' else k.upper()} {v}" for k, v in addresses.items())
-            waiting = "Waiting for {}: send OTLP traces to " + listen
-        else:
-            waiting = "No {} yet"
-        capabilities = self.source.capabilities
         for spec in VIEWS:
-            pane = self.pane(spec.id)
-            if spec.needs and not getattr(capabilities, spec.needs, True):  # says why, not "nothing yet"
-                cast(Any, pane).empty_message = f"{spec.title}: not offered here ({capabilities.missing_note})"
-                pane.refresh()
-            elif spec.is_list and isinstance(pane, LineList):
-                pane.empty_message = waiting.format(spec.id)
+            status, filtered = self.source_status, bool(self.search.text)
+            message = empty_message(spec, filtered, status.addresses, self.source.capabilities)
+            if message is not None:
+                pane = self.pane(spec.id)
+                cast(Any, pane).empty_message = message
                 pane.refresh()
 
     # -- views -----------------------------------------------------------------------------------

@@ -101,7 +101,8 @@ class ResultList(LineList):
             self.start_search(force=True)
 
     def row(self, index: int) -> Any:
-        """The answer's row at `index` (looked up with a page around it), None if gone."""
+        """The answer's row at `index` (looked up with a page around it), None if gone. The
+        workers look up what is on screen after each search and refresh; this is for the rest."""
         if index not in self._rows:
             if len(self._rows) > ROW_CACHE_SIZE:
                 self._rows.clear()
@@ -151,15 +152,25 @@ class ResultList(LineList):
             self.app.post_message(Searched(self.KIND, self.result.total, getattr(self.result, "cut", "")))
 
     def refresh_rows(self) -> None:
-        """Rows on screen are looked up again; those that changed (late spans) are repainted."""
+        """Rows on screen are looked up again (on a worker); those that changed (late spans) are repainted."""
         if self.result is None:
             return
         visible = self.visible_range()
-        old = {index: self._rows.get(index) for index in visible}
-        for index in visible:
-            self._rows.pop(index, None)
-        for index in visible:
-            if self.row(index) != old[index]:
+        if len(visible):
+            self._rows_worker(self.result, visible.start, len(visible))
+
+    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
+    def _rows_worker(self, result: Any, start: int, count: int) -> None:
+        rows = dict(enumerate(result.rows(start, count), start))
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._rows_read, result, rows)
+
+    def _rows_read(self, result: Any, rows: dict[int, Any]) -> None:
+        if result is not self.result or not self.is_attached:
+            return
+        for index, row in rows.items():
+            if index not in self._rows or self._rows[index] != row:
+                self._rows[index] = row
                 self._refresh_row(index)
 
     # -- searching --------------------------------------------------------------------------------
@@ -177,14 +188,17 @@ class ResultList(LineList):
         self._running = True
         self._again = False
         self._deadline = Deadline()
-        self._search_worker(self.search, self._deadline)
+        selected = self.row_identity(self.cursor) if not self.following and self.row_count() else None
+        self._search_worker(self.search, self._deadline, selected)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search_worker(self, search: Search, deadline: Deadline) -> None:
+    def _search_worker(self, search: Search, deadline: Deadline, selected: Any) -> None:
         started = time.monotonic()
         version = self.source.version()
         try:
             result = self.find(search, deadline)
+            position = result.position(selected) if selected is not None else None
+            rows = self._rows_around(result, position or 0)  # drawn without a lookup on the UI thread
         except QueryStopped:
             return  # a newer search took over
         except Exception as exc:  # noqa: BLE001 - a SourceError or a bug: shown, the list stays usable
@@ -193,7 +207,12 @@ class ResultList(LineList):
             return
         self._next_search = time.monotonic() + SEARCH_IDLE_FACTOR * (time.monotonic() - started)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._apply, search, result, version)
+            self.app.call_from_thread(self._apply, search, result, version, selected, position, rows)
+
+    def _rows_around(self, result: Any, index: int) -> dict[int, Any]:
+        """The rows `row(index)` would look up: a page before `index` and two from it."""
+        start = max(0, index - self.page_rows)
+        return dict(enumerate(result.rows(start, 3 * self.page_rows), start)) if result.total else {}
 
     def _failed(self, search: Search, exc: Exception) -> None:
         self._done()
@@ -205,15 +224,16 @@ class ResultList(LineList):
         if self._again and not self.paused:
             self.start_search()
 
-    def _apply(self, search: Search, result: Any, version: int) -> None:
+    def _apply(self, search: Search, result: Any, version: int, looked_up: Any = None, position: int | None = None,
+               rows: dict[int, Any] | None = None) -> None:
         self._done()
         if search is not self.search or not self.is_attached:
             return
         selected = self.row_identity(self.cursor) if not self.following and self.row_count() else None
         self.result, self.result_search, self.result_version = result, search, version
-        self._rows = {}
+        self._rows = rows or {}
         if selected is not None:  # a reader further down keeps their row
-            found = result.position(selected)
+            found = position if selected == looked_up else result.position(selected)
             self.cursor = found if found is not None else 0
         self.data_changed()
         self.app.post_message(Searched(self.KIND, result.total, getattr(result, "cut", "")))

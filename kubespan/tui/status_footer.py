@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from kubespan.tui.status_line import FeedStatus, status_text
+from kubespan.tui.status_line import FeedStatus, status_text, warning_lines
 
 
 class StatusFooter(Widget):
@@ -18,8 +18,9 @@ class StatusFooter(Widget):
     StatusFooter { height: auto; max-height: 8; background: $panel; color: $text; padding: 0 1; }
     """
 
-    status: reactive[FeedStatus] = reactive(FeedStatus, layout=True)
-    """What the footer shows; set by the app's poll, a few times a second."""
+    status: reactive[FeedStatus] = reactive(FeedStatus)
+    """What the footer shows; set by the app's poll, a few times a second (a repaint of the
+    footer; the screen is laid out again only when the warning lines below it change)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -36,6 +37,10 @@ class StatusFooter(Widget):
         if self._last is None or now > self._last[0]:
             self._last = (now, received)
         self.status = replace(status, rate=self.rate)
+
+    def watch_status(self, old: FeedStatus, new: FeedStatus) -> None:
+        if [line.plain for line in warning_lines(old)] != [line.plain for line in warning_lines(new)]:
+            self.refresh(layout=True)
 
     def render(self) -> Text:
         return status_text(self.status, max(1, self.content_region.width or self.size.width))

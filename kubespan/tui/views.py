@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Any
 
 from textual.widget import Widget
 
@@ -56,3 +57,19 @@ VIEWS: list[View] = [
 
 def view(view_id: str) -> View:
     return next(v for v in VIEWS if v.id == view_id)
+
+
+def empty_message(spec: View, filtered: bool, addresses: dict[str, str], capabilities: Any) -> str | None:
+    """What `spec`'s view says when it has nothing to show: that the source lacks what it needs,
+    that nothing matches the filter, or where to send spans (receivers only, not the API)."""
+    if spec.needs and not getattr(capabilities, spec.needs, True):
+        return f"{spec.title}: not offered here ({capabilities.missing_note})"
+    if not spec.is_list:
+        return None
+    receivers = {k: v for k, v in addresses.items() if k != "api"}
+    if filtered:
+        return f"No {spec.id} match the filter (Escape in the filter bar reverts, Enter on an empty filter clears)"
+    if receivers:
+        listen = " and ".join(f"{'gRPC' if k == 'grpc' else k.upper()} {v}" for k, v in receivers.items())
+        return f"Waiting for {spec.id}: send OTLP traces to {listen}"
+    return f"No {spec.id} yet"

@@ -1,14 +1,17 @@
 """`LocalSource`: the data source over kubespan's own in-memory store.
 
 Queries read one `StoreReader` (one snapshot) each; lookups on an answer read the store
-again for just the rows asked, so an answer held for minutes pins no evicted spans.
+again for just the rows asked, so an answer held for minutes pins no evicted spans. The UI
+thread never takes a snapshot itself (that waits for the store's lock, which an arriving
+batch holds for up to a second while the attribute table is compacted): it reads the last
+snapshot a worker took (`reader`).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ import numpy as np
 
 from kubespan.query.limits import Deadline
 from kubespan.store.reader import StoreReader, TimeWindow
-from kubespan.store.rows import SpanDetail, SpanRow, TraceSummary
+from kubespan.store.rows import SpanDetail
 from kubespan.tui.source.base import (
     Capabilities,
     RootGroup,
@@ -26,6 +29,7 @@ from kubespan.tui.source.base import (
     SpanSort,
     TraceSort,
 )
+from kubespan.tui.source.local_results import LocalSpans, LocalTrace, LocalTraces
 from kubespan.tui.source.pods import PodRow, collect_pods
 from kubespan.tui.source.span_order import StartOrder, newest_first
 from kubespan.tui.source.trace_table import (
@@ -40,6 +44,10 @@ from kubespan.tui.time_window import split_time_clause
 
 MAX_TRACE_SPANS = 20_000
 """Spans of one trace laid out in the waterfall (a runaway watch trace stays usable)."""
+DETAILS_AHEAD = 256
+"""Spans of a trace whose details are read with it (on the worker); later ones when selected."""
+DETAIL_CACHE_SIZE = 4096
+"""Span details kept for the next load of the same trace (the shown trace reloads as spans arrive)."""
 
 NS = 1_000_000_000
 
@@ -63,6 +71,19 @@ class LocalSource:
         self.tz = tz
         self.wall_clock = wall_clock
         self._start_order = StartOrder()
+        self._recent: StoreReader | None = None
+        self._details: dict[int, SpanDetail] = {}
+
+    def reader(self) -> StoreReader:
+        """A reader for one set of reads: on a worker, over a snapshot taken now (left for the UI
+        thread); on the UI thread, the newest one a worker took, so drawing never waits for the store."""
+        recent = self._recent
+        if recent is not None and threading.current_thread() is threading.main_thread():
+            return recent
+        reader = self.store.reader()
+        if recent is None or reader.snap.stop >= recent.snap.stop:
+            self._recent = reader
+        return reader
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -91,42 +112,51 @@ class LocalSource:
 
     def find_traces(self, search: Search, sort: TraceSort = TraceSort.START, *, fold: bool = False,
                     cancel: Deadline | None = None) -> LocalTraces:
-        reader = self.store.reader()
+        reader = self.reader()
+        snap = reader.snap
         window = self.window(search, reader)
         if not fold and sort is TraceSort.START:
-            return LocalTraces(self.store, reader.trace_page(search.query, 0, None, cancel, window=window).trace_ids)
+            order = reader.trace_order(search.query, cancel, window=window)
+            return LocalTraces(self.reader, snap.trace_ids, order, snap.n_traces)
         ordinals = None
         if search.query is not None or window is not None:
             ordinals = reader.search(search.query, cancel, window=window)
         rows = matching_rows(reader, ordinals)
         table = trace_columns(reader)
         if fold:
-            return LocalTraces(self.store, *_folded_entries(reader, fold_rows(rows, table, sort.value), table))
-        return LocalTraces(self.store, _ids(reader, sort_rows(rows, table, sort.value)))
+            order, groups = _folded_entries(reader, fold_rows(rows, table, sort.value), table)
+            return LocalTraces(self.reader, snap.trace_ids, order, snap.n_traces, groups)
+        return LocalTraces(self.reader, snap.trace_ids, sort_rows(rows, table, sort.value), snap.n_traces)
 
     def find_spans(self, search: Search, sort: SpanSort = SpanSort.START, *,
                    cancel: Deadline | None = None) -> LocalSpans:
-        reader = self.store.reader()
+        reader = self.reader()
         snap = reader.snap
         window = self.window(search, reader)
         matches = reader.search(search.query, cancel, window=window)
         if sort is SpanSort.START:
-            return LocalSpans(self.store, newest_first(self._start_order.ordinals(snap), matches, snap))
+            return LocalSpans(self.reader, newest_first(self._start_order.ordinals(snap), matches, snap))
         starts = snap.column("start")[matches - snap.floor]
         durations = snap.column("end")[matches - snap.floor] - starts
-        return LocalSpans(self.store, matches[np.lexsort((-matches, -starts, -durations))])
+        return LocalSpans(self.reader, matches[np.lexsort((-matches, -starts, -durations))])
 
     def trace(self, trace_id: bytes) -> LocalTrace | None:
-        reader = self.store.reader()
+        """The trace's spans, with the details of the first `DETAILS_AHEAD` (read here, on the worker)."""
+        reader = self.reader()
         ordinals = reader.trace_ordinals(trace_id)
         if not ordinals:
             return None
         rows = reader.span_rows(ordinals[:MAX_TRACE_SPANS])
         cut = f"showing {len(rows):,} of {len(ordinals):,} spans" if len(ordinals) > len(rows) else ""
-        return LocalTrace(trace_id, reader.trace_summary(trace_id), rows, cut, self.store)
+        trace = LocalTrace(trace_id, reader.trace_summary(trace_id), rows, cut, self.reader)
+        trace.load_details(reader, DETAILS_AHEAD, self._details)
+        if len(self._details) > DETAIL_CACHE_SIZE:
+            self._details = {}
+        self._details.update((k, v) for k, v in trace.details.items() if v is not None)
+        return trace
 
     def pods(self, search: Search, *, cancel: Deadline | None = None) -> list[PodRow]:
-        reader = self.store.reader()
+        reader = self.reader()
         window = self.window(search, reader)
         matching = None
         if search.query is not None or window is not None:
@@ -135,7 +165,7 @@ class LocalSource:
         return collect_pods(reader.snap, trace_columns(reader), matching, cancelled)
 
     def tag_values(self, key: str, limit: int = 1000) -> list:
-        return self.store.reader().tag_values(key, None, limit)
+        return self.reader().tag_values(key, None, limit)
 
     def save_trace(self, trace_id: bytes, directory: Path) -> tuple[Path, int]:
         from kubespan.dumps import save_trace
@@ -148,19 +178,15 @@ class LocalSource:
         return live_metrics(self.store)
 
 
-def _ids(reader: StoreReader, rows: np.ndarray) -> list[bytes]:
-    ids = reader.snap.trace_ids
-    return [ids[row] or b"" for row in rows.tolist()]
-
-
-def _folded_entries(reader: StoreReader, folded: Folded, table) -> tuple[list[bytes], dict[int, RootGroup]]:
+def _folded_entries(reader: StoreReader, folded: Folded, table) -> tuple[np.ndarray, dict[int, RootGroup]]:
+    """Trace rows in list order (a group by its newest trace) and the groups by position."""
     snap = reader.snap
     ids = snap.trace_ids
-    keys: list[bytes] = []
+    keys: list[int] = []
     groups: dict[int, RootGroup] = {}
     for entry in folded.entries.tolist():
         if entry >= 0:
-            keys.append(ids[entry] or b"")
+            keys.append(entry)
             continue
         index = -entry - 1
         rows = folded.group_rows[index]
@@ -174,78 +200,5 @@ def _folded_entries(reader: StoreReader, folded: Folded, table) -> tuple[list[by
             p99=int(np.percentile(durations, 99, method="lower")),
             trace_id=ids[rows[0]] or b"",
         )
-        keys.append(ids[rows[0]] or b"")
-    return keys, groups
-
-
-@dataclass
-class LocalTraces:
-    """Trace ids in list order (folded groups at their position, keyed by their newest trace)."""
-
-    store: Any
-    keys: list[bytes]
-    groups: dict[int, RootGroup] = field(default_factory=dict)
-    cut: str = ""
-    _positions: dict[bytes, int] | None = None
-
-    @property
-    def total(self) -> int:
-        return len(self.keys)
-
-    def rows(self, offset: int, limit: int) -> list[TraceSummary | RootGroup | None]:
-        positions = range(max(0, offset), min(len(self.keys), offset + limit))
-        wanted = [self.keys[p] for p in positions if p not in self.groups]
-        found = {summary.trace_id: summary for summary in self.store.trace_summaries(wanted)}
-        return [self.groups[p] if p in self.groups else found.get(self.keys[p]) for p in positions]
-
-    def key(self, index: int) -> bytes:
-        return self.keys[index]
-
-    def position(self, key: bytes) -> int | None:
-        if self._positions is None:
-            self._positions = {trace_id: index for index, trace_id in enumerate(self.keys)}
-        return self._positions.get(key)
-
-
-@dataclass
-class LocalSpans:
-    store: Any
-    ordinals: np.ndarray
-    cut: str = ""
-
-    @property
-    def total(self) -> int:
-        return len(self.ordinals)
-
-    def rows(self, offset: int, limit: int) -> list[SpanRow | None]:
-        wanted = self.ordinals[max(0, offset): offset + limit].tolist()
-        found = {row.ordinal: row for row in self.store.span_rows(wanted)}
-        return [found.get(ordinal) for ordinal in wanted]
-
-    def key(self, index: int) -> int:
-        return int(self.ordinals[index])
-
-    def position(self, key: int) -> int | None:
-        hits = np.flatnonzero(self.ordinals == key)
-        return int(hits[0]) if len(hits) else None
-
-
-@dataclass
-class LocalTrace:
-    trace_id: bytes
-    summary: TraceSummary | None
-    rows: list[SpanRow]
-    cut: str
-    store: Any
-    _events: dict[int, list[int]] = field(default_factory=dict)
-
-    def detail(self, row: SpanRow) -> SpanDetail | None:
-        return self.store.span_detail(row.ordinal)
-
-    def event_times(self, row: SpanRow) -> list[int]:
-        found = self._events.get(row.ordinal)
-        if found is None:
-            detail = self.detail(row)
-            found = [event.time_unix_nano for event in detail.span.events] if detail is not None else []
-            self._events[row.ordinal] = found
-        return found
+        keys.append(int(rows[0]))
+    return np.array(keys, np.int64), groups
