@@ -48,6 +48,8 @@ from kubespan.stats import Counters  # noqa: E402
 
 TEMPLATE_TRACES = 143  # x 7 spans = 1001 spans per batch
 KEYPRESS_TARGET = 0.100
+OPEN_TIMEOUT = 10.0
+"""A trace not shown by then counts as a press of this long (and the run goes on)."""
 FIRST_FRAME_TARGET = 1.5
 
 
@@ -288,8 +290,13 @@ async def run_app(store, counters, args) -> dict[str, list[float]]:
             add("first row (home, list catches up)", await watch.timed(
                 "home", lambda shown=shown: tl.cursor == 0 and tl.result is not shown))
             add("cursor down", await watch.timed("down", below(1)))
-            add("open trace (enter)", await watch.timed(
-                "enter", lambda: app.view == "trace" and app.focused is app.waterfall))
+            try:
+                add("open trace (enter)", await watch.timed(
+                    "enter", lambda: app.view == "trace" and app.focused is app.waterfall, OPEN_TIMEOUT))
+            except TimeoutError as failed:  # counted at the timeout (a miss), and said
+                print(failed)
+                add("open trace (enter)", OPEN_TIMEOUT)
+                continue
             want = min(app.waterfall.cursor + 1, app.waterfall.row_count() - 1)
             add("waterfall cursor down", await watch.timed("down", lambda want=want: app.waterfall.cursor == want, 5))
             add("back (escape)", await watch.timed(
