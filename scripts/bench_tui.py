@@ -287,7 +287,7 @@ async def run_app(store, counters, args) -> dict[str, list[float]]:
             add("page down", await watch.timed("pagedown", below(tl.page_rows)))
         for _ in range(samples):  # from the top each time: a held list's traces age out of a busy store
             shown = tl.result
-            add("first row (home, list catches up)", await watch.timed(
+            add("top (home: the list catches up)", await watch.timed(
                 "home", lambda shown=shown: tl.cursor == 0 and tl.result is not shown))
             add("cursor down", await watch.timed("down", below(1)))
             try:
