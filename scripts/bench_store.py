@@ -114,7 +114,8 @@ def bench_ingest(data: str, spans: int, batch: int, runs: int = 3) -> list[str]:
         consume_s, consume_cpu = min(consume_s, wall), min(consume_cpu, cpu)
         total = len(store)
     return [
-        f"| ingest: decode_request only | {total / decode_s:,.0f} spans/s | {decode_s / total * 1e6:.2f} µs/span | baseline |",
+        f"| ingest: decode_request only | {total / decode_s:,.0f} spans/s | "
+        f"{decode_s / total * 1e6:.2f} µs/span | baseline |",
         f"| ingest: decode + consume_traces | {total / both_s:,.0f} spans/s | {both_s / total * 1e6:.2f} µs/span | "
         f"consume_traces {consume_s / total * 1e6:.2f} µs/span wall, {consume_cpu / total * 1e6:.2f} µs/span CPU "
         f"(best of {runs}; target ≤ 3) |",
@@ -181,8 +182,8 @@ def main() -> None:
     for kind, template in QUERIES:
         text = template.replace("{pod}", pod).replace("{pod_name}", pod.split("/")[-1])
         query = compile_query(text)
-        first, _ = best_of(lambda: store.search(query), runs=1)
-        seconds, result = best_of(lambda: store.search(query))
+        first, _ = best_of(lambda query=query: store.search(query), runs=1)
+        seconds, result = best_of(lambda query=query: store.search(query))
         t0 = time.perf_counter()
         for b in sample:
             query.match_batch(b, table)

@@ -8,9 +8,10 @@ is then a gather or a membership test over the chunk columns.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeGuard, TypeVar, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from kubespan.model import value_text
 from kubespan.query.ast import (
@@ -18,6 +19,7 @@ from kubespan.query.ast import (
     BareWord,
     Cond,
     Const,
+    Expr,
     Field,
     Filter,
     Literal,
@@ -27,31 +29,37 @@ from kubespan.query.ast import (
     SpansetOp,
 )
 from kubespan.query.limits import Deadline
-from kubespan.query.nodes import BinOp, Pipeline, UnOp
+from kubespan.query.nodes import BinOp, Operand, Pipeline, ScalarFilter, UnOp
 from kubespan.query.spansets import Spanset as Spanset_
 from kubespan.query.spansets import evaluate
 from kubespan.query.stringer import to_traceql
+from kubespan.query.values import Value
 from kubespan.store.chunk import Chunk
-from kubespan.store.engine_index import (  # noqa: F401 (re-exported)
+from kubespan.store.engine_fields import FieldColumns, vectorisable
+from kubespan.store.engine_index import (
     CHECK_EVERY,
-    SCAN_CACHE_ENTRIES,
     IdSet,
     _id_prefix,
     _numeric,
     _string_lut,
     cached_scan,
-    indexed_spans,
     matching_ids,
     spans_with,
 )
-from kubespan.store.engine_fields import FieldColumns, vectorisable
 from kubespan.store.engine_pipeline import ArrayPipeline, Sets, supported
-from kubespan.store.engine_structure import ancestors_of as ancestors_of
-from kubespan.store.engine_structure import has_ancestor as has_ancestor
 from kubespan.store.engine_structure import parent_positions as parent_positions
 from kubespan.store.engine_structure import structural, trace_flags
 from kubespan.store.engine_traces import TRACE_KINDS, TraceColumns, aggregate_per_trace, scalar_holds, simple_pipeline
 from kubespan.store.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from kubespan.store.engine_sources import SnapshotSource
+
+Bools = npt.NDArray[np.bool_]
+FieldExpr = Union[BinOp, UnOp, Field, Literal]
+AttrPlan = tuple[IdSet, Union[IdSet, None], Bools, Bools]
+BarePlan = tuple[Bools, Bools, Bools, IdSet]
+_Plan = TypeVar("_Plan")
 
 
 class Evaluator:
@@ -65,13 +73,13 @@ class Evaluator:
 
     # ------------------------------------------------------------ spansets
     def traces(self) -> TraceColumns:
-        found = self.plans.get("traces")
+        found: TraceColumns | None = self.plans.get("traces")
         if found is None:
             found = self.plans["traces"] = TraceColumns(self.snap)
             self.deadline.charge(8 * len(found.trace) + 32 * found.size)
         return found
 
-    def simple_pipeline(self, root) -> tuple[np.ndarray, np.ndarray, np.ndarray, str] | None:
+    def simple_pipeline(self, root: Spanset) -> tuple[Bools, Bools, np.ndarray, str] | None:
         """(span mask, per-trace-row pass flags, per-row values, attribute name) for `{…} | agg OP n`."""
         shape = simple_pipeline(root)
         if shape is None or not _mask_only(shape[0]):
@@ -81,28 +89,31 @@ class Evaluator:
         values, present = aggregate_per_trace(self.traces(), mask, scalar.left)
         return mask, present & scalar_holds(values, scalar), values, to_traceql(scalar.left)
 
-    def array_pipeline(self, root) -> tuple[ArrayPipeline, Sets] | None:
+    def array_pipeline(self, root: Spanset) -> tuple[ArrayPipeline, Sets] | None:
         """A pipeline run over arrays (None: a stage only the span-by-span evaluation has)."""
-        first_is_mask = isinstance(root, Pipeline) and _mask_only(root.stages[0])
-        if not supported(root, first_is_mask):
+        if not isinstance(root, Pipeline):
+            return None
+        first = root.stages[0] if _mask_only(root.stages[0]) else None  # answered by a mask
+        if not supported(root, first is not None):
             return None
         pipeline = ArrayPipeline(self, _IndexedContext(self))
-        return pipeline, pipeline.run(root, self.spanset(root.stages[0]) if first_is_mask else None)
+        return pipeline, pipeline.run(root, self.spanset(first) if first is not None else None)
 
     def fields(self) -> FieldColumns:
-        found = self.plans.get("fields")
+        found: FieldColumns | None = self.plans.get("fields")
         if found is None:
             found = self.plans["fields"] = FieldColumns(self)
         return found
 
-    def matches(self, root) -> np.ndarray:
+    def matches(self, root: Spanset) -> Bools:
         """Global mask over live ordinals [floor, stop) of the spans the query returns."""
         if _mask_only(root):
             return self.spanset(root)
         simple = self.simple_pipeline(root)
         if simple is not None:
             mask, passed, _, _ = simple
-            return mask & passed[self.traces().trace]
+            kept: Bools = mask & passed[self.traces().trace]
+            return kept
         arrays = self.array_pipeline(root)
         if arrays is not None:
             return arrays[0].mask(arrays[1])
@@ -111,7 +122,7 @@ class Evaluator:
             mask[spanset.spans] = True
         return mask
 
-    def spansets(self, root) -> list[Spanset_]:
+    def spansets(self, root: Spanset) -> list[Spanset_]:
         """The spansets of a pipeline or spanset query; spans are live positions (ordinal − floor)."""
         from kubespan.store.engine_sources import snapshot_traces
 
@@ -135,15 +146,19 @@ class Evaluator:
         self.deadline.charge(64 * (self.snap.stop - self.snap.floor))
         return evaluate(root, [Spanset_(trace, list(trace.spans)) for trace in traces], ctx)
 
-    def simple_spansets(self, root, mask, passed, values, name) -> list[Spanset_]:
+    def simple_spansets(self, root: Spanset, mask: Bools, passed: Bools, values: np.ndarray,
+                        name: str) -> list[Spanset_]:
         from kubespan.store.engine_sources import snapshot_traces
 
+        assert isinstance(root, Pipeline)  # `simple_pipeline` found one
         trace = self.traces().trace
         keep = mask & passed[trace]
         positions = np.flatnonzero(keep)
-        aggregate = root.stages[1].left
+        scalar = root.stages[1]
+        assert isinstance(scalar, ScalarFilter)
+        aggregate = scalar.left
         type_ = "int" if aggregate.op == "count" else "duration"
-        out = []
+        out: list[Spanset_] = []
         for t in (snapshot_traces(self.snap, positions) if len(positions) else []):
             spans = [p for p in t.spans if keep[p]]
             row = int(trace[spans[0]])
@@ -151,11 +166,11 @@ class Evaluator:
             out.append(Spanset_(t, spans, [(name, value)], value))
         return out
 
-    def spanset(self, node: Spanset) -> np.ndarray:
+    def spanset(self, node: Spanset) -> Bools:
         """Global mask over live ordinals [floor, stop), for Filter and non-union SpansetOp trees."""
         deadline = self.deadline
         if isinstance(node, Filter):
-            found = self.plans.get(("mask", id(node)))
+            found: Bools | None = self.plans.get(("mask", id(node)))
             if found is not None:
                 return found
             parts = []
@@ -166,6 +181,7 @@ class Evaluator:
             mask = np.concatenate(parts) if parts else np.zeros(0, bool)
             self.plans[("mask", id(node))] = mask
             return mask
+        assert isinstance(node, SpansetOp), "a pipeline is not answered by a mask (see `_mask_only`)"
         left = self.spanset(node.left)
         right = self.spanset(node.right)
         deadline.charge(len(left))
@@ -176,10 +192,11 @@ class Evaluator:
         deadline.charge(trace.nbytes + 2 * size + 4 * len(left))
         if node.op == "&&":
             both = trace_flags(trace[left], size) & trace_flags(trace[right], size)
-            return (left | right) & both[trace]
+            in_both: Bools = (left | right) & both[trace]
+            return in_both
         return structural(node.op, left, right, trace, self.snap, deadline)
 
-    def generic(self, expr, chunk: Chunk) -> np.ndarray:
+    def generic(self, expr: FieldExpr, chunk: Chunk) -> Bools:
         """A field expression the indexes cannot answer, span by span over the chunk's live spans."""
         from kubespan.query.batch_source import evaluate_field, is_true
 
@@ -194,8 +211,8 @@ class Evaluator:
             self.deadline.check()
         return out
 
-    def source(self):
-        found = self.plans.get("source")
+    def source(self) -> SnapshotSource:
+        found: SnapshotSource | None = self.plans.get("source")
         if found is None:
             from kubespan.store.engine_sources import SnapshotSource
 
@@ -203,7 +220,7 @@ class Evaluator:
         return found
 
     # ------------------------------------------------------------ span expressions
-    def expr(self, expr, chunk: Chunk) -> np.ndarray:
+    def expr(self, expr: Expr, chunk: Chunk) -> Bools:
         if isinstance(expr, Cond):
             return self.cond(expr, chunk)
         if isinstance(expr, And):
@@ -224,18 +241,19 @@ class Evaluator:
             return self.generic(expr, chunk)
         raise TypeError(f"not an expression: {expr!r}")
 
-    def plan(self, node, build: Callable[[], Any]) -> Any:
+    def plan(self, node: object, build: Callable[[], _Plan]) -> _Plan:
         key = id(node)
-        found = self.plans.get(key)
+        found: _Plan | None = self.plans.get(key)
         if found is None:
             found = self.plans[key] = build()
         return found
 
-    def cond(self, cond: Cond, chunk: Chunk) -> np.ndarray:
+    def cond(self, cond: Cond, chunk: Chunk) -> Bools:
         kind = cond.field.kind
         if kind == "name":
             lut = self.plan(cond, lambda: _string_lut(self.snap.names, cond.value_pred(), self.deadline))
-            return lut[chunk.name]
+            named: Bools = lut[chunk.name]
+            return named
         if kind == "service":
             lut = self.plan(cond, lambda: self.per_scope(
                 _string_lut(self.snap.services, cond.value_pred(), self.deadline)))
@@ -246,7 +264,7 @@ class Evaluator:
             return _numeric(chunk.end - chunk.start, cond.op, cond.literal)
         if kind == "trace":
             lut = self.plan(cond, lambda: self.trace_lut(cond.literal.value))
-            mask = lut[chunk.trace]
+            mask: Bools = lut[chunk.trace]
             return mask if cond.op == "=" else ~mask
         if kind in ("span", "parent"):
             mask = _id_prefix(chunk.span_id if kind == "span" else chunk.parent_id, cond.literal.value, kind)
@@ -255,14 +273,15 @@ class Evaluator:
             return self.event(cond, chunk)
         if kind in TRACE_KINDS:
             lut = self.plan(cond, lambda: self.traces().cond(cond, self.deadline))
-            return lut[chunk.trace]
+            in_trace: Bools = lut[chunk.trace]
+            return in_trace
         return self.attr(cond, chunk)
 
-    def per_scope(self, service_lut: np.ndarray) -> np.ndarray:
+    def per_scope(self, service_lut: Bools) -> Bools:
         """A per-service flag turned into a per-scope flag."""
         return service_lut[self.snap.resource_service][self.snap.scope_resource]
 
-    def trace_lut(self, prefix: str) -> np.ndarray:
+    def trace_lut(self, prefix: str) -> Bools:
         trace_ids = self.snap.trace_ids
         lut = np.zeros(len(trace_ids) + 1, bool)
         if len(prefix) == 32:
@@ -270,43 +289,50 @@ class Evaluator:
             if found is not None:
                 lut[found] = True
         elif prefix:
-            for index, trace_id in enumerate(trace_ids):
-                if trace_id is not None and trace_id.hex().startswith(prefix):
+            for index in range(len(trace_ids)):
+                if trace_ids[index].hex().startswith(prefix):
                     lut[index] = True
         return lut
 
-    def event(self, cond: Cond, chunk: Chunk) -> np.ndarray:
+    def event(self, cond: Cond, chunk: Chunk) -> Bools:
         """Spans with an event whose name satisfies the condition (`!=` too: any event)."""
         lut = self.plan(cond, lambda: _string_lut(self.snap.event_names, cond.value_pred(), self.deadline))
         return spans_with(chunk.event_flat, chunk.event_off, None, lut)
 
-    def attr(self, cond: Cond, chunk: Chunk) -> np.ndarray:
+    def attr(self, cond: Cond, chunk: Chunk) -> Bools:
         plan = self.plan(cond, lambda: self.attr_plan(cond))
         match_ids, key_ids, res_match, res_has = plan
         res_has_any = bool(res_has.any())
         scope = cond.field.scope
         nil = cond.literal.type == "nil"
-        span_has = None
+        span_has: Bools | None = None
         if (scope == "any" and res_has_any) or (nil and scope != "resource"):
+            assert key_ids is not None  # `attr_plan` keeps the key's ids for these
             span_has = key_ids.spans(chunk)
         if nil:
-            if scope == "span":
-                present = span_has
-            elif scope == "resource":
-                present = res_has[chunk.scope]
-            else:  # Tempo: `.x = nil` when the span or its resource lacks x
-                if cond.op == "=":
-                    return ~span_has | ~res_has[chunk.scope]
-                present = span_has | res_has[chunk.scope]
+            if scope == "resource":
+                present: Bools = res_has[chunk.scope]
+            else:
+                assert span_has is not None
+                if scope == "span":
+                    present = span_has
+                elif cond.op == "=":  # Tempo: `.x = nil` when the span or its resource lacks x
+                    lacking: Bools = ~span_has | ~res_has[chunk.scope]
+                    return lacking
+                else:
+                    present = span_has | res_has[chunk.scope]
             return ~present if cond.op == "=" else present
         if scope == "resource":
-            return res_match[chunk.scope]
+            resource_match: Bools = res_match[chunk.scope]
+            return resource_match
         span_match = match_ids.spans(chunk)
         if scope == "span" or not res_has_any:
             return span_match
-        return span_match | (~span_has & res_match[chunk.scope])
+        assert span_has is not None
+        either: Bools = span_match | (~span_has & res_match[chunk.scope])
+        return either
 
-    def attr_plan(self, cond: Cond):
+    def attr_plan(self, cond: Cond) -> AttrPlan:
         snap = self.snap
         key = cond.field.key
         size = snap.n_attributes
@@ -319,15 +345,15 @@ class Evaluator:
         key_set = IdSet(snap.index.ids_of_key(key, size), size) if needs_key else None
         return IdSet(matched, size), key_set, res_match[snap.scope_resource], res_has[snap.scope_resource]
 
-    def bare(self, word: BareWord, chunk: Chunk) -> np.ndarray:
+    def bare(self, word: BareWord, chunk: Chunk) -> Bools:
         plan = self.plan(word, lambda: self.bare_plan(word))
         names, scopes, events, attrs = plan
-        mask = names[chunk.name] | scopes[chunk.scope]
+        mask: Bools = names[chunk.name] | scopes[chunk.scope]
         mask |= spans_with(chunk.event_flat, chunk.event_off, None, events)
         mask |= attrs.spans(chunk)
         return mask
 
-    def bare_plan(self, word: BareWord):
+    def bare_plan(self, word: BareWord) -> BarePlan:
         snap = self.snap
         folded = word.folded
 
@@ -344,7 +370,7 @@ class Evaluator:
         return names, scopes, _string_lut(snap.event_names, pred, self.deadline), attrs
 
 
-def _mask_only(root) -> bool:
+def _mask_only(root: object) -> TypeGuard[Filter | SpansetOp]:
     """Whether a mask answers the query: filters joined by && || and the plain/negated structural operators."""
     if isinstance(root, Filter):
         return True
@@ -363,7 +389,7 @@ class _IndexedContext:
     def match(self, node: Filter, p: int) -> bool:
         return bool(self.evaluator.spanset(node)[p])
 
-    def value(self, expr, p: int) -> tuple:
+    def value(self, expr: Operand, p: int) -> Value:
         from kubespan.query.batch_source import evaluate_field
 
         src = self.evaluator.source()

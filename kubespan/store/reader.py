@@ -17,9 +17,11 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.query import Query
 from kubespan.query.limits import Deadline, QueryCounters, QueryStopped
+from kubespan.query.spansets import Spanset
 from kubespan.store import catalog
 from kubespan.store.chunk import Chunk
-from kubespan.store.engine import Evaluator, trace_flags
+from kubespan.store.engine import Evaluator
+from kubespan.store.engine_structure import trace_flags
 from kubespan.store.rows import SpanDetail, SpanRow, TagValue, TraceSummary, ValueStats
 from kubespan.store.snapshot import Mask, Ordinals, Snapshot
 from kubespan.store.traces import ERROR
@@ -108,7 +110,7 @@ class StoreReader:
                 counters.stopped(stopped)
             raise
 
-    def spansets(self, query: Query, deadline: Deadline | None = None) -> list:
+    def spansets(self, query: Query, deadline: Deadline | None = None) -> list[Spanset]:
         """The query's spansets (`kubespan.query.spansets.Spanset`, spans as ordinals): for pipelines,
         with their `by()` groups, aggregate values and selected fields."""
         snap = self.snap

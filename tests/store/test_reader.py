@@ -28,7 +28,8 @@ def test_a_reader_keeps_its_snapshot_through_ingest_eviction_and_compaction(monk
     reader = store.reader()
     before = (reader.search().tolist(), reader.search_traces(), reader.trace_summaries([trace_id(1), trace_id(2)]),
               [r.name for r in reader.trace_spans(trace_id(1))], reader.span_detail(0).span.name)
-    monkeypatch.setattr(type(store.writer._traces), "needs_compaction", lambda self, budget=0: self.live < len(self.ids))
+    monkeypatch.setattr(type(store.writer._traces), "needs_compaction",
+                        lambda self, budget=0: self.live < len(self.ids))
     for index in range(3, 30):  # evicts traces 1 and 2, revives no row, compacts the trace table
         feed(store, table, [S(index, index + 10, name=f"n{index}", start=100 + index)])
     assert store.search().tolist() == list(range(26, 30))
@@ -136,13 +137,14 @@ def test_traces_sorted_by_start_duration_spans_and_errors_with_their_aggregates(
         feed(store, table, spans)
     truth = brute_force(store)
     reader = store.reader()
-    keys = {"start": lambda v: v[0], "duration": lambda v: v[1] - v[0], "spans": lambda v: v[2], "errors": lambda v: v[3]}
+    keys = {"start": lambda v: v[0], "duration": lambda v: v[1] - v[0], "spans": lambda v: v[2],
+            "errors": lambda v: v[3]}
     for sort, key in keys.items():
         aggregates = reader.trace_aggregates(sort=sort)
         got = [key(truth[tid]) for tid in aggregates.trace_ids]
         assert got == sorted(got, reverse=True) and set(aggregates.trace_ids) == set(truth)
-        assert [(int(a), int(b), int(c), int(d)) for a, b, c, d in zip(
-            aggregates.start, aggregates.end, aggregates.spans, aggregates.errors)] == [truth[t] for t in aggregates.trace_ids]
+        rows = zip(aggregates.start, aggregates.end, aggregates.spans, aggregates.errors)
+        assert [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows] == [truth[t] for t in aggregates.trace_ids]
         assert reader.trace_page(None, 3, 5, sort=sort).trace_ids == aggregates.trace_ids[3:8]
     assert store.writer.evicted_spans > 0 and any(store.writer._traces.dirty)
     with pytest.raises(ValueError, match="unknown trace order 'name'"):

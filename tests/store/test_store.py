@@ -150,13 +150,15 @@ def test_merging_many_batches_and_segments(monkeypatch):
     assert store.span_row(3983).attributes == (("i", 199),)
     for ordinal in (1500, 2222, 3983, 3999):  # request blobs were concatenated when chunks merged
         detail = store.span_detail(ordinal)
-        assert detail.span.span_id == span_id(ordinal + 1) and detail.span.attributes[0].value.int_value == ordinal // 20
+        assert detail.span.span_id == span_id(ordinal + 1)
+        assert detail.span.attributes[0].value.int_value == ordinal // 20
     assert store.stats()["segments"] < 10
 
 
 def test_trace_table_is_compacted(monkeypatch):
     store, table = make(max_spans=10)
-    monkeypatch.setattr(type(store.writer._traces), "needs_compaction", lambda self, budget=0: len(self.ids) - self.live > 20)
+    monkeypatch.setattr(type(store.writer._traces), "needs_compaction",
+                        lambda self, budget=0: len(self.ids) - self.live > 20)
     for index in range(1, 200):
         feed(store, table, [S(index, 1, name=f"t{index}")])
     assert len(store.writer._traces.ids) < 40
