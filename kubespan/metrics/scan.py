@@ -6,6 +6,7 @@ inside `{ name = "a|b" }` is never taken for syntax.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from kubespan.metrics.ast import FUNCTIONS
 from kubespan.query.errors import QuerySyntaxError
@@ -14,10 +15,11 @@ _FUNCTION_AFTER_PIPE = re.compile(r"\s*(" + "|".join(FUNCTIONS) + r")\s*\(")
 _HINTS = re.compile(r"\bwith\s*\(")
 
 
-def find_metrics_pipe(text: str, lo: int, hi: int, any_depth: bool = False) -> int | None:
-    """Offset of the `|` before a metrics function in text[lo:hi], at parenthesis depth 0 (or any)."""
-    depth = braces = 0
-    i = lo
+def _outside_strings(text: str, i: int, hi: int, clamp: bool = True) -> Iterator[tuple[int, str, int]]:
+    """(offset, character, braces open after it) along text[i:hi], strings inside braces skipped.
+
+    A `}` with no brace open leaves the count at 0 with `clamp`, else takes it below 0."""
+    braces = 0
     while i < hi:
         ch = text[i]
         if ch in "\"`'" and braces:
@@ -26,18 +28,27 @@ def find_metrics_pipe(text: str, lo: int, hi: int, any_depth: bool = False) -> i
         if ch == "{":
             braces += 1
         elif ch == "}":
-            braces = max(0, braces - 1)
-        elif braces == 0 and ch == "(":
-            depth += 1
-        elif braces == 0 and ch == ")":
-            depth -= 1
-        elif braces == 0 and ch == "|" and (depth == 0 or any_depth):
-            if text.startswith("||", i):
-                i += 2
-                continue
-            if _FUNCTION_AFTER_PIPE.match(text, i + 1, hi):
-                return i
+            braces = max(0, braces - 1) if clamp else braces - 1
+        yield i, ch, braces
         i += 1
+
+
+def find_metrics_pipe(text: str, lo: int, hi: int, any_depth: bool = False) -> int | None:
+    """Offset of the `|` before a metrics function in text[lo:hi], at parenthesis depth 0 (or any)."""
+    depth = 0
+    second_bar = -1  # the second `|` of `||`
+    for i, ch, braces in _outside_strings(text, lo, hi):
+        if braces or i == second_bar:
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and (depth == 0 or any_depth):
+            if text.startswith("||", i):
+                second_bar = i + 1
+            elif _FUNCTION_AFTER_PIPE.match(text, i + 1, hi):
+                return i
     return None
 
 
@@ -56,23 +67,16 @@ def _skip_string(text: str, i: int, hi: int) -> int:
 
 def matching_paren(text: str, i: int, hi: int) -> int:
     """Offset of the `)` closing the `(` at `i`, skipping braces and strings; -1 if none."""
-    depth = braces = 0
-    while i < hi:
-        ch = text[i]
-        if ch in "\"`'" and braces:
-            i = _skip_string(text, i, hi)
+    depth = 0
+    for at, ch, braces in _outside_strings(text, i, hi):
+        if braces:
             continue
-        if ch == "{":
-            braces += 1
-        elif ch == "}":
-            braces = max(0, braces - 1)
-        elif braces == 0 and ch == "(":
+        if ch == "(":
             depth += 1
-        elif braces == 0 and ch == ")":
+        elif ch == ")":
             depth -= 1
             if depth == 0:
-                return i
-        i += 1
+                return at
     return -1
 
 
@@ -88,16 +92,9 @@ def hints_start(text: str) -> int | None:
 def _depth_at(text: str, stop: int) -> int:
     """Parentheses and braces open at `stop` (strings inside braces skipped)."""
     depth = braces = 0
-    i = 0
-    while i < stop:
-        ch = text[i]
-        if ch in "\"`'" and braces:
-            i = _skip_string(text, i, stop)
-            continue
-        braces += (ch == "{") - (ch == "}")
+    for _, ch, braces in _outside_strings(text, 0, stop, clamp=False):
         if not braces:
             depth += (ch == "(") - (ch == ")")
-        i += 1
     return depth + braces
 
 
@@ -117,17 +114,8 @@ def field_end(text: str, i: int, hi: int) -> int:
 
 
 def matching_brace(text: str, i: int, hi: int) -> int:
-    braces = 0
-    while i < hi:
-        ch = text[i]
-        if ch in "\"`'" and braces:
-            i = _skip_string(text, i, hi)
-            continue
-        if ch == "{":
-            braces += 1
-        elif ch == "}":
-            braces -= 1
-            if braces == 0:
-                return i
-        i += 1
-    raise QuerySyntaxError("missing '}'", i + 1)
+    """Offset of the `}` closing the `{` at `i`, skipping strings."""
+    for at, ch, braces in _outside_strings(text, i, hi, clamp=False):
+        if ch == "}" and braces == 0:
+            return at
+    raise QuerySyntaxError("missing '}'", max(i, hi) + 1)
