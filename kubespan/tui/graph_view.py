@@ -23,7 +23,7 @@ from kubespan.tui.edge_list import EdgeList
 from kubespan.tui.graph_drawing import GraphDrawing
 from kubespan.tui.line_list import LineList
 from kubespan.tui.messages import ApplyFilter, Searched
-from kubespan.tui.metrics_refresh import REFRESH_S, MetricsRefresh, Window
+from kubespan.tui.metrics_refresh import MetricsRefresh, Window
 
 
 @dataclass
@@ -51,9 +51,6 @@ class GraphView(MetricsRefresh, Vertical):
         self.source = source
         self.tz = tz
 
-    def on_show(self) -> None:
-        self.refresh_metrics()
-
     def collect_metrics(self, live: Any, window: Window) -> tuple[list[EdgeStats], list[str]]:
         return live.edges(window.start, window.end), live.edge_notes()
 
@@ -74,11 +71,8 @@ class GraphView(MetricsRefresh, Vertical):
         yield EdgeList(id="edges")
         yield GraphDrawing(id="drawing")
 
-    def on_mount(self) -> None:
+    def on_mount(self) -> None:  # then MetricsRefresh.on_mount starts the refresh timer
         self.set_notes([])
-        if self.source is not None:
-            self.set_interval(REFRESH_S, self.refresh_metrics)
-            self.refresh_metrics()
 
     def set_notes(self, notes: list[str]) -> None:
         """What the edges leave out or why they are old (a limit, a remote that failed); hidden when none."""

@@ -69,6 +69,16 @@ class MetricsRefresh:
     capability = "metrics"
     """The `Capabilities` flag this view needs (its `View.needs`)."""
 
+    def on_mount(self) -> None:
+        """Textual calls this (and `on_show`) besides the widget's own handlers: refresh every `REFRESH_S`."""
+        if self.source is not None:
+            widget: Any = self
+            widget.set_interval(REFRESH_S, self.refresh_metrics)
+            self.refresh_metrics()
+
+    def on_show(self) -> None:
+        self.refresh_metrics()
+
     def refresh_metrics(self) -> None:
         """Start a refresh in a thread worker unless one is running or the view is hidden/paused."""
         widget: Any = self

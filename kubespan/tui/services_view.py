@@ -23,7 +23,7 @@ from kubespan.tui.filter_terms import combine_filter
 from kubespan.tui.format import format_duration
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.messages import Searched
-from kubespan.tui.metrics_refresh import REFRESH_S, MetricsRefresh, Window
+from kubespan.tui.metrics_refresh import MetricsRefresh, Window
 from kubespan.tui.text import inert
 
 SORTS = ("name", "rate", "errors", "p50", "p90", "p99")
@@ -109,14 +109,6 @@ class ServicesView(MetricsRefresh, LineList):
         """Set by the app when the source offers no metrics: says so instead of "no spans yet"."""
 
     # -- data ---------------------------------------------------------------------------
-    def on_mount(self) -> None:
-        if self.source is not None:
-            self.set_interval(REFRESH_S, self.refresh_metrics)
-            self.refresh_metrics()
-
-    def on_show(self) -> None:
-        self.refresh_metrics()
-
     def watch_search(self) -> None:
         self.refresh_metrics()
 
