@@ -100,15 +100,13 @@ class KubespanApp(App[None]):
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
-        """Every notification is inert text: span names, attribute values, file paths and
-        error messages come from the network or the disk, so markup is off and control
-        characters are escaped. (Thread-safe, like `App.notify`.)"""
+        """Every notification is inert text: span names, attribute values, file paths and error messages
+        come from the network or the disk, so markup is off and control characters are escaped (thread-safe)."""
         super().notify(notice(message), title=notice(title, limit=120), severity=severity,
                        timeout=timeout, markup=False)
 
     def action_help_quit(self) -> None:
-        """Ctrl+C: say how to quit, in plain words (Textual's own hint is markup, and
-        every notification here is shown literally)."""
+        """Ctrl+C: say how to quit, in plain words (Textual's own hint is markup; ours are shown literally)."""
         self.notify("Press q (or ctrl+q) to quit the app", title="Do you want to quit?")
 
     # -- layout ----------------------------------------------------------------------------------
@@ -164,7 +162,7 @@ class KubespanApp(App[None]):
     def on_mount(self) -> None:
         self.source_status = self.source.status()
         self._update_empty_messages()
-        self.watch(self.screen, "focused", lambda _: None if self.call_after_refresh(self._show_key_hints) else None)
+        self.watch(self.screen, "focused", self._focus_moved)
         self.pane("traces").focus()
         self.set_interval(self.poll_interval, self._poll)
         self._poll()
@@ -185,6 +183,9 @@ class KubespanApp(App[None]):
         status = self.source.status()
         if self._alive():
             self.call_from_thread(self._update_status, status)
+
+    def _focus_moved(self, _focused: Widget | None) -> None:
+        self.call_after_refresh(self._show_key_hints)  # the bindings shown are those of the new focus
 
     def _show_key_hints(self) -> None:
         screen = self.screen_stack[0]
@@ -296,9 +297,8 @@ class KubespanApp(App[None]):
 
     @on(TraceView.Loaded)
     def _trace_loaded(self) -> None:
-        if not self._alive():
-            return
-        self.view = "trace"
+        if self._alive():
+            self.view = "trace"
 
     @on(TraceView.Missing)
     def _trace_missing(self, message: TraceView.Missing) -> None:
