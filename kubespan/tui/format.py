@@ -32,12 +32,12 @@ def format_duration(ns: int | None) -> str:
     if ns < 1_000:
         return f"{ns}ns"
     if ns < 1_000_000:
-        return _three_digits(ns / 1_000) + "µs"
+        return three_digits(ns / 1_000) + "µs"
     if ns < 1_000_000_000:
-        return _three_digits(ns / 1_000_000) + "ms"
+        return three_digits(ns / 1_000_000) + "ms"
     seconds = ns / 1_000_000_000
     if seconds < 60:
-        return _three_digits(seconds) + "s"
+        return three_digits(seconds) + "s"
     minutes, secs = divmod(int(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"
@@ -45,9 +45,10 @@ def format_duration(ns: int | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def _three_digits(value: float) -> str:
+def three_digits(value: float, grouping: str = "") -> str:
+    """`value` to about three significant digits: 123, 12.3, 1.23 (`grouping=","`: 1,234)."""
     if value >= 100:
-        return f"{value:.0f}"
+        return f"{value:{grouping}.0f}"
     if value >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"

@@ -20,7 +20,7 @@ from textual.reactive import var
 
 from kubespan.metrics.red import RedRow, operation_query
 from kubespan.tui.filter_terms import combine_filter
-from kubespan.tui.format import format_duration
+from kubespan.tui.format import format_duration, three_digits
 from kubespan.tui.line_list import LineList, cells
 from kubespan.tui.messages import Searched
 from kubespan.tui.metrics_refresh import MetricsRefresh, Window
@@ -45,11 +45,7 @@ def sparkline(values: tuple[int, ...], width: int = SPARK_WIDTH) -> str:
 
 
 def format_rate(rate: float) -> str:
-    if rate >= 100:
-        return f"{rate:,.0f}"
-    if rate >= 10:
-        return f"{rate:.1f}"
-    return f"{rate:.2f}"
+    return three_digits(rate, ",")
 
 
 def sort_rows(rows: list[RedRow], column: str, descending: bool) -> list[RedRow]:
