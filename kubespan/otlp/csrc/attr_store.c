@@ -3,39 +3,29 @@
 
 uint32_t *attr_find_slot(const AttrStore *s, Slice raw, uint32_t hash) {
     uint32_t tag = HASH_TAG(hash);
-    for (Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)s->mask);; i = (i + 1) & s->mask) {
-        uint32_t slot = s->slots[i];
-        if (slot == EMPTY)
-            return &s->slots[i];
+    for (Py_ssize_t i = slot_first(s->table.mask, hash);; i = slot_next(s->table.mask, i)) {
+        uint32_t slot = s->table.slots[i];
+        if (slot == SLOT_EMPTY)
+            return &s->table.slots[i];
         if (HASH_TAG(slot) == tag) {
             Slice known = entry_bytes(s, entry_at(s, SLOT_ID(slot)));
             if (known.n == raw.n && (raw.n == 0 || memcmp(known.p, raw.p, (size_t)raw.n) == 0))
-                return &s->slots[i];
+                return &s->table.slots[i];
         }
     }
 }
 
 Py_ssize_t attr_find(const AttrStore *s, Slice raw) {
     uint32_t slot = *attr_find_slot(s, raw, (uint32_t)slice_hash(raw));
-    return slot == EMPTY ? -1 : SLOT_ID(slot);
+    return slot == SLOT_EMPTY ? -1 : SLOT_ID(slot);
 }
 
 int attr_rehash(AttrStore *s, Py_ssize_t capacity) {
-    uint32_t *slots = PyMem_Malloc((size_t)capacity * sizeof *slots);
-    if (slots == NULL) {
-        PyErr_NoMemory();
+    if (!slot_table_reset(&s->table, capacity))
         return 0;
-    }
-    memset(slots, 0xFF, (size_t)capacity * sizeof *slots);
-    PyMem_Free(s->slots);
-    s->slots = slots;
-    s->mask = capacity - 1;
     for (Py_ssize_t id = 0; id < s->n; id++) {
         uint32_t hash = (uint32_t)slice_hash(entry_bytes(s, entry_at(s, id)));
-        Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)s->mask);
-        while (slots[i] != EMPTY)
-            i = (i + 1) & s->mask;
-        slots[i] = HASH_TAG(hash) | (uint32_t)id;
+        *slot_table_vacancy(&s->table, hash) = HASH_TAG(hash) | (uint32_t)id;
     }
     return 1;
 }
@@ -55,8 +45,8 @@ static int make_room(AttrStore *s) {
             goto no_memory;
         s->n_pages++;
     }
-    if (3 * (s->n + 1) > 2 * (s->mask + 1))
-        return attr_rehash(s, 2 * (s->mask + 1));
+    if (3 * (s->n + 1) > 2 * (s->table.mask + 1))
+        return attr_rehash(s, 2 * (s->table.mask + 1));
     return 1;
 no_memory:
     PyErr_NoMemory();
@@ -190,13 +180,13 @@ Py_ssize_t attr_entry_key(const AttrStore *s, Py_ssize_t id) {
 
 Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
     AttrStore *s = (AttrStore *)self;
-    if (s->slots == NULL) {
+    if (s->table.slots == NULL) {
         PyErr_SetString(PyExc_ValueError, "AttributeStore is not initialized");
         return -1;
     }
     uint32_t hash = (uint32_t)slice_hash(raw);
     uint32_t found = *attr_find_slot(s, raw, hash);
-    if (found != EMPTY)
+    if (found != SLOT_EMPTY)
         return SLOT_ID(found);
     ScalarKV kv;
     if (parse_scalar_kv(raw, &kv)) {
@@ -229,11 +219,10 @@ void attr_free_storage(AttrStore *s) {
     for (Py_ssize_t i = 0; i < s->n_blocks; i++)
         PyMem_Free(s->blocks[i]);
     PyMem_Free(s->blocks);
-    PyMem_Free(s->slots);
+    slot_table_free(&s->table);
     slice_set_free(&s->keys);
     s->pages = NULL;
     s->blocks = NULL;
-    s->slots = NULL;
     s->n = s->n_pages = s->n_blocks = s->block_capacity = 0;
 }
 

@@ -19,9 +19,8 @@
 /* An entry: block << 32 | offset of its length-prefixed bytes, and the flags above. */
 typedef uint64_t Entry;
 
-/* A slot: EMPTY, or the id in the low ID_BITS and the top bits of the bytes' hash above them, so a
-   probe rarely reads an entry's bytes for nothing. */
-#define EMPTY 0xFFFFFFFFu
+/* A slot (slot_table.h): SLOT_EMPTY, or the id in the low ID_BITS and the top bits of the bytes' hash
+   above them, so a probe rarely reads an entry's bytes for nothing. */
 #define ID_BITS 27
 #define MAX_IDS (((Py_ssize_t)1 << ID_BITS) - 1)
 #define SLOT_ID(slot) ((Py_ssize_t)((slot) & (((uint32_t)1 << ID_BITS) - 1)))
@@ -34,8 +33,7 @@ typedef struct {
     uint8_t **blocks;
     Py_ssize_t n_blocks, block_capacity, current;  /* current: the block being filled, -1: none */
     size_t current_used, arena_bytes;
-    uint32_t *slots;  /* mask + 1 slots, a power of two */
-    Py_ssize_t mask;
+    SlotTable table;  /* at most 2/3 full */
     SliceSet keys;
     PyObject *key_texts;  /* list: the key str by key id */
     PyObject *extras;     /* dict: id -> the Attribute `decode` made */

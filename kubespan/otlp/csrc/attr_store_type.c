@@ -7,7 +7,7 @@ static int store_init(PyObject *self, PyObject *args, PyObject *kwargs) {
     PyObject *decode, *factory;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:AttributeStore", keywords, &decode, &factory))
         return -1;
-    if (s->slots != NULL) {
+    if (s->table.slots != NULL) {
         PyErr_SetString(PyExc_TypeError, "AttributeStore is initialized once");
         return -1;
     }
@@ -199,8 +199,7 @@ static PyObject *store_keys(PyObject *self, PyObject *Py_UNUSED(ignored)) {
 
 static PyObject *store_nbytes(PyObject *self, PyObject *Py_UNUSED(ignored)) {
     AttrStore *s = (AttrStore *)self;
-    size_t held = s->arena_bytes + (size_t)s->n * sizeof(Entry) + (size_t)(s->mask + 1) * sizeof(int32_t)
-                  + s->keys.capacity;
+    size_t held = s->arena_bytes + (size_t)s->n * sizeof(Entry) + slot_table_nbytes(&s->table) + s->keys.capacity;
     return PyLong_FromSize_t(held);
 }
 

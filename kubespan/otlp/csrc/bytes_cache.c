@@ -1,5 +1,5 @@
 #include "bytes_cache.h"
-#include "slice_hash.h"
+#include "slot_table.h"
 
 typedef struct {  /* 16 bytes: the hash is not kept, a table of many attributes stays small */
     PyObject *key;   /* bytes, NULL in an empty slot */
@@ -40,7 +40,7 @@ static int allocate(BytesCache *cache, Py_ssize_t capacity) {
 }
 
 static Entry *find_slot(Entry *entries, Py_ssize_t mask, uint64_t hash, Slice key) {
-    for (Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)mask);; i = (i + 1) & mask) {
+    for (Py_ssize_t i = slot_first(mask, hash);; i = slot_next(mask, i)) {
         Entry *entry = &entries[i];
         if (entry->key == NULL)
             return entry;

@@ -5,7 +5,7 @@
    id's bytes and about 6 more. Rows never change within a table; `compacted(keep)` makes a new
    one holding the rows kept, renumbered in order (the store's trace-row compaction).
 */
-#include "slice_hash.h"
+#include "slot_table.h"
 
 #define ID_PAGE_BITS 14
 #define ID_PAGE ((Py_ssize_t)1 << ID_PAGE_BITS)
@@ -15,8 +15,7 @@ typedef struct {
     Py_ssize_t width;
     uint8_t **pages;  /* ID_PAGE ids of `width` bytes each */
     Py_ssize_t n_pages, n;
-    int32_t *slots;
-    Py_ssize_t mask;
+    SlotTable table;  /* a slot holds a row; at most 2/3 full */
 } IdTable;
 
 static inline const uint8_t *id_at(const IdTable *t, Py_ssize_t row) {
@@ -28,36 +27,29 @@ static inline uint32_t id_hash(const IdTable *t, const uint8_t *key) {
     return (uint32_t)slice_hash(s);
 }
 
-static int32_t *id_slot(const IdTable *t, const uint8_t *key, uint32_t hash) {
-    for (Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)t->mask);; i = (i + 1) & t->mask) {
-        int32_t row = t->slots[i];
-        if (row < 0 || memcmp(id_at(t, row), key, (size_t)t->width) == 0)
-            return &t->slots[i];
+static uint32_t *id_slot(const IdTable *t, const uint8_t *key, uint32_t hash) {
+    for (Py_ssize_t i = slot_first(t->table.mask, hash);; i = slot_next(t->table.mask, i)) {
+        uint32_t row = t->table.slots[i];
+        if (row == SLOT_EMPTY || memcmp(id_at(t, row), key, (size_t)t->width) == 0)
+            return &t->table.slots[i];
     }
 }
 
 static int id_rehash(IdTable *t, Py_ssize_t capacity) {
-    int32_t *slots = PyMem_Malloc((size_t)capacity * sizeof *slots);
-    if (slots == NULL) {
-        PyErr_NoMemory();
+    if (!slot_table_reset(&t->table, capacity))
         return 0;
-    }
-    memset(slots, 0xFF, (size_t)capacity * sizeof *slots);
-    PyMem_Free(t->slots);
-    t->slots = slots;
-    t->mask = capacity - 1;
     for (Py_ssize_t row = 0; row < t->n; row++)
-        *id_slot(t, id_at(t, row), id_hash(t, id_at(t, row))) = (int32_t)row;
+        *slot_table_vacancy(&t->table, id_hash(t, id_at(t, row))) = (uint32_t)row;
     return 1;
 }
 
 /* The row of `key`, adding it when new (*added set); -1 with an error set. */
 static Py_ssize_t id_add(IdTable *t, const uint8_t *key, int *added) {
     uint32_t hash = id_hash(t, key);
-    int32_t *slot = id_slot(t, key, hash);
+    uint32_t *slot = id_slot(t, key, hash);
     *added = 0;
-    if (*slot >= 0)
-        return *slot;
+    if (*slot != SLOT_EMPTY)
+        return (Py_ssize_t)*slot;
     if (t->n >= INT32_MAX - 1) {
         PyErr_SetString(PyExc_OverflowError, "too many ids");
         return -1;
@@ -71,13 +63,13 @@ static Py_ssize_t id_add(IdTable *t, const uint8_t *key, int *added) {
             goto no_memory;
         t->n_pages++;
     }
-    if (3 * (t->n + 1) > 2 * (t->mask + 1)) {
-        if (!id_rehash(t, 2 * (t->mask + 1)))
+    if (3 * (t->n + 1) > 2 * (t->table.mask + 1)) {
+        if (!id_rehash(t, 2 * (t->table.mask + 1)))
             return -1;
         slot = id_slot(t, key, hash);
     }
     memcpy((uint8_t *)id_at(t, t->n), key, (size_t)t->width);
-    *slot = (int32_t)t->n;
+    *slot = (uint32_t)t->n;
     *added = 1;
     return t->n++;
 no_memory:
@@ -91,7 +83,7 @@ static int id_table_init(PyObject *self, PyObject *args, PyObject *kwargs) {
     Py_ssize_t width;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "n:IdTable", keywords, &width))
         return -1;
-    if (t->slots != NULL || width < 1 || width > 64) {
+    if (t->table.slots != NULL || width < 1 || width > 64) {
         PyErr_SetString(PyExc_ValueError, "IdTable(width): 1 to 64 bytes, initialized once");
         return -1;
     }
@@ -142,8 +134,8 @@ static PyObject *id_table_get(PyObject *self, PyObject *arg) {
     if (view.len != t->width) {
         out = Py_NewRef(Py_None);
     } else {
-        int32_t row = *id_slot(t, view.buf, id_hash(t, view.buf));
-        out = row < 0 ? Py_NewRef(Py_None) : PyLong_FromLong(row);
+        uint32_t row = *id_slot(t, view.buf, id_hash(t, view.buf));
+        out = row == SLOT_EMPTY ? Py_NewRef(Py_None) : PyLong_FromLong((long)row);
     }
     PyBuffer_Release(&view);
     return out;
@@ -185,7 +177,7 @@ static PyObject *id_table_compacted(PyObject *self, PyObject *arg) {
 
 static PyObject *id_table_nbytes(PyObject *self, PyObject *Py_UNUSED(ignored)) {
     IdTable *t = (IdTable *)self;
-    return PyLong_FromSize_t((size_t)t->n * (size_t)t->width + (size_t)(t->mask + 1) * sizeof(int32_t));
+    return PyLong_FromSize_t((size_t)t->n * (size_t)t->width + slot_table_nbytes(&t->table));
 }
 
 static void id_table_dealloc(PyObject *self) {
@@ -193,7 +185,7 @@ static void id_table_dealloc(PyObject *self) {
     for (Py_ssize_t i = 0; i < t->n_pages; i++)
         PyMem_Free(t->pages[i]);
     PyMem_Free(t->pages);
-    PyMem_Free(t->slots);
+    slot_table_free(&t->table);
     Py_TYPE(self)->tp_free(self);
 }
 

@@ -6,7 +6,7 @@
 #ifndef KUBESPAN_SLICE_SET_H
 #define KUBESPAN_SLICE_SET_H
 
-#include "slice_hash.h"
+#include "slot_table.h"
 
 typedef struct {
     uint8_t *bytes;
@@ -14,15 +14,14 @@ typedef struct {
     size_t *offsets;    /* per id: where its bytes start in `bytes` */
     Py_ssize_t *lengths;
     Py_ssize_t n, n_capacity;
-    int32_t *slots;     /* id per slot, -1 when empty; capacity mask + 1, a power of two */
-    Py_ssize_t mask;
+    SlotTable table;    /* a slot holds an id */
 } SliceSet;
 
 static inline void slice_set_free(SliceSet *s) {
     PyMem_Free(s->bytes);
     PyMem_Free(s->offsets);
     PyMem_Free(s->lengths);
-    PyMem_Free(s->slots);
+    slot_table_free(&s->table);
     memset(s, 0, sizeof *s);
 }
 
@@ -31,47 +30,41 @@ static inline Slice slice_set_get(const SliceSet *s, Py_ssize_t id) {
     return out;
 }
 
-static inline int32_t *slice_set_slot(const SliceSet *s, Slice key, uint64_t hash) {
-    for (Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)s->mask);; i = (i + 1) & s->mask) {
-        int32_t id = s->slots[i];
-        if (id < 0)
-            return &s->slots[i];
+static inline uint32_t *slice_set_slot(const SliceSet *s, Slice key, uint64_t hash) {
+    for (Py_ssize_t i = slot_first(s->table.mask, hash);; i = slot_next(s->table.mask, i)) {
+        uint32_t id = s->table.slots[i];
+        if (id == SLOT_EMPTY)
+            return &s->table.slots[i];
         if (s->lengths[id] == key.n && (key.n == 0 || memcmp(s->bytes + s->offsets[id], key.p, (size_t)key.n) == 0))
-            return &s->slots[i];
+            return &s->table.slots[i];
     }
 }
 
 static inline int slice_set_rehash(SliceSet *s, Py_ssize_t capacity) {
-    int32_t *slots = PyMem_Malloc((size_t)capacity * sizeof *slots);
-    if (slots == NULL)
+    if (!slot_table_reset(&s->table, capacity))
         return 0;
-    memset(slots, 0xFF, (size_t)capacity * sizeof *slots);
-    PyMem_Free(s->slots);
-    s->slots = slots;
-    s->mask = capacity - 1;
-    for (Py_ssize_t id = 0; id < s->n; id++) {
-        Slice key = slice_set_get(s, id);
-        *slice_set_slot(s, key, slice_hash(key)) = (int32_t)id;
-    }
+    for (Py_ssize_t id = 0; id < s->n; id++)
+        *slot_table_vacancy(&s->table, slice_hash(slice_set_get(s, id))) = (uint32_t)id;
     return 1;
 }
 
 /* The id of `key`, -1 when absent. */
 static inline Py_ssize_t slice_set_find(const SliceSet *s, Slice key) {
-    if (s->slots == NULL)
+    if (s->table.slots == NULL)
         return -1;
-    return *slice_set_slot(s, key, slice_hash(key));
+    uint32_t id = *slice_set_slot(s, key, slice_hash(key));
+    return id == SLOT_EMPTY ? -1 : (Py_ssize_t)id;
 }
 
 /* The id of `key`, numbering it if new (*added set); -1 with MemoryError set. */
 static inline Py_ssize_t slice_set_add(SliceSet *s, Slice key, int *added) {
     *added = 0;
-    if (s->slots == NULL && !slice_set_rehash(s, 16))
+    if (s->table.slots == NULL && !slice_set_rehash(s, 16))
         goto no_memory;
     uint64_t hash = slice_hash(key);
-    int32_t *slot = slice_set_slot(s, key, hash);
-    if (*slot >= 0)
-        return *slot;
+    uint32_t *slot = slice_set_slot(s, key, hash);
+    if (*slot != SLOT_EMPTY)
+        return (Py_ssize_t)*slot;
     if (s->n >= INT32_MAX)
         goto no_memory;
     if (s->used + (size_t)key.n > s->capacity) {
@@ -96,8 +89,8 @@ static inline Py_ssize_t slice_set_add(SliceSet *s, Slice key, int *added) {
         s->lengths = lengths;
         s->n_capacity = capacity;
     }
-    if (2 * (s->n + 1) > s->mask + 1) {
-        if (!slice_set_rehash(s, 2 * (s->mask + 1)))
+    if (2 * (s->n + 1) > s->table.mask + 1) {  /* at most half full */
+        if (!slice_set_rehash(s, 2 * (s->table.mask + 1)))
             goto no_memory;
         slot = slice_set_slot(s, key, hash);
     }
@@ -106,7 +99,7 @@ static inline Py_ssize_t slice_set_add(SliceSet *s, Slice key, int *added) {
     s->offsets[s->n] = s->used;
     s->lengths[s->n] = key.n;
     s->used += (size_t)key.n;
-    *slot = (int32_t)s->n;
+    *slot = (uint32_t)s->n;
     *added = 1;
     return s->n++;
 no_memory:
