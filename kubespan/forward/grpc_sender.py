@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceResponse,
-)
 
 from kubespan.forward.retry import PermanentSendError, RetryableError, SendResult
 from kubespan.forward.settings import ForwardSettings
@@ -42,7 +38,7 @@ class GrpcSender:
             )
         except grpc.RpcError as exc:
             raise _classify(exc) from None
-        return _partial_success(answer)
+        return SendResult.of_answer(answer)
 
     def close(self) -> None:
         self._channel.close()
@@ -106,12 +102,3 @@ def _retry_delay(exc: grpc.RpcError) -> float | None:
             return info.retry_delay.seconds + info.retry_delay.nanos / 1e9
     return None
 
-
-def _partial_success(answer: bytes) -> SendResult:
-    if not answer or answer == b"\x0a\x00":
-        return SendResult()
-    try:
-        partial = ExportTraceServiceResponse.FromString(answer).partial_success
-    except DecodeError:
-        return SendResult()
-    return SendResult(partial.rejected_spans, partial.error_message)

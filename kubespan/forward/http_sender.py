@@ -12,9 +12,6 @@ from urllib.parse import urlsplit
 
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceResponse,
-)
 
 from kubespan.forward.retry import PermanentSendError, RetryableError, SendResult
 from kubespan.forward.settings import ForwardSettings
@@ -64,7 +61,7 @@ class HttpSender:
             self._drop_connection()
             raise RetryableError(f"{type(exc).__name__}: {exc}") from None
         if response.status == 200:
-            return _partial_success(payload)
+            return SendResult.of_answer(payload)
         message = f"HTTP {response.status}: {_error_text(payload, response.getheader('Content-Type', ''))}"
         if response.getheader("Connection", "").lower() == "close":
             self._drop_connection()
@@ -145,12 +142,3 @@ def _error_text(payload: bytes, content_type: str) -> str:
     text = payload.decode("utf-8", "replace").strip()
     return text[:MAX_MESSAGE] or "(empty body)"
 
-
-def _partial_success(payload: bytes) -> SendResult:
-    if not payload or payload == b"\x0a\x00":
-        return SendResult()
-    try:
-        partial = ExportTraceServiceResponse.FromString(payload).partial_success
-    except DecodeError:
-        return SendResult()
-    return SendResult(partial.rejected_spans, partial.error_message)

@@ -13,6 +13,9 @@ import random
 import time
 from dataclasses import dataclass
 
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
 from kubespan.forward.settings import RetrySettings
 
 
@@ -34,6 +37,17 @@ class SendResult:
 
     rejected_spans: int = 0
     error_message: str = ""
+
+    @classmethod
+    def of_answer(cls, answer: bytes) -> SendResult:
+        """The partial success an ExportTraceServiceResponse reports (none when empty or unreadable)."""
+        if not answer or answer == b"\x0a\x00":
+            return cls()
+        try:
+            partial = ExportTraceServiceResponse.FromString(answer).partial_success
+        except DecodeError:
+            return cls()
+        return cls(partial.rejected_spans, partial.error_message)
 
 
 class Backoff:
