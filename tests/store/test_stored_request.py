@@ -137,3 +137,27 @@ def test_details_stay_right_through_eviction_trims_merges_and_attribute_compacti
         assert [s.span for s in stored_spans(reader, live)] == sent[live[0]:live[-1] + 1]  # the Tempo API's reader
     assert store.evicted_spans and table.generation > 0
     assert any(chunk.raw_skip for chunk in store.writer.chunks())  # a trimmed chunk's first request read mid-way
+
+
+@needs_compiled
+def test_whole_and_stripped_requests_merge_and_read_back(monkeypatch):
+    """A request the strip refuses stays whole; blobs of both kinds merge (never concatenated together)."""
+    strip = compiled.strip_attributes
+    calls = iter(range(10_000))
+    monkeypatch.setattr(compiled, "strip_attributes", lambda *args: None if next(calls) % 3 == 0 else strip(*args))
+    monkeypatch.setattr(writer_module, "MERGE_TAIL", 4)
+    table = new_attribute_table()
+    store = SpanStore(table, max_spans=10_000)
+    sent: list[Span] = []
+    for b in range(20):
+        spans = [make_span(b * 10 + n, [KeyValue(key="u", value=AnyValue(string_value=f"{b}-{n}"))], n == 0)
+                 for n in range(1 + b % 5)]
+        req = request_of(spans, services=1)
+        store.consume_traces(decode_request(req.SerializeToString(), table)[0])
+        sent += stored_order(req)
+    chunks = store.writer.chunks()
+    kinds = [bool(whole) for chunk in chunks for whole in chunk.raw_whole]
+    assert len(chunks) < 20 and True in kinds and False in kinds
+    assert all(len(chunk.raw_parts) == len(chunk.raw_whole) == len(chunk.raw_part_first) - 1 for chunk in chunks)
+    reader = store.reader()
+    assert [reader.span_detail(o).span for o in range(len(sent))] == sent
