@@ -230,13 +230,13 @@ class Jaeger:
             lookback = parse_int(req.get("lookback") or "") if req.get("lookback") else DEFAULT_DEPENDENCY_LOOKBACK_MS
         except GoSyntaxError as exc:
             raise jaeger_error(400, f"unable to parse param 'lookback': {exc}") from None
-        from kubespan.metrics.live import live_metrics
+        from kubespan.api.jaeger_deps import dependency_links
 
-        links = live_metrics(self.ctx.store).dependencies(end_ms, lookback)
+        links = dependency_links(self.ctx.reader().snap, (end_ms - lookback) * 1_000_000, end_ms * 1_000_000)
         service = req.get("service")
         if service:
             links = [d for d in links if service in (d["parent"], d["child"])]
-        return json_reply(jaeger_model.envelope(links, len(links)))
+        return json_reply(jaeger_model.envelope(links))  # Jaeger leaves `total` at 0 here
 
     # ------------------------------------------------------------------ v3
     def v3_services(self, req: ApiRequest) -> Reply:

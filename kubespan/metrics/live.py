@@ -1,7 +1,8 @@
 """One place that keeps the live RED numbers and the service graph of a store up to date.
 
-The TUI's Services and Graph views and the API's `/api/dependencies` read the same `LiveMetrics`,
-so they show the same edges. `refresh()` reads only the spans stored since the last refresh;
+The TUI's Services and Graph views read the same `LiveMetrics`, so they show the same edges (the API's
+`/api/dependencies` counts span pairs as Jaeger does instead: kubespan.api.jaeger_deps).
+`refresh()` reads only the spans stored since the last refresh;
 call it from a worker (it takes a few milliseconds per thousand new spans), never per keypress.
 """
 

@@ -35,7 +35,6 @@ DIFFERENT: dict[str, tuple[int, str]] = {
     "v3-traces-attributes": (200, "query.attributes is honoured as later Jaeger versions do (v1.75.0 ignores it)"),
     "search-event-tag": (200, "kubespan's Jaeger search does not look at event attributes (Jaeger's memory store "
                                 "does)"),
-    "dependencies": (200, "dependencies are the service graph's edges, not every cross-span parent/child pair"),
 }
 """Cases kubespan answers differently on purpose: its status there, and why (also in proto_notes/api.md)."""
 
