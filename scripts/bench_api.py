@@ -6,7 +6,7 @@
 
 `latency`: a store holding `--spans` high-cardinality k8s-like spans (scripts/high_cardinality.py) plus
 the k8s fixture (so the walkthrough's queries have their answers), served in-process on 127.0.0.1:0;
-each request is timed over HTTP (median and p90 of `--runs`, after one warm-up). The baseline, in the
+each request is timed over HTTP (median, p90 and max of `--runs`, after one warm-up). The baseline, in the
 same run, is the store's own work for the same answer (a search on a reader, a trace's ordinals).
 Targets (README): search equality `limit=20` ≤ 50 ms, trace by id ≤ 10 ms, tag values ≤ 50 ms.
 
@@ -59,10 +59,11 @@ def fetch(url: str, params: dict | None = None, timeout: float = 60.0) -> tuple[
     return status, body, time.perf_counter() - began
 
 
-def timed(call, runs: int) -> tuple[float, float]:
+def timed(call, runs: int) -> tuple[float, float, float]:
+    """(median, p90, max) of `runs` calls after one warm-up, in ms."""
     call()
     times = sorted(call() for _ in range(runs))
-    return statistics.median(times) * 1000, times[int(0.9 * (len(times) - 1))] * 1000
+    return statistics.median(times) * 1000, times[int(0.9 * (len(times) - 1))] * 1000, times[-1] * 1000
 
 
 def latency(args) -> list[str]:
@@ -110,17 +111,26 @@ def latency(args) -> list[str]:
          lambda: fetch(url + "/api/v2/search/tag/span.k8s.pod.update_type/values",
                        {"q": '{ span.k8s.pod = "default/echo-command" }'})[2],
          lambda: _spent(lambda: store.reader().search(compile_query('{ span.k8s.pod = "default/echo-command" }')))),
+        ("search, newest 500 traces ({ }, limit=500, spss=1: attach's list)", 0,
+         lambda: fetch(url + "/api/search", {"q": "{ }", "limit": "500", "spss": "1"})[2],
+         lambda: _spent(lambda: store.reader().trace_page(None, 0, 500))),
         ("Jaeger search, walkthrough", 50,
          lambda: fetch(url + "/api/traces", {"service": "kubelet", "operation": "syncPod",
                                               "tags": json.dumps({"k8s.pod": "default/echo-command"})})[2],
          lambda: _spent(lambda: store.reader().search(walkthrough))),
     ]
-    rows = ["| request | API median ms | API p90 ms | store work ms (baseline) | target ms |", "|---|---|---|---|---|"]
+    rows = ["| request | API median ms | API p90 ms | API max ms | store work ms (baseline, median) | target ms |"
+            "\n|---|---|---|---|---|---|"]
     for name, target, call, base in cases:
-        median, p90 = timed(call, args.runs)
-        base_ms, _ = timed(base, args.runs)
-        flag = "" if median <= target else " **over**"
-        rows.append(f"| {name} | {median:.1f}{flag} | {p90:.1f} | {base_ms:.1f} | {target} |")
+        median, p90, most = timed(call, args.runs)
+        base_ms = timed(base, args.runs)[0]
+        flag = " **over**" if target and median > target else ""
+        p90_flag = " **over**" if target and p90 > target else ""
+        rows.append(f"| {name} | {median:.1f}{flag} | {p90:.1f}{p90_flag} | {most:.1f} | {base_ms:.1f} | "
+                    f"{target or '-'} |")
+    waits = api.counters.get("api_cpu_waits")
+    rows.append(f"\n{args.runs} timed requests per line after one warm-up; no spans arriving, so the CPU budget "
+                f"is idle (api_cpu_waits {waits}); load average {os.getloadavg()[0]:.1f}")
     api.stop()
     return rows
 
@@ -269,7 +279,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["latency", "ingest", "all"])
     parser.add_argument("--spans", type=int, default=1_000_000, help="stored spans for latency (default 1e6)")
-    parser.add_argument("--runs", type=int, default=11, help="timed runs per request (default 11)")
+    parser.add_argument("--runs", type=int, default=21, help="timed runs per request (default 21)")
     parser.add_argument("--seconds", type=float, default=10.0, help="ingest time per variant (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the ingest variants")
     parser.add_argument("--clients", type=int, default=2, help="gRPC client processes (default 2)")

@@ -77,8 +77,11 @@ def span_json(span: StoredSpan, wanted: Iterable[Wanted]) -> dict:
     proto = span.span
     out: dict[str, Any] = {"spanID": proto.span_id.hex()}
     attributes = []
-    span_attrs = {kv.key: kv.value for kv in proto.attributes}
-    resource_attrs = {kv.key: kv.value for kv in span.resource.attributes}
+    span_attrs: dict[str, Any] = {}
+    resource_attrs: dict[str, Any] = {}
+    if any(want.scope != "intrinsic" for want in wanted):
+        span_attrs = {kv.key: kv.value for kv in proto.attributes}
+        resource_attrs = {kv.key: kv.value for kv in span.resource.attributes}
     for want in wanted:
         if want.scope == "intrinsic":
             if want.key == "name":

@@ -122,25 +122,47 @@ def trace_facts(reader, rows: npt.NDArray[np.int64]) -> dict[int, TraceFacts]:
     bounds = np.flatnonzero(np.diff(c["trace"])) + 1
     starts = np.concatenate(([0], bounds))
     stops = np.concatenate((bounds, [len(c["trace"])]))
+    first = np.minimum.reduceat(c["start"], starts).tolist()
+    last = np.maximum.reduceat(c["end"], starts).tolist()
+    roots = np.flatnonzero(c["parent"] == 0)  # each trace's first span without a parent, by arrival
+    if len(roots):
+        at = np.minimum(np.searchsorted(roots, starts), len(roots) - 1)
+        root = np.where((roots[at] >= starts) & (roots[at] < stops), roots[at], -1).tolist()
+    else:
+        root = [-1] * len(starts)
+    per_service = _service_counts(c["service"], c["status"], starts, stops)
     services, names, ids = snap.services, snap.names, snap.trace_ids
-    for count, (a, b) in enumerate(zip(starts.tolist(), stops.tolist())):
+    resources = snap.scope_resource[c["scope"]].tolist()
+    ordinals, scope_ids = c["ordinal"].tolist(), c["scope"].tolist()
+    service_col, name_col = c["service"], c["name"]
+    for count, (row, a, b) in enumerate(zip(c["trace"][starts].tolist(), starts.tolist(), stops.tolist())):
         if count % 64 == 63:
             checkpoint()
-        row = int(c["trace"][a])
-        roots = np.flatnonzero(c["parent"][a:b] == 0)
-        root = a + int(roots[0]) if len(roots) else None
-        facts = TraceFacts(ids[row] or b"", int(c["start"][a:b].min()), int(c["end"][a:b].max()),
-                           services[int(c["service"][root])] if root is not None else None,
-                           names[int(c["name"][root])] if root is not None else "")
-        svc, status = c["service"][a:b], c["status"][a:b]
-        for s in np.unique(svc).tolist():
-            mine = svc == s
-            facts.services[services[s]] = [int(mine.sum()), int((status[mine] == ERROR).sum())]
+        r = root[count]
+        facts = TraceFacts(ids[row] or b"", first[count], last[count],
+                           services[int(service_col[r])] if r >= 0 else None, names[int(name_col[r])] if r >= 0 else "")
+        facts.services = {services[s]: [spans, errors] for s, spans, errors in per_service[count]}
         resource_rank: dict[int, int] = {}
         scope_rank: dict[int, int] = {}
-        resources = snap.scope_resource[c["scope"][a:b]].tolist()
-        for ordinal, scope, resource in zip(c["ordinal"][a:b].tolist(), c["scope"][a:b].tolist(), resources):
-            facts.order[ordinal] = (resource_rank.setdefault(resource, len(resource_rank)),
-                                    scope_rank.setdefault(scope, len(scope_rank)), ordinal)
+        for i in range(a, b):
+            facts.order[ordinals[i]] = (resource_rank.setdefault(resources[i], len(resource_rank)),
+                                        scope_rank.setdefault(scope_ids[i], len(scope_rank)), ordinals[i])
         out[row] = facts
+    return out
+
+
+def _service_counts(service: npt.NDArray, status: npt.NDArray, starts: npt.NDArray, stops: npt.NDArray
+                    ) -> list[list[tuple[int, int, int]]]:
+    """Per group of spans [starts[g], stops[g]): (service id, spans, errors), by service id."""
+    group = np.repeat(np.arange(len(starts), dtype=np.int64), stops - starts)
+    key = group * (int(service.max(initial=0)) + 1) + service
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    edges = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1))
+    spans = np.diff(np.concatenate((edges, [len(key)])))
+    errors = np.add.reduceat((status[order] == ERROR).astype(np.int64), edges) if len(edges) else edges
+    out: list[list[tuple[int, int, int]]] = [[] for _ in range(len(starts))]
+    for g, s, n, e in zip(group[order][edges].tolist(), service[order][edges].tolist(), spans.tolist(),
+                          errors.tolist()):
+        out[g].append((s, n, e))
     return out

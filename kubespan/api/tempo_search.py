@@ -22,6 +22,9 @@ from kubespan.api.server import ApiRequest, Route
 from kubespan.api.settings import DEFAULT_SPSS
 from kubespan.api.source import column_at, stored_spans, trace_facts
 from kubespan.api.throttle import checkpoint
+from kubespan.api.trace_choice import choose_traces, distinct_rows, live_rows
+from kubespan.query import Query
+from kubespan.query.ast import Const, Filter
 from kubespan.query.limits import QueryStopped
 
 _SUBSTRING = {"service.name": "resource.service.name", "name": "name"}
@@ -54,8 +57,7 @@ class Search:
                 if query.is_pipeline:
                     answer = self._pipeline(reader, search, reader.spansets(query, deadline), referenced(query.root))
                 else:
-                    matched = reader.search(query, deadline)
-                    answer = self._traceql(reader, search, matched, referenced(query.root), deadline)
+                    answer = self._traceql(reader, search, query, referenced(query.root), deadline)
             else:
                 answer = self._tags(reader, search, deadline)
         except QueryStopped as exc:
@@ -65,28 +67,33 @@ class Search:
         return json_reply(answer)
 
     # ------------------------------------------------------------------ TraceQL
-    def _traceql(self, reader, search: SearchRequest, matched: npt.NDArray[np.int64], wanted: list[Wanted],
-                 deadline) -> dict:
+    def _traceql(self, reader, search: SearchRequest, query: Query, wanted: list[Wanted], deadline) -> dict:
+        """A spanset filter's answer: the newest matching traces, each with its first `spss` matching spans
+        in stored order. A filter matching every span (`{ }`) reads only the trace table to choose."""
         snap = reader.snap
-        rows = column_at(snap, "trace", matched)
-        chosen = self._choose(reader, np.unique(rows), search, durations=False)
-        order = np.argsort(rows, kind="stable")
-        sorted_rows, sorted_matched = rows[order], matched[order]
-        lo = np.searchsorted(sorted_rows, chosen, "left")
-        hi = np.searchsorted(sorted_rows, chosen, "right")
         spss = search.spss or DEFAULT_SPSS
-        self._bound(int(np.minimum(hi - lo, spss).sum()), len(chosen))
-        facts = trace_facts(reader, chosen)
+        if matches_every_span(query):
+            chosen = self._choose(reader, live_rows(snap), search, durations=False)
+            counts = snap.traces.count[chosen].astype(np.int64)
+            self._bound(int(np.minimum(counts, spss).sum()), len(chosen))
+            facts = trace_facts(reader, chosen)
+            by_row = {row: list(facts[row].order) for row in chosen.tolist()}
+        else:
+            matched = reader.search(query, deadline)
+            rows = column_at(snap, "trace", matched)
+            chosen = self._choose(reader, distinct_rows(rows, snap.n_traces), search, durations=False)
+            by_row = matched_by_row(rows, matched, chosen, snap.n_traces)
+            self._bound(sum(min(len(o), spss) for o in by_row.values()), len(chosen))
+            facts = trace_facts(reader, chosen)
         deadline.check()
-        picked = {row: facts[row].ranked(sorted_matched[a:b].tolist())[:spss]
-                  for row, a, b in zip(chosen.tolist(), lo.tolist(), hi.tolist())}
+        picked = {row: facts[row].ranked(ordinals)[:spss] for row, ordinals in by_row.items()}
         stored = {s.ordinal: s for s in stored_spans(reader, [o for ordinals in picked.values() for o in ordinals])}
         traces = []
-        for count, (row, a, b) in enumerate(zip(chosen.tolist(), lo.tolist(), hi.tolist())):
+        for count, row in enumerate(chosen.tolist()):
             if count % 64 == 63:
                 checkpoint()
             spans = [stored[o] for o in picked[row] if o in stored]
-            traces.append(trace_json(facts[row], [spanset_json(spans, b - a, wanted, [])]))
+            traces.append(trace_json(facts[row], [spanset_json(spans, len(by_row[row]), wanted, [])]))
         return {"traces": traces}
 
     def _pipeline(self, reader, search: SearchRequest, spansets: list, wanted: list[Wanted]) -> dict:
@@ -122,7 +129,7 @@ class Search:
     # ------------------------------------------------------------------ tags
     def _tags(self, reader, search: SearchRequest, deadline) -> dict:
         snap = reader.snap
-        candidates = np.unique(snap.column("trace")) if len(snap) else np.zeros(0, np.int32)
+        candidates = live_rows(snap)
         generic: list[tuple[str, str]] = []
         roots: list[tuple[str, str]] = []
         for key, value in search.tags.items():
@@ -152,7 +159,7 @@ class Search:
 
     def _rows(self, reader, text: str, deadline) -> npt.NDArray[np.int32]:
         ordinals = reader.search(self.ctx.compile(text), deadline)
-        return np.unique(column_at(reader.snap, "trace", ordinals))
+        return distinct_rows(column_at(reader.snap, "trace", ordinals), reader.snap.n_traces)
 
     def _generic_rows(self, reader, conditions: list[tuple[str, str]], deadline) -> npt.NDArray[np.int32]:
         """Traces where one resource (its attributes or its spans') satisfies every condition."""
@@ -200,72 +207,6 @@ def _keep_roots(reader, rows: npt.NDArray[np.int64], roots: list[tuple[str, str]
     return np.array([r for r in rows.tolist() if _roots_match(facts[r], roots)], np.int64)
 
 
-def trace_starts(reader, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """First start of each trace row: the trace table's, recomputed where evictions made it stale."""
-    snap = reader.snap
-    starts = snap.trace_start[rows].copy()
-    stale = rows[snap.trace_dirty[rows]]
-    if len(stale):
-        fresh, _ = trace_bounds(reader, stale)
-        starts[snap.trace_dirty[rows]] = fresh
-    return starts
-
-
-def choose_traces(reader, rows: npt.NDArray[np.int64], start_s: int, end_s: int, limit: int,
-                  durations_ms: tuple[int, int] = (0, 0), keep=lambda chosen: chosen) -> npt.NDArray[np.int64]:
-    """Up to `limit` of `rows`, newest first, overlapping [start_s, end_s] (unix seconds; 0 = open) and
-    lasting within `durations_ms` (0 = open). Trace ends are read only for the traces that need them:
-    one that starts inside the window overlaps it whatever its end."""
-    if not len(rows):
-        return rows
-    starts = trace_starts(reader, rows)
-    order = np.lexsort((-rows, -starts))
-    rows, starts = rows[order], starts[order]
-    low_ns, high_ns = start_s * 1_000_000_000, end_s * 1_000_000_000
-    if start_s and end_s:
-        inside = starts <= high_ns
-        rows, starts = rows[inside], starts[inside]
-    min_ms, max_ms = durations_ms
-    need_end = (starts < low_ns) if start_s and end_s else np.zeros(len(rows), bool)
-    if min_ms or max_ms:
-        need_end[:] = True
-    ends = np.zeros(len(rows), np.int64)
-    if need_end.sum() > max(64, 4 * limit):  # many: one pass for all of them beats one per page
-        ends[need_end] = trace_bounds(reader, rows[need_end])[1]
-        known = need_end.copy()
-    else:
-        known = np.zeros(len(rows), bool)
-    out: list[npt.NDArray[np.int64]] = []
-    taken = 0
-    step = max(64, 4 * limit)
-    for first in range(0, len(rows), step):
-        page = slice(first, first + step)
-        todo = need_end[page] & ~known[page]
-        if todo.any():
-            page_ends = ends[page]
-            page_ends[todo] = trace_bounds(reader, rows[page][todo])[1]
-            ends[page] = page_ends
-        ok = np.ones(len(rows[page]), bool)
-        wanted = need_end[page]
-        if wanted.any():
-            good = np.ones(int(wanted.sum()), bool)
-            span = ends[page][wanted] - starts[page][wanted]
-            if start_s and end_s:
-                good &= ends[page][wanted] >= low_ns
-            if min_ms:
-                good &= span >= min_ms * 1_000_000
-            if max_ms:
-                good &= span <= max_ms * 1_000_000
-            ok[wanted] = good
-        kept = keep(rows[page][ok])
-        out.append(kept)
-        taken += len(kept)
-        if taken >= limit:
-            break
-    chosen = np.concatenate(out) if out else np.zeros(0, np.int64)
-    return chosen[:limit]
-
-
 def _roots_match(facts, roots: list[tuple[str, str]]) -> bool:
     for key, value in roots:
         have = facts.root_name if key == "root.name" else facts.root_service
@@ -279,18 +220,19 @@ def _quoted_name(key: str) -> str:
     return key if simple else traceql_string(key)
 
 
-def trace_bounds(reader, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """(first start, last end) of each trace row, from its live spans."""
-    snap = reader.snap
-    size = max(snap.n_traces, int(rows.max()) + 1) + 1
-    lut = np.zeros(size, bool)
-    lut[rows] = True
-    first = np.full(size, np.iinfo(np.int64).max, np.int64)
-    last = np.full(size, np.iinfo(np.int64).min, np.int64)
-    for chunk, i in snap.live_slices():
-        trace = chunk.trace[i:]
-        where = lut[trace]
-        if where.any():
-            np.minimum.at(first, trace[where], chunk.start[i:][where])
-            np.maximum.at(last, trace[where], chunk.end[i:][where])
-    return first[rows], last[rows]
+def matches_every_span(query: Query) -> bool:
+    """`{ }` (or `{ true }`): a listing of the newest traces, whatever they hold."""
+    root = query.root
+    return isinstance(root, Filter) and isinstance(root.expr, Const) and root.expr.value is True
+
+
+def matched_by_row(rows: npt.NDArray, matched: npt.NDArray[np.int64], chosen: npt.NDArray[np.int64],
+                   size: int) -> dict[int, list[int]]:
+    """The matched ordinals of each chosen trace row (`rows[i]` is the trace of `matched[i]`), ascending."""
+    lut = np.zeros(max(size, int(chosen.max(initial=0)) + 1) + 1, bool)
+    lut[chosen] = True
+    mine = np.flatnonzero(lut[rows])
+    by_row: dict[int, list[int]] = {row: [] for row in chosen.tolist()}
+    for row, ordinal in zip(rows[mine].tolist(), matched[mine].tolist()):
+        by_row[row].append(ordinal)
+    return by_row
