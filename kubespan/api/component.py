@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 
-from kubespan.api import probes
+from kubespan.api import probes, store_status
 from kubespan.api.context import ApiContext
 from kubespan.api.jaeger_api import Jaeger
 from kubespan.api.kubespan_graph import Graph
@@ -25,7 +25,7 @@ from kubespan.stats import Counters
 
 
 def build_routes(ctx: ApiContext) -> list[Route]:
-    routes = probes.routes()
+    routes = probes.routes() + store_status.routes(ctx)
     for part in (Search(ctx), TraceById(ctx), Tags(ctx), Metrics(ctx), Jaeger(ctx), Graph(ctx)):
         routes += [Route(r.path, ctx.guarded(r.handler), r.query) for r in part.routes()]
     return routes

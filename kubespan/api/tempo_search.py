@@ -21,6 +21,7 @@ from kubespan.api.search_shape import Wanted, referenced, spanset_json, trace_js
 from kubespan.api.server import ApiRequest, Route
 from kubespan.api.settings import DEFAULT_SPSS
 from kubespan.api.source import column_at, stored_spans, trace_facts
+from kubespan.api.store_status import VERSION_HEADER, store_version
 from kubespan.api.throttle import checkpoint
 from kubespan.api.trace_choice import choose_traces, distinct_rows, live_rows
 from kubespan.query import Query
@@ -49,6 +50,7 @@ class Search:
     def handle(self, req: ApiRequest) -> Reply:
         self.ctx.check_query_params(req)
         search = parse_search(req)
+        version = store_version(self.ctx)  # before the snapshot: never newer than the answer
         reader = self.ctx.reader()
         deadline = self.ctx.deadline()
         try:
@@ -64,7 +66,9 @@ class Search:
             raise self.ctx.stopped(exc) from None
         answer["metrics"] = {"inspectedTraces": int(reader.snap.n_traces), "inspectedBytes": "0",
                              "completedJobs": 1, "totalJobs": 1}
-        return json_reply(answer)
+        reply = json_reply(answer)
+        reply.headers[VERSION_HEADER] = version
+        return reply
 
     # ------------------------------------------------------------------ TraceQL
     def _traceql(self, reader, search: SearchRequest, query: Query, wanted: list[Wanted], deadline) -> dict:
