@@ -16,7 +16,7 @@ import time
 import urllib.parse
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubespan.receive.settings import is_loopback
@@ -52,6 +52,8 @@ class Answer:
     body: bytes
     content_type: str
     elapsed_s: float
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The answer's headers, names in lower case."""
 
     def json(self) -> Any:
         try:
@@ -130,7 +132,7 @@ class RemoteClient:
         started = time.monotonic()
         self.requests += 1
         try:
-            status, body, content_type = self._exchange(target, headers)
+            status, body, answer_headers = self._exchange(target, headers)
         except RemoteError:
             self.failures += 1
             raise
@@ -139,12 +141,12 @@ class RemoteClient:
         if status != 200:
             self.failures += 1
             raise status_error(status, body, self.url(path))
-        return Answer(status, body, content_type, elapsed)
+        return Answer(status, body, answer_headers.get("content-type", ""), elapsed, answer_headers)
 
     def get_json(self, path: str, params: Params | None = None) -> Any:
         return self.get(path, params).json()
 
-    def _exchange(self, target: str, headers: dict[str, str]) -> tuple[int, bytes, str]:
+    def _exchange(self, target: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
         for attempt in (0, 1):
             conn = self._connection()
             reused = getattr(conn, "sock", None) is not None
@@ -154,7 +156,7 @@ class RemoteClient:
                 body = self._read(response)
                 if response.will_close:
                     self._drop_connection()
-                return response.status, body, response.getheader("Content-Type", "")
+                return response.status, body, {k.lower(): v for k, v in response.getheaders()}
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
                 self._drop_connection()
                 if reused and attempt == 0:

@@ -2,7 +2,7 @@
 
 Both answer `/api/status/buildinfo`; a kubespan says so (`branch` "kubespan", `version`
 "<tempo level>-kubespan.<version>") and lists what it answers beyond Tempo's API in `features`
-(`service-graph`). A server that answers it with something else is taken for a Tempo. A server
+(`service-graph`, `store-version`). A server that answers it with something else is taken for a Tempo. A server
 that does not answer it at all (an older Tempo, a proxy that only passes `/api/*` search paths) is
 still tried as a Tempo, with the probe's error kept.
 """
@@ -15,6 +15,9 @@ from kubespan.remote.client import RemoteClient, RemoteError
 
 GRAPH_FEATURE = "service-graph"
 """In a kubespan's buildinfo `features`: it serves `/api/kubespan/graph` (kubespan.api.kubespan_graph)."""
+STORE_VERSION_FEATURE = "store-version"
+"""In a kubespan's buildinfo `features`: it serves `STATUS_PATH` and says each search's store version."""
+STATUS_PATH = "/api/kubespan/status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,9 @@ class RemoteInfo:
     """Why a probe failed, when it did (shown once, not an error)."""
     graph: bool = False
     """A kubespan that serves `/api/kubespan/graph` (buildinfo's `features` has `service-graph`)."""
+    status_path: str = ""
+    """A kubespan's store-version endpoint (buildinfo's `features` has `store-version`): polls of an
+    unchanged store are skipped. Empty for a Tempo, which is polled as it is."""
 
     @property
     def label(self) -> str:
@@ -51,6 +57,9 @@ def detect(client: RemoteClient) -> RemoteInfo:
     version = str(info.get("version") or "")
     if info.get("branch") == "kubespan" or "-kubespan." in version:
         features = info.get("features")
-        graph = isinstance(features, list) and GRAPH_FEATURE in features
-        return RemoteInfo("kubespan", version.partition("-kubespan.")[2] or version, False, True, graph=graph)
+        offered = features if isinstance(features, list) else []
+        return RemoteInfo("kubespan", version.partition("-kubespan.")[2] or version, False, True,
+                          graph=GRAPH_FEATURE in offered,
+                          status_path=STATUS_PATH if STORE_VERSION_FEATURE in offered else "")
     return RemoteInfo("tempo", version, True, True)
+

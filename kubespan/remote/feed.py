@@ -5,6 +5,10 @@ The first poll asks for the whole window (the last `lookback`, or the filter's o
 so traces indexed late, or still growing, are seen again). A trace already listed is replaced
 by its newer answer (more spans, a longer duration), never listed twice; traces that left the
 window are dropped; at most `limit` (the newest) are kept, and `cut` says when more matched.
+
+A kubespan remote says which store version each search answered from (`X-Kubespan-Store-Version`)
+and serves the current one cheaply (`status_path`): a poll first asks that, and while it has not
+moved the search is not sent (the window is only pruned here), except at least every `FULL_POLL_S`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kubespan.remote.answers import FoundTrace, search_traces
-from kubespan.remote.client import RemoteClient
+from kubespan.remote.client import RemoteClient, RemoteError
 
 NS = 1_000_000_000
 OVERLAP_S = 60.0
@@ -28,6 +32,11 @@ MOST_RECENT_HINT = "with(most_recent=true)"
 SPANS_PER_SPANSET = 1
 """The list needs one matched span per trace (it refines Tempo's whole-millisecond duration when it is
 the root); Tempo's default of 3 makes answers about twice as big."""
+
+FULL_POLL_S = 30.0
+"""With a store-version endpoint, the search is still sent at least this often (a trace from a clock
+running ahead enters the window as time passes, without the store changing)."""
+VERSION_HEADER = "x-kubespan-store-version"
 
 Window = Callable[[int], tuple[int, int]]
 """Given now (unix ns): the (start, end) searched, in unix ns."""
@@ -46,7 +55,7 @@ class TraceFeed:
     """One TraceQL search, followed. `poll()` does the network call (in a worker or the poller)."""
 
     def __init__(self, client: RemoteClient, traceql: str, *, limit: int, lookback_s: float,
-                 window: Window | None = None, most_recent_hint: bool = False,
+                 window: Window | None = None, most_recent_hint: bool = False, status_path: str = "",
                  clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.traceql = traceql
@@ -54,7 +63,13 @@ class TraceFeed:
         self.lookback_ns = int(lookback_s * NS)
         self.window = window
         self.most_recent_hint = most_recent_hint
+        self.status_path = status_path
+        """The remote's store-version endpoint (a kubespan's), or empty: every poll searches."""
         self.clock = clock
+        self._answered_version: str | None = None
+        self._searched: float | None = None
+        self.searches = 0
+        """Searches sent (the status probes that found nothing new are not searches)."""
         self._lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self._traces: dict[bytes, FoundTrace] = {}
@@ -86,14 +101,36 @@ class TraceFeed:
                 return None
             now = int(self.clock() * NS)
             start, end = self.bounds(now)
+            if self._unchanged():
+                changed = self._merge([], start, end, cut=False)  # only what left the window goes
+                self.last_poll = self.clock()
+                return changed
             since = start if self._polled_end is None else max(start, self._polled_end - int(OVERLAP_S * NS))
             params = {"q": self.query(), "limit": self.limit, "spss": SPANS_PER_SPANSET,
                       "start": since // NS, "end": max(since // NS + 1, math.ceil(end / NS))}
-            found = search_traces(self.client.get_json("/api/search", params))
+            answer = self.client.get("/api/search", params)
+            self.searches += 1
+            found = search_traces(answer.json())
             changed = self._merge(found, start, end, cut=len(found) >= self.limit)
+            self._answered_version = answer.headers.get(VERSION_HEADER) if self.status_path else None
             self._polled_end = min(end, now)
-            self.last_poll = self.clock()
+            self.last_poll = self._searched = self.clock()
             return changed
+
+    def _unchanged(self) -> bool:
+        """Whether the remote's store is still at the version of the last answer (one small request)."""
+        if not self.status_path or self._answered_version is None or self._searched is None:
+            return False
+        if self.clock() - self._searched >= FULL_POLL_S:
+            return False
+        try:
+            status = self.client.get_json(self.status_path)
+        except RemoteError as exc:
+            if exc.unreachable:
+                raise
+            self.status_path = ""  # it does not answer as offered: plain polling from now on
+            return False
+        return isinstance(status, dict) and status.get("storeVersion") == self._answered_version
 
     def _merge(self, found: list[FoundTrace], start: int, end: int, *, cut: bool) -> bool:
         with self._lock:

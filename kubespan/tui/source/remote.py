@@ -146,6 +146,7 @@ class RemoteSource:
             self.name = self._name()
             for feed in self._feeds.values():
                 feed.most_recent_hint = self.info.most_recent_hint
+                feed.status_path = self.info.status_path
 
     def _call(self, request: Callable[[], Any]) -> Any:
         """Run one request; its failure becomes a `SourceError` and the footer's note."""
@@ -166,7 +167,7 @@ class RemoteSource:
             feed = TraceFeed(self.client, remote.translation.traceql, limit=self.settings.limit,
                              lookback_s=self.settings.lookback_s, window=self._window(search.clause),
                              most_recent_hint=info.most_recent_hint if info is not None else True,
-                             clock=self.wall_clock)
+                             status_path=info.status_path if info is not None else "", clock=self.wall_clock)
             self._feeds[key] = feed
             others = [k for k in self._feeds if k != key and k != ("{ }", None)]
             for old in others[: max(0, len(self._feeds) - FEEDS_KEPT)]:
