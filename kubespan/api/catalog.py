@@ -63,12 +63,13 @@ def span_keys(snap, ordinals: npt.NDArray[np.int64]) -> set[str]:
 def present_ids(snap, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The attribute `ids` that at least one live span carries. Whole chunks are answered from their
     sorted attribute index (the one equality queries build and keep), so a key's few values cost a
-    binary search per chunk instead of a pass over every attribute of every span."""
+    binary search per chunk instead of a pass over every attribute of every span. Newest chunks
+    first: values are asked for newest first, and new values sit on new spans."""
     if not len(ids):
         return ids
     ids = np.unique(ids)
     found = np.zeros(len(ids), bool)
-    for chunk, i in snap.live_slices():
+    for chunk, i in reversed(list(snap.live_slices())):
         todo = ~found
         if not todo.any():
             break
