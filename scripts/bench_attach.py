@@ -94,7 +94,8 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdin.read()
     feeder.stop.set()
     api.stop()
-    print(f"{feeder.fed:,} spans fed meanwhile", flush=True)
+    waits = f"api_cpu_waits {counters.get('api_cpu_waits')} ({counters.get('api_cpu_wait_ms'):,} ms)"
+    print(f"{feeder.fed:,} spans fed meanwhile, {counters.get('api_requests'):,} API requests, {waits}", flush=True)
     os._exit(0)  # the store's and the API's threads need no orderly exit here
 
 
@@ -267,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         source.close()
         child.stdin.close()
-    fed = child.stdout.read().strip()
+    fed = f"{child.stdout.read().strip()}; the viewer sent {source.client.requests:,} requests"
     child.wait(30)
     app, feeder = local_viewer(args)
     feeder.start()
