@@ -161,7 +161,7 @@ class Search:
             return f"{{ span.http.status_code = {int(value)} }}"
         return None
 
-    def _rows(self, reader, text: str, deadline) -> npt.NDArray[np.int32]:
+    def _rows(self, reader, text: str, deadline) -> npt.NDArray[np.int64]:
         ordinals = reader.search(self.ctx.compile(text), deadline)
         return distinct_rows(column_at(reader.snap, "trace", ordinals), reader.snap.n_traces)
 

@@ -54,18 +54,13 @@ def table_bounds(reader, rows: Rows) -> tuple[Rows, Rows]:
     """(first start, last end) of each trace row: the trace table's, recomputed where evictions made
     them stale (`dirty`)."""
     snap = reader.snap
-    starts, ends = snap.traces.start[rows], snap.traces.end[rows]
-    dirty = snap.traces.dirty[rows]
+    starts, ends = snap.trace_start[rows], snap.traces.end[rows]
+    dirty = snap.trace_dirty[rows]
     if dirty.any():
         fresh_start, fresh_end = trace_bounds(reader, rows[dirty])
         starts, ends = starts.copy(), ends.copy()
         starts[dirty], ends[dirty] = fresh_start, fresh_end
     return starts, ends
-
-
-def trace_starts(reader, rows: Rows) -> Rows:
-    """First start of each trace row (see `table_bounds`)."""
-    return table_bounds(reader, rows)[0]
 
 
 def choose_traces(reader, rows: Rows, start_s: int, end_s: int, limit: int,
