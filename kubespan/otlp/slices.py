@@ -80,6 +80,7 @@ class _Cutter:
         self.current: Slice = []
         self.used = 0
         self.path: list[_Part] = []  # the containers being cut, outermost first (their headers)
+        self.overhead: list[int] = []  # per depth of `path`: what its headers take in a slice, down to there
         self.opened: list[_Part] = []  # their parts in the current slice, as far as opened
         self.filled = False  # the current slice holds more than the opened headers of containers being cut
 
@@ -89,11 +90,12 @@ class _Cutter:
         size = whole[1] - whole[0]
         if self.used + size > self.limit:
             self.close()  # it does not fit what is left: start a slice (cut it open there if it is larger)
-        if size <= self.limit or not child_numbers:
+        if size + self._headers() <= self.limit or not child_numbers:  # fits a slice with its containers' headers
             self._place(whole, size)
             return
         number = child_numbers[0]  # two walks over the fields, so millions of spans are never listed
         self.path.append(_Part(self._header(payload, number)))
+        self.overhead.append(self._headers() + _Part(self.path[-1].header).size() + 6)
         self._open()  # even without children: every slice with a part of it parses its header
         if compiled.cut_children is None:
             for child, whole, inner in _fields(self.raw, *payload):
@@ -102,6 +104,7 @@ class _Cutter:
         else:
             self._add_compiled(payload, number, child_numbers[1:])
         self.path.pop()
+        self.overhead.pop()
         del self.opened[len(self.path):]
         self.filled = self.filled or bool(self.current)  # the part of a container, children or not, is done
 
@@ -117,8 +120,8 @@ class _Cutter:
         """The loop over the children of `add`, its whole children placed by `cut_children` (C)."""
         assert compiled.cut_children is not None
         position, end = payload
-        largest = self.limit if below else end  # a larger child is cut open by `add`
-        full = sum(_Part(part.header).size() + 6 for part in self.path)
+        full = self._headers()
+        largest = max(0, self.limit - full) if below else end  # a larger child is cut open by `add`
         while position < end:
             pending = sum(_Part(part.header).size() + 6 for part in self.path[len(self.opened):])
             placed = compiled.cut_children(self.raw, position, end, number, largest, self.used, self.filled,
@@ -143,6 +146,10 @@ class _Cutter:
                 _, whole, inner = next(_fields(self.raw, position, end))
                 self.add(whole, inner or whole, below)
                 position = whole[1]
+
+    def _headers(self) -> int:
+        """What the headers of the containers being cut take in every slice holding a part of them."""
+        return self.overhead[-1] if self.overhead else 0
 
     def _open(self) -> None:
         """Open a part of each container being cut that has none in the current slice yet."""

@@ -98,6 +98,25 @@ def test_resources_without_spans_larger_than_the_limit_each_start_a_slice():
     assert max(len(slice_request(raw, cut)) for cut in cuts) < 200
 
 
+@pytest.mark.parametrize("cut_in_c", [True, False])
+def test_a_scope_that_fits_a_slice_only_without_its_resource_header_is_cut_open(cut_in_c):
+    """Found by the property test: a 281-byte ScopeSpans under a 300-byte limit was kept whole, and with
+    its resource's header the one slice held 301 bytes (so the request was left uncut)."""
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add(schema_url="rs0")
+    rs.resource.attributes.add(key="host").value.string_value = ""
+    ss = rs.scope_spans.add(schema_url="ss0")
+    ss.scope.name = "scope0.0"
+    for i, name in enumerate(["", "", "", "n" * 15, "n" * 90]):
+        ss.spans.add(trace_id=bytes(16), span_id=(i + 1).to_bytes(8, "big"), name=name)
+    raw = request.SerializeToString()
+    assert len(raw) == 301
+    cuts = request_slices(raw, 300) if cut_in_c else _python_cut(raw, 300)
+    assert cuts is not None and len(cuts) == 2
+    parts = [ExportTraceServiceRequest.FromString(c if isinstance(c, bytes) else slice_request(raw, c)) for c in cuts]
+    assert [s for part in parts for s in _spans_in_context(part)] == _spans_in_context(request)
+
+
 def _python_cut(raw: bytes, limit: int) -> list[bytes] | None:
     with patch.object(compiled, "cut_children", None), patch.object(compiled, "cut_header", None):
         cuts = request_slices(raw, limit)
