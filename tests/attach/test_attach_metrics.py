@@ -192,7 +192,7 @@ def test_the_graph_endpoint_is_advertised_and_refuses_bad_windows(fixture_api):
     from tests.support.tempo import get
 
     status, _, body = get(fixture_api.url + "/api/status/buildinfo")
-    assert status == 200 and json.loads(body)["features"] == ["service-graph"]
+    assert status == 200 and "service-graph" in json.loads(body)["features"]
     status, _, body = get(fixture_api.url + "/api/kubespan/graph", {"start": "soon"})
     assert status == 400 and body.decode().count("\n") <= 1 and "start" in body.decode()
     status, _, body = get(fixture_api.url + "/api/kubespan/graph", {"start": "2000", "end": "1000"})
