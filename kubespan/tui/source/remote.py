@@ -149,13 +149,16 @@ class RemoteSource:
                 feed.status_path = self.info.status_path
 
     def _call(self, request: Callable[[], Any]) -> Any:
-        """Run one request; its failure becomes a `SourceError` and the footer's note."""
+        """Run one request; its failure becomes a `SourceError` and the footer's note. Only an answer
+        clears that note: a call that asked nothing (detection already done, a poll another thread just
+        made) returns None and leaves it, so a refused search stays said."""
         try:
             answer = request()
         except RemoteError as exc:
             self.poller.failed(exc)
             raise SourceError(exc.message) from None
-        self.poller.answered()
+        if answer is not None:
+            self.poller.answered()
         return answer
 
     def _feed(self, search: Search) -> TraceFeed:
