@@ -31,20 +31,12 @@ from bench_ingest import EXPORT, make_payloads  # noqa: E402
 from bench_memory import tree_rss  # noqa: E402
 from high_cardinality import vary  # noqa: E402
 
+from kubespan.otlp.protowire import varint  # noqa: E402
 from tests.support.serve_process import ServeProcess  # noqa: E402
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def _field(tag: int, payload: bytes) -> bytes:
-    return bytes([tag]) + _varint(len(payload)) + payload
+    return bytes([tag]) + varint(len(payload)) + payload
 
 
 def minimal_request(spans: int) -> bytes:

@@ -11,6 +11,7 @@ from kubespan.api import ApiSettings
 from kubespan.api.component import ApiComponent
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
+from kubespan.otlp.protowire import varint
 from kubespan.receive.settings import ReceiverSettings
 from kubespan.stats import Counters
 from kubespan.store import SpanStore
@@ -153,15 +154,8 @@ def _huge_trace(spans: int) -> bytes:
                     + [S(9, n, parent=1, name=f"child-{n % 97}", start=start + n * 1000, duration=500)
                        for n in range(2, spans + 1)])
     trace = TracesData(resource_spans=built.resource_spans).SerializeToString()
-    return b"\x0a" + _varint(len(trace)) + trace
+    return b"\x0a" + varint(len(trace)) + trace
 
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    return bytes(out + bytes([n]))
 
 
 async def test_a_trace_of_50000_spans_opens_without_blocking_the_keys(fake):

@@ -10,6 +10,7 @@ import pytest
 
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
+from kubespan.otlp.protowire import varint
 from kubespan.remote.answers import scoped_names, tag_names, tag_values
 from kubespan.remote.client import RemoteClient, RemoteError
 from kubespan.remote.feed import TraceFeed
@@ -96,7 +97,7 @@ def test_the_v1_json_answer_of_an_older_remote_is_read(fake, kubespan_api):
 def test_a_partial_trace_says_so():
     trace = request([S(7, 1), S(7, 2, parent=1)]).SerializeToString()
     message = b"trace too big"
-    wrapped = b"\x0a" + _varint(len(trace)) + trace + b"\x18\x01\x22" + _varint(len(message)) + message
+    wrapped = b"\x0a" + varint(len(trace)) + trace + b"\x18\x01\x22" + varint(len(message)) + message
     assert unwrap_trace_by_id(wrapped) == (trace, "trace too big")
     with pytest.raises(RemoteError, match="not a protobuf"):
         unwrap_trace_by_id(b"\x0a\xff\xff")
@@ -117,10 +118,3 @@ def test_a_bad_search_answer_names_the_field(fake):
         TraceFeed(remote(fake.url), "{ }", limit=5, lookback_s=60).poll()
     assert err.value.kind == "bad_answer" and "traces[0].traceID is not hex" in err.value.message
 
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    return bytes(out + bytes([n]))

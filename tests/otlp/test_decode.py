@@ -7,6 +7,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import UndecodableRequest, decode_request
+from kubespan.otlp.protowire import varint
 from kubespan.otlp.select import select_spans
 from kubespan.otlp.wire import split_spans
 from tests.support.requests import k8s_request, request_with_ids
@@ -139,17 +140,9 @@ def test_many_minimal_spans_are_not_taken_for_a_message_bomb(resource_each: bool
 
 @pytest.mark.parametrize("inner", [b"\x12\x00" * 200_000, b"\x12\x00\x12\x00" * 100_000])
 def test_empty_spans_or_scopes_by_the_hundred_thousand_are_refused(inner: bytes):
-    raw = b"\x0a" + _varint(len(inner) + 3) + b"\x12" + _varint(len(inner)) + inner
+    raw = b"\x0a" + varint(len(inner) + 3) + b"\x12" + varint(len(inner)) + inner
     if inner.startswith(b"\x12\x00\x12"):  # empty ScopeSpans directly under one ResourceSpans
-        raw = b"\x0a" + _varint(len(inner)) + inner
+        raw = b"\x0a" + varint(len(inner)) + inner
     with pytest.raises(UndecodableRequest, match="at least 30 bytes"):
         decode_request(raw, new_attribute_table())
 
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from kubespan.otlp import compiled
+from kubespan.otlp.protowire import varint
 from kubespan.otlp.slices import request_slices, slice_request
 
 
@@ -58,8 +59,8 @@ def test_slices_hold_every_span_in_order_under_its_resource_and_scope(request, l
 def test_a_scope_of_200_000_spans_is_cut_into_slices_of_about_the_limit():
     body = b"".join(b"\x12\x1c\x0a\x10" + bytes(16) + b"\x12\x08" + (i + 1).to_bytes(8, "big") for i in range(200_000))
     scope_spans = b"\x0a\x03\x0a\x01s" + body  # the scope, then the spans
-    resource_spans = b"\x12" + _varint(len(scope_spans)) + scope_spans
-    raw = b"\x0a" + _varint(len(resource_spans)) + resource_spans
+    resource_spans = b"\x12" + varint(len(scope_spans)) + scope_spans
+    raw = b"\x0a" + varint(len(resource_spans)) + resource_spans
     cuts = request_slices(raw, 1 << 20)
     assert cuts is not None and len(cuts) == 6  # 6,000,000 bytes of spans
     sizes = [len(slice_request(raw, cut)) for cut in cuts]
@@ -73,14 +74,6 @@ def test_what_the_cut_cannot_read_is_left_whole():
     assert request_slices(b"\x10\x01" + b"\x0a\x00" * 10, 1) is None  # a field other than ResourceSpans on top
     assert request_slices(b"\x0a\x00" * 10, 100) is None  # fits one slice
 
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def test_resources_without_spans_larger_than_the_limit_each_start_a_slice():
@@ -128,16 +121,16 @@ def _interleaved(draw) -> bytes:
     request = draw(requests())
     raw = bytearray()
     for rs in request.resource_spans:
-        body = bytearray(rs.resource and b"\x0a" + _varint(rs.resource.ByteSize()) + rs.resource.SerializeToString())
+        body = bytearray(rs.resource and b"\x0a" + varint(rs.resource.ByteSize()) + rs.resource.SerializeToString())
         for ss in rs.scope_spans:
-            inner = bytearray(b"\x0a" + _varint(ss.scope.ByteSize()) + ss.scope.SerializeToString())
+            inner = bytearray(b"\x0a" + varint(ss.scope.ByteSize()) + ss.scope.SerializeToString())
             for span in ss.spans:
                 data = span.SerializeToString()
-                inner += b"\x12" + _varint(len(data)) + data
+                inner += b"\x12" + varint(len(data)) + data
                 if draw(st.booleans()):
                     inner += draw(st.sampled_from([b"\x18\x05", b"\x21" + bytes(8), b"\x2d" + bytes(4), b"\x12\x00"]))
-            body += b"\x12" + _varint(len(inner)) + inner
-        raw += b"\x0a" + _varint(len(body)) + body
+            body += b"\x12" + varint(len(inner)) + inner
+        raw += b"\x0a" + varint(len(body)) + body
     return bytes(raw)
 
 
