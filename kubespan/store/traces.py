@@ -18,8 +18,6 @@ ERROR = 2
 COMPACT_MIN_DEAD = 16_384
 """Dead rows are recycled once there are this many and a quarter as many as live ones."""
 TRACE_ID_BYTES = 16
-DEAD_ROW_BYTES = 24
-"""What a trace id costs in the id → row table (compiled `IdTable`: its 16 bytes and a slot)."""
 
 
 class TraceIds(Protocol):
@@ -174,9 +172,13 @@ class TraceTable:
         self.live -= int((self.count[touched] == 0).sum())
 
     def needs_compaction(self, budget_bytes: float = float("inf")) -> bool:
-        """Whether dead rows are worth recycling: many of them, or a share of a memory budget."""
+        """Whether dead rows are worth recycling: many of them, or a share of a memory budget.
+
+        A row's cost is measured, not assumed: the pure-Python id table spends several times
+        what the compiled one does per row, and its dead rows must not crowd live spans out."""
         dead = len(self.ids) - self.live
-        return dead > self.live // 4 and (dead > COMPACT_MIN_DEAD or DEAD_ROW_BYTES * dead > budget_bytes)
+        row_bytes = self.nbytes() / max(len(self.ids), 1)
+        return dead > self.live // 4 and (dead > COMPACT_MIN_DEAD or row_bytes * dead > budget_bytes)
 
     def compact(self) -> npt.NDArray[np.int32]:
         """Renumber live rows densely (new tables and arrays); returns old row → new row."""
