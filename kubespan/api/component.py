@@ -12,6 +12,7 @@ import errno
 
 from kubespan.api import probes, store_status
 from kubespan.api.context import ApiContext
+from kubespan.api.grpc_querier import GrpcQueryServer, start_grpc
 from kubespan.api.jaeger_api import Jaeger
 from kubespan.api.kubespan_graph import Graph
 from kubespan.api.server import ApiServer, Route
@@ -45,6 +46,7 @@ class ApiComponent:
             query_counters = QueryCounters(counters)
         self.context = ApiContext(store, settings, counters, query_counters)
         self.server: ApiServer | None = None
+        self.grpc: GrpcQueryServer | None = None  # the StreamingQuerier's grpcio server, behind the API's port
         self.address: str | None = None
         self.warnings: list[str] = []
 
@@ -52,10 +54,14 @@ class ApiComponent:
         """Bind and serve; the bound address, or None when the default port was taken (warned)."""
         if not self.settings.address:
             return None
-        server = ApiServer(build_routes(self.context), self.settings, self.receivers, self.counters)
+        routes = build_routes(self.context)
+        server = ApiServer(routes, self.settings, self.receivers, self.counters)
+        self.grpc = start_grpc(routes, server, self.context, self.receivers)
         try:
             self.address = server.start()
         except OSError as exc:
+            self.grpc.stop()
+            self.grpc = None
             if self.settings.explicit or exc.errno != errno.EADDRINUSE:
                 raise OSError(exc.errno, f"query API: cannot listen on {self.settings.address}: "
                                          f"{exc.strerror or exc}") from None
@@ -71,6 +77,9 @@ class ApiComponent:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.grpc is not None:
+            self.grpc.stop()
+            self.grpc = None
 
 
 def exposure_warning(settings: ApiSettings, receivers: ReceiverSettings) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -75,6 +75,7 @@ class ApiServer:
         self._runner: web.AppRunner | None = None
         self._pool = ThreadPoolExecutor(max(1, settings.max_concurrent), thread_name_prefix="api-query")
         self._slots: asyncio.Semaphore | None = None
+        self.grpc_socket: str | None = None  # set: HTTP/2 connections are relayed there (kubespan.api.h2_front)
         for name in ("api_requests", "api_errors"):
             counters.add(name, 0)
 
@@ -99,7 +100,13 @@ class ApiServer:
                                      max_line_size=line, max_field_size=max(8190, line))
         await self._runner.setup()
         host, port = split_host_port(listen_address(str(self.settings.address)))
-        site = web.TCPSite(self._runner, host, port, ssl_context=self.receivers.server_ssl_context())
+        tls = self.receivers.server_ssl_context()
+        if self.grpc_socket:
+            from kubespan.api.h2_front import FrontSite
+
+            site: web.TCPSite = FrontSite(self._runner, host, port, grpc_socket=self.grpc_socket, ssl_context=tls)
+        else:
+            site = web.TCPSite(self._runner, host, port, ssl_context=tls)
         await site.start()
         bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
         shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
@@ -142,6 +149,11 @@ class ApiServer:
             return _to_response(await self._run_query(route.handler, api_request), request)
 
         return endpoint
+
+    def submit(self, handler: Handler, request: ApiRequest) -> Future[Reply]:
+        """Run a query from any thread as the HTTP endpoints run theirs (admission, a worker, the timeout)."""
+        assert self._serving.loop is not None
+        return asyncio.run_coroutine_threadsafe(self._run_query(handler, request), self._serving.loop)
 
     async def _run_query(self, handler: Handler, request: ApiRequest) -> Reply:
         """Admission (429 when every slot stays busy for `queue_wait_s`), then the handler on a worker,
