@@ -46,6 +46,7 @@ from kubespan.store.engine_index import (
     matching_ids,
     spans_with,
 )
+from kubespan.store.engine_order import conjunction
 from kubespan.store.engine_pipeline import ArrayPipeline, Sets, supported
 from kubespan.store.engine_structure import parent_positions as parent_positions
 from kubespan.store.engine_structure import structural, trace_flags
@@ -224,8 +225,7 @@ class Evaluator:
         if isinstance(expr, Cond):
             return self.cond(expr, chunk)
         if isinstance(expr, And):
-            left = self.expr(expr.left, chunk)
-            return left & self.expr(expr.right, chunk) if left.any() else left
+            return conjunction(self, expr, chunk)
         if isinstance(expr, Or):
             left = self.expr(expr.left, chunk)
             return left | self.expr(expr.right, chunk) if not left.all() else left
