@@ -19,6 +19,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from kubespan.api.tempo_json import StoredSpan
 from kubespan.api.throttle import checkpoint
 from kubespan.store.chunk import Chunk
+from kubespan.store.trace_spans import trace_positions
 
 ERROR = 2
 
@@ -95,16 +96,10 @@ def trace_facts(reader, rows: npt.NDArray[np.int64]) -> dict[int, TraceFacts]:
     out: dict[int, TraceFacts] = {}
     if not len(rows):
         return out
-    lut = np.zeros(max(snap.n_traces, int(rows.max()) + 1) + 1, bool)
-    lut[rows] = True
     scope_service = snap.resource_service[snap.scope_resource] if len(snap.scope_resource) else np.zeros(0, np.int32)
     cols: dict[str, list[npt.NDArray]] = {k: [] for k in ("trace", "start", "end", "parent", "status", "service",
                                                           "name", "ordinal", "scope")}
-    for chunk, i in snap.live_slices():
-        trace = chunk.trace[i:]
-        where = np.flatnonzero(lut[trace]) + i
-        if not len(where):
-            continue
+    for chunk, where in trace_positions(snap, rows):
         cols["trace"].append(chunk.trace[where])
         cols["start"].append(chunk.start[where])
         cols["end"].append(chunk.end[where])

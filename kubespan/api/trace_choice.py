@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kubespan.store.reader import newest_first
+from kubespan.store.trace_spans import trace_positions
 
 Rows = npt.NDArray[np.int64]
 
@@ -37,16 +38,12 @@ def trace_bounds(reader, rows: Rows) -> tuple[Rows, Rows]:
     """(first start, last end) of each trace row, from its live spans (one pass over the columns)."""
     snap = reader.snap
     size = max(snap.n_traces, int(rows.max()) + 1) + 1
-    lut = np.zeros(size, bool)
-    lut[rows] = True
     first = np.full(size, np.iinfo(np.int64).max, np.int64)
     last = np.full(size, np.iinfo(np.int64).min, np.int64)
-    for chunk, i in snap.live_slices():
-        trace = chunk.trace[i:]
-        where = lut[trace]
-        if where.any():
-            np.minimum.at(first, trace[where], chunk.start[i:][where])
-            np.maximum.at(last, trace[where], chunk.end[i:][where])
+    for chunk, where in trace_positions(snap, rows):
+        trace = chunk.trace[where]
+        np.minimum.at(first, trace, chunk.start[where])
+        np.maximum.at(last, trace, chunk.end[where])
     return first[rows], last[rows]
 
 

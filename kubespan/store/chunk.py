@@ -43,6 +43,7 @@ class Chunk:
     attr_perm: np.ndarray | None = None  # int32 argsort of attr_flat, built by the first query
     attr_distinct: np.ndarray | None = None  # the distinct attribute ids, built by the first tag listing
     raw_skip: int = 0  # spans of raw_parts[0] before this chunk's first span (evicted, see live_tail)
+    trace_bounds: tuple[np.ndarray, int, int] | None = None  # (the `trace` it was taken of, min row, max row)
 
     def attribute_ids(self) -> np.ndarray:
         """The distinct attribute ids of the chunk's spans (computed once; chunks are immutable)."""
@@ -55,6 +56,15 @@ class Chunk:
         if self.attr_perm is None and self.n >= INDEXED_CHUNK_SPANS:
             self.attr_perm = np.argsort(self.attr_flat, kind="stable").astype(np.int32)
         return self.attr_perm
+
+    def trace_range(self) -> tuple[int, int]:
+        """(lowest, highest) trace row among the chunk's spans, computed once per `trace` column (a trace
+        compaction makes chunks with a new one); (0, -1) for an empty chunk."""
+        known = self.trace_bounds
+        if known is None or known[0] is not self.trace:
+            low, high = (int(self.trace.min()), int(self.trace.max())) if len(self.trace) else (0, -1)
+            known = self.trace_bounds = (self.trace, low, high)
+        return known[1], known[2]
 
     @property
     def n(self) -> int:

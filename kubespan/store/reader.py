@@ -24,6 +24,7 @@ from kubespan.store.engine import Evaluator
 from kubespan.store.engine_structure import trace_flags
 from kubespan.store.rows import SpanDetail, SpanRow, TagValue, TraceSummary, ValueStats
 from kubespan.store.snapshot import Mask, Ordinals, Snapshot
+from kubespan.store.trace_spans import trace_positions
 from kubespan.store.traces import ERROR
 
 TraceGroup = tuple[npt.NDArray[np.int64], ...]
@@ -300,14 +301,7 @@ class StoreReader:
 
     def _gather(self, rows: npt.NDArray[np.int64]) -> dict[int, TraceGroup]:
         """Per trace row: its live spans' ordinals and columns (`TraceGroup`), by start."""
-        snap = self.snap
-        lut = np.zeros(snap.n_traces + 1, bool)
-        lut[rows] = True
-        parts = []
-        for chunk, i in snap.live_slices():
-            where = np.flatnonzero(lut[chunk.trace[i:]]) + i
-            if len(where):
-                parts.append((chunk, where))
+        parts = trace_positions(self.snap, rows)
         if not parts:
             return {}
         trace = np.concatenate([c.trace[w] for c, w in parts])
