@@ -131,8 +131,12 @@ def _ids_of_key(snap, key: str) -> npt.NDArray[np.int64]:
 
 
 def live_scopes(snap, ordinals: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int32]:
-    parts = [np.unique(chunk.scope[where]) for chunk, where in positions_of(snap, ordinals)]
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int32)
+    """The scope ids of the live spans (or of `ordinals`), ascending: a flag per scope id, not `np.unique`
+    (which hashes: 13 ms per million spans against 2 ms)."""
+    seen = np.zeros(max(len(snap.scope_resource), 1), bool)
+    for chunk, where in positions_of(snap, ordinals):
+        seen[chunk.scope[where]] = True
+    return np.flatnonzero(seen).astype(np.int32)
 
 
 def resource_attribute_ids(snap, scopes: npt.NDArray[np.int32]) -> set[int]:
