@@ -23,7 +23,7 @@ from kubespan.api.settings import DEFAULT_SPSS
 from kubespan.api.source import column_at, stored_spans, trace_facts
 from kubespan.api.store_status import VERSION_HEADER, store_version
 from kubespan.api.throttle import checkpoint
-from kubespan.api.trace_choice import choose_traces, distinct_rows, live_rows
+from kubespan.api.trace_choice import choose_traces, distinct_rows, live_rows, newest_matches
 from kubespan.query import Query
 from kubespan.query.ast import Const, Filter
 from kubespan.query.limits import QueryStopped
@@ -83,7 +83,9 @@ class Search:
             facts = trace_facts(reader, chosen)
             by_row = {row: list(facts[row].order) for row in chosen.tolist()}
         else:
-            matched = reader.search(query, deadline)
+            matches = reader.chunk_matches(query, deadline)  # newest chunks first, stopping early
+            matched = (reader.search(query, deadline) if matches is None else
+                       newest_matches(reader, matches, search.start, search.end, search.limit))
             rows = column_at(snap, "trace", matched)
             chosen = self._choose(reader, distinct_rows(rows, snap.n_traces), search, durations=False)
             by_row = matched_by_row(rows, matched, chosen, snap.n_traces)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from kubespan.store.chunk_matches import ChunkMatches
 from kubespan.store.reader import newest_first
 from kubespan.store.trace_spans import trace_positions
 
@@ -93,3 +94,33 @@ def choose_traces(reader, rows: Rows, start_s: int, end_s: int, limit: int,
         if taken >= limit:
             break
     return (np.concatenate(out) if out else np.zeros(0, np.int64))[:limit]
+
+
+def newest_matches(reader, matches: ChunkMatches, start_s: int, end_s: int, limit: int) -> Rows:
+    """The matching ordinals a search for the newest `limit` traces needs, ascending: chunks are evaluated
+    newest first until `limit` traces are chosen that all start after every span of the chunks left
+    (no trace found only there could outrank them), then the chosen traces' matches in those older
+    chunks are added. `choose_traces` over the answer's traces picks what it would over all matches.
+    Checks come after 1, 2, 4, … chunks, so a search that cannot stop early pays for few choices."""
+    snap = reader.snap
+    found: list[Rows] = []
+    rows: list[npt.NDArray[np.int32]] = []
+    next_check = len(matches) - 1
+    for k in range(len(matches) - 1, 0, -1):
+        chunk, _ = matches.slices[k]
+        ordinals = matches.ordinals(k)
+        if len(ordinals):
+            found.append(ordinals)
+            rows.append(chunk.trace[ordinals - chunk.base])
+        if k > next_check or not rows:
+            continue
+        next_check = k - 2 * (len(matches) - k)
+        chosen = choose_traces(reader, distinct_rows(np.concatenate(rows), snap.n_traces), start_s, end_s, limit)
+        if len(chosen) < limit or int(table_bounds(reader, chosen)[0].min()) <= matches.older_latest[k]:
+            continue
+        older = [(c, where) for c, where in trace_positions(snap, chosen) if c.base < chunk.base]
+        found.append(matches.ordinals_in(older))
+        return np.sort(np.concatenate(found))
+    if len(matches):
+        found.append(matches.ordinals(0))
+    return np.sort(np.concatenate(found)) if found else np.zeros(0, np.int64)

@@ -43,7 +43,8 @@ class Chunk:
     attr_perm: np.ndarray | None = None  # int32 argsort of attr_flat, built by the first query
     attr_distinct: np.ndarray | None = None  # the distinct attribute ids, built by the first tag listing
     raw_skip: int = 0  # spans of raw_parts[0] before this chunk's first span (evicted, see live_tail)
-    trace_bounds: tuple[np.ndarray, int, int] | None = None  # (the `trace` it was taken of, min row, max row)
+    trace_bounds: tuple[np.ndarray, int, int, int] | None = None  # (the `trace` it was taken of, min row,
+    # max row, latest start): see trace_range
 
     def attribute_ids(self) -> np.ndarray:
         """The distinct attribute ids of the chunk's spans (computed once; chunks are immutable)."""
@@ -60,11 +61,22 @@ class Chunk:
     def trace_range(self) -> tuple[int, int]:
         """(lowest, highest) trace row among the chunk's spans, computed once per `trace` column (a trace
         compaction makes chunks with a new one); (0, -1) for an empty chunk."""
+        known = self._bounds()
+        return known[1], known[2]
+
+    def latest_start(self) -> int:
+        """The latest span start in the chunk (evicted head included), computed once."""
+        return self._bounds()[3]
+
+    def _bounds(self) -> tuple[np.ndarray, int, int, int]:
         known = self.trace_bounds
         if known is None or known[0] is not self.trace:
-            low, high = (int(self.trace.min()), int(self.trace.max())) if len(self.trace) else (0, -1)
-            known = self.trace_bounds = (self.trace, low, high)
-        return known[1], known[2]
+            if len(self.trace):
+                known = (self.trace, int(self.trace.min()), int(self.trace.max()), int(self.start.max()))
+            else:
+                known = (self.trace, 0, -1, -(1 << 63))
+            self.trace_bounds = known
+        return known
 
     @property
     def n(self) -> int:

@@ -16,10 +16,12 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from kubespan.query import Query
+from kubespan.query.ast import Filter
 from kubespan.query.limits import Deadline, QueryCounters, QueryStopped
 from kubespan.query.spansets import Spanset
 from kubespan.store import catalog
 from kubespan.store.chunk import Chunk
+from kubespan.store.chunk_matches import ChunkMatches
 from kubespan.store.engine import Evaluator
 from kubespan.store.engine_structure import trace_flags
 from kubespan.store.rows import SpanDetail, SpanRow, TagValue, TraceSummary, ValueStats
@@ -110,6 +112,15 @@ class StoreReader:
             if counters is not None:
                 counters.stopped(stopped)
             raise
+
+    def chunk_matches(self, query: Query, deadline: Deadline | None = None) -> ChunkMatches | None:
+        """A spanset filter's matches chunk by chunk, evaluated on demand (newest-first searches that stop
+        early); None for other queries (structural operators, pipelines) or an empty snapshot."""
+        if not isinstance(query.root, Filter) or not len(self.snap):
+            return None
+        if self.query_counters is not None:
+            self.query_counters.ran()
+        return ChunkMatches(self.snap, query.root, Evaluator(self.snap, deadline), self.query_counters)
 
     def spansets(self, query: Query, deadline: Deadline | None = None) -> list[Spanset]:
         """The query's spansets (`kubespan.query.spansets.Spanset`, spans as ordinals): for pipelines,
