@@ -101,7 +101,9 @@ def newest_matches(reader, matches: ChunkMatches, start_s: int, end_s: int, limi
     newest first until `limit` traces are chosen that all start after every span of the chunks left
     (no trace found only there could outrank them), then the chosen traces' matches in those older
     chunks are added. `choose_traces` over the answer's traces picks what it would over all matches.
-    Checks come after 1, 2, 4, … chunks, so a search that cannot stop early pays for few choices."""
+    A stop is tried only after a chunk k where traces found so far can start after everything older
+    (spans arriving in start order), and after 1, 3, 9, … chunks, so a search that cannot stop early
+    (spans replayed out of time order) costs about what evaluating every chunk costs."""
     snap = reader.snap
     found: list[Rows] = []
     rows: list[npt.NDArray[np.int32]] = []
@@ -112,7 +114,7 @@ def newest_matches(reader, matches: ChunkMatches, start_s: int, end_s: int, limi
         if len(ordinals):
             found.append(ordinals)
             rows.append(chunk.trace[ordinals - chunk.base])
-        if k > next_check or not rows:
+        if k > next_check or not rows or matches.newer_latest[k] <= matches.older_latest[k]:
             continue
         next_check = k - 2 * (len(matches) - k)
         chosen = choose_traces(reader, distinct_rows(np.concatenate(rows), snap.n_traces), start_s, end_s, limit)
@@ -121,6 +123,4 @@ def newest_matches(reader, matches: ChunkMatches, start_s: int, end_s: int, limi
         older = [(c, where) for c, where in trace_positions(snap, chosen) if c.base < chunk.base]
         found.append(matches.ordinals_in(older))
         return np.sort(np.concatenate(found))
-    if len(matches):
-        found.append(matches.ordinals(0))
-    return np.sort(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    return matches.all_ordinals()

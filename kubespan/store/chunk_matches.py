@@ -32,6 +32,8 @@ class ChunkMatches:
         latest = [chunk.latest_start() for chunk, _ in self.slices]
         self.older_latest = np.maximum.accumulate([-(1 << 63)] + latest)[:-1].tolist() if latest else []
         """Per chunk index k: the latest span start in chunks 0..k-1."""
+        self.newer_latest = np.maximum.accumulate(latest[::-1])[::-1].tolist() if latest else []
+        """Per chunk index k: the latest span start in chunks k.. (a trace found there starts no later)."""
 
     def __len__(self) -> int:
         return len(self.slices)
@@ -52,6 +54,11 @@ class ChunkMatches:
                 raise
             found = self._ordinals[k] = np.flatnonzero(mask).astype(np.int64) + chunk.base + i
         return found
+
+    def all_ordinals(self) -> Ordinals:
+        """Every matching live ordinal, ascending."""
+        parts = [self.ordinals(k) for k in range(len(self.slices))]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
     def ordinals_in(self, parts: list[tuple[Chunk, npt.NDArray[np.intp]]]) -> Ordinals:
         """Ordinals of the matching spans among `parts` ((chunk, positions) as `trace_positions` gives)."""

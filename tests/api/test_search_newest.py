@@ -42,6 +42,9 @@ def _store() -> SpanStore:
                            service=rng.choice(["kubelet", "api"]), status=2 if rng.random() < 0.05 else 0,
                            duration=rng.randrange(100, 1000), attrs={"pod": f"p-{rng.randrange(40)}"}))
         store.consume_traces(batch(spans, table))
+    replayed = [S(900_000 + i // 4, 100_000 + i, name="syncPod", service="kubelet", start=i, attrs={"pod": "p-3"})
+                for i in range(200)]  # the newest spans to arrive are the oldest by start (a replayed dump)
+    store.consume_traces(batch(replayed, table))
     return store
 
 
@@ -82,3 +85,26 @@ def test_a_search_for_few_traces_leaves_old_chunks_unread(api, monkeypatch):
     monkeypatch.setattr(ChunkMatches, "ordinals", lambda self, k: read.add(k) or ordinals(self, k))
     assert json.loads(_answer(api, {"q": '{ name = "syncPod" }', "limit": "3"}))["traces"]
     assert 0 < len(read) < len(api.store.snapshot().chunks) and 0 not in read
+
+
+def test_a_chunk_that_cannot_stop_the_search_still_offers_its_traces():
+    """Chunks by arrival: matches at t=0, matches at t=100, no match at t=200, matches at t=150 (the newest
+    chunk, out of time order). The newest trace is the one at 150, though an early stop after the chunk
+    at t=100 would look safe if that last chunk were passed over."""
+    from kubespan.api.trace_choice import choose_traces, distinct_rows, newest_matches
+    from kubespan.query import compile_query
+
+    table = new_attribute_table()
+    store = SpanStore(table, max_spans=10_000)
+    for first, (start, name) in enumerate([(0, "hit"), (100, "hit"), (200, "miss"), (150, "hit")]):
+        store.consume_traces(batch([S(first * 100 + i + 1, first * 100 + i + 1, name=name, start=start + i % 3)
+                                    for i in range(50)], table))
+    reader = store.reader()
+    assert len(reader.snap.chunks) == 4
+    query = compile_query('{ name = "hit" }')
+    matched = newest_matches(reader, reader.chunk_matches(query), 0, 0, 1)
+    rows = distinct_rows(reader.snap.column("trace")[matched - reader.snap.floor], reader.snap.n_traces)
+    full = reader.search(query)
+    every = distinct_rows(reader.snap.column("trace")[full - reader.snap.floor], reader.snap.n_traces)
+    assert choose_traces(reader, rows, 0, 0, 1).tolist() == choose_traces(reader, every, 0, 0, 1).tolist()
+    assert int(reader.snap.trace_start[choose_traces(reader, rows, 0, 0, 1)[0]]) % 1000 == 152
