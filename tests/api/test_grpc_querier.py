@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import subprocess
 import threading
 import time
 
@@ -15,13 +16,15 @@ import pytest
 from google.protobuf import json_format
 
 from kubespan.api import throttle
-from kubespan.api.grpc_querier import search_params, segments
+from kubespan.api.grpc_querier import metrics_params, search_params, segments
 from kubespan.api.tempopb import tempo_pb2 as pb
 from kubespan.api.tempopb import tempo_pb2_grpc as pb_grpc
 from kubespan.receive.settings import ReceiverSettings
 from tests.receive.test_auth_tls import read
 from tests.support.api_server import fixture_store, start_api
+from tests.support.k8s_fixture import FIXTURE_START_NS
 from tests.support.secutil import Pki, make_pki
+from tests.support.tempo import BUILD_HINT, tempo_cli
 
 TOKEN = "grpc-query-token"
 KUBELET = '{ resource.service.name = "kubelet" }'
@@ -82,6 +85,23 @@ def test_tags_and_tag_values_are_the_http_answers(api, stub):
     assert typed["tagValues"] == [{"type": "string", "value": "kubelet"}]
 
 
+def test_metrics_range_and_instant_are_the_http_answers(api, stub):
+    start = FIXTURE_START_NS // 10**9 // 60 * 60
+    window = {"start": start * 10**9, "end": (start + 240) * 10**9}
+    ranged = pb.QueryRangeRequest(query="{ } | rate() by (resource.service.name)", step=60 * 10**9, **window)
+    answer = _json(list(stub.MetricsQueryRange(ranged))[0])
+    expected = _http_json(api, "/api/metrics/query_range", metrics_params(ranged))
+    assert answer["series"] == expected["series"] and len(answer["series"]) >= 3
+    instant = pb.QueryInstantRequest(query="{ } | count_over_time() by (resource.service.name)", **window)
+    answer = _json(list(stub.MetricsQueryInstant(instant))[0])
+    expected = _http_json(api, "/api/metrics/query", metrics_params(instant))
+    assert answer["series"] == expected["series"] and sum(s["value"] for s in answer["series"]) > 0
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stub.MetricsQueryRange(pb.QueryRangeRequest(query="{ } | rate(", **window)))
+    assert caught.value.code() == grpc.StatusCode.UNKNOWN  # as Tempo: its combiner's parse fails as a plain error
+    assert caught.value.details().startswith("parse error at line 1, col ")
+
+
 def test_a_bad_query_is_invalid_argument_with_tempos_text(api, stub):
     before = api.counters.get("api_errors")
     with pytest.raises(grpc.RpcError) as caught:
@@ -136,6 +156,31 @@ def test_a_cancelled_stream_frees_its_worker(stub, api):
     finally:
         servicer.handlers["/api/search"] = original
     assert len(list(stub.Search(pb.SearchRequest(Query=KUBELET, Limit=1)))[0].traces) == 1
+
+
+def test_a_slow_search_says_it_is_under_way_then_answers(stub, api):
+    """Like Tempo's diffs while its jobs run: an empty message with 0 of 1 jobs done every 0.5 s, then the answer."""
+    servicer = api.component.grpc.servicer
+    original = servicer.handlers["/api/search"]
+
+    release = threading.Event()
+
+    def slow(request):
+        assert release.wait(30)
+        return original(request)
+
+    servicer.handlers["/api/search"] = slow
+    try:
+        stream = stub.Search(pb.SearchRequest(Query=KUBELET, Limit=2), timeout=60)
+        messages = [_json(next(stream)), _json(next(stream))]  # two progress messages while it waits
+        release.set()
+        messages += [_json(m) for m in stream]
+    finally:
+        release.set()
+        servicer.handlers["/api/search"] = original
+    assert len(messages) >= 3
+    assert all(m == {"metrics": {"totalJobs": 1}} for m in messages[:-1])
+    assert len(messages[-1]["traces"]) == 2 and messages[-1]["metrics"]["completedJobs"] == 1
 
 
 def test_segments_keep_metrics_in_every_packet():
@@ -204,3 +249,29 @@ def test_plaintext_grpc_to_a_tls_port_fails_cleanly(secured):
         with pytest.raises(grpc.RpcError) as caught:
             list(pb_grpc.StreamingQuerierStub(channel).SearchTags(pb.SearchTagsRequest(), timeout=5))
     assert caught.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def test_tempo_cli_streams_over_tls_with_the_token(secured, pki):
+    """tempo-cli `--use-grpc --secure` (grpc-go: ALPN h2 required) with the token as gRPC metadata."""
+    cli = tempo_cli()
+    if cli is None:
+        pytest.skip(f"TEMPO_CLI not set (tempo-cli --use-grpc over TLS): {BUILD_HINT}")
+    env = {"SSL_CERT_FILE": pki.ca, "PATH": "/usr/bin:/bin"}  # Go reads its trusted roots from here
+    address = secured.component.address
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([cli, "query", "api", *args], capture_output=True, text=True, timeout=60, check=False,
+                              env=env)
+
+    header = f"--header=Authorization=Bearer {TOKEN}"
+    start = FIXTURE_START_NS // 10**9 // 3600 * 3600
+    window = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + hours * 3600)) for hours in (0, 2)]
+    done = run("search", "--use-grpc", "--secure", header, "--limit=3", address, KUBELET, *window)
+    assert done.returncode == 0, done.stderr[-300:]
+    assert [json.loads(line)["traces"][0]["rootServiceName"] for line in done.stdout.splitlines()] == ["kubelet"]
+    assert done.stdout.count('"traceID"') == 3
+    done = run("search-tag-values", "--use-grpc", "--secure", header, address, "resource.service.name")
+    assert done.returncode == 0 and '"kubelet"' in done.stdout, done.stderr[-300:]
+    done = run("search-tags", "--use-grpc", "--secure", "--header=Authorization=Bearer wrong", address)
+    assert done.returncode == 1
+    assert "code = Unauthenticated desc = missing or invalid bearer token" in done.stderr

@@ -18,3 +18,4 @@ _.handle_error  # socketserver.BaseServer calls it for a request that failed
 _.markup  # KubespanApp.notify keeps App.notify's signature (every notification is plain text)
 _.viewport  # Widget.get_content_height(container, viewport, width) keeps Textual's signature
 _.connection_lost, _.pause_writing, _.resume_writing, _.eof_received  # asyncio.Protocol callbacks (api.h2_front)
+_.MetricsQueryRange, _.MetricsQueryInstant  # StreamingQuerier methods, called by grpcio
