@@ -59,9 +59,11 @@ class ApiComponent:
         self.grpc = start_grpc(routes, server, self.context, self.receivers)
         try:
             self.address = server.start()
-        except OSError as exc:
+        except BaseException as exc:
             self.grpc.stop()
             self.grpc = None
+            if not isinstance(exc, OSError):
+                raise
             if self.settings.explicit or exc.errno != errno.EADDRINUSE:
                 raise OSError(exc.errno, f"query API: cannot listen on {self.settings.address}: "
                                          f"{exc.strerror or exc}") from None
