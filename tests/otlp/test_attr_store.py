@@ -9,6 +9,8 @@ finds.
 from __future__ import annotations
 
 import math
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -119,6 +121,81 @@ def test_compacted_keeps_the_ids_asked_renumbered_in_order():
         assert store.intern(raws[2]) == 5  # a dropped pair comes back as a new id
     with pytest.raises(ValueError):
         fast.compacted(np.array([3, 2], np.int64))
+
+
+def same_generation(fast, slow) -> None:
+    assert len(fast) == len(slow)
+    fast_keys = fast.keys()
+    key_of = np.frombuffer(fast.key_column(), np.int32)
+    for i in range(len(fast)):
+        assert fast.raw(i) == slow.raw(i) and comparable(fast[i]) == comparable(slow[i])
+        assert fast_keys[key_of[i]] == slow[i].key and fast.find(fast.raw(i)) in (i, -1)
+    assert sorted(set(fast_keys)) == sorted({attribute.key for attribute in slow[:]})  # the keys met, no others
+
+
+@settings(max_examples=200, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(damaged, max_size=30), st.data())
+def test_compacted_is_the_same_generation_as_the_python_one(raws, data):
+    fast, slow = stores()
+    for raw in raws:
+        assert intern(fast, raw) == intern(slow, raw)
+    keep = np.array(sorted(data.draw(st.sets(st.integers(0, max(len(fast) - 1, 0)), max_size=len(fast)))), np.int64)
+    fast, slow = fast.compacted(keep), slow.compacted(keep)
+    same_generation(fast, slow)
+    for raw in [*raws, *data.draw(st.lists(damaged, max_size=5))]:  # interning goes on in the new generation
+        assert intern(fast, raw) == intern(slow, raw)
+    same_generation(fast, slow)
+
+
+def test_compacted_carries_pages_blocks_and_keys_over():
+    fast, _ = stores()
+    big = KeyValue(key="big", value=AnyValue(string_value="x" * 200_000)).SerializeToString()  # a block of its own
+    raws = [KeyValue(key=f"key{i % 1000}", value=AnyValue(string_value=f"v{i}")).SerializeToString()
+            for i in range(40_000)]
+    for raw in raws[:20_000] + [big] + raws[20_000:]:
+        fast.intern(raw)
+    keep = np.arange(0, 40_001, 2, dtype=np.int64)[:16_384]  # exactly one page of entries
+    kept = fast.compacted(keep)
+    assert len(kept) == 16_384 and kept.raw(16_383) == fast.raw(32_766) and kept.find(raws[1]) == -1
+    assert kept.keys() == list(dict.fromkeys(fast[i].key for i in keep.tolist()))  # in the order met
+    assert kept.keys()[:3] == ["key0", "key2", "key4"] and "big" in kept.keys()
+    new = KeyValue(key="new", value=AnyValue(int_value=1)).SerializeToString()
+    assert kept.find(big) == 10_000 and kept.intern(raws[0]) == 0
+    assert kept.intern(new) == 16_384 and kept.raw(16_384) == new and kept.keys()[-1] == "new"  # on a new page
+    with_big = fast.compacted(np.array([3, 20_000, 39_999], np.int64))
+    assert [with_big.raw(i) for i in range(3)] == [raws[3], big, raws[39_998]] and with_big.find(big) == 1
+    assert fast.compacted(np.zeros(0, np.int64)).intern(big) == 0
+    with pytest.raises(ValueError):
+        fast.compacted(np.array([40_001], np.int64))
+
+
+def test_other_threads_run_while_a_store_is_compacted():
+    """The copy releases the GIL: a thread that waits for it runs during the call, not after."""
+    fast, _ = stores()
+    for i in range(200_000):
+        fast.intern(KeyValue(key="k", value=AnyValue(string_value=f"v{i}")).SerializeToString())
+    keep = np.arange(0, 200_000, 2, dtype=np.int64)
+    state = {"compacting": False, "seen": None}
+    go = threading.Lock()
+    go.acquire()
+
+    def waiter() -> None:
+        with go:  # blocks without the GIL; runs again only when the main thread gives the GIL up
+            state["seen"] = state["compacting"]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(30.0)  # the GIL changes hands only when its holder gives it up
+    try:
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        state["compacting"] = True
+        go.release()
+        kept = fast.compacted(keep)
+        state["compacting"] = False
+    finally:
+        sys.setswitchinterval(interval)
+    thread.join()
+    assert state["seen"] is True and len(kept) == 100_000
 
 
 def test_ids_table_numbers_fixed_width_ids_in_order():

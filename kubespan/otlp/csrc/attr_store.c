@@ -37,11 +37,11 @@ static int make_room(AttrStore *s) {
         return 0;
     }
     if ((s->n & (PAGE_SIZE - 1)) == 0 && (s->n >> PAGE_BITS) == s->n_pages) {
-        Entry **pages = PyMem_Realloc(s->pages, (size_t)(s->n_pages + 1) * sizeof *pages);
+        Entry **pages = PyMem_RawRealloc(s->pages, (size_t)(s->n_pages + 1) * sizeof *pages);
         if (pages == NULL)
             goto no_memory;
         s->pages = pages;
-        if ((pages[s->n_pages] = PyMem_Malloc((size_t)PAGE_SIZE * sizeof(Entry))) == NULL)
+        if ((pages[s->n_pages] = PyMem_RawMalloc(PAGE_BYTES)) == NULL)
             goto no_memory;
         s->n_pages++;
     }
@@ -53,6 +53,38 @@ no_memory:
     return 0;
 }
 
+uint8_t *attr_arena_room(AttrStore *s, size_t need, uint64_t *loc) {
+    if (s->n_blocks == s->block_capacity) {
+        Py_ssize_t capacity = s->block_capacity ? 2 * s->block_capacity : 16;
+        uint8_t **blocks = PyMem_RawRealloc(s->blocks, (size_t)capacity * sizeof *blocks);
+        if (blocks == NULL)
+            return NULL;
+        s->blocks = blocks;
+        s->block_capacity = capacity;
+    }
+    Py_ssize_t block;
+    size_t offset;
+    if (need > OWN_BLOCK) {
+        if ((s->blocks[s->n_blocks] = PyMem_RawMalloc(need)) == NULL)
+            return NULL;
+        block = s->n_blocks++;
+        offset = 0;
+    } else {
+        if (s->current < 0 || s->current_used + need > BLOCK_SIZE) {
+            if ((s->blocks[s->n_blocks] = PyMem_RawMalloc(BLOCK_SIZE)) == NULL)
+                return NULL;
+            s->current = s->n_blocks++;
+            s->current_used = 0;
+        }
+        block = s->current;
+        offset = s->current_used;
+        s->current_used += need;
+    }
+    s->arena_bytes += need;
+    *loc = (uint64_t)block << 32 | (uint64_t)offset;
+    return s->blocks[block] + offset;
+}
+
 /* Copy `raw` into the arena, length-prefixed; its location, or UINT64_MAX with MemoryError. */
 static uint64_t append_bytes(AttrStore *s, Slice raw) {
     uint8_t prefix[10];
@@ -62,41 +94,16 @@ static uint64_t append_bytes(AttrStore *s, Slice raw) {
         if (v < 0x80)
             break;
     }
-    size_t need = prefix_n + (size_t)raw.n;
-    if (s->n_blocks == s->block_capacity) {
-        Py_ssize_t capacity = s->block_capacity ? 2 * s->block_capacity : 16;
-        uint8_t **blocks = PyMem_Realloc(s->blocks, (size_t)capacity * sizeof *blocks);
-        if (blocks == NULL)
-            goto no_memory;
-        s->blocks = blocks;
-        s->block_capacity = capacity;
+    uint64_t loc;
+    uint8_t *to = attr_arena_room(s, prefix_n + (size_t)raw.n, &loc);
+    if (to == NULL) {
+        PyErr_NoMemory();
+        return UINT64_MAX;
     }
-    Py_ssize_t block;
-    size_t offset;
-    if (need > OWN_BLOCK) {
-        if ((s->blocks[s->n_blocks] = PyMem_Malloc(need)) == NULL)
-            goto no_memory;
-        block = s->n_blocks++;
-        offset = 0;
-    } else {
-        if (s->current < 0 || s->current_used + need > BLOCK_SIZE) {
-            if ((s->blocks[s->n_blocks] = PyMem_Malloc(BLOCK_SIZE)) == NULL)
-                goto no_memory;
-            s->current = s->n_blocks++;
-            s->current_used = 0;
-        }
-        block = s->current;
-        offset = s->current_used;
-        s->current_used += need;
-    }
-    s->arena_bytes += need;
-    memcpy(s->blocks[block] + offset, prefix, prefix_n);
+    memcpy(to, prefix, prefix_n);
     if (raw.n)
-        memcpy(s->blocks[block] + offset + prefix_n, raw.p, (size_t)raw.n);
-    return (uint64_t)block << 32 | (uint64_t)offset;
-no_memory:
-    PyErr_NoMemory();
-    return UINT64_MAX;
+        memcpy(to + prefix_n, raw.p, (size_t)raw.n);
+    return loc;
 }
 
 /* The id of a key (its UTF-8 bytes), numbering it when new; -1 with an error set. */
@@ -115,7 +122,7 @@ Py_ssize_t attr_key_id(AttrStore *s, Slice key, PyObject *text) {
 }
 
 /* Add an entry for `raw` (known to be absent); its id or -1. `decoded` is kept (a new reference). */
-Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint64_t flags, PyObject *decoded) {
+Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint64_t flags, int32_t key, PyObject *decoded) {
     if (!make_room(s))
         return -1;
     uint64_t loc = append_bytes(s, raw);
@@ -130,25 +137,14 @@ Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint64_t flags
             return -1;
     }
     *entry_at(s, id) = loc | flags;
+    *key_at(s, id) = key;
     *attr_find_slot(s, raw, hash) = HASH_TAG(hash) | (uint32_t)id;
     s->n++;
     return id;
 }
 
-/* The key str of an Attribute made by `decode` (a new reference), or NULL with an error set. */
-static PyObject *decoded_key_text(const AttrStore *s, Py_ssize_t id) {
-    PyObject *index = PyLong_FromSsize_t(id);
-    PyObject *attribute = index == NULL ? NULL : PyDict_GetItemWithError(s->extras, index);
-    Py_XDECREF(index);
-    if (attribute == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_RuntimeError, "AttributeStore lost a decoded attribute");
-        return NULL;
-    }
-    return PyObject_GetAttrString(attribute, "key");
-}
-
-static Py_ssize_t text_key_id(const AttrStore *s, PyObject *key, int add) {
+/* The id of the key of an Attribute made by `decode`, numbering it when new; -1 with an error set. */
+static Py_ssize_t text_key_id(AttrStore *s, PyObject *key) {
     Py_ssize_t n;
     const char *utf8 = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &n) : NULL;
     if (utf8 == NULL) {
@@ -157,25 +153,7 @@ static Py_ssize_t text_key_id(const AttrStore *s, PyObject *key, int add) {
         return -1;
     }
     Slice slice = {(const uint8_t *)utf8, n};
-    return add ? attr_key_id((AttrStore *)s, slice, key) : slice_set_find(&s->keys, slice);
-}
-
-Py_ssize_t attr_entry_key(const AttrStore *s, Py_ssize_t id) {
-    Entry e = *entry_at(s, id);
-    Py_ssize_t found;
-    if (e & DECODED) {
-        PyObject *key = decoded_key_text(s, id);
-        if (key == NULL)
-            return -1;
-        found = text_key_id(s, key, 0);
-        Py_DECREF(key);
-    } else {
-        ScalarKV kv;
-        found = parse_scalar_kv(entry_bytes(s, &e), &kv) ? slice_set_find(&s->keys, kv.key) : -1;
-    }
-    if (found < 0 && !PyErr_Occurred())
-        PyErr_SetString(PyExc_RuntimeError, "AttributeStore holds an unreadable attribute");
-    return found;
+    return attr_key_id(s, slice, key);
 }
 
 Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
@@ -190,9 +168,8 @@ Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
         return SLOT_ID(found);
     ScalarKV kv;
     if (parse_scalar_kv(raw, &kv)) {
-        if (attr_key_id(s, kv.key, NULL) < 0)
-            return -1;
-        return attr_add_entry(s, raw, hash, kv.canonical ? 0 : ODD, NULL);
+        Py_ssize_t key = attr_key_id(s, kv.key, NULL);
+        return key < 0 ? -1 : attr_add_entry(s, raw, hash, kv.canonical ? 0 : ODD, (int32_t)key, NULL);
     }
     PyObject *bytes = PyBytes_FromStringAndSize((const char *)(raw.p ? raw.p : (const uint8_t *)""), raw.n);
     if (bytes == NULL)
@@ -204,9 +181,9 @@ Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
     Py_ssize_t id = attr_find(s, raw);  /* `decode` ran Python code: another thread may have added it */
     if (id < 0) {
         PyObject *key = PyObject_GetAttrString(decoded, "key");
-        Py_ssize_t key_id = key == NULL ? -1 : text_key_id(s, key, 1);
+        Py_ssize_t key_id = key == NULL ? -1 : text_key_id(s, key);
         Py_XDECREF(key);
-        id = key_id < 0 ? -1 : attr_add_entry(s, raw, hash, DECODED | ODD, decoded);
+        id = key_id < 0 ? -1 : attr_add_entry(s, raw, hash, DECODED | ODD, (int32_t)key_id, decoded);
     }
     Py_DECREF(decoded);
     return id;
@@ -214,11 +191,11 @@ Py_ssize_t attr_store_intern(PyObject *self, Slice raw) {
 
 void attr_free_storage(AttrStore *s) {
     for (Py_ssize_t i = 0; i < s->n_pages; i++)
-        PyMem_Free(s->pages[i]);
-    PyMem_Free(s->pages);
+        PyMem_RawFree(s->pages[i]);
+    PyMem_RawFree(s->pages);
     for (Py_ssize_t i = 0; i < s->n_blocks; i++)
-        PyMem_Free(s->blocks[i]);
-    PyMem_Free(s->blocks);
+        PyMem_RawFree(s->blocks[i]);
+    PyMem_RawFree(s->blocks);
     slot_table_free(&s->table);
     slice_set_free(&s->keys);
     s->pages = NULL;

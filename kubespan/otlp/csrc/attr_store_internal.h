@@ -6,8 +6,10 @@
 #include "attr_store.h"
 #include "slice_set.h"
 
-/* Ids live in pages of entries; each entry's bytes in 1 MiB blocks (bigger ones in a block of
-   their own), length-prefixed. Both are allocated whole, so a compaction frees them whole. */
+/* Ids live in pages: PAGE_SIZE entries, then the key id of each (int32). Each entry's bytes are in
+   1 MiB blocks (bigger ones in a block of their own), length-prefixed. Both are allocated whole,
+   with the raw allocator (a compaction copies them without the GIL), and freed whole. An entry,
+   its key id and its bytes never change once its id is given out. */
 #define PAGE_BITS 14
 #define PAGE_SIZE ((Py_ssize_t)1 << PAGE_BITS)
 #define BLOCK_SIZE ((size_t)1 << 20)
@@ -45,14 +47,37 @@ static inline Entry *entry_at(const AttrStore *s, Py_ssize_t id) {
     return &s->pages[id >> PAGE_BITS][id & (PAGE_SIZE - 1)];
 }
 
-static inline Slice entry_bytes(const AttrStore *s, const Entry *e) {
-    uint64_t loc = *e & LOC_MASK;
-    Cursor c = {s->blocks[loc >> 32] + (loc & 0xFFFFFFFFu), NULL};
-    c.end = c.p + 10;
+#define PAGE_BYTES ((size_t)PAGE_SIZE * (sizeof(Entry) + sizeof(int32_t)))
+
+static inline int32_t *key_in_page(Entry *page, Py_ssize_t id) {
+    return (int32_t *)(page + PAGE_SIZE) + (id & (PAGE_SIZE - 1));
+}
+
+/* The key id of entry `id` (an id of the store's `keys`). */
+static inline int32_t *key_at(const AttrStore *s, Py_ssize_t id) {
+    return key_in_page(s->pages[id >> PAGE_BITS], id);
+}
+
+/* Where an entry's length-prefixed bytes start in `blocks`. */
+static inline const uint8_t *entry_start(uint8_t *const *blocks, Entry e) {
+    uint64_t loc = e & LOC_MASK;
+    return blocks[loc >> 32] + (loc & 0xFFFFFFFFu);
+}
+
+/* The bytes of an entry starting at `p` (written by append_bytes: always well formed); *prefix: the
+   length prefix's size. */
+static inline Slice prefixed_bytes(const uint8_t *p, size_t *prefix) {
+    Cursor c = {p, p + 10};
     uint64_t length = 0;
-    read_varint(&c, &length);  /* written by append_bytes: always well formed */
+    read_varint(&c, &length);
+    *prefix = (size_t)(c.p - p);
     Slice out = {c.p, (Py_ssize_t)length};
     return out;
+}
+
+static inline Slice entry_bytes(const AttrStore *s, const Entry *e) {
+    size_t prefix;
+    return prefixed_bytes(entry_start(s->blocks, *e), &prefix);
 }
 
 /* The slot of `raw`: its id's, or the empty one where it would go. */
@@ -61,9 +86,12 @@ uint32_t *attr_find_slot(const AttrStore *s, Slice raw, uint32_t hash);
 Py_ssize_t attr_find(const AttrStore *s, Slice raw);
 int attr_rehash(AttrStore *s, Py_ssize_t capacity);
 Py_ssize_t attr_key_id(AttrStore *s, Slice key, PyObject *text);
-/* The key id of entry `id`; -1 with an error set. */
-Py_ssize_t attr_entry_key(const AttrStore *s, Py_ssize_t id);
-Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint64_t flags, PyObject *decoded);
+Py_ssize_t attr_add_entry(AttrStore *s, Slice raw, uint32_t hash, uint64_t flags, int32_t key, PyObject *decoded);
+/* Room for `need` more bytes in the arena's current block (or a block of their own); where they go,
+   or NULL (no error set: it may run without the GIL). */
+uint8_t *attr_arena_room(AttrStore *s, size_t need, uint64_t *loc);
 void attr_free_storage(AttrStore *s);
+/* compacted(keep) of the Python type (attr_store_compact.c). */
+PyObject *attr_store_compacted(PyObject *self, PyObject *arg);
 
 #endif

@@ -39,8 +39,8 @@ static PyObject *attribute(AttrStore *s, Py_ssize_t id) {
     if (*e & DECODED)
         return decoded_attribute(s, id);
     ScalarKV kv;
-    Py_ssize_t key;
-    if (!parse_scalar_kv(entry_bytes(s, e), &kv) || (key = slice_set_find(&s->keys, kv.key)) < 0) {
+    int32_t key = *key_at(s, id);
+    if (!parse_scalar_kv(entry_bytes(s, e), &kv) || key < 0 || key >= PyList_GET_SIZE(s->key_texts)) {
         PyErr_SetString(PyExc_RuntimeError, "AttributeStore holds an unreadable attribute");
         return NULL;
     }
@@ -152,13 +152,12 @@ static PyObject *store_key_column(PyObject *self, PyObject *args) {
     if (out == NULL)
         return NULL;
     int32_t *column = (int32_t *)PyBytes_AS_STRING(out);
-    for (Py_ssize_t id = start; id < end; id++) {
-        Py_ssize_t key = attr_entry_key(s, id);
-        if (key < 0) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        column[id - start] = (int32_t)key;
+    for (Py_ssize_t id = start; id < end;) {  /* a page's key ids at a time */
+        Py_ssize_t run = PAGE_SIZE - (id & (PAGE_SIZE - 1));
+        if (run > end - id)
+            run = end - id;
+        memcpy(column + (id - start), key_at(s, id), (size_t)run * sizeof *column);
+        id += run;
     }
     return out;
 }
@@ -199,44 +198,9 @@ static PyObject *store_keys(PyObject *self, PyObject *Py_UNUSED(ignored)) {
 
 static PyObject *store_nbytes(PyObject *self, PyObject *Py_UNUSED(ignored)) {
     AttrStore *s = (AttrStore *)self;
-    size_t held = s->arena_bytes + (size_t)s->n * sizeof(Entry) + slot_table_nbytes(&s->table) + s->keys.capacity;
+    size_t held = s->arena_bytes + (size_t)s->n * (sizeof(Entry) + sizeof(int32_t)) + slot_table_nbytes(&s->table)
+                  + s->keys.capacity;
     return PyLong_FromSize_t(held);
-}
-
-/* compacted(keep): a new store holding the ids listed in `keep` (int64, ascending), renumbered 0, 1, ... */
-static PyObject *store_compacted(PyObject *self, PyObject *arg) {
-    AttrStore *s = (AttrStore *)self;
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const int64_t *keep = view.buf;
-    Py_ssize_t count = view.len / (Py_ssize_t)sizeof(int64_t);
-    PyObject *made = PyObject_CallFunctionObjArgs((PyObject *)Py_TYPE(self), s->decode, s->factory, NULL);
-    AttrStore *t = (AttrStore *)made;
-    int64_t previous = -1;
-    for (Py_ssize_t i = 0; made != NULL && i < count; i++) {
-        int64_t id = keep[i];
-        if (id <= previous || id >= s->n) {
-            PyErr_SetString(PyExc_ValueError, "compacted(keep): ids must ascend and exist");
-            Py_CLEAR(made);
-            break;
-        }
-        previous = id;
-        Entry e = *entry_at(s, (Py_ssize_t)id);
-        Slice raw = entry_bytes(s, &e);
-        Py_ssize_t key = attr_entry_key(s, (Py_ssize_t)id);
-        PyObject *decoded = NULL, *text = key < 0 ? NULL : PyList_GET_ITEM(s->key_texts, key);
-        Py_ssize_t n;
-        const char *utf8 = text == NULL ? NULL : PyUnicode_AsUTF8AndSize(text, &n);
-        Slice key_bytes = {(const uint8_t *)utf8, utf8 == NULL ? 0 : n};
-        if (utf8 == NULL || attr_key_id(t, key_bytes, text) < 0
-            || ((e & DECODED) && (decoded = decoded_attribute(s, (Py_ssize_t)id)) == NULL)
-            || attr_add_entry(t, raw, (uint32_t)slice_hash(raw), e & (DECODED | ODD), decoded) < 0)
-            Py_CLEAR(made);
-        Py_XDECREF(decoded);
-    }
-    PyBuffer_Release(&view);
-    return made;
 }
 
 static int store_traverse(PyObject *self, visitproc visit, void *arg) {
@@ -277,8 +241,9 @@ static PyMethodDef store_methods[] = {
     {"key_id", store_key_id, METH_O, "attr_key_id(key) -> the key's id in key_column, or -1."},
     {"keys", store_keys, METH_NOARGS, "keys() -> the key str of each key id."},
     {"nbytes", store_nbytes, METH_NOARGS, "nbytes() -> bytes in use (blocks and pages are touched as they fill)."},
-    {"compacted", store_compacted, METH_O,
-     "compacted(keep) -> a new store of the ids in `keep` (int64 buffer, ascending), renumbered from 0."},
+    {"compacted", attr_store_compacted, METH_O,
+     "compacted(keep) -> a new store of the ids in `keep` (int64 buffer, ascending), renumbered from 0; "
+     "the copy runs without the GIL."},
     {NULL, NULL, 0, NULL},
 };
 
