@@ -34,6 +34,10 @@ MEMORY_SLICES = 16
 whole chunk frees memory in small steps and the store stays between ~15/16 and all of it."""
 COMPACT_ATTRIBUTES = 65_536
 """The attribute table is considered for compaction once it has grown by this many ids."""
+COMPACT_EVICTED = 1.0
+"""Without a memory budget, the attribute table is compacted once this many times the store's spans
+were evicted since the last compaction: until then the ids only evicted spans held stay (on values
+unique to a span, as many dead ids as live ones at most)."""
 
 
 class StoreWriter:
@@ -61,7 +65,7 @@ class StoreWriter:
         self._resource_service = np.zeros(0, np.int32)
         self._scan_cache: ScanCache = {}
         self._attributes_kept = len(table)  # ids kept by the last compaction (or there at the start)
-        self._attribute_bytes_kept = table.storage.nbytes()
+        self._attributes_reclaimable = 0.0  # the evicted spans' estimated share of the table, freed by a compaction
         self._evicted_at_compaction = 0
         self.compact_attributes_min = COMPACT_ATTRIBUTES
         self._indexer: AheadIndexer | None = None
@@ -120,13 +124,14 @@ class StoreWriter:
     def _append(self, chunk: Chunk) -> None:
         self._tail.append(chunk)
         tail = self._tail
+        share = self._attribute_share() if self.max_memory_bytes is not None else 0.0
         if (len(tail) < MERGE_TAIL and sum(c.n for c in tail) < self._segment // 4
-                and sum(c.nbytes() for c in tail) < self._segment_bytes / 4):
+                and sum(c.nbytes() + share * c.n for c in tail) < self._segment_bytes / 4):
             return
         parts = ([self._open] if self._open is not None else []) + self._tail
         self._open = merge_chunks(parts)
         self._tail = []
-        if self._open.n >= self._segment or self._open.nbytes() >= self._segment_bytes:
+        if self._open.n >= self._segment or self._open.nbytes() + share * self._open.n >= self._segment_bytes:
             self._sealed.append(self._open)
             if self._indexer is not None:
                 self._indexer.submit(self._open)
@@ -169,18 +174,21 @@ class StoreWriter:
     def _spans_to_free(self, excess: int) -> int:
         """Spans to evict so that whole chunks holding at least `excess` bytes are freed.
 
-        Memory comes back only when a chunk dies whole, so eviction runs to a chunk's end.
+        Memory comes back only when a chunk dies whole, so eviction runs to a chunk's end. A span's
+        share of the attribute table counts as freed too (it is, at the next compaction).
         """
-        freed = 0
+        freed = 0.0
+        share = self._attribute_share()
         for chunk in self.chunks():
             if chunk.stop <= self._floor:
                 continue
-            freed += chunk.nbytes()
+            freed += chunk.nbytes() + share * (chunk.stop - max(chunk.base, self._floor))
             if freed >= excess:
                 return chunk.stop - self._floor
         return len(self)
 
     def _evict(self, count: int) -> None:
+        self._attributes_reclaimable += count * self._attribute_share()
         new_floor = self._floor + count
         for chunk in self.chunks():
             if chunk.base >= new_floor:
@@ -210,17 +218,26 @@ class StoreWriter:
             return chunk
         return live_tail(chunk, self._floor)
 
+    def _attribute_share(self) -> float:
+        """The attribute table's bytes per stored span (what evicting one gives back, on average)."""
+        return self._attribute_bytes() / len(self) if len(self) else 0.0
+
+    def _attribute_bytes(self) -> int:
+        """The attribute table's bytes, less the evicted spans' share that the next compaction frees."""
+        return max(0, self.table.storage.nbytes() - int(self._attributes_reclaimable))
+
     def _attributes_need_compaction(self) -> bool:
         """Whether enough spans were evicted since the last compaction for the attribute ids only
-        they held to be worth dropping: half the store, or a sixteenth of a memory budget."""
-        table = self.table
+        they held to be worth dropping: COMPACT_EVICTED times the store, or (under a memory budget,
+        where the table counts) once their share of the table is a sixteenth of the budget."""
         evicted = self.evicted_spans - self._evicted_at_compaction
-        if not evicted or len(table) - self._attributes_kept < self.compact_attributes_min:
+        if not evicted:
             return False
-        if evicted >= len(self) // 2:
+        budget = self.max_memory_bytes
+        if budget is not None and self._attributes_reclaimable * MEMORY_SLICES > budget:
             return True
-        grown = table.storage.nbytes() - self._attribute_bytes_kept
-        return self.max_memory_bytes is not None and grown * MEMORY_SLICES > self.max_memory_bytes
+        return len(self.table) - self._attributes_kept >= self.compact_attributes_min and \
+            evicted >= COMPACT_EVICTED * len(self)
 
     def _compact_attributes(self) -> None:
         """Keep only the attribute ids a stored span or resource holds, renumbered in order (new chunks;
@@ -252,7 +269,7 @@ class StoreWriter:
         self._index = AttributeIndex(table.storage)
         self._scan_cache = {}
         self._attributes_kept = len(keep)
-        self._attribute_bytes_kept = table.storage.nbytes()
+        self._attributes_reclaimable = 0.0
         self._evicted_at_compaction = self.evicted_spans
 
     def _replace_chunks(self, change: Callable[[Chunk], Chunk]) -> None:
@@ -269,9 +286,12 @@ class StoreWriter:
         self._replace_chunks(renumbered)
 
     def memory_bytes(self) -> int:
-        """Bytes held: every chunk with a live span (whole: memory is freed per chunk) plus the
-        trace table. Recomputed from the live chunks each time, so it cannot drift."""
-        return sum(chunk.nbytes() for chunk in self.chunks()) + self._traces.nbytes()
+        """Bytes held: every chunk with a live span (whole: memory is freed per chunk), the trace
+        table and the attribute table (less the evicted spans' share, freed by the next compaction,
+        which runs before that share is a sixteenth of a budget). Recomputed from the live chunks
+        and the table's own size each time, so it cannot drift."""
+        chunks = sum(chunk.nbytes() for chunk in self.chunks())
+        return chunks + self._traces.nbytes() + self._attribute_bytes()
 
     def locked_memory_bytes(self) -> int:
         with self.lock:
