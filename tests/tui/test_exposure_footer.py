@@ -10,10 +10,11 @@ from tests.tui.helpers import screen_text, wait_for
 
 
 def start_viewer(monkeypatch, argv: list[str]) -> KubespanApp:
-    """Run `kubespan ARGV` up to the viewer and return the app it would have shown."""
+    """Run `kubespan ARGV` up to the viewer and return the app it would have shown (without the query
+    API: its default port 3200 may be taken on the machine, which adds a warning of its own)."""
     started: list[KubespanApp] = []
     monkeypatch.setattr(KubespanApp, "run", lambda app, *args, **kwargs: started.append(app))
-    assert main(argv) == 0
+    assert main([*argv, "--api", "off"]) == 0
     return started[0]
 
 
