@@ -4,6 +4,7 @@ codes, the token, TLS (ALPN h2 for gRPC, HTTP/1.1 kept for HTTP clients), and a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -16,13 +17,17 @@ import pytest
 from google.protobuf import json_format
 
 from kubespan.api import throttle
-from kubespan.api.grpc_querier import metrics_params, search_params, segments
+from kubespan.api.grpc_querier import PACKET_BYTES, metrics_params, search_params, segments
+from kubespan.api.h2_front import PREFACE
 from kubespan.api.tempopb import tempo_pb2 as pb
 from kubespan.api.tempopb import tempo_pb2_grpc as pb_grpc
+from kubespan.otlp.attributes import new_attribute_table
+from kubespan.otlp.decode import decode_request
 from kubespan.receive.settings import ReceiverSettings
+from kubespan.store import SpanStore
 from tests.receive.test_auth_tls import read
 from tests.support.api_server import fixture_store, start_api
-from tests.support.k8s_fixture import FIXTURE_START_NS
+from tests.support.k8s_fixture import FIXTURE_START_NS, load_fixture
 from tests.support.secutil import Pki, make_pki
 from tests.support.tempo import BUILD_HINT, tempo_cli
 
@@ -275,3 +280,41 @@ def test_tempo_cli_streams_over_tls_with_the_token(secured, pki):
     done = run("search-tags", "--use-grpc", "--secure", "--header=Authorization=Bearer wrong", address)
     assert done.returncode == 1
     assert "code = Unauthenticated desc = missing or invalid bearer token" in done.stderr
+
+
+def test_a_big_answer_streams_in_packets_through_the_relay():
+    """Megabytes of traces (the fixture four times over, an hour apart): several packets of at most 1 MiB
+    through the relay, each with the metrics, together the HTTP answer."""
+    table = new_attribute_table()
+    store = SpanStore(table)
+    for copy in range(4):
+        for request in load_fixture(copy * 3600 * 10**9):
+            for span in (s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans):
+                span.trace_id = bytes([copy]) + span.trace_id[1:]  # each copy its own traces
+            store.consume_traces(decode_request(request.SerializeToString(), table)[0])
+    api = start_api(store)
+    try:
+        with grpc.insecure_channel(api.component.address) as channel:
+            request = pb.SearchRequest(Query="{ }", Limit=10000, SpansPerSpanSet=100)
+            messages = list(pb_grpc.StreamingQuerierStub(channel).Search(request, timeout=60))
+        expected = _http_json(api, "/api/search", search_params(request))
+    finally:
+        api.stop()
+    packets = [m for m in messages if m.traces]  # after any progress messages (no traces) of a slow search
+    assert all(not m.traces for m in messages[:len(messages) - len(packets)])
+    assert len(packets) > 1 and all(m.ByteSize() <= PACKET_BYTES for m in packets)
+    assert all(m.metrics.totalJobs == 1 and m.metrics.inspectedTraces == 4 * 727 for m in packets)
+    assert [t for m in packets for t in _json(m)["traces"]] == expected["traces"]
+
+
+def test_hostile_http2_connections_leave_the_api_serving(api, stub):
+    host, port = api.component.address.rsplit(":", 1)
+    for payload in (PREFACE, PREFACE + b"\x00" * 64 + b"garbage frames", PREFACE[:10]):
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            raw.sendall(payload)
+            raw.shutdown(socket.SHUT_WR)
+            with contextlib.suppress(ConnectionResetError):
+                while raw.recv(4096):  # the server answers what it can, then closes
+                    pass
+    assert len(list(stub.Search(pb.SearchRequest(Query=KUBELET, Limit=1)))[0].traces) == 1
+    assert api.get("/api/echo")[0] == 200
