@@ -25,9 +25,9 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from kubespan.api import pb_json
 from kubespan.api.context import ApiContext
 from kubespan.api.gotext import format_duration
 from kubespan.api.responses import ApiError, Reply
@@ -221,7 +221,7 @@ class StreamingQuerier(pb_grpc.StreamingQuerierServicer):
             if metrics and reply.status == 400 and text.startswith("parse error"):
                 code = grpc.StatusCode.UNKNOWN  # Tempo's metrics combiner fails on the query as a plain error
             self._fail(context, code, text)
-        message = json_format.Parse(reply.body, answer_type(), ignore_unknown_fields=True)
+        message = pb_json.parse(reply.body, answer_type)
         yield from segments(message, field) if field else [message]
 
     def _tracked(self, handler: Callable[[ApiRequest], Reply], call: _Call) -> Callable[[ApiRequest], Reply]:
