@@ -9,6 +9,9 @@ import pytest
 
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.compiled import BytesCache
+from tests.support.compiled_only import compiled_only
+
+pytestmark = compiled_only
 
 
 def test_bytes_cache_computes_each_value_once():

@@ -8,6 +8,9 @@ from hypothesis import strategies as st
 from kubespan.k8s.demo import load_batch
 from kubespan.otlp import wire
 from tests.fuzz.strategies import PROTO_INPUTS
+from tests.support.compiled_only import compiled_only
+
+pytestmark = compiled_only
 
 WIRE_PIECES = st.lists(st.sampled_from([
     b"\x0a", b"\x12", b"\x1a", b"\x08", b"\x09", b"\x0d", b"\x0b", b"\x00", b"\x02", b"\x05", b"\x7f",

@@ -15,7 +15,10 @@ from kubespan.encode.span_lines import (
     raw_span_json_lines,
 )
 from kubespan.k8s.demo import load_batch
+from tests.support.compiled_only import compiled_only
 from tests.support.requests import append_to_first_span, k8s_request, reference_span_lines
+
+pytestmark = compiled_only
 
 TABLE_EDGES = sorted({chr(code) for low, high in TERMINAL_ACTIVE
                       for code in (low - 1, low, high, high + 1) if code >= 0x7F})

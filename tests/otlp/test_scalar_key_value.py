@@ -12,6 +12,9 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from kubespan.model import Attribute
 from kubespan.otlp import compiled
 from kubespan.otlp.attributes import InvalidAttribute, any_value_to_python
+from tests.support.compiled_only import compiled_only
+
+pytestmark = compiled_only
 
 scalar_key_value = compiled.scalar_key_value
 

@@ -16,7 +16,10 @@ from kubespan.otlp import compiled, decode
 from kubespan.otlp.attributes import new_attribute_table
 from kubespan.otlp.decode import decode_request
 from tests.fuzz.targets import check_compiled_agrees
+from tests.support.compiled_only import compiled_only
 from tests.support.requests import append_to_first_span, k8s_request, request_with_ids
+
+pytestmark = compiled_only
 
 span_arrays = compiled.span_arrays
 
