@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from kubespan.otlp.jsoncodec import decode_traces_json
+from tests.support.compiled_only import compiled_only
 from tests.support.otel_sdk import sdk_spans
 from tests.support.serve_process import ServeProcess
 
@@ -35,7 +36,7 @@ def merge(requests: list[ExportTraceServiceRequest]) -> list:
     ]
 
 
-@pytest.fixture(params=["compiled", "pure-python"])
+@pytest.fixture(params=[pytest.param("compiled", marks=compiled_only), "pure-python"])
 def serve_jsonl(request):
     """`serve --jsonl`, with the compiled decoder and writer, and with KUBESPAN_PURE_PYTHON=1."""
     pure = request.param == "pure-python"

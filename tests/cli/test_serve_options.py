@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.support.compiled_only import compiled_only
+
 OFF = ("--grpc", "off", "--http", "off")
 
 
@@ -42,7 +44,10 @@ def test_print_and_jsonl_together_are_refused(second):
     assert "--print and --jsonl" in result.stderr and result.stdout == ""
 
 
-@pytest.mark.parametrize(("built", "cores", "workers"), [(True, 2, 0), (False, 2, 2), (False, 1, 0), (True, 1, 0)])
+@pytest.mark.parametrize(("built", "cores", "workers"), [
+    pytest.param(True, 2, 0, marks=compiled_only), (False, 2, 2), (False, 1, 0),
+    pytest.param(True, 1, 0, marks=compiled_only),
+])
 def test_decode_workers_by_default_only_without_the_compiled_decoder(monkeypatch, built, cores, workers):
     from kubespan.cli.main import build_parser
     from kubespan.cli.options import decode_workers
