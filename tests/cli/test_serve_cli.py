@@ -42,10 +42,12 @@ def serve_jsonl(request):
     pure = request.param == "pure-python"
     env = {**os.environ, "KUBESPAN_PURE_PYTHON": "1"} if pure else None
     process = ServeProcess(*LOOPBACK, "--jsonl", env=env)
-    notes = [line for line in process.stderr_lines if "decoding in pure Python" in line]
-    assert len(notes) == pure, process.stderr_lines
-    yield process
-    process.kill()
+    try:
+        notes = [line for line in process.stderr_lines if "decoding in pure Python" in line]
+        assert len(notes) == pure, process.stderr_lines
+        yield process
+    finally:
+        process.kill()
 
 
 def test_jsonl_one_complete_request_per_span_over_grpc_and_http(serve_jsonl):

@@ -50,7 +50,8 @@ def test_runtime_samples_then_forwards() -> None:
 
 def test_serve_runs_walkthrough_config_with_unreachable_jaeger() -> None:
     """`kubespan serve --config otel-collector.yaml`: jaeger:4317 is unresolvable here; not fatal."""
-    command = [sys.executable, "-m", "kubespan", "serve", "--config", SEED, "--grpc", "127.0.0.1:0", "--http", "off"]
+    command = [sys.executable, "-m", "kubespan", "serve", "--config", SEED, "--grpc", "127.0.0.1:0", "--http", "off",
+               "--api", "off"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     try:

@@ -14,10 +14,15 @@ import time
 
 
 class ServeProcess:
-    """Starts `python -m kubespan serve ARGS` and exposes bound addresses and output lines."""
+    """Starts `python -m kubespan serve ARGS` and exposes bound addresses and output lines.
+
+    Without `--api` in ARGS the query API is off: a test never takes the default 127.0.0.1:3200,
+    which another test, or a kubespan the developer runs, may hold.
+    """
 
     def __init__(self, *args: str, env: dict | None = None, popen: dict | None = None) -> None:
-        command = [sys.executable, "-m", "kubespan", "serve", *args]
+        api = () if "--api" in args else ("--api", "off")
+        command = [sys.executable, "-m", "kubespan", "serve", *args, *api]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **(popen or {})
         )
