@@ -151,19 +151,29 @@ def resource_spans_json(resource_spans: list[ResourceSpans]) -> list[dict]:
 
 
 def go_numbers(value: Any) -> Any:
-    """Doubles as Go's encoder writes them: integral values without `.0`, NaN/Inf as strings."""
+    """Doubles as Go's encoder writes them: integral values without `.0`, NaN/Inf as strings. Dicts and
+    lists (fresh ones, as `MessageToDict` makes) are changed in place and returned; only containers and
+    floats are visited (a trace's JSON is mostly strings)."""
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if value.is_integer() and abs(value) < 1e21:
-            return int(value)
-        return value
-    if isinstance(value, dict):
-        return {k: go_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [go_numbers(v) for v in value]
+        return _go_float(value)
+    stack = [value] if isinstance(value, (dict, list)) else []
+    while stack:
+        node = stack.pop()
+        for key, item in (node.items() if isinstance(node, dict) else enumerate(node)):
+            if isinstance(item, (dict, list)):
+                stack.append(item)
+            elif isinstance(item, float):
+                node[key] = _go_float(item)
+    return value
+
+
+def _go_float(value: float) -> Any:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value.is_integer() and abs(value) < 1e21:
+        return int(value)
     return value
 
 
