@@ -23,8 +23,10 @@ from kubespan.api.responses import ApiError, Reply, json_reply
 from kubespan.api.server import ApiRequest, Route
 from kubespan.api.source import column_at, stored_spans, trace_facts
 from kubespan.api.throttle import checkpoint
+from kubespan.api.trace_choice import distinct_rows
 from kubespan.encode.otlp_json import encode_request_json
 from kubespan.query.limits import QueryStopped
+from kubespan.store.reader import newest_first
 
 NEVER = "<never>"
 """A search term no span meets (Jaeger matches nothing for, e.g., `error=maybe`)."""
@@ -215,11 +217,10 @@ class Jaeger:
             keep &= end - start >= params["minDuration"]
         if params["maxDuration"]:
             keep &= end - start <= params["maxDuration"]
-        rows = np.unique(column_at(snap, "trace", ordinals[keep])).astype(np.int64)
+        rows = distinct_rows(column_at(snap, "trace", ordinals[keep]), snap.n_traces)  # not np.unique: it hashes
         if not len(rows):
             return rows
-        starts = snap.trace_start[rows]
-        return rows[np.lexsort((-rows, -starts))][:params["limit"]]
+        return rows[newest_first(rows, snap.trace_start[rows], params["limit"])][:params["limit"]]
 
     def dependencies(self, req: ApiRequest) -> Reply:
         try:
