@@ -15,21 +15,30 @@ from kubespan.api.context import ApiContext
 from kubespan.api.grpc_querier import GrpcQueryServer, start_grpc
 from kubespan.api.jaeger_api import Jaeger
 from kubespan.api.kubespan_graph import Graph
+from kubespan.api.kubespan_red import Red
 from kubespan.api.server import ApiServer, Route
 from kubespan.api.settings import ApiSettings
 from kubespan.api.tempo_metrics import Metrics
 from kubespan.api.tempo_search import Search
 from kubespan.api.tempo_tags import Tags
 from kubespan.api.tempo_traces import TraceById
+from kubespan.api.warm import Warmer
 from kubespan.receive.settings import ReceiverSettings, is_loopback, split_host_port
 from kubespan.stats import Counters
 
 
-def build_routes(ctx: ApiContext) -> list[Route]:
+def build_routes(ctx: ApiContext, red: Red | None = None) -> list[Route]:
     routes = probes.routes() + store_status.routes(ctx)
-    for part in (Search(ctx), TraceById(ctx), Tags(ctx), Metrics(ctx), Jaeger(ctx), Graph(ctx)):
+    for part in (Search(ctx), TraceById(ctx), Tags(ctx), Metrics(ctx), Jaeger(ctx), Graph(ctx), red or Red(ctx)):
         routes += [Route(r.path, ctx.guarded(r.handler), r.query) for r in part.routes()]
     return routes
+
+
+def warmer(ctx: ApiContext, red: Red) -> Warmer:
+    """The thread that keeps `/api/kubespan/red`'s and `/api/kubespan/graph`'s aggregates current."""
+    from kubespan.metrics.live import live_metrics
+
+    return Warmer([red.catch_up, lambda: live_metrics(ctx.store).refresh()], ctx.counters)
 
 
 class ApiComponent:
@@ -47,6 +56,8 @@ class ApiComponent:
         self.context = ApiContext(store, settings, counters, query_counters)
         self.server: ApiServer | None = None
         self.grpc: GrpcQueryServer | None = None  # the StreamingQuerier's grpcio server, behind the API's port
+        self.warmer: Warmer | None = None
+        self.red: Red | None = None
         self.address: str | None = None
         self.warnings: list[str] = []
 
@@ -54,7 +65,8 @@ class ApiComponent:
         """Bind and serve; the bound address, or None when the default port was taken (warned)."""
         if not self.settings.address:
             return None
-        routes = build_routes(self.context)
+        self.red = red = Red(self.context)
+        routes = build_routes(self.context, red)
         server = ApiServer(routes, self.settings, self.receivers, self.counters)
         self.grpc = start_grpc(routes, server, self.context, self.receivers)
         try:
@@ -72,10 +84,15 @@ class ApiComponent:
                                  "(choose another with --api HOST:PORT, or --api off)")
             return None
         self.server = server
+        self.warmer = warmer(self.context, red)
+        self.warmer.start()
         self.warnings += exposure_warning(self.settings, self.receivers)
         return self.address
 
     def stop(self) -> None:
+        if self.warmer is not None:
+            self.warmer.stop()
+            self.warmer = None
         if self.server is not None:
             self.server.stop()
             self.server = None

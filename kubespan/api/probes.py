@@ -5,13 +5,14 @@ from __future__ import annotations
 import platform
 
 from kubespan import __version__
-from kubespan.api import kubespan_graph, store_status
+from kubespan.api import kubespan_graph, kubespan_red, store_status
 from kubespan.api.responses import Reply, json_reply, text_reply
 from kubespan.api.server import ApiRequest, Route
 
-FEATURES = (kubespan_graph.FEATURE, store_status.FEATURE)
+FEATURES = (kubespan_graph.FEATURE, store_status.FEATURE, kubespan_red.FEATURE)
 """What this kubespan answers beyond Tempo's API (`kubespan attach` reads it): `service-graph` is
-`/api/kubespan/graph`, `store-version` is `/api/kubespan/status` (and the search answers' version header)."""
+`/api/kubespan/graph`, `store-version` is `/api/kubespan/status` (and the search answers' version header),
+`red` is `/api/kubespan/red` (the Services view's rows from the live aggregates)."""
 TEMPO_LEVEL = "2.9.0"
 """The Tempo release whose HTTP API kubespan answers like; clients read features from `version`."""
 

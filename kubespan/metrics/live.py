@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from kubespan.metrics.graph import EdgeStats, ServiceGraph
@@ -70,9 +71,10 @@ class LiveMetrics:
                 found.append(f"edges older than {table.max_slots * table.slot_ns // 60_000_000_000} min dropped")
             return found
 
-    def rows(self, start_ns: int, end_ns: int, points: int = 24) -> list[RedRow]:
+    def rows(self, start_ns: int, end_ns: int, points: int = 24,
+             keep: Callable[[tuple[str, str]], bool] | None = None) -> list[RedRow]:
         with self._lock:
-            return self.red.rows(start_ns, end_ns, points)
+            return self.red.rows(start_ns, end_ns, points, keep)
 
     def edges(self, start_ns: int, end_ns: int) -> list[EdgeStats]:
         with self._lock:

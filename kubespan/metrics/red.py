@@ -10,6 +10,7 @@ gives them) and spans per slot for a sparkline. Headless; the TUI's Services vie
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,10 +96,15 @@ class RedAggregator:
         end = snap.column("end")[keep]
         self.table.add(key_ids, start[keep], snap.column("status")[keep] == ERROR, end - start[keep])
 
-    def rows(self, start_ns: int, end_ns: int, points: int = 24) -> list[RedRow]:
-        """Services, each followed by its operations, busiest first, over [start_ns, end_ns)."""
+    def rows(self, start_ns: int, end_ns: int, points: int = 24,
+             keep: Callable[[tuple[str, str]], bool] | None = None) -> list[RedRow]:
+        """Services, each followed by its operations, busiest first, over [start_ns, end_ns); only the
+        (service, operation) keys `keep` accepts, when given (a service's row sums its kept operations)."""
         table = self.table
         totals = table.totals(start_ns, end_ns)
+        if keep is not None and len(totals.keys):
+            kept = np.array([keep(table.key_list[k]) for k in totals.keys.tolist()], bool)
+            totals = Totals(totals.keys[kept], totals.counts[kept], totals.errors[kept], totals.hist[kept])
         if not len(totals.keys):
             return []
         seconds = max(end_ns - start_ns, 1) / 1e9

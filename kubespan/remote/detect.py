@@ -15,6 +15,8 @@ from kubespan.remote.client import RemoteClient, RemoteError
 
 GRAPH_FEATURE = "service-graph"
 """In a kubespan's buildinfo `features`: it serves `/api/kubespan/graph` (kubespan.api.kubespan_graph)."""
+RED_FEATURE = "red"
+"""In a kubespan's buildinfo `features`: it serves `/api/kubespan/red` (kubespan.api.kubespan_red)."""
 STORE_VERSION_FEATURE = "store-version"
 """In a kubespan's buildinfo `features`: it serves `STATUS_PATH` and says each search's store version."""
 STATUS_PATH = "/api/kubespan/status"
@@ -35,6 +37,9 @@ class RemoteInfo:
     """Why a probe failed, when it did (shown once, not an error)."""
     graph: bool = False
     """A kubespan that serves `/api/kubespan/graph` (buildinfo's `features` has `service-graph`)."""
+    red: bool = False
+    """A kubespan that serves `/api/kubespan/red` (buildinfo's `features` has `red`): the Services rows in
+    one request, from its live aggregates."""
     status_path: str = ""
     """A kubespan's store-version endpoint (buildinfo's `features` has `store-version`): polls of an
     unchanged store are skipped. Empty for a Tempo, which is polled as it is."""
@@ -59,7 +64,7 @@ def detect(client: RemoteClient) -> RemoteInfo:
         features = info.get("features")
         offered = features if isinstance(features, list) else []
         return RemoteInfo("kubespan", version.partition("-kubespan.")[2] or version, False, True,
-                          graph=GRAPH_FEATURE in offered,
+                          graph=GRAPH_FEATURE in offered, red=RED_FEATURE in offered,
                           status_path=STATUS_PATH if STORE_VERSION_FEATURE in offered else "")
     return RemoteInfo("tempo", version, True, True)
 

@@ -51,12 +51,14 @@ class RemoteMetrics:
 
     def __init__(self, client: RemoteClient, *, kind: Callable[[], str], graph: Callable[[], bool],
                  newest: Callable[[], int] = lambda: 0, refresh_s: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, red: Callable[[], bool] = lambda: False) -> None:
         """`kind()` is "kubespan" or "tempo" (as detected), `graph()` whether a kubespan serves its graph
-        endpoint, `newest()` the newest span start (unix ns) the trace list knows of (0: none)."""
+        endpoint, `red()` its RED endpoint, `newest()` the newest span start (unix ns) the trace list knows
+        of (0: none)."""
         self.client = client
         self.kind = kind
         self.graph = graph
+        self.red = red
         self.newest = newest
         self.refresh_s = refresh_s
         self.clock = clock
@@ -77,11 +79,12 @@ class RemoteMetrics:
         self.filter = getattr(translation, "traceql", None) or "{ }"
 
     def rows(self, start_ns: int, end_ns: int, points: int = 24) -> list[RedRow]:
-        from kubespan.remote.red import fetch_red
+        from kubespan.remote.red import fetch_red, kubespan_red
 
         start_ns, cut = _bounded(start_ns, end_ns)
+        fetch = kubespan_red if self.red() else fetch_red
         return self._ask(self._red, (self.filter, end_ns - start_ns, points), end_ns, self.refresh_s, "rates",
-                         cut, lambda: fetch_red(self.client, self.filter, start_ns, end_ns, points))
+                         cut, lambda: fetch(self.client, self.filter, start_ns, end_ns, points))
 
     def edges(self, start_ns: int, end_ns: int) -> list[EdgeStats]:
         start_ns, cut = _bounded(start_ns, end_ns)

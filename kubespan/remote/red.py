@@ -18,9 +18,11 @@ from collections import defaultdict
 
 from kubespan.metrics.red import QUANTILES, RedRow
 from kubespan.remote.client import RemoteClient
-from kubespan.remote.series import SeriesAnswer, metrics_query, step_for
+from kubespan.remote.series import SeriesAnswer, bad, metrics_query, number, step_for
 
 SERVICE, NAME, STATUS = "resource.service.name", "name", "status"
+KUBESPAN_PATH = "/api/kubespan/red"
+"""A kubespan's Services rows from its live aggregates (buildinfo `features` has `red`): one request."""
 MAX_OPERATIONS = 5000
 """Operations read from one answer at most (the rest are left out and said so)."""
 
@@ -48,6 +50,33 @@ def fetch_red(client: RemoteClient, filter_traceql: str, start_ns: int, end_ns: 
     if left_out:
         notes.append(f"{left_out:,} operations past the first {MAX_OPERATIONS:,} left out")
     return rows, list(dict.fromkeys(notes))
+
+
+def kubespan_red(client: RemoteClient, filter_traceql: str, start_ns: int, end_ns: int,
+                 points: int = 24) -> tuple[list[RedRow], list[str]]:
+    """RED rows from a kubespan's `/api/kubespan/red` (the same rows as the three queries, read from the
+    aggregates it keeps as spans arrive); raises `RemoteError` when it fails."""
+    answer = client.get_json(KUBESPAN_PATH, {"q": filter_traceql.strip() or "{ }", "start": str(start_ns),
+                                             "end": str(end_ns), "points": str(points)})
+    if not isinstance(answer, dict) or not isinstance(answer.get("rows"), list):
+        raise bad("the RED answer", "has no rows list")
+    rows = []
+    for i, raw in enumerate(answer["rows"][:MAX_OPERATIONS]):
+        where = f"rows[{i}]"
+        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("service", "operation")):
+            raise bad(where, "is not a row")
+        spark = raw.get("sparkline") or []
+        if not isinstance(spark, list):
+            raise bad(f"{where}.sparkline", "is not a list")
+        rate, error_pct, p50, p90, p99 = (number(raw.get(k, 0), f"{where}.{k}")
+                                          for k in ("rate", "errorPct", "p50", "p90", "p99"))
+        rows.append(RedRow(raw["service"], raw["operation"], int(number(raw.get("spans", 0), f"{where}.spans")),
+                           rate, error_pct, p50, p90, p99,
+                           tuple(int(number(v, f"{where}.sparkline")) for v in spark)))
+    notes = answer.get("notes")
+    left = len(answer["rows"]) - len(rows)
+    return rows, ([str(n)[:200] for n in notes] if isinstance(notes, list) else []) + (
+        [f"{left:,} rows past the first {MAX_OPERATIONS:,} left out"] if left > 0 else [])
 
 
 def red_rows(counts: SeriesAnswer, op_quantiles: SeriesAnswer, service_quantiles: SeriesAnswer,

@@ -264,7 +264,8 @@ class RemoteSource:
 
             self._metrics = RemoteMetrics(self.client, kind=lambda: self.info.kind if self.info else "",
                                           graph=lambda: bool(self.info and self.info.graph), newest=self._newest,
-                                          refresh_s=self.poller.refresh_s)
+                                          refresh_s=self.poller.refresh_s,
+                                          red=lambda: bool(self.info and self.info.red))
         return self._metrics
 
     def _newest(self) -> int:
