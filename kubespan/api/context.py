@@ -23,13 +23,15 @@ class ApiContext:
 
     def __post_init__(self) -> None:
         self.budget = throttle.CpuBudget(self.settings.cpu_share, self.settings.cpu_burst_s,
-                                         throttle.IngestWatch(self.counters), self.counters)
+                                         throttle.IngestWatch(self.counters), self.counters,
+                                         self.settings.cpu_interactive_burst_s)
 
     def guarded(self, handler):
         """`handler` run as one query: one deadline (bound to the thread, charging the CPU budget) for all
         it does, and a query stopped anywhere answered with its status (504 past the timeout)."""
 
         def run(request) -> Reply:
+            throttle.bind(None, request.headers.get(throttle.INTERACTIVE_HEADER) == "1")
             try:
                 return handler(request)
             except QueryStopped as exc:
@@ -59,7 +61,8 @@ class ApiContext:
         deadline = throttle.current()
         if deadline is None:
             limits = self.limits()
-            deadline = throttle.BudgetedDeadline(limits.timeout_s, limits.max_memory_bytes, self.budget)
+            deadline = throttle.BudgetedDeadline(limits.timeout_s, limits.max_memory_bytes, self.budget,
+                                                 throttle.interactive())
             throttle.bind(deadline)
         return deadline
 

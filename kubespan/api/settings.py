@@ -32,6 +32,9 @@ lock back), and 0.02 keeps a client polling search every 100 ms within 0.9x of i
 (scripts/bench_api.py ingest; figures in proto_notes/api.md)."""
 DEFAULT_CPU_BURST_S = 0.25
 """CPU seconds of queries the budget lets through at once before the share applies."""
+DEFAULT_CPU_INTERACTIVE_BURST_S = 2.0
+"""CPU seconds that requests answering a person's key (`X-Kubespan-Interactive: 1`) get besides, refilled
+at the same share (kubespan.api.throttle): a new filter's numbers do not wait behind the polls' debt."""
 DEFAULT_MAX_ANSWER_SPANS = 100_000
 """Spans one answer may carry (search spansets, a trace by id): bounds a query's memory and the
 work it serializes; a search over it is refused (413), a bigger trace comes back cut (PARTIAL)."""
@@ -52,3 +55,4 @@ class ApiSettings:
     max_query_memory_bytes: int = DEFAULT_MAX_QUERY_MIB << 20
     cpu_share: float = DEFAULT_CPU_SHARE  # 0: no budget
     cpu_burst_s: float = DEFAULT_CPU_BURST_S
+    cpu_interactive_burst_s: float = DEFAULT_CPU_INTERACTIVE_BURST_S

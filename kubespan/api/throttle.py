@@ -6,6 +6,12 @@ the CPU time it used at every checkpoint: the engine's deadline checks (per chun
 own loops (`checkpoint()`). A query over budget sleeps there, which releases the GIL to the receivers;
 a query that cannot finish within `--query-timeout` at that pace gets its 504. Interactive use (a few
 queries per click) stays within the burst and is not slowed; while no spans arrive, nothing is.
+
+A request that says it answers a person's key (`X-Kubespan-Interactive: 1`: `kubespan attach` sends it
+with a new filter, an opened trace, a view's first numbers; never with its polls) first draws on a second
+bucket of its own (`interactive_burst` CPU seconds, refilled at `share`), so it is not made to wait
+behind the debt that polls ran up. The header is the client's word: at worst a client that sends it
+always gets that bucket besides the shared one, so queries may use `2 × share` of a core on average.
 """
 
 from __future__ import annotations
@@ -21,24 +27,40 @@ _local = threading.local()
 class CpuBudget:
     """The token bucket shared by every API query."""
 
-    def __init__(self, share: float, burst: float = 0.5, active=lambda: True, counters=None) -> None:
+    def __init__(self, share: float, burst: float = 0.5, active=lambda: True, counters=None,
+                 interactive_burst: float = 0.0) -> None:
         self.share = share
         self.burst = burst
+        self.interactive_burst = interactive_burst
         self.active = active  # only while spans are arriving is there anything to protect
         self.counters = counters  # `api_cpu_waits` and `api_cpu_wait_ms`: how often and how long queries slept
         self._tokens = burst
+        self._interactive = interactive_burst
         self._last = time.monotonic()
         self._lock = threading.Lock()
 
-    def charge(self, cpu_seconds: float, deadline: Deadline | None = None, wait: bool = True) -> None:
-        """Debit `cpu_seconds`; sleep until the bucket is no longer in debt (or the deadline is near),
-        unless not `wait` (a finished query's last CPU: the next query waits for it)."""
+    def charge(self, cpu_seconds: float, deadline: Deadline | None = None, wait: bool = True,
+               interactive: bool = False) -> None:
+        """Debit `cpu_seconds` (an interactive request's from its own bucket first); sleep until the
+        shared bucket is no longer in debt (or the deadline is near), unless not `wait` (a finished
+        query's last CPU: the next query waits for it) or the interactive bucket paid it all."""
         if self.share <= 0 or not self.active():
             return
         with self._lock:
             now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.share) - cpu_seconds
+            refill = (now - self._last) * self.share
             self._last = now
+            self._interactive = min(self.interactive_burst, self._interactive + refill)
+            self._tokens = min(self.burst, self._tokens + refill)
+            if interactive:
+                paid = min(cpu_seconds, max(0.0, self._interactive))
+                self._interactive -= paid
+                cpu_seconds -= paid
+                if cpu_seconds <= 0:
+                    return
+                if self.counters is not None:
+                    self.counters.add("api_interactive_over", 1)
+            self._tokens -= cpu_seconds
             debt = -self._tokens
         if debt > 0 and wait:
             pause = debt / self.share
@@ -54,11 +76,14 @@ class CpuBudget:
 class BudgetedDeadline(Deadline):
     """A query's deadline that also charges its thread's CPU time to the API's budget at every check."""
 
-    __slots__ = ("_cpu", "budget")
+    __slots__ = ("_cpu", "budget", "interactive")
 
-    def __init__(self, timeout_s: float | None, max_memory_bytes: int | None, budget: CpuBudget) -> None:
+    def __init__(self, timeout_s: float | None, max_memory_bytes: int | None, budget: CpuBudget,
+                 interactive: bool = False) -> None:
         super().__init__(timeout_s, max_memory_bytes=max_memory_bytes)
         self.budget = budget
+        self.interactive = interactive
+        """The request answers a person's key (its header said so): see `CpuBudget.charge`."""
         self._cpu = time.thread_time()
 
     def check(self) -> None:
@@ -66,7 +91,7 @@ class BudgetedDeadline(Deadline):
         now = time.thread_time()
         used, self._cpu = now - self._cpu, now
         if used > 0:
-            self.budget.charge(used, self)
+            self.budget.charge(used, self, interactive=self.interactive)
             self._cpu = time.thread_time()
         super().check()
 
@@ -76,7 +101,7 @@ class BudgetedDeadline(Deadline):
         now = time.thread_time()
         used, self._cpu = now - self._cpu, now
         if used > 0:
-            self.budget.charge(used, wait=False)
+            self.budget.charge(used, wait=False, interactive=self.interactive)
 
 
 class IngestWatch:
@@ -95,9 +120,20 @@ class IngestWatch:
         return now - self._changed <= self.window_s
 
 
-def bind(deadline: Deadline | None) -> None:
-    """Make `deadline` this thread's current one (the server does, around each query)."""
+INTERACTIVE_HEADER = "x-kubespan-interactive"
+"""A request header: "1" when the request answers a person's key, not a poll."""
+
+
+def bind(deadline: Deadline | None, interactive: bool = False) -> None:
+    """Make `deadline` this thread's current one (the server does, around each query), and say whether
+    the request being served is interactive (the deadline made for it draws on that bucket)."""
     _local.deadline = deadline
+    _local.interactive = interactive
+
+
+def interactive() -> bool:
+    """Whether the request this thread serves said it answers a person's key."""
+    return bool(getattr(_local, "interactive", False))
 
 
 def current() -> Deadline | None:

@@ -8,6 +8,7 @@ from typing import Callable, TypeVar
 
 from kubespan.api.settings import (
     DEFAULT_API,
+    DEFAULT_CPU_INTERACTIVE_BURST_S,
     DEFAULT_CPU_SHARE,
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_QUERY_BYTES,
@@ -40,6 +41,7 @@ def _number(parse: Callable[[str], N], kind: str, rule: str, ok: Callable[[N], b
 _seconds = _number(float, "a number of seconds", "a finite number above 0", lambda n: math.isfinite(n) and n > 0)
 _count = _number(int, "a whole number", "1 or more", lambda n: n >= 1)
 _share = _number(float, "a fraction of a core", "0 or more (cores)", lambda n: math.isfinite(n) and 0 <= n <= 64)
+_cpu_seconds = _number(float, "a number of CPU seconds", "0 or more", lambda n: math.isfinite(n) and 0 <= n <= 3600)
 _mib = _number(float, "a number of MiB", "a finite number of MiB above 0", lambda n: math.isfinite(n) and n > 0)
 
 
@@ -55,6 +57,11 @@ def add_api_options(parser: argparse.ArgumentParser, default: str | None = DEFAU
     group.add_argument("--api-cpu-share", type=_share, default=DEFAULT_CPU_SHARE, metavar="FRACTION",
                        help="while spans arrive, all API queries together use at most this much of one core on "
                             "average, so ingestion never starves; 0 for no limit (default %(default)s)")
+    group.add_argument("--api-interactive-burst", type=_cpu_seconds, default=DEFAULT_CPU_INTERACTIVE_BURST_S,
+                       metavar="SECONDS",
+                       help="CPU seconds that requests answering a key (kubespan attach's new filters, opened "
+                            "traces) may use besides --api-cpu-share's budget, refilled at that share; 0: "
+                            "none (default %(default)g)")
     group.add_argument("--max-query-bytes", type=_count, default=DEFAULT_MAX_QUERY_BYTES, metavar="N",
                        help="longest TraceQL query accepted, in bytes (default %(default)s, as Tempo)")
     group.add_argument("--max-query-mib", type=_mib, default=DEFAULT_MAX_QUERY_MIB, metavar="MIB",
@@ -71,6 +78,8 @@ def api_settings(args: argparse.Namespace) -> ApiSettings:
                        max_concurrent=getattr(args, "api_max_queries", DEFAULT_MAX_CONCURRENT),
                        max_query_bytes=getattr(args, "max_query_bytes", DEFAULT_MAX_QUERY_BYTES),
                        cpu_share=getattr(args, "api_cpu_share", DEFAULT_CPU_SHARE),
+                       cpu_interactive_burst_s=getattr(args, "api_interactive_burst",
+                                                       DEFAULT_CPU_INTERACTIVE_BURST_S),
                        max_query_memory_bytes=int(getattr(args, "max_query_mib", DEFAULT_MAX_QUERY_MIB) * (1 << 20)))
 
 

@@ -7,6 +7,7 @@ into `RemoteError`s whose text is one line and never holds a credential.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -15,7 +16,7 @@ import threading
 import time
 import urllib.parse
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,9 @@ JSON = "application/json"
 PROTOBUF = "application/protobuf"
 ERROR_TEXT_LIMIT = 300
 """Characters of an error answer's body kept in the message."""
+INTERACTIVE_HEADER = "X-Kubespan-Interactive"
+"""Sent ("1") with requests that answer a person's key, never with polls: a kubespan lets them draw on
+a CPU budget of their own (kubespan.api.throttle); other servers ignore it."""
 
 
 class RemoteError(Exception):
@@ -122,6 +126,16 @@ class RemoteClient:
         """Closes this thread's connection (others close when their threads end)."""
         self._drop_connection()
 
+    @contextlib.contextmanager
+    def interactive(self, on: bool = True) -> Iterator[None]:
+        """Requests made on this thread inside the block answer a person's key (`INTERACTIVE_HEADER`)."""
+        before = getattr(self._local, "interactive", False)
+        self._local.interactive = on or before
+        try:
+            yield
+        finally:
+            self._local.interactive = before
+
     def get(self, path: str, params: Params | None = None, *, accept: str = JSON) -> Answer:
         """The answer to `GET path?params` with status 200; anything else raises `RemoteError`."""
         target = self.prefix + path
@@ -129,6 +143,8 @@ class RemoteClient:
             items = params.items() if isinstance(params, Mapping) else params
             target += "?" + urllib.parse.urlencode([(k, v) for k, v in items if v is not None])
         headers = dict(self._headers, Accept=accept)
+        if getattr(self._local, "interactive", False):
+            headers[INTERACTIVE_HEADER] = "1"
         started = time.monotonic()
         self.requests += 1
         try:

@@ -108,7 +108,8 @@ class TraceFeed:
             since = start if self._polled_end is None else max(start, self._polled_end - int(OVERLAP_S * NS))
             params = {"q": self.query(), "limit": self.limit, "spss": SPANS_PER_SPANSET,
                       "start": since // NS, "end": max(since // NS + 1, math.ceil(end / NS))}
-            answer = self.client.get("/api/search", params)
+            with self.client.interactive(self._polled_end is None):  # a new filter's first answer: a key waits
+                answer = self.client.get("/api/search", params)
             self.searches += 1
             found = search_traces(answer.json())
             changed = self._merge(found, start, end, cut=len(found) >= self.limit)

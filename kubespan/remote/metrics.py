@@ -109,9 +109,11 @@ class RemoteMetrics:
             now = self.clock()
             if cached.fresh(key, end_ns, now, every_s):
                 return cached.value
+            asked_by_key = key != cached.value_key  # a new filter or view: someone waits (not a refresh)
             cached.key, cached.end_ns, cached.when = key, end_ns, now  # a failure is retried after `every_s`
             try:
-                value, notes = fetch()
+                with self.client.interactive(asked_by_key):
+                    value, notes = fetch()
             except RemoteError as exc:
                 if cached.value_key[:1] != key[:1]:  # numbers of another filter would mislead
                     cached.value, cached.notes = [], []

@@ -132,3 +132,29 @@ def test_the_api_counts_the_stored_spans_before_anyone_asks():
         assert sum(row.spans for row in red.every.rows(*_window()) if row.is_service) == len(api.store)
     finally:
         api.stop()
+
+
+def test_requests_that_answer_a_key_say_so_and_polls_do_not(fake):
+    """The first search of a filter and a view's first numbers carry `X-Kubespan-Interactive: 1` (a kubespan
+    serves them from a CPU budget of their own); the polls that follow do not."""
+    from kubespan.remote.feed import TraceFeed
+
+    fake.answers["/api/search"] = Canned(body=b'{"traces": []}')
+    fake.answers["/api/kubespan/red"] = Canned(body=b'{"rows": [], "notes": []}')
+    client = RemoteClient(RemoteSettings(fake.url))
+    feed = TraceFeed(client, "{ }", limit=10, lookback_s=60)
+    feed.poll()
+    feed.poll()
+    metrics = RemoteMetrics(client, kind=lambda: "kubespan", graph=lambda: True, red=lambda: True, refresh_s=0)
+    metrics.rows(1000 * NS, 1300 * NS)
+    metrics.rows(1000 * NS, 1300 * NS)
+    metrics.filter = "{ status = error }"
+    metrics.rows(1000 * NS, 1300 * NS)
+    said = [(seen.path.split("?")[0], seen.headers.get("x-kubespan-interactive")) for seen in fake.seen]
+    assert said == [("/api/search", "1"), ("/api/search", None), ("/api/kubespan/red", "1"),
+                    ("/api/kubespan/red", None), ("/api/kubespan/red", "1")]
+    with client.interactive():
+        with client.interactive(False):  # an inner block never turns it off
+            client.get("/api/search")
+    client.get("/api/search")
+    assert [seen.headers.get("x-kubespan-interactive") for seen in fake.seen[-2:]] == ["1", None]

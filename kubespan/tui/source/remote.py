@@ -221,7 +221,8 @@ class RemoteSource:
             if seen == listed and self.wall_clock() - when < TRACE_STALE_S:
                 self._traces.move_to_end(trace_id)
                 return fetched
-        fetched = self._call(lambda: fetch_trace(self.client, trace_id))
+        with self.client.interactive():  # a trace opened (or shown again changed): a key waits for it
+            fetched = self._call(lambda: fetch_trace(self.client, trace_id))
         if fetched is not None:
             self._traces[trace_id] = (fetched, listed, self.wall_clock())
             while len(self._traces) > TRACES_KEPT:
@@ -238,11 +239,13 @@ class RemoteSource:
     def tag_names(self) -> list[str]:
         from kubespan.remote.answers import scoped_names, tag_names
 
-        return scoped_names(self._call(lambda: tag_names(self.client.get_json("/api/v2/search/tags"))))
+        with self.client.interactive():  # completion while typing
+            return scoped_names(self._call(lambda: tag_names(self.client.get_json("/api/v2/search/tags"))))
 
     def tag_values(self, key: str, limit: int = 1000) -> list[TagValue]:
         path = f"/api/v2/search/tag/{key}/values"
-        values = self._call(lambda: tag_values(self.client.get_json(path, {"limit": limit})))
+        with self.client.interactive():
+            values = self._call(lambda: tag_values(self.client.get_json(path, {"limit": limit})))
         return [TagValue(value.type, value.value, value.value, 0) for value in values[:limit]]
 
     def save_trace(self, trace_id: bytes, directory: Path) -> tuple[Path, int]:
