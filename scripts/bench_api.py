@@ -17,7 +17,9 @@ running the worst query the limits allow back to back (`{ }` with `limit=33333` 
 newest traces, as many spans as one answer may carry, 100,000, decoded and serialized). Rounds
 interleave the variants; medians and ratios to the baseline are printed. Target: polling ≥ 0.9× the
 baseline (and the worst query too). `--serve-args '--api-cpu-share 0'` measures without the budget;
-`--variants echo,poll` adds a client polling /api/echo (the HTTP traffic without a query). Each result
+`--variants echo,poll` adds a client polling /api/echo (the HTTP traffic without a query); `attach`
+polls as `poll` does and asks /api/kubespan/status every 2 s as an attached viewer does, which keeps the
+Services and Graph aggregates current (kubespan.api.warm), so its ratio includes their cost. Each result
 also says the serve process's CPU per second and how long queries waited for the CPU budget.
 """
 
@@ -217,6 +219,8 @@ def ingest_once(variant: str, payloads: list[bytes], spans_per: int, args) -> di
         queriers = [Querier(url, {"q": POLL, "limit": "20"}, 0.1)]
     elif variant == "echo":  # the HTTP traffic of polling, without a query
         queriers = [Querier(url, {}, 0.1, "/api/echo")]
+    elif variant == "attach":  # an attached viewer: the poll, and kubespan's status (keeps the aggregates warm)
+        queriers = [Querier(url, {"q": POLL, "limit": "20"}, 0.1), Querier(url, {}, 2.0, "/api/kubespan/status")]
     elif variant == "worst":
         queriers = [Querier(url, WORST, 0) for _ in range(args.api_max_queries)]
     for querier in queriers:

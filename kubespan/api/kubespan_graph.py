@@ -33,6 +33,7 @@ class Graph:
     def graph(self, req: ApiRequest) -> Reply:
         from kubespan.metrics.live import live_metrics
 
+        self.ctx.counters.add("api_kubespan_requests", 1)  # an attached viewer is there (kubespan.api.warm)
         try:
             start, end = bounds(req.get("start") or "", req.get("end") or "", req.get("since") or "", time.time_ns())
         except ParamError as exc:

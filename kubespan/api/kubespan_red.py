@@ -110,6 +110,7 @@ class Red:
             return self.every.catch_up(self.ctx.store.snapshot(), deadline)
 
     def red(self, req: ApiRequest) -> Reply:
+        self.ctx.counters.add("api_kubespan_requests", 1)  # an attached viewer is there (kubespan.api.warm)
         try:
             start, end = bounds(req.get("start") or "", req.get("end") or "", req.get("since") or "", time.time_ns())
         except ParamError as exc:

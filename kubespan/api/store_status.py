@@ -28,6 +28,7 @@ def store_version(ctx: ApiContext) -> str:
 
 def routes(ctx: ApiContext) -> list[Route]:
     def status(_: ApiRequest) -> Reply:
+        ctx.counters.add("api_kubespan_requests", 1)  # an attached viewer is there (kubespan.api.warm)
         return json_reply({"storeVersion": store_version(ctx), "storedSpans": len(ctx.store)})
 
     return [Route(STATUS_PATH, status, query=False)]

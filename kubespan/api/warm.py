@@ -4,10 +4,11 @@ the API, so a viewer's first Services or Graph key reads them instead of countin
 Counting a million stored spans for the service graph takes about a second of CPU (RED half a second),
 and a request that did it would then be slowed by the CPU budget for a long while. The thread counts
 once when the API starts and then, every `EVERY_S`, the spans stored since (about 1 µs a span: 2 % of
-a core at 20,000 spans/s), but only while some request came within the last `IDLE_AFTER_S`
-(an attached viewer polls every few seconds); idle, it costs nothing, and the first request after
-that catches up. Its CPU is not charged to the queries' budget: it is the price of the aggregates,
-like the store's index, not a query.
+a core at 20,000 spans/s), but only while one of kubespan's own endpoints (`/api/kubespan/*`, which
+an attached viewer polls every few seconds: `COUNTER`) was asked within the last `IDLE_AFTER_S`;
+otherwise (nobody attached, Grafana or Jaeger clients only) it costs nothing, and the first request
+after that catches up. Its CPU is not charged to the queries' budget: it is the price of the
+aggregates, like the store's index, not a query.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from kubespan.stats import Counters
 LOG = logging.getLogger("kubespan.api")
 EVERY_S = 1.0
 IDLE_AFTER_S = 300.0
+COUNTER = "api_kubespan_requests"
+"""Requests to `/api/kubespan/*` (status, graph, red): an attached viewer is there."""
 
 
 class Warmer:
@@ -37,7 +40,7 @@ class Warmer:
         self.rounds = 0
         """Rounds done (tests wait on it)."""
         self._stop = threading.Event()
-        self._seen = -1
+        self._seen = counters.get(COUNTER)
         self._last_request = float("-inf")
         self._thread = threading.Thread(target=self._run, name="api-warm", daemon=True)
 
@@ -48,8 +51,8 @@ class Warmer:
         self._stop.set()
 
     def active(self) -> bool:
-        """Whether a request came within `idle_after_s` (the first round always runs)."""
-        requests = self.counters.get("api_requests")
+        """Whether a viewer asked within `idle_after_s` (the first round, at start, always runs)."""
+        requests = self.counters.get(COUNTER)
         now = self.clock()
         if requests != self._seen:
             self._seen, self._last_request = requests, now

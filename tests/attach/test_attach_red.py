@@ -106,11 +106,16 @@ def test_the_aggregates_are_kept_current_only_while_the_api_is_used():
     warmer = Warmer([lambda: calls.append(now[0])], counters, idle_after_s=300, clock=lambda: now[0])
     assert warmer.active()  # the first round, when the API starts
     warmer.rounds = 1
+    assert not warmer.active()  # then nobody is attached: nothing is counted
+    counters.add("api_requests", 1)  # a Grafana or Jaeger client: nobody reads these aggregates
+    assert not warmer.active()
+    counters.add("api_kubespan_requests", 1)  # an attached viewer polls kubespan's status
+    assert warmer.active()
     now[0] = 299.0
     assert warmer.active()
     now[0] = 301.0
-    assert not warmer.active()  # nobody asked for five minutes: nothing is counted
-    counters.add("api_requests", 1)
+    assert not warmer.active()  # nobody asked for five minutes
+    counters.add("api_kubespan_requests", 1)
     assert warmer.active()
     now[0] = 602.0
     assert not warmer.active()
