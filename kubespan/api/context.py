@@ -31,7 +31,7 @@ class ApiContext:
         it does, and a query stopped anywhere answered with its status (504 past the timeout)."""
 
         def run(request) -> Reply:
-            throttle.bind(None, request.headers.get(throttle.INTERACTIVE_HEADER) == "1")
+            throttle.mark_interactive(request.headers.get(throttle.INTERACTIVE_HEADER) == "1")
             try:
                 return handler(request)
             except QueryStopped as exc:

@@ -124,11 +124,20 @@ INTERACTIVE_HEADER = "x-kubespan-interactive"
 """A request header: "1" when the request answers a person's key, not a poll."""
 
 
-def bind(deadline: Deadline | None, interactive: bool = False) -> None:
-    """Make `deadline` this thread's current one (the server does, around each query), and say whether
-    the request being served is interactive (the deadline made for it draws on that bucket)."""
+def bind(deadline: Deadline | None) -> None:
+    """Make `deadline` this thread's current one (the server does, around each query)."""
     _local.deadline = deadline
-    _local.interactive = interactive
+    if deadline is None:
+        _local.interactive = False
+
+
+def mark_interactive(on: bool) -> None:
+    """Say whether the request this thread serves answers a person's key: the deadline made for it (or
+    already made, as the gRPC querier makes it up front) draws on the interactive bucket."""
+    _local.interactive = on
+    deadline = current()
+    if isinstance(deadline, BudgetedDeadline):
+        deadline.interactive = on
 
 
 def interactive() -> bool:
