@@ -195,13 +195,13 @@ async def run(app, args) -> dict[str, list[float]]:
 def attach_viewer(address: str, args):
     from kubespan.query import compile_query
     from kubespan.remote.settings import RemoteSettings
-    from kubespan.tui.app import KubespanApp
+    from kubespan.tui.attach_app import AttachApp
     from kubespan.tui.format import Clock
     from kubespan.tui.source.remote import RemoteSource
 
     source = RemoteSource(RemoteSettings(f"http://{address}", limit=args.limit), compile_query=compile_query,
                           refresh_s=args.refresh, tz=timezone.utc)
-    return KubespanApp(source, clock=Clock(tz=timezone.utc)), source
+    return AttachApp(source, clock=Clock(tz=timezone.utc)), source
 
 
 def local_viewer(args):

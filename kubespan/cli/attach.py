@@ -150,12 +150,12 @@ def build(args: argparse.Namespace, *, stderr=None) -> tuple[Any, Any] | int:
             return 1
         print(f"kubespan attach: {exc.message}; the viewer retries until it answers", file=stderr)
     from kubespan.query import compile_query
-    from kubespan.tui.app import KubespanApp
+    from kubespan.tui.attach_app import AttachApp
     from kubespan.tui.source.remote import RemoteSource
 
     source = RemoteSource(settings, compile_query=compile_query, client=client, info=info,
                           refresh_s=args.refresh, warnings=warnings)
-    return KubespanApp(source, initial_filter=args.filter or "", save_dir=args.save_dir), source
+    return AttachApp(source, initial_filter=args.filter or "", save_dir=args.save_dir), source
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ from kubespan.remote.client import RemoteClient, RemoteError
 from kubespan.remote.feed import TraceFeed
 
 MAX_BACKOFF_S = 15.0
+MAX_HOLD_S = 2.0
+"""A poll put off by keys (`hold`) is made anyway once it is this late."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class Poller:
         self._stop = threading.Event()
         self._error: RemoteError | None = None
         self._failures = 0
+        self._held_until = 0.0
         self.periods = 0
         """Refresh periods gone by (polled or not): tests wait on it instead of on the clock."""
         self._thread = threading.Thread(target=self._run, name="attach-poll", daemon=True)
@@ -69,6 +72,19 @@ class Poller:
     def poke(self) -> None:
         """Poll now rather than at the next period."""
         self._wake.set()
+
+    def hold(self, seconds: float) -> None:
+        """A key is being answered: no poll starts for `seconds` (its answer would be read and merged
+        while the key's frame is drawn), unless one is `MAX_HOLD_S` late."""
+        self._held_until = max(self._held_until, time.monotonic() + seconds)
+
+    def _wait_unheld(self) -> None:
+        due = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= self._held_until or now - due >= MAX_HOLD_S:
+                return
+            self._stop.wait(min(self._held_until, due + MAX_HOLD_S) - now)
 
     @property
     def followed(self) -> TraceFeed | None:
@@ -111,6 +127,7 @@ class Poller:
             feed = self._feed
             if self._stop.is_set() or feed is None or self._paused:
                 continue
+            self._wait_unheld()
             try:
                 if self.prepare is not None:
                     self.prepare()

@@ -10,6 +10,7 @@ from kubespan.query import compile_query
 from kubespan.remote.client import RemoteClient
 from kubespan.remote.settings import RemoteSettings
 from kubespan.tui.app import KubespanApp
+from kubespan.tui.attach_app import AttachApp
 from kubespan.tui.format import Clock
 from kubespan.tui.source.remote import RemoteSource
 
@@ -43,6 +44,6 @@ def attach_app(url: str, *, wall_clock=None, refresh_s: float = 0.2, steady: boo
     source = source_type(remote_settings, compile_query=compile_query, client=client, refresh_s=refresh_s,
                          tz=timezone.utc, **options)
     frozen = wall_clock() if wall_clock is not None else None
-    app = KubespanApp(source, clock=Clock(tz=timezone.utc, frozen=frozen) if frozen else Clock(tz=timezone.utc),
+    app = AttachApp(source, clock=Clock(tz=timezone.utc, frozen=frozen) if frozen else Clock(tz=timezone.utc),
                       tz=timezone.utc, save_dir="/nonexistent")
     return app

@@ -95,3 +95,64 @@ def test_a_filter_costs_one_search_and_a_filter_seen_again_none(kubespan_api):
         assert again.total == found.total and _requests_since(before, kubespan_api) == 1
     finally:
         source.close()
+
+
+class _TimedFeed:
+    """Records when the poller polls (and lets the test wait for it)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.polled: list[float] = []
+        self.event = threading.Event()
+        self.last_poll = None
+
+    def poll(self, min_age_s: float = 0.0) -> bool:
+        self.polled.append(time.monotonic())
+        self.event.set()
+        return False
+
+
+def test_a_key_puts_the_next_poll_off_for_a_moment():
+    """While a key is answered no poll starts (its answer would be parsed while the key's frame is drawn);
+    a stream of keys holds polls back at most `MAX_HOLD_S`."""
+    from kubespan.remote import poller as poller_module
+    from kubespan.remote.poller import Poller
+
+    feed = _TimedFeed()
+    poller = Poller(RemoteClient(RemoteSettings("http://127.0.0.1:9")), "remote", refresh_s=60,
+                    on_change=lambda: None)
+    try:
+        poller.follow(feed)  # wakes the poller: a poll now
+        assert feed.event.wait(10)
+        feed.event.clear()
+        held = time.monotonic()
+        poller.hold(0.3)
+        poller.poke()
+        assert feed.event.wait(10) and feed.polled[-1] >= held + 0.3
+        feed.event.clear()
+        started = time.monotonic()
+        poller.hold(0.3)
+        poller.poke()
+        for _ in range(40):  # keys every 0.1 s for 4 s: the poll is made after MAX_HOLD_S anyway
+            poller.hold(0.3)
+            if feed.event.wait(0.1):
+                break
+        assert feed.event.is_set() and feed.polled[-1] - started <= poller_module.MAX_HOLD_S + 1.0
+    finally:
+        poller.close()
+
+
+async def test_the_attached_viewer_holds_polls_while_keys_come(kubespan_api):
+    from tests.attach.app_support import attach_app
+    from tests.tui.helpers import searched, wait_for
+
+    app = attach_app(kubespan_api.url)
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for(pilot, lambda: searched(app.trace_list, app), what="the trace list")
+            before = time.monotonic()
+            await pilot.press("down")
+            assert app.source.poller._held_until >= before + 0.2
+    finally:
+        app.source.close()

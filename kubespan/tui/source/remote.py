@@ -50,6 +50,8 @@ FEEDS_KEPT = 8
 the unfiltered list, which is always kept."""
 TRACES_KEPT = 4
 """Fetched traces kept (Escape and Enter again, a link followed and back)."""
+KEY_HOLD_S = 0.3
+"""After a key, polls wait this long (the frame that answers it is drawn first): `key_pressed`."""
 TRACE_STALE_S = 30.0
 """A fetched trace is fetched again after this long, or sooner when the list shows it changed."""
 CAPABILITIES = Capabilities(live=True, spans=False, pods=False, metrics=True, graph=True, save=True, fold=True,
@@ -129,6 +131,11 @@ class RemoteSource:
         except Untranslatable as exc:
             raise QuerySyntaxError(str(exc), 1) from None
         return Search(text.strip(), RemoteQuery(query, translation), clause)
+
+    def key_pressed(self) -> None:
+        """The viewer got a key: the poller waits a moment (`KEY_HOLD_S`) rather than reading an answer
+        while the key's result is drawn (at most `MAX_HOLD_S` late in a stream of keys)."""
+        self.poller.hold(KEY_HOLD_S)
 
     def follow(self, search: Search | None, paused: bool = False) -> None:
         """The app says which search the shown list follows (and whether it is paused)."""
