@@ -41,11 +41,20 @@ def snap(snap_compare, url: str, size, steps=None) -> bool:
         app.source.close()
 
 
+def _footer_current(app) -> bool:
+    """The footer was last drawn from a status that counts the followed list as it is now."""
+    feed = app.source.poller.followed
+    return feed is not None and app.source_status.stored == len(feed.page.traces)
+
+
 async def _filter(pilot, app, text: str) -> None:
     app.filter_bar.input.value = text
     app.filter_bar.input.focus()
     await pilot.press("enter")
     await wait_for(pilot, lambda: searched(app.trace_list, app) and app.search.text == text, what="filtered")
+    # the footer reads the source's status on a timer: wait until it shows the filtered list's count (a
+    # loaded machine took the snapshot before it did, with the unfiltered list's "12 traces listed")
+    await wait_for(pilot, lambda: _footer_current(app), what="the footer's count of the followed list")
 
 
 @SIZES
