@@ -68,12 +68,17 @@ class ApiComponent:
         self.red = red = Red(self.context)
         routes = build_routes(self.context, red)
         server = ApiServer(routes, self.settings, self.receivers, self.counters)
-        self.grpc = start_grpc(routes, server, self.context, self.receivers)
+        try:
+            self.grpc = start_grpc(routes, server, self.context, self.receivers)
+        except (OSError, RuntimeError) as exc:  # e.g. a temporary directory too long for a Unix socket
+            self.warnings.append(f"warning: the query API serves no streaming gRPC (tempo-cli --use-grpc, "
+                                 f"Grafana streaming): {exc}")
         try:
             self.address = server.start()
         except BaseException as exc:
-            self.grpc.stop()
-            self.grpc = None
+            if self.grpc is not None:
+                self.grpc.stop()
+                self.grpc = None
             if not isinstance(exc, OSError):
                 raise
             if self.settings.explicit or exc.errno != errno.EADDRINUSE:

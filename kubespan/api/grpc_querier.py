@@ -255,8 +255,13 @@ class GrpcQueryServer:
         pb_grpc.add_StreamingQuerierServicer_to_server(servicer, self._server)
 
     def start(self) -> str:
-        if not self._server.add_insecure_port(f"unix:{self.socket}"):
-            raise OSError(f"query API: cannot listen on {self.socket}")
+        try:
+            bound = self._server.add_insecure_port(f"unix:{self.socket}")
+        except RuntimeError:  # grpcio raises where older versions returned 0
+            bound = 0
+        if not bound:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            raise OSError(f"cannot listen on unix:{self.socket} (at most 107 bytes: is TMPDIR very long?)")
         self._server.start()
         return self.socket
 

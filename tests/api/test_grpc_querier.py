@@ -9,6 +9,7 @@ import json
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -318,3 +319,21 @@ def test_hostile_http2_connections_leave_the_api_serving(api, stub):
                     pass
     assert len(list(stub.Search(pb.SearchRequest(Query=KUBELET, Limit=1)))[0].traces) == 1
     assert api.get("/api/echo")[0] == 200
+
+
+def test_without_a_unix_socket_the_http_api_still_serves(monkeypatch, tmp_path):
+    """A temporary directory too long for a Unix socket: one warning, no gRPC, the HTTP API as before."""
+    long_dir = tmp_path / ("d" * 120)
+    long_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_dir))
+    running = start_api(fixture_store(0))
+    try:
+        assert running.component.grpc is None
+        assert [w for w in running.component.warnings if "serves no streaming gRPC" in w]
+        assert running.get("/api/echo")[2] == b"echo\n"
+        with grpc.insecure_channel(running.component.address) as channel:
+            with pytest.raises(grpc.RpcError):
+                list(pb_grpc.StreamingQuerierStub(channel).SearchTags(pb.SearchTagsRequest(), timeout=5))
+    finally:
+        running.stop()
+    assert list(long_dir.iterdir()) == []  # the private directory went with the failure
