@@ -7,7 +7,8 @@ Starts `python -m kubespan serve` (defaults, no query API), warms it up with a f
 sends `--spans` spans over gRPC (one client, batches of 512; high-cardinality requests get a new
 epoch per pass, so no unique value repeats) and reads the resident set of the server and its
 children (/proc) at each checkpoint. Reported: RSS growth since the warm-up divided by the
-spans stored, and the store's own estimate (`store_memory_bytes` + `store_attribute_bytes`).
+spans stored, and the store's own estimate (`store_memory_bytes`, which counts the attribute table,
+whole in `store_attribute_bytes`, less the evicted spans' share the next compaction frees).
 With `--max-spans` below `--spans`, the store evicts: the RSS at each checkpoint past the first
 fill shows whether eviction gives back what the evicted spans (and their unique values) held.
 """
@@ -106,10 +107,10 @@ def main() -> None:
     finally:
         server.kill()
     stored = counters.get("stored_spans", 0)
-    estimate = counters.get("store_memory_bytes", 0) + counters.get("store_attribute_bytes", 0)
+    estimate, table = counters.get("store_memory_bytes", 0), counters.get("store_attribute_bytes", 0)
     print(f"\nstore's own estimate at the end: {estimate / max(1, stored):,.0f} B per stored span "
-          f"({counters.get('store_memory_bytes', 0) / max(1, stored):,.0f} spans and requests, "
-          f"{counters.get('store_attribute_bytes', 0) / max(1, stored):,.0f} attribute table); "
+          f"({max(0, estimate - table) / max(1, stored):,.0f} spans and requests, "
+          f"{table / max(1, stored):,.0f} attribute table, dead ids included); "
           f"stored {stored:,}, evicted {counters.get('evicted_spans', 0):,}")
 
 
