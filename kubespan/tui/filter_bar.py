@@ -58,6 +58,7 @@ class FilterBar(Widget):
         self.applied = ""
         self.history: list[str] = []
         self._history_index = 0
+        self._matches = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -71,7 +72,13 @@ class FilterBar(Widget):
         return self.query_one(FilterInput)
 
     def set_matches(self, text: str) -> None:
-        self.query_one("#filter-matches", Static).update(text)
+        """The count beside the input; the screen is laid out again only when its width changes
+        (a following list's count changes with every re-search)."""
+        if text == self._matches:
+            return
+        same_width = len(text) == len(self._matches)
+        self._matches = text
+        self.query_one("#filter-matches", Static).update(text, layout=not same_width)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -103,7 +110,8 @@ class FilterBar(Widget):
             self.history.append(text)
             del self.history[:-HISTORY_SIZE]
         self._history_index = len(self.history)
-        self.input.value = text
+        if self.input.value != text:  # (setting it lays the screen out again)
+            self.input.value = text
         self.app.post_message(self.Applied(search))
         return True
 
@@ -133,8 +141,9 @@ class FilterBar(Widget):
             self.add_class("-translated")
 
     def clear_error(self) -> None:
-        self.remove_class("-translated")
-        self.remove_class("-error")
+        if not (self.has_class("-translated") or self.has_class("-error")):
+            return  # nothing shown: an update would lay the screen out again
+        self.remove_class("-translated", "-error")
         self.query_one("#filter-error", Static).update("")
 
     def revert(self) -> None:

@@ -106,9 +106,22 @@ class LineList(ScrollView, can_focus=True):
         if not keep_cursor:
             self.cursor = 0
         self.cursor = max(0, min(self.cursor, count - 1))
-        self.virtual_size = Size(self.size.width, count + self._header_lines)
+        self._resize_virtual(Size(self.size.width, count + self._header_lines))
         self._scroll_cursor_into_view()
         self.refresh()
+
+    def _resize_virtual(self, size: Size) -> None:
+        """A new row count. Textual's `virtual_size` lays the whole screen out again (5-50 ms at
+        160×45, on every live re-search of a following list); when the list overflows its region
+        before and after, nothing but the scrollbar's thumb changes, so only that is updated."""
+        old, height = self.virtual_size, self.container_size.height
+        if size == old:
+            return
+        if size.width == old.width and min(old.height, size.height) > height > 0 and self.show_vertical_scrollbar:
+            self.set_reactive(LineList.virtual_size, size)
+            self._scroll_update(size)  # Textual's own scrollbar refresh after a layout
+            return
+        self.virtual_size = size
 
     # -- geometry ----------------------------------------------------------------
 

@@ -104,3 +104,33 @@ async def test_a_trace_list_answer_reads_ids_only_for_the_rows_asked(app_factory
         assert [result.key(i) for i in range(result.total)] == store.trace_page(None, 0, None).trace_ids
         assert result.position(data.trace_id(2)) == listed(app.trace_list).index(data.trace_id(2))
         assert result.position(b"\x00" * 16) is None
+
+
+async def test_a_following_list_takes_new_rows_without_laying_the_screen_out(app_factory):
+    """A re-search that changes only the row count (the list overflows before and after) and the
+    filter bar's count (same width) repaints; it does not lay the whole screen out again."""
+    app = app_factory(data.cluster(traces=60))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot, app)
+        assert app.trace_list.row_count() == 60 and app.trace_list.following
+        await wait_for(pilot, lambda: app.source_status.stored == len(app.source.store), what="footer's count")
+        for _ in range(3):  # the start's own layouts are done
+            await pilot.pause()
+        layouts = []
+        screen = app.screen
+        original = screen._refresh_layout
+
+        def counted(*args, **kwargs):
+            layouts.append({type(k).__name__: sorted(f"{type(w).__name__}#{w.id}" for w in v)
+                            for k, v in screen._layout_widgets.items()})
+            return original(*args, **kwargs)
+
+        screen._refresh_layout = counted
+        for raw in data.sync_pod_trace(70, "default/web-0"):
+            app.pipeline.export_traces(raw)
+        await wait_for(pilot, lambda: app.trace_list.row_count() == 61, what="new trace listed")
+        await wait_for(pilot, lambda: "61 traces" in str(app.filter_bar.query_one("#filter-matches").render()),
+                       what="count")
+        await pilot.pause()
+        assert layouts == []
+        assert listed(app.trace_list)[0] == data.trace_id(70)
