@@ -6,7 +6,8 @@ merges or evicts; merging builds a new chunk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,9 @@ class Chunk:
     raw_skip: int = 0  # spans of raw_parts[0] before this chunk's first span (evicted, see live_tail)
     trace_bounds: tuple[np.ndarray, int, int, int] | None = None  # (the `trace` it was taken of, min row,
     # max row, latest start): see trace_range
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
+    """What readers computed from this chunk alone (filter masks, its sorted trace column); a copy made
+    with `dataclasses.replace` starts without it (`renumbered` carries the masks)."""
 
     def attribute_ids(self) -> np.ndarray:
         """The distinct attribute ids of the chunk's spans (computed once; chunks are immutable)."""
@@ -57,6 +61,23 @@ class Chunk:
         if self.attr_perm is None and self.n >= INDEXED_CHUNK_SPANS:
             self.attr_perm = np.argsort(self.attr_flat, kind="stable").astype(np.int32)
         return self.attr_perm
+
+    def renumbered(self, **columns: Any) -> Chunk:
+        """A copy with renumbered ids (attribute ids, trace rows) in `columns`: the same spans, so the
+        filter masks readers remembered stay valid and are carried over (the rest of the memo is not)."""
+        made = dataclasses.replace(self, **columns)
+        masks = self.memo.get("masks")
+        if masks is not None:
+            made.memo["masks"] = masks
+        return made
+
+    def trace_sorter(self) -> np.ndarray:
+        """The permutation sorting the chunk's trace column (computed once): a trace's spans in the
+        chunk are found by a binary search instead of a scan."""
+        found = self.memo.get("trace_sorter")
+        if found is None:
+            found = self.memo["trace_sorter"] = np.argsort(self.trace, kind="stable").astype(np.int32)
+        return found
 
     def trace_range(self) -> tuple[int, int]:
         """(lowest, highest) trace row among the chunk's spans, computed once per `trace` column (a trace

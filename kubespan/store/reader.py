@@ -26,12 +26,8 @@ from kubespan.store.engine import Evaluator
 from kubespan.store.engine_structure import trace_flags
 from kubespan.store.rows import SpanDetail, SpanRow, TagValue, TraceSummary, ValueStats
 from kubespan.store.snapshot import Mask, Ordinals, Snapshot
-from kubespan.store.trace_spans import trace_positions
-from kubespan.store.traces import ERROR
-
-TraceGroup = tuple[npt.NDArray[np.int64], ...]
-"""One trace's live spans by start: ordinals, start, end, span id, parent id, status, scope, name."""
-_GROUP_COLUMNS = ("start", "end", "span_id", "parent_id", "status", "scope", "name")
+from kubespan.store.summaries import gather, spans_of_rows, summaries
+from kubespan.store.trace_order import TraceOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,51 +153,47 @@ class StoreReader:
         ties: the newest trace row first.
         """
         snap = self.snap
-        rows, trace_col = self._matching_rows(query, deadline, window)
+        rows = self._matching_rows(query, deadline, window)
         if not len(rows):
             return TracePage(0, [])
         stop = None if limit is None else offset + max(0, limit)
-        order = newest_first(rows, self._sort_key(rows, trace_col, sort), stop)
+        order = newest_first(rows, self._sort_key(rows, sort), stop)
         ids = snap.trace_ids
         window_ids = [ids[row] for row in rows[order[offset:stop]].tolist()]
         return TracePage(len(rows), [trace_id for trace_id in window_ids if trace_id is not None])
 
     def trace_order(self, query: Query | None = None, deadline: Deadline | None = None, *,
-                    window: TimeWindow | None = None, sort: str = "start") -> npt.NDArray[np.intp]:
+                    window: TimeWindow | None = None, sort: str = "start") -> TraceOrder:
         """The trace rows of every matching trace in `trace_page`'s order (`snap.trace_ids[row]` is
-        the id): a whole list's order without making a `bytes` per trace."""
-        rows, trace_col = self._matching_rows(query, deadline, window)
-        if not len(rows):
-            return rows
-        return rows[newest_first(rows, self._sort_key(rows, trace_col, sort), None)]
+        the id), sorted as far as it is read: a whole list without a `bytes` per trace or a full sort."""
+        rows = self._matching_rows(query, deadline, window)
+        return TraceOrder(rows, self._sort_key(rows, sort) if len(rows) else np.zeros(0, np.int64))
 
     def _matching_rows(self, query: Query | None, deadline: Deadline | None,
-                       window: TimeWindow | None) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int32]]:
-        """Trace rows with a matching live span, ascending, and the live spans' trace column."""
+                       window: TimeWindow | None) -> npt.NDArray[np.intp]:
+        """Trace rows with a matching live span, ascending (every trace: its live span count, no scan)."""
         snap = self.snap
-        trace_col = snap.column("trace")
         if query is None and window is None:
-            matched = trace_col
-        else:
-            matched = trace_col[self.search(query, deadline, window=window) - snap.floor]
-        return np.flatnonzero(trace_flags(matched, snap.n_traces + 1)), trace_col
+            return np.flatnonzero(snap.traces.count[:snap.n_traces] > 0)
+        matched = snap.column("trace")[self.search(query, deadline, window=window) - snap.floor]
+        return np.flatnonzero(trace_flags(matched, snap.n_traces + 1))
 
     def trace_aggregates(self, query: Query | None = None, deadline: Deadline | None = None, *,
                          window: TimeWindow | None = None, sort: str = "start") -> TraceAggregates:
         """Every trace with a matching span, ordered as `trace_page` orders them, with its start,
         end, span and error counts over all its stored spans (for sorting and folding)."""
-        rows, trace_col = self._matching_rows(query, deadline, window)
+        rows = self._matching_rows(query, deadline, window)
         if not len(rows):
             empty = np.zeros(0, np.int64)
             return TraceAggregates([], empty, empty, empty, empty)
-        starts, ends = self._trace_bounds(rows, trace_col)
-        order = newest_first(rows, self._sort_key(rows, trace_col, sort, (starts, ends)), None)
+        starts, ends = self._trace_bounds(rows)
+        order = newest_first(rows, self._sort_key(rows, sort, (starts, ends)), None)
         rows = rows[order]
         traces = self.snap.traces
         return TraceAggregates([self.snap.trace_ids[row] or b"" for row in rows.tolist()], starts[order],
                                ends[order], traces.count[rows].astype(np.int64), traces.errors[rows].astype(np.int64))
 
-    def _sort_key(self, rows: npt.NDArray[np.intp], trace_col: npt.NDArray[np.int32], sort: str,
+    def _sort_key(self, rows: npt.NDArray[np.intp], sort: str,
                   bounds: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None) -> npt.NDArray[np.int64]:
         if sort not in TRACE_SORTS:
             raise ValueError(f"unknown trace order {sort!r}: use one of {', '.join(TRACE_SORTS)}")
@@ -209,10 +201,10 @@ class StoreReader:
             return self.snap.traces.count[rows].astype(np.int64)
         if sort == "errors":
             return self.snap.traces.errors[rows].astype(np.int64)
-        starts, ends = bounds if bounds is not None else self._trace_bounds(rows, trace_col, ends=sort == "duration")
+        starts, ends = bounds if bounds is not None else self._trace_bounds(rows, ends=sort == "duration")
         return starts if sort == "start" else ends - starts
 
-    def _trace_bounds(self, rows: npt.NDArray[np.intp], trace_col: npt.NDArray[np.int32],
+    def _trace_bounds(self, rows: npt.NDArray[np.intp],
                       ends: bool = True) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(first start, last end) of each trace row, recomputed from the live spans where stale."""
         traces = self.snap.traces
@@ -220,16 +212,15 @@ class StoreReader:
         stale_at = traces.dirty[rows]
         stale = rows[stale_at]
         if len(stale):
-            lut = np.zeros(len(traces.start), bool)
-            lut[stale] = True
-            selected = lut[trace_col]
-            fresh = np.full(len(traces.start), np.iinfo(np.int64).max, np.int64)
-            np.minimum.at(fresh, trace_col[selected], self.snap.column("start")[selected])
-            starts[stale_at] = fresh[stale]
+            first = np.full(len(traces.start), np.iinfo(np.int64).max, np.int64)
+            last = np.full(len(traces.start), np.iinfo(np.int64).min, np.int64)
+            for chunk, where in spans_of_rows(self.snap, stale):  # searched, not scanned
+                np.minimum.at(first, chunk.trace[where], chunk.start[where])
+                if ends:
+                    np.maximum.at(last, chunk.trace[where], chunk.end[where])
+            starts[stale_at] = first[stale]
             if ends:
-                fresh[:] = np.iinfo(np.int64).min
-                np.maximum.at(fresh, trace_col[selected], self.snap.column("end")[selected])
-                finish[stale_at] = fresh[stale]
+                finish[stale_at] = last[stale]
         return starts, finish
 
     # ------------------------------------------------------------------ spans
@@ -290,10 +281,8 @@ class StoreReader:
     def trace_ordinals(self, trace_id: bytes) -> list[int]:
         """Ordinals of the trace's stored spans, by start time (then arrival)."""
         row = self.snap.trace_lookup(trace_id)
-        if row is None:
-            return []
-        group = self._gather(np.array([row])).get(row)
-        return [] if group is None else group[0].tolist()
+        spans = gather(self.snap, np.array([row], np.int64)) if row is not None else None
+        return [] if spans is None else spans.ordinals.tolist()
 
     def trace_spans(self, trace_id: bytes, limit: int | None = None) -> list[SpanRow]:
         """The trace's stored spans as rows, by start time (at most `limit`)."""
@@ -305,46 +294,11 @@ class StoreReader:
 
     def trace_summaries(self, trace_ids: Iterable[bytes]) -> list[TraceSummary]:
         """Summaries of the traces still stored, in the given order (unknown ids skipped)."""
-        wanted = [(tid, self.snap.trace_lookup(tid)) for tid in trace_ids]
-        rows = np.array([row for _, row in wanted if row is not None], np.int64)
-        groups = self._gather(rows) if len(rows) else {}
-        return [self._summary(tid, groups[row]) for tid, row in wanted if row is not None and row in groups]
-
-    def _gather(self, rows: npt.NDArray[np.int64]) -> dict[int, TraceGroup]:
-        """Per trace row: its live spans' ordinals and columns (`TraceGroup`), by start."""
-        parts = trace_positions(self.snap, rows)
-        if not parts:
-            return {}
-        trace = np.concatenate([c.trace[w] for c, w in parts])
-        cols = [np.concatenate([getattr(c, name)[w] for c, w in parts]) for name in _GROUP_COLUMNS]
-        ordinals = np.concatenate([w + c.base for c, w in parts]).astype(np.int64)
-        order = np.lexsort((ordinals, cols[0], trace))
-        bounds = np.flatnonzero(np.diff(trace[order])) + 1
-        out = {}
-        for group in np.split(order, bounds):
-            out[int(trace[group[0]])] = (ordinals[group],) + tuple(col[group] for col in cols)
-        return out
-
-    def _summary(self, trace_id: bytes, group: TraceGroup) -> TraceSummary:
-        snap = self.snap
-        ordinals, start, end, span_id, parent_id, status, scope, name = group
-        roots = np.flatnonzero(parent_id == 0)
-        orphan = not len(roots)
-        if orphan:
-            roots = np.flatnonzero(~np.isin(parent_id, span_id))
-        root = int(roots[0]) if len(roots) else None
-        service_ids = snap.resource_service[snap.scope_resource[scope]]
-        services = tuple(sorted({snap.services[s] for s in np.unique(service_ids).tolist()}))
-        first, last = int(start.min()), int(end.max())
-        return TraceSummary(
-            trace_id=trace_id,
-            root_service=snap.services[service_ids[root]] if root is not None else "",
-            root_name=snap.names[name[root]] if root is not None else "",
-            start=first, end=last, duration=last - first,
-            span_count=len(ordinals), error_count=int((status == ERROR).sum()),
-            services=services, root=int(ordinals[root]) if root is not None else None,
-            orphan_root=orphan and root is not None,
-        )
+        rows = [self.snap.trace_lookup(tid) for tid in trace_ids]
+        known = np.array([row for row in rows if row is not None], np.int64)
+        spans = gather(self.snap, known) if len(known) else None
+        found = summaries(self.snap, spans) if spans is not None else {}
+        return [found[row] for row in rows if row is not None and row in found]
 
     # ------------------------------------------------------------------ tags, values, catalog
     def tag_names(self) -> dict[str, list[str]]:

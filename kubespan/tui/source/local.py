@@ -21,6 +21,7 @@ import numpy as np
 from kubespan.query.limits import Deadline
 from kubespan.store.reader import StoreReader, TimeWindow
 from kubespan.store.rows import SpanDetail
+from kubespan.store.trace_order import TraceOrder
 from kubespan.tui.source.base import (
     Capabilities,
     RootGroup,
@@ -116,17 +117,18 @@ class LocalSource:
         snap = reader.snap
         window = self.window(search, reader)
         if not fold and sort is TraceSort.START:
-            order = reader.trace_order(search.query, cancel, window=window)
-            return LocalTraces(self.reader, snap.trace_ids, order, snap.n_traces)
+            return LocalTraces(self.reader, snap.trace_ids, reader.trace_order(search.query, cancel, window=window),
+                               snap.n_traces)
         ordinals = None
         if search.query is not None or window is not None:
             ordinals = reader.search(search.query, cancel, window=window)
         rows = matching_rows(reader, ordinals)
         table = trace_columns(reader)
         if fold:
-            order, groups = _folded_entries(reader, fold_rows(rows, table, sort.value), table)
-            return LocalTraces(self.reader, snap.trace_ids, order, snap.n_traces, groups)
-        return LocalTraces(self.reader, snap.trace_ids, sort_rows(rows, table, sort.value), snap.n_traces)
+            entries, groups = _folded_entries(reader, fold_rows(rows, table, sort.value), table)
+            return LocalTraces(self.reader, snap.trace_ids, TraceOrder.sorted(entries), snap.n_traces, groups)
+        return LocalTraces(self.reader, snap.trace_ids, TraceOrder.sorted(sort_rows(rows, table, sort.value)),
+                           snap.n_traces)
 
     def find_spans(self, search: Search, sort: SpanSort = SpanSort.START, *,
                    cancel: Deadline | None = None) -> LocalSpans:

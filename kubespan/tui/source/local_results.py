@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from kubespan.store.reader import StoreReader
 from kubespan.store.rows import SpanDetail, SpanRow, TraceSummary
+from kubespan.store.trace_order import TraceOrder
 from kubespan.store.traces import TraceIds
 from kubespan.tui.source.base import RootGroup
 
@@ -30,7 +30,8 @@ class LocalTraces:
 
     readers: Readers
     ids: TraceIds
-    order: npt.NDArray[np.int64]
+    order: TraceOrder
+    """Sorted as far as it is read: a screenful of a huge answer sorts a screenful."""
     n_traces: int
     """Rows below this are the snapshot's (the id table may have grown since)."""
     groups: dict[int, RootGroup] = field(default_factory=dict)
@@ -41,20 +42,21 @@ class LocalTraces:
         return len(self.order)
 
     def rows(self, offset: int, limit: int) -> list[TraceSummary | RootGroup | None]:
-        positions = range(max(0, offset), min(self.total, offset + limit))
-        wanted = [self.key(p) for p in positions if p not in self.groups]
+        start, stop = max(0, offset), min(self.total, offset + limit)
+        ids = self.ids
+        keys = [ids[row] or b"" for row in self.order.slice(start, stop).tolist()]
+        wanted = [key for p, key in enumerate(keys, start) if p not in self.groups]
         found = {summary.trace_id: summary for summary in self.readers().trace_summaries(wanted)}
-        return [self.groups[p] if p in self.groups else found.get(self.key(p)) for p in positions]
+        return [self.groups[p] if p in self.groups else found.get(key) for p, key in enumerate(keys, start)]
 
     def key(self, index: int) -> bytes:
-        return self.ids[int(self.order[index])] or b""
+        return self.ids[self.order[index]] or b""
 
     def position(self, key: bytes) -> int | None:
         row = self.ids.get(key)
         if row is None or row >= self.n_traces:
             return None
-        hits = np.flatnonzero(self.order == row)
-        return int(hits[0]) if len(hits) else None
+        return self.order.position(row)
 
 
 @dataclass
