@@ -14,20 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kubespan.model import value_text
-from kubespan.query.ast import (
-    And,
-    BareWord,
-    Cond,
-    Const,
-    Expr,
-    Field,
-    Filter,
-    Literal,
-    Not,
-    Or,
-    Spanset,
-    SpansetOp,
-)
+from kubespan.query.ast import And, BareWord, Cond, Const, Expr, Field, Filter, Literal, Not, Or, Spanset, SpansetOp
 from kubespan.query.limits import Deadline
 from kubespan.query.nodes import BinOp, Operand, Pipeline, ScalarFilter, UnOp
 from kubespan.query.spansets import Spanset as Spanset_
@@ -46,6 +33,7 @@ from kubespan.store.engine_index import (
     matching_ids,
     spans_with,
 )
+from kubespan.store.engine_memo import chunk_local_key, chunk_mask
 from kubespan.store.engine_order import conjunction
 from kubespan.store.engine_pipeline import ArrayPipeline, Sets, supported
 from kubespan.store.engine_structure import parent_positions as parent_positions
@@ -174,9 +162,9 @@ class Evaluator:
             found: Bools | None = self.plans.get(("mask", id(node)))
             if found is not None:
                 return found
-            parts = []
+            parts, key = [], chunk_local_key(node.expr)
             for chunk, i in self.snap.live_slices():
-                parts.append(self.expr(node.expr, chunk)[i:])
+                parts.append(chunk_mask(chunk, key, lambda c: self.expr(node.expr, c))[i:])
                 deadline.advance(chunk.n - i)
             deadline.charge(self.snap.stop - self.snap.floor)
             mask = np.concatenate(parts) if parts else np.zeros(0, bool)
@@ -342,8 +330,9 @@ class Evaluator:
         res_match = np.array([any(a in matched_set for a in attrs) for attrs in snap.resource_attrs] or [False])
         res_has = np.array([any(attributes[a].key == key for a in attrs) for attrs in snap.resource_attrs] or [False])
         needs_key = cond.literal.type == "nil" or (cond.field.scope == "any" and res_has.any())
-        key_set = IdSet(snap.index.ids_of_key(key, size), size) if needs_key else None
-        return IdSet(matched, size), key_set, res_match[snap.scope_resource], res_has[snap.scope_resource]
+        build = not snap.indexed_ahead
+        key_set = IdSet(snap.index.ids_of_key(key, size), size, build) if needs_key else None
+        return IdSet(matched, size, build), key_set, res_match[snap.scope_resource], res_has[snap.scope_resource]
 
     def bare(self, word: BareWord, chunk: Chunk) -> Bools:
         plan = self.plan(word, lambda: self.bare_plan(word))
@@ -361,7 +350,7 @@ class Evaluator:
             return folded in text.casefold()
 
         ids = cached_scan(snap, ("bare", folded), range(snap.n_attributes), lambda a: pred(value_text(a.value)))
-        attrs = IdSet(ids, snap.n_attributes)
+        attrs = IdSet(ids, snap.n_attributes, not snap.indexed_ahead)
         hit = set(ids)
         resource = np.array([pred(snap.services[s]) for s in snap.resource_service] or [False])
         resource |= np.array([any(a in hit for a in attrs_) for attrs_ in snap.resource_attrs] or [False])

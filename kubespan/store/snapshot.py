@@ -54,6 +54,7 @@ class Snapshot:
     n_attributes: int
     index: AttributeIndex  # updated to at least n_attributes
     cache: ScanCache = field(default_factory=dict)
+    indexed_ahead: bool = False  # sealed segments are sorted in the background: queries never sort one
     deadline: Deadline | None = None  # the evaluator's copy carries its query's deadline to the scans
 
     def __len__(self) -> int:

@@ -6,7 +6,6 @@ appending and while a snapshot is taken; every read runs on a `Snapshot` without
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 from typing import TYPE_CHECKING, Callable
@@ -258,7 +257,7 @@ class StoreWriter:
         def renumbered(chunk: Chunk) -> Chunk:
             distinct = None if chunk.attr_distinct is None else remap[chunk.attr_distinct]
             # the renumbering keeps the ids' order, so a sorted index stays sorted
-            return dataclasses.replace(chunk, attr_flat=remap[chunk.attr_flat], attr_distinct=distinct)
+            return chunk.renumbered(attr_flat=remap[chunk.attr_flat], attr_distinct=distinct)
 
         self._replace_chunks(renumbered)
         if self._indexer is not None:  # a sorted index being built for a replaced chunk is lost with it
@@ -281,7 +280,7 @@ class StoreWriter:
         remap = self._traces.compact()
 
         def renumbered(chunk: Chunk) -> Chunk:
-            return dataclasses.replace(chunk, trace=remap[chunk.trace])
+            return chunk.renumbered(trace=remap[chunk.trace])
 
         self._replace_chunks(renumbered)
 
@@ -310,7 +309,7 @@ class StoreWriter:
                 trace_ids=traces.ids, trace_rows=traces.ids.get, n_traces=len(traces.ids),
                 traces=traces.share(),
                 attributes=self.table.attributes, n_attributes=len(self.table.attributes),
-                index=self._index, cache=self._scan_cache,
+                index=self._index, cache=self._scan_cache, indexed_ahead=self._indexer is not None,
             )
         self._index.update(snap.n_attributes)
         return snap
