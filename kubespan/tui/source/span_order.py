@@ -45,7 +45,8 @@ class StartOrder:
     def _merge(self, snap: Snapshot) -> None:
         first = max(self._stop, snap.floor)
         new = np.arange(first, snap.stop, dtype=np.int64)
-        keys = -snap.column("start")[first - snap.floor:].astype(np.int64)
+        keys = -np.concatenate([c.start[max(0, first - c.base):] for c in snap.chunks if c.stop > first]).astype(
+            np.int64)  # the new spans' starts only (not a column of every live span)
         order = np.lexsort((-new, keys))
         new, keys = new[order], keys[order]
         at = np.searchsorted(self._keys, keys, side="left")  # before equal keys: newer first
