@@ -7,8 +7,10 @@ once when the API starts and then, every `EVERY_S`, the spans stored since (abou
 a core at 20,000 spans/s), but only while one of kubespan's own endpoints (`/api/kubespan/*`, which
 an attached viewer polls every few seconds: `COUNTER`) was asked within the last `IDLE_AFTER_S`;
 otherwise (nobody attached, Grafana or Jaeger clients only) it costs nothing, and the first request
-after that catches up. Its CPU is not charged to the queries' budget: it is the price of the
-aggregates, like the store's index, not a query.
+after that catches up. Its CPU has a budget of its own (`SHARE` of a core on average while spans arrive,
+kubespan.api.throttle's token bucket, separate from the queries'): at 20,000 spans/s it keeps up
+(about 2 % of a core), while receivers running flat out (~270,000 spans/s here) it falls behind rather
+than slowing them, and the request that reads the aggregates counts the rest under the queries' budget.
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ import threading
 import time
 from collections.abc import Callable
 
+from kubespan.api.throttle import BudgetedDeadline, CpuBudget, IngestWatch
 from kubespan.stats import Counters
 
 LOG = logging.getLogger("kubespan.api")
 EVERY_S = 1.0
+SHARE = 0.03
+"""Of one core, what keeping the aggregates may use on average while spans arrive (then it falls behind):
+with an attached viewer polling, ingest at full speed stays ≥ 0.9× (scripts/bench_api.py ingest's
+`attach` variant)."""
+BURST_S = 0.5
 IDLE_AFTER_S = 300.0
 COUNTER = "api_kubespan_requests"
 """Requests to `/api/kubespan/*` (status, graph, red): an attached viewer is there."""
@@ -31,8 +39,12 @@ class Warmer:
     """A daemon thread calling each of `steps` now and then (see the module docstring); `stop()` ends it."""
 
     def __init__(self, steps: list[Callable[[], object]], counters: Counters, *, every_s: float = EVERY_S,
-                 idle_after_s: float = IDLE_AFTER_S, clock: Callable[[], float] = time.monotonic) -> None:
+                 idle_after_s: float = IDLE_AFTER_S, clock: Callable[[], float] = time.monotonic,
+                 share: float = SHARE) -> None:
+        """The CPU each step used is charged to the warmer's own budget (`share`) after it, never inside
+        (a step holds its aggregates' lock, which requests wait for)."""
         self.steps = steps
+        self.budget = CpuBudget(share, BURST_S, IngestWatch(counters))
         self.counters = counters
         self.every_s = every_s
         self.idle_after_s = idle_after_s
@@ -62,8 +74,10 @@ class Warmer:
         while not self._stop.is_set():
             if self.active():
                 for step in self.steps:
+                    deadline = BudgetedDeadline(None, None, self.budget)
                     try:
                         step()
+                        deadline.check()  # over its share: sleeps here, the GIL left to the receivers
                     except Exception:  # noqa: BLE001 - a bug here must not end the thread or the API
                         LOG.exception("keeping the Services and Graph aggregates current failed")
                 self.rounds += 1
