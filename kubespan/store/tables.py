@@ -107,7 +107,8 @@ class AttributeIndex:
     def __init__(self, storage: AttributeStorage) -> None:
         self.storage = storage
         self.seen = 0
-        self.key_of = np.zeros(0, np.int32)
+        self._key_buffer = np.zeros(0, np.int32)  # grows by doubling; `key_of` is a view of its first `seen`
+        self.key_of = self._key_buffer[:0]
         self.by_text: dict[str, dict[str, int | list[int]]] = {}
         self._lock = threading.Lock()
 
@@ -122,9 +123,14 @@ class AttributeIndex:
         if end <= self.seen:
             return
         storage, by_text = self.storage, self.by_text
-        keys = [np.frombuffer(storage.key_column(first, min(first + KEY_COLUMN_SLICE, end)), np.int32)
-                for first in range(self.seen, end, KEY_COLUMN_SLICE)]  # other threads run between slices
-        self.key_of = np.concatenate([self.key_of, *keys])
+        if end > len(self._key_buffer):  # a new buffer; readers keep the views of the old one
+            grown = np.empty(max(end, 2 * len(self._key_buffer), 4096), np.int32)
+            grown[:self.seen] = self._key_buffer[:self.seen]
+            self._key_buffer = grown
+        for first in range(self.seen, end, KEY_COLUMN_SLICE):  # other threads run between slices
+            last = min(first + KEY_COLUMN_SLICE, end)
+            self._key_buffer[first:last] = np.frombuffer(storage.key_column(first, last), np.int32)
+        self.key_of = self._key_buffer[:end]  # ids past `seen` were written where no view reaches
         for index in storage.odd_ids(self.seen, end):
             attribute = storage[index]
             texts = by_text.setdefault(attribute.key, {})
