@@ -12,12 +12,10 @@ with `rate` in calls/s over the window and `p90` in seconds.
 
 from __future__ import annotations
 
-import time
-
 from kubespan.api.context import ApiContext
-from kubespan.api.responses import ApiError, Reply, json_reply
+from kubespan.api.responses import Reply, json_reply
 from kubespan.api.server import ApiRequest, Route
-from kubespan.metrics.params import ParamError, bounds
+from kubespan.api.viewer_window import viewer_window
 
 PATH = "/api/kubespan/graph"
 FEATURE = "service-graph"
@@ -33,13 +31,7 @@ class Graph:
     def graph(self, req: ApiRequest) -> Reply:
         from kubespan.metrics.live import live_metrics
 
-        self.ctx.counters.add("api_kubespan_requests", 1)  # an attached viewer is there (kubespan.api.warm)
-        try:
-            start, end = bounds(req.get("start") or "", req.get("end") or "", req.get("since") or "", time.time_ns())
-        except ParamError as exc:
-            raise ApiError(400, str(exc)) from None
-        if end <= start:
-            raise ApiError(400, "invalid start and end: end must be after start")
+        start, end = viewer_window(self.ctx, req)
         self.ctx.deadline().check()
         live = live_metrics(self.ctx.store)
         live.refresh()

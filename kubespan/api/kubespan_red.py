@@ -22,7 +22,6 @@ Advertised in `/api/status/buildinfo`'s `features` as `red`. The aggregates cove
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 from kubespan.api.context import ApiContext
 from kubespan.api.responses import ApiError, Reply, json_reply
 from kubespan.api.server import ApiRequest, Route
-from kubespan.metrics.params import ParamError, bounds
+from kubespan.api.viewer_window import viewer_window
 from kubespan.metrics.red import RedAggregator, RedRow
 from kubespan.query.ast import And, Cond, Const, Filter
 
@@ -110,13 +109,7 @@ class Red:
             return self.every.catch_up(self.ctx.store.snapshot(), deadline)
 
     def red(self, req: ApiRequest) -> Reply:
-        self.ctx.counters.add("api_kubespan_requests", 1)  # an attached viewer is there (kubespan.api.warm)
-        try:
-            start, end = bounds(req.get("start") or "", req.get("end") or "", req.get("since") or "", time.time_ns())
-        except ParamError as exc:
-            raise ApiError(400, str(exc)) from None
-        if end <= start:
-            raise ApiError(400, "invalid start and end: end must be after start")
+        start, end = viewer_window(self.ctx, req)
         points_text = req.get("points") or "24"
         if not points_text.isdigit() or not 1 <= int(points_text) <= MAX_POINTS:
             raise ApiError(400, f"invalid points: {points_text!r} (a whole number from 1 to {MAX_POINTS})")
