@@ -72,14 +72,7 @@ def requests(data: str, spans: int, batch: int, seed: int):
         yield from (raw for raw, _ in k8s_like.requests(spans, batch, seed=seed))
         return
     if data == "high-cardinality":  # 40 requests, then the same with a new epoch token: nothing unique repeats
-        template = [raw for raw, _ in high_cardinality.requests(min(spans, 40 * batch), batch, seed=seed)]
-        made = 0
-        for epoch in range(1 << 16):
-            for raw in template:
-                if made >= spans:
-                    return
-                yield high_cardinality.vary(raw, epoch)
-                made += batch
+        yield from high_cardinality.unique_requests(spans, batch, seed=seed)
         return
     from kubespan.k8s.demo import DEFAULT_START_NS, load_batch
 

@@ -164,6 +164,20 @@ def vary(raw: bytes, epoch: int) -> bytes:
     return raw.replace(EPOCH_TOKEN, EPOCH_TOKEN[:6] + tag).replace(IP_TOKEN, IP_TOKEN[:10] + tag + b":")
 
 
+def unique_requests(total_spans: int, batch_size: int = 512, seed: int = 1,
+                    epochs: int = 1 << 16) -> Iterator[bytes]:
+    """`total_spans` spans in requests of `batch_size`: 40 requests made once, then sent again with a new
+    epoch per pass (`vary`), so no unique value repeats and generating them costs little."""
+    template = [raw for raw, _ in requests(min(total_spans, 40 * batch_size), batch_size, seed=seed)]
+    made = 0
+    for epoch in range(epochs):
+        for raw in template:
+            if made >= total_spans:
+                return
+            yield vary(raw, epoch)
+            made += batch_size
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spans", type=int, default=100_000)

@@ -30,15 +30,9 @@ def payloads(batch: int = 512) -> list[bytes]:
 
 def fill(pipeline, spans: int, batch: int = 512) -> float:  # noqa: ANN001 - kubespan.pipeline.Pipeline
     """Decode and store `spans` high-cardinality spans through the pipeline; seconds taken."""
-    template = payloads(batch)
     started = time.perf_counter()
-    done = 0
-    for epoch in range(FIRST_EPOCH):
-        for raw in template:
-            if done >= spans:
-                return time.perf_counter() - started
-            pipeline.export_traces(high_cardinality.vary(raw, epoch))
-            done += batch
+    for raw in high_cardinality.unique_requests(spans, batch, seed=1, epochs=FIRST_EPOCH):
+        pipeline.export_traces(raw)
     return time.perf_counter() - started
 
 
